@@ -1,0 +1,16 @@
+/** The built-in engine as a backend: the engine is synchronous and in process. */
+import type { Engine } from "../engine/index.ts";
+import type { Backend } from "./backend.ts";
+
+export function createEngineBackend(engine: Engine): Backend {
+  return {
+    kind: "engine",
+    putRecords: async (input) => engine.putRecords(input),
+    putRecord: async (input) => engine.putRecord(input),
+    createStream: async (input) => engine.createStream(input),
+    deleteStream: async (input) => engine.deleteStream(input),
+    listStreams: async (input) => engine.listStreams(input),
+    describeStreamSummary: async (input) => engine.describeStreamSummary(input),
+    listShards: async (input) => engine.listShards(input),
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * The gateway's configuration, parsed once from flags and environment
+ * variables (flags win) into a frozen object. Every problem is reported at
+ * once, so a user fixes them in one go.
+ */
+import { parseArgs } from "node:util";
+import type { LogLevel } from "./logger.ts";
+
+export type BackendKind = "engine" | "kinesis";
+
+export interface StreamSpec {
+  readonly name: string;
+  readonly shardCount: number;
+}
+
+export interface Route {
+  /** An exact stream name or a glob (`*` any characters, `?` one). */
+  readonly pattern: string;
+  readonly backend: BackendKind;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly backend: BackendKind;
+  readonly streams: readonly StreamSpec[];
+  readonly kinesisEndpoint: string | undefined;
+  readonly region: string;
+  readonly accountId: string;
+  readonly routes: readonly Route[];
+  readonly throttle: boolean;
+  readonly shardRecordsPerSecond: number;
+  readonly shardBytesPerSecond: number;
+  readonly throttleBurstSeconds: number;
+  readonly retentionHours: number;
+  readonly maxStreamMiB: number;
+  readonly logLevel: LogLevel;
+}
+
+export type ConfigResult =
+  | { readonly kind: "config"; readonly config: Config }
+  | { readonly kind: "help"; readonly text: string }
+  | { readonly kind: "invalid"; readonly problems: readonly string[] };
+
+interface FlagSpec {
+  readonly description: string;
+  readonly default?: string;
+  readonly multiple?: boolean;
+  readonly valueName?: string;
+}
+
+const flags = {
+  port: { description: "Port to listen on; 0 picks a free one.", default: "4567", valueName: "N" },
+  host: { description: "Address to listen on.", default: "0.0.0.0", valueName: "ADDR" },
+  backend: {
+    description: "Default backend: engine (built in) or kinesis (forward).",
+    default: "engine",
+    valueName: "engine|kinesis",
+  },
+  streams: {
+    description: "Streams to create at start in the engine, e.g. orders:4,events.",
+    default: "",
+    valueName: "name[:shards],…",
+  },
+  "kinesis-endpoint": { description: "Kinesis endpoint to forward to.", valueName: "URL" },
+  region: { description: "AWS region of ARNs and of forwarding.", default: "us-east-1", valueName: "REGION" },
+  "account-id": { description: "AWS account id of the engine's ARNs.", default: "000000000000", valueName: "ID" },
+  route: {
+    description: "Send matching streams to a backend (repeatable; first match wins).",
+    multiple: true,
+    valueName: "PATTERN=BACKEND",
+  },
+  throttle: { description: "Per-shard write throttling in the engine.", default: "on", valueName: "on|off" },
+  "shard-records-per-second": { description: "Engine write limit per shard.", default: "1000", valueName: "N" },
+  "shard-bytes-per-second": { description: "Engine write limit per shard.", default: "1048576", valueName: "N" },
+  "throttle-burst-seconds": { description: "Seconds of unused capacity a shard may save up.", default: "1", valueName: "N" },
+  "retention-hours": { description: "How long the engine keeps records (24 to 8760).", default: "24", valueName: "N" },
+  "max-stream-mib": { description: "Memory cap per engine stream; oldest records go first.", default: "256", valueName: "N" },
+  "log-level": { description: "debug, info, warn, error or silent.", default: "info", valueName: "LEVEL" },
+} as const satisfies Record<string, FlagSpec>;
+
+type FlagName = keyof typeof flags;
+
+export const envName = (flag: string) => `KINESIS_GATEWAY_${flag.toUpperCase().replaceAll("-", "_")}`;
+
+export function usage(): string {
+  const lines = ["Usage: kinesis-gateway [flags]", "", "Flags (each also an environment variable):"];
+  for (const [name, spec] of Object.entries(flags) as [FlagName, FlagSpec][]) {
+    const def = spec.default ? ` (default ${spec.default || '""'})` : "";
+    lines.push(`  --${name} ${spec.valueName ?? ""}`.trimEnd());
+    lines.push(`      ${spec.description}${def}  [${envName(name)}]`);
+  }
+  lines.push("  --help", "      Show this text.");
+  return lines.join("\n");
+}
+
+const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ConfigResult {
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([name, spec]) => [
+      name,
+      { type: "string" as const, multiple: "multiple" in spec && spec.multiple },
+    ]),
+  );
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    return { kind: "invalid", problems: [(err as Error).message] };
+  }
+  if (parsed.values.help === true) return { kind: "help", text: usage() };
+
+  const problems: string[] = [];
+  const raw = (name: FlagName): string | undefined => {
+    const fromFlag = parsed.values[name];
+    if (typeof fromFlag === "string") return fromFlag;
+    const fromEnv = env[envName(name)];
+    if (fromEnv !== undefined) return fromEnv;
+    return "default" in flags[name] ? (flags[name] as FlagSpec).default : undefined;
+  };
+  const where = (name: FlagName) => `--${name} (${envName(name)})`;
+  const integer = (name: FlagName, min: number, max: number): number => {
+    const text = raw(name) ?? "";
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      problems.push(`${where(name)}: expected a whole number from ${min} to ${max}, got '${text}'`);
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(name: FlagName, allowed: readonly T[]): T => {
+    const text = raw(name) ?? "";
+    if (!(allowed as readonly string[]).includes(text)) {
+      problems.push(`${where(name)}: expected one of ${allowed.join(", ")}, got '${text}'`);
+    }
+    return text as T;
+  };
+
+  const streams: StreamSpec[] = [];
+  for (const item of (raw("streams") ?? "").split(",").filter((s) => s.trim() !== "")) {
+    const [name = "", shards, ...rest] = item.trim().split(":");
+    const shardCount = shards === undefined ? 1 : Number(shards);
+    if (!STREAM_NAME.test(name) || rest.length > 0) {
+      problems.push(`${where("streams")}: '${item}' is not name[:shards] with a valid stream name`);
+    } else if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 10_000) {
+      problems.push(`${where("streams")}: '${item}' needs a shard count from 1 to 10000`);
+    } else {
+      streams.push({ name, shardCount });
+    }
+  }
+
+  const routeTexts =
+    (parsed.values.route as string[] | undefined) ??
+    (env[envName("route")] ?? "").split(",").filter((s) => s.trim() !== "");
+  const routes: Route[] = [];
+  for (const text of routeTexts) {
+    const at = text.lastIndexOf("=");
+    const pattern = text.slice(0, at).trim();
+    const backend = text.slice(at + 1).trim();
+    if (at < 1 || (backend !== "engine" && backend !== "kinesis")) {
+      problems.push(`${where("route")}: '${text}' is not PATTERN=engine or PATTERN=kinesis`);
+    } else {
+      routes.push({ pattern, backend });
+    }
+  }
+
+  const kinesisEndpoint = raw("kinesis-endpoint");
+  if (kinesisEndpoint !== undefined && !URL.canParse(kinesisEndpoint)) {
+    problems.push(`${where("kinesis-endpoint")}: '${kinesisEndpoint}' is not a URL`);
+  }
+  const accountId = raw("account-id") ?? "";
+  if (!/^\d{12}$/.test(accountId)) {
+    problems.push(`${where("account-id")}: expected 12 digits, got '${accountId}'`);
+  }
+  const region = raw("region") ?? "";
+  if (!/^[a-z0-9-]+$/.test(region)) {
+    problems.push(`${where("region")}: '${region}' is not a region name`);
+  }
+
+  const config: Config = {
+    port: integer("port", 0, 65_535),
+    host: raw("host") ?? "",
+    backend: oneOf("backend", ["engine", "kinesis"] as const),
+    streams,
+    kinesisEndpoint,
+    region,
+    accountId,
+    routes,
+    throttle: oneOf("throttle", ["on", "off"] as const) === "on",
+    shardRecordsPerSecond: integer("shard-records-per-second", 1, 10_000_000),
+    shardBytesPerSecond: integer("shard-bytes-per-second", 1, 10 * 1024 ** 3),
+    throttleBurstSeconds: integer("throttle-burst-seconds", 1, 3600),
+    retentionHours: integer("retention-hours", 24, 8760),
+    maxStreamMiB: integer("max-stream-mib", 1, 1024 * 1024),
+    logLevel: oneOf("log-level", ["debug", "info", "warn", "error", "silent"] as const),
+  };
+  if (problems.length > 0) return { kind: "invalid", problems };
+  return { kind: "config", config: Object.freeze(config) };
+}

@@ -1,0 +1,98 @@
+/**
+ * The gateway's one port: gRPC, gRPC-Web and Connect on HTTP/1.1 and h2c,
+ * plus the health endpoints.
+ */
+import type http2 from "node:http2";
+import type net from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import type { Backend } from "../backends/backend.ts";
+import { MAX_PUT_RECORDS_BYTES } from "../kinesis/limits.ts";
+import { createErrorInterceptor } from "../services/errors.ts";
+import { createRoutes } from "../services/routes.ts";
+import { createOnePortServer, type RequestHandler } from "./one-port.ts";
+
+/**
+ * The largest request body read. A valid `PutRecords` holds at most 5 MiB
+ * of data and keys; in Connect JSON the data is base64 (4/3 larger), plus
+ * field names and framing. Anything larger is refused as soon as its length
+ * is known, without being buffered.
+ */
+export const DEFAULT_READ_MAX_BYTES = Math.ceil((MAX_PUT_RECORDS_BYTES * 4) / 3) + 1024 * 1024;
+
+export interface GatewayServerOptions {
+  backend: Backend;
+  logger: Logger;
+  /** Largest request message accepted. Default `DEFAULT_READ_MAX_BYTES` (about 7.7 MiB). */
+  readMaxBytes?: number;
+}
+
+export interface GatewayServer {
+  /** Listens; port 0 picks a free port. Resolves with the bound address. */
+  listen(port: number, host?: string): Promise<net.AddressInfo>;
+  /** Stops accepting, ends every connection, resolves when closed. */
+  close(): Promise<void>;
+  /** Whether `/readyz` reports ready. */
+  ready: boolean;
+}
+
+function sendJson(res: Parameters<RequestHandler>[1], status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify(body));
+}
+
+export function createGatewayServer(options: GatewayServerOptions): GatewayServer {
+  const { logger } = options;
+  const state = { ready: false };
+
+  const fallback: RequestHandler = (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
+    if (req.method === "GET" && path === "/readyz") {
+      return state.ready
+        ? sendJson(res, 200, { status: "ready" })
+        : sendJson(res, 503, { status: "not ready" });
+    }
+    sendJson(res, 404, { error: "not found" });
+  };
+
+  const handler = connectNodeAdapter({
+    routes: createRoutes(options.backend),
+    interceptors: [createErrorInterceptor(logger)],
+    readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    fallback,
+  });
+  const server = createOnePortServer({ handler });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.http2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+
+  return {
+    get ready() {
+      return state.ready;
+    },
+    set ready(value: boolean) {
+      state.ready = value;
+    },
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.tcp.once("error", reject);
+        server.tcp.listen(port, host, () => {
+          server.tcp.off("error", reject);
+          resolve(server.tcp.address() as net.AddressInfo);
+        });
+      });
+    },
+    close() {
+      state.ready = false;
+      const closed = new Promise<void>((resolve) => server.tcp.close(() => resolve()));
+      for (const session of sessions) session.close();
+      server.http1.closeIdleConnections();
+      server.http1.closeAllConnections();
+      return closed;
+    },
+  };
+}

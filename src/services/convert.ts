@@ -1,0 +1,145 @@
+/**
+ * Protobuf messages ⇄ Kinesis domain shapes. In proto3 an unset string is
+ * empty, so empty optional strings and zero counts become `undefined` here.
+ */
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { EncryptionType } from "../gen/kinesis/gateway/v1/common_pb.ts";
+import type {
+  PutRecordRequest,
+  PutRecordResponseSchema,
+  PutRecordsRequest,
+  PutRecordsResponseSchema,
+} from "../gen/kinesis/gateway/v1/producer_pb.ts";
+import {
+  type CreateStreamRequest,
+  type DeleteStreamRequest,
+  type ListShardsRequest,
+  type ListStreamsRequest,
+  type ListShardsResponseSchema,
+  type ListStreamsResponseSchema,
+  type StreamDescriptionSummarySchema,
+  StreamMode,
+  StreamStatus,
+} from "../gen/kinesis/gateway/v1/stream_pb.ts";
+import type * as kinesis from "../kinesis/types.ts";
+
+const optional = (value: string): string | undefined => (value === "" ? undefined : value);
+const optionalCount = (value: number): number | undefined => (value === 0 ? undefined : value);
+
+export function streamRefFromProto(req: { streamName: string; streamArn: string }): kinesis.StreamRef {
+  return { streamName: optional(req.streamName), streamArn: optional(req.streamArn) };
+}
+
+export function putRecordsInputFromProto(req: PutRecordsRequest): kinesis.PutRecordsInput {
+  return {
+    streamName: optional(req.streamName),
+    streamArn: optional(req.streamArn),
+    records: req.records.map((entry) => ({
+      data: entry.data,
+      partitionKey: entry.partitionKey,
+      explicitHashKey: optional(entry.explicitHashKey),
+    })),
+  };
+}
+
+export function putRecordsResponseToProto(
+  out: kinesis.PutRecordsOutput,
+): MessageInitShape<typeof PutRecordsResponseSchema> {
+  return {
+    failedRecordCount: out.failedRecordCount,
+    records: out.records,
+    encryptionType: EncryptionType[out.encryptionType],
+  };
+}
+
+export function putRecordInputFromProto(req: PutRecordRequest): kinesis.PutRecordInput {
+  return {
+    streamName: optional(req.streamName),
+    streamArn: optional(req.streamArn),
+    data: req.data,
+    partitionKey: req.partitionKey,
+    explicitHashKey: optional(req.explicitHashKey),
+    sequenceNumberForOrdering: optional(req.sequenceNumberForOrdering),
+  };
+}
+
+export function putRecordResponseToProto(
+  out: kinesis.PutRecordOutput,
+): MessageInitShape<typeof PutRecordResponseSchema> {
+  return { ...out, encryptionType: EncryptionType[out.encryptionType] };
+}
+
+export function createStreamInputFromProto(req: CreateStreamRequest): kinesis.CreateStreamInput {
+  const mode = req.streamModeDetails?.streamMode ?? StreamMode.UNSPECIFIED;
+  return {
+    streamName: req.streamName,
+    shardCount: optionalCount(req.shardCount),
+    streamMode: mode === StreamMode.ON_DEMAND ? "ON_DEMAND" : "PROVISIONED",
+    tags: req.tags,
+    kmsKeyId: optional(req.kmsKeyId),
+  };
+}
+
+export function deleteStreamInputFromProto(req: DeleteStreamRequest): kinesis.DeleteStreamInput {
+  return { ...streamRefFromProto(req), enforceConsumerDeletion: req.enforceConsumerDeletion };
+}
+
+export function listStreamsInputFromProto(req: ListStreamsRequest): kinesis.ListStreamsInput {
+  return {
+    limit: optionalCount(req.limit),
+    exclusiveStartStreamName: optional(req.exclusiveStartStreamName),
+    nextToken: optional(req.nextToken),
+  };
+}
+
+export function listShardsInputFromProto(req: ListShardsRequest): kinesis.ListShardsInput {
+  return {
+    ...streamRefFromProto(req),
+    nextToken: optional(req.nextToken),
+    exclusiveStartShardId: optional(req.exclusiveStartShardId),
+    maxResults: optionalCount(req.maxResults),
+  };
+}
+
+const streamModeDetails = (mode: kinesis.StreamMode) => ({ streamMode: StreamMode[mode] });
+
+export function listStreamsResponseToProto(
+  out: kinesis.ListStreamsOutput,
+): MessageInitShape<typeof ListStreamsResponseSchema> {
+  return {
+    streamNames: out.streamNames,
+    hasMoreStreams: out.hasMoreStreams,
+    nextToken: out.nextToken ?? "",
+    streamSummaries: out.streamSummaries.map((s) => ({
+      streamName: s.streamName,
+      streamArn: s.streamArn,
+      streamStatus: StreamStatus[s.streamStatus],
+      streamModeDetails: streamModeDetails(s.streamMode),
+      streamCreationTimestamp: timestampFromDate(s.streamCreationTimestamp),
+    })),
+  };
+}
+
+export function streamDescriptionSummaryToProto(
+  s: kinesis.StreamDescriptionSummary,
+): MessageInitShape<typeof StreamDescriptionSummarySchema> {
+  return {
+    streamName: s.streamName,
+    streamArn: s.streamArn,
+    streamStatus: StreamStatus[s.streamStatus],
+    streamModeDetails: streamModeDetails(s.streamMode),
+    retentionPeriodHours: s.retentionPeriodHours,
+    streamCreationTimestamp: timestampFromDate(s.streamCreationTimestamp),
+    encryptionType: EncryptionType[s.encryptionType],
+    keyId: s.keyId ?? "",
+    openShardCount: s.openShardCount,
+    consumerCount: s.consumerCount,
+  };
+}
+
+export function listShardsResponseToProto(
+  out: kinesis.ListShardsOutput,
+): MessageInitShape<typeof ListShardsResponseSchema> {
+  return { shards: out.shards, nextToken: out.nextToken ?? "" };
+}

@@ -1,0 +1,52 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { Backend } from "../backends/backend.ts";
+import { StreamService } from "../gen/kinesis/gateway/v1/stream_pb.ts";
+import {
+  validateCreateStream,
+  validateListShards,
+  validateListStreams,
+  validateStreamRef,
+} from "../kinesis/validation.ts";
+import {
+  createStreamInputFromProto,
+  deleteStreamInputFromProto,
+  listShardsInputFromProto,
+  listStreamsInputFromProto,
+  listShardsResponseToProto,
+  listStreamsResponseToProto,
+  streamDescriptionSummaryToProto,
+  streamRefFromProto,
+} from "./convert.ts";
+
+export function createStreamService(backend: Backend): ServiceImpl<typeof StreamService> {
+  return {
+    async createStream(req, ctx) {
+      const input = createStreamInputFromProto(req);
+      validateCreateStream(input);
+      await backend.createStream(input, ctx.signal);
+      return {};
+    },
+    async deleteStream(req, ctx) {
+      const input = deleteStreamInputFromProto(req);
+      validateStreamRef(input);
+      await backend.deleteStream(input, ctx.signal);
+      return {};
+    },
+    async listStreams(req, ctx) {
+      const input = listStreamsInputFromProto(req);
+      validateListStreams(input);
+      return listStreamsResponseToProto(await backend.listStreams(input, ctx.signal));
+    },
+    async describeStreamSummary(req, ctx) {
+      const input = streamRefFromProto(req);
+      validateStreamRef(input);
+      const summary = await backend.describeStreamSummary(input, ctx.signal);
+      return { streamDescriptionSummary: streamDescriptionSummaryToProto(summary) };
+    },
+    async listShards(req, ctx) {
+      const input = listShardsInputFromProto(req);
+      validateListShards(input);
+      return listShardsResponseToProto(await backend.listShards(input, ctx.signal));
+    },
+  };
+}

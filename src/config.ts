@@ -63,28 +63,69 @@ const flags = {
     valueName: "name[:shards],…",
   },
   "kinesis-endpoint": { description: "Kinesis endpoint to forward to.", valueName: "URL" },
-  region: { description: "AWS region of ARNs and of forwarding.", default: "us-east-1", valueName: "REGION" },
-  "account-id": { description: "AWS account id of the engine's ARNs.", default: "000000000000", valueName: "ID" },
+  region: {
+    description: "AWS region of ARNs and of forwarding.",
+    default: "us-east-1",
+    valueName: "REGION",
+  },
+  "account-id": {
+    description: "AWS account id of the engine's ARNs.",
+    default: "000000000000",
+    valueName: "ID",
+  },
   route: {
     description: "Send matching streams to a backend (repeatable; first match wins).",
     multiple: true,
     valueName: "PATTERN=BACKEND",
   },
-  throttle: { description: "Per-shard write throttling in the engine.", default: "on", valueName: "on|off" },
-  "shard-records-per-second": { description: "Engine write limit per shard.", default: "1000", valueName: "N" },
-  "shard-bytes-per-second": { description: "Engine write limit per shard.", default: "1048576", valueName: "N" },
-  "throttle-burst-seconds": { description: "Seconds of unused capacity a shard may save up.", default: "1", valueName: "N" },
-  "retention-hours": { description: "How long the engine keeps records (24 to 8760).", default: "24", valueName: "N" },
-  "max-stream-mib": { description: "Memory cap per engine stream; oldest records go first.", default: "256", valueName: "N" },
-  "log-level": { description: "debug, info, warn, error or silent.", default: "info", valueName: "LEVEL" },
+  throttle: {
+    description: "Per-shard write throttling in the engine.",
+    default: "on",
+    valueName: "on|off",
+  },
+  "shard-records-per-second": {
+    description: "Engine write limit per shard.",
+    default: "1000",
+    valueName: "N",
+  },
+  "shard-bytes-per-second": {
+    description: "Engine write limit per shard.",
+    default: "1048576",
+    valueName: "N",
+  },
+  "throttle-burst-seconds": {
+    description: "Seconds of unused capacity a shard may save up.",
+    default: "1",
+    valueName: "N",
+  },
+  "retention-hours": {
+    description: "How long the engine keeps records (24 to 8760).",
+    default: "24",
+    valueName: "N",
+  },
+  "max-stream-mib": {
+    description: "Memory cap per engine stream; oldest records go first.",
+    default: "256",
+    valueName: "N",
+  },
+  "log-level": {
+    description: "debug, info, warn, error or silent.",
+    default: "info",
+    valueName: "LEVEL",
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof flags;
 
-export const envName = (flag: string) => `KINESIS_GATEWAY_${flag.toUpperCase().replaceAll("-", "_")}`;
+export const envName = (flag: string) =>
+  `KINESIS_GATEWAY_${flag.toUpperCase().replaceAll("-", "_")}`;
 
 export function usage(): string {
-  const lines = ["Usage: kinesis-gateway [flags]", "", "Flags (each also an environment variable):"];
+  const lines = [
+    "Usage: kinesis-gateway [flags]",
+    "",
+    "Flags (each also an environment variable):",
+  ];
   for (const [name, spec] of Object.entries(flags) as [FlagName, FlagSpec][]) {
     const def = spec.default ? ` (default ${spec.default || '""'})` : "";
     lines.push(`  --${name} ${spec.valueName ?? ""}`.trimEnd());

@@ -2,7 +2,7 @@
  * Structured JSON logs (pino); human-readable when stdout is a terminal.
  * Callers never log record data, partition keys, tokens or credentials.
  */
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 import pretty from "pino-pretty";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";

@@ -53,13 +53,20 @@ export function createOnePortServer(options: OnePortOptions): OnePortServer {
     const onData = (chunk: Buffer) => {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
       const compared = Math.min(received.length, HTTP2_PREFACE.length);
-      const looksLikeHttp2 = received.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
+      const looksLikeHttp2 = received
+        .subarray(0, compared)
+        .equals(HTTP2_PREFACE.subarray(0, compared));
       if (looksLikeHttp2 && received.length < HTTP2_PREFACE.length) return; // wait for the rest
       socket.off("data", onData);
       socket.pause();
       socket.setTimeout(0);
       socket.unshift(received);
-      (looksLikeHttp2 ? h2 : http1).emit("connection", socket);
+      if (looksLikeHttp2) {
+        h2.emit("connection", socket); // reads from the socket itself
+      } else {
+        http1.emit("connection", socket);
+        socket.resume(); // the HTTP/1.1 parser reads through the stream, which is paused
+      }
     };
     socket.on("data", onData);
   });

@@ -15,8 +15,8 @@ import {
   type CreateStreamRequest,
   type DeleteStreamRequest,
   type ListShardsRequest,
-  type ListStreamsRequest,
   type ListShardsResponseSchema,
+  type ListStreamsRequest,
   type ListStreamsResponseSchema,
   type StreamDescriptionSummarySchema,
   StreamMode,
@@ -27,7 +27,10 @@ import type * as kinesis from "../kinesis/types.ts";
 const optional = (value: string): string | undefined => (value === "" ? undefined : value);
 const optionalCount = (value: number): number | undefined => (value === 0 ? undefined : value);
 
-export function streamRefFromProto(req: { streamName: string; streamArn: string }): kinesis.StreamRef {
+export function streamRefFromProto(req: {
+  streamName: string;
+  streamArn: string;
+}): kinesis.StreamRef {
   return { streamName: optional(req.streamName), streamArn: optional(req.streamArn) };
 }
 

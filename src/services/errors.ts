@@ -24,9 +24,26 @@ export function connectCodeForKinesisType(type: string): Code {
   return codeByKinesisType[type] ?? Code.Unknown;
 }
 
+/**
+ * The longest error message sent in a gRPC trailer. gRPC carries the message
+ * (and again in the status details) in HTTP/2 headers, which clients cap
+ * (grpc-go at 16 KiB in all), while AWS quotes every entry of a 501-record
+ * request back — about 40 KiB. Longer messages keep their head and tail.
+ */
+export const MAX_ERROR_MESSAGE_LENGTH = 4096;
+
+export function abbreviateErrorMessage(message: string): string {
+  if (message.length <= MAX_ERROR_MESSAGE_LENGTH) return message;
+  const marker = " … ";
+  const tail = 512;
+  const head = MAX_ERROR_MESSAGE_LENGTH - tail - marker.length;
+  return message.slice(0, head) + marker + message.slice(-tail);
+}
+
 export function kinesisErrorToConnectError(err: KinesisError): ConnectError {
-  return new ConnectError(err.message, connectCodeForKinesisType(err.type), undefined, [
-    { desc: KinesisErrorDetailSchema, value: { type: err.type, message: err.message } },
+  const message = abbreviateErrorMessage(err.message);
+  return new ConnectError(message, connectCodeForKinesisType(err.type), undefined, [
+    { desc: KinesisErrorDetailSchema, value: { type: err.type, message } },
   ]);
 }
 

@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Backend } from "../backends/backend.ts";
-import { ProducerService } from "../gen/kinesis/gateway/v1/producer_pb.ts";
+import type { ProducerService } from "../gen/kinesis/gateway/v1/producer_pb.ts";
 import { validatePutRecord, validatePutRecords } from "../kinesis/validation.ts";
 import {
   putRecordInputFromProto,

@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Backend } from "../backends/backend.ts";
-import { StreamService } from "../gen/kinesis/gateway/v1/stream_pb.ts";
+import type { StreamService } from "../gen/kinesis/gateway/v1/stream_pb.ts";
 import {
   validateCreateStream,
   validateListShards,
@@ -11,8 +11,8 @@ import {
   createStreamInputFromProto,
   deleteStreamInputFromProto,
   listShardsInputFromProto,
-  listStreamsInputFromProto,
   listShardsResponseToProto,
+  listStreamsInputFromProto,
   listStreamsResponseToProto,
   streamDescriptionSummaryToProto,
   streamRefFromProto,

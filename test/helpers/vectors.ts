@@ -3,7 +3,11 @@
  * their wire-form requests turned into domain inputs.
  */
 import { readFileSync } from "node:fs";
-import type { PutRecordInput, PutRecordsInput, PutRecordsRequestEntry } from "../../src/kinesis/types.ts";
+import type {
+  PutRecordInput,
+  PutRecordsInput,
+  PutRecordsRequestEntry,
+} from "../../src/kinesis/types.ts";
 
 const vectorsDir = new URL("../../../shared/vectors/", import.meta.url);
 
@@ -33,7 +37,8 @@ export interface ShardRangeVector {
 
 export const validationCases = () =>
   loadVectors<{ cases: ValidationCase[] }>("validation.json").cases;
-export const hashKeyVectors = () => loadVectors<{ vectors: HashKeyVector[] }>("hash-keys.json").vectors;
+export const hashKeyVectors = () =>
+  loadVectors<{ vectors: HashKeyVector[] }>("hash-keys.json").vectors;
 export const shardRangeVectors = () =>
   loadVectors<{ shardCount: Record<string, ShardRangeVector[]> }>("shard-ranges.json").shardCount;
 

@@ -18,7 +18,11 @@ import {
 } from "../helpers/vectors.ts";
 
 const MiB = 1024 * 1024;
-const record = (partitionKey = "k", dataBytes = 1, explicitHashKey?: string): PutRecordsRequestEntry => ({
+const record = (
+  partitionKey = "k",
+  dataBytes = 1,
+  explicitHashKey?: string,
+): PutRecordsRequestEntry => ({
   data: new Uint8Array(dataBytes),
   partitionKey,
   explicitHashKey,
@@ -106,15 +110,27 @@ void suite("PutRecords limits, on both sides of each boundary", () => {
     rejects(
       () => put([record("k", MiB + 1)]),
       "ValidationException",
-      tooLong("records.1.member.data", `java.nio.HeapByteBuffer[pos=0 lim=${MiB + 1} cap=${MiB + 1}]`, MiB),
+      tooLong(
+        "records.1.member.data",
+        `java.nio.HeapByteBuffer[pos=0 lim=${MiB + 1} cap=${MiB + 1}]`,
+        MiB,
+      ),
     );
   });
 
   void test("counts the partition key's UTF-8 bytes with the data against 1 MiB", () => {
     assert.doesNotThrow(() => put([record("kk", MiB - 2)]));
-    rejects(() => put([record("kk", MiB - 1)]), "InvalidArgumentException", /exceeds the limit of 1048576 bytes/);
+    rejects(
+      () => put([record("kk", MiB - 1)]),
+      "InvalidArgumentException",
+      /exceeds the limit of 1048576 bytes/,
+    );
     // "ü" is two UTF-8 bytes.
-    rejects(() => put([record("ü", MiB - 1)]), "InvalidArgumentException", /Record size of 1048577 bytes/);
+    rejects(
+      () => put([record("ü", MiB - 1)]),
+      "InvalidArgumentException",
+      /Record size of 1048577 bytes/,
+    );
   });
 
   void test("takes up to 5 MiB of data and keys per request", () => {
@@ -148,7 +164,11 @@ void suite("PutRecords limits, on both sides of each boundary", () => {
   void test("takes stream names of 1 to 128 characters of [a-zA-Z0-9_.-]", () => {
     assert.doesNotThrow(() => put([record()], "a"));
     assert.doesNotThrow(() => put([record()], "A-z_0.9".padEnd(128, "x")));
-    rejects(() => put([record()], "x".repeat(129)), "ValidationException", tooLong("streamName", "x".repeat(129), 128));
+    rejects(
+      () => put([record()], "x".repeat(129)),
+      "ValidationException",
+      tooLong("streamName", "x".repeat(129), 128),
+    );
     rejects(
       () => put([record()], ""),
       "ValidationException",
@@ -185,7 +205,11 @@ void suite("naming a stream", () => {
   });
 
   void test("refuses neither, or a name and an ARN of different streams", () => {
-    rejects(() => validateStreamRef({}), "InvalidArgumentException", /Neither StreamName nor StreamARN/);
+    rejects(
+      () => validateStreamRef({}),
+      "InvalidArgumentException",
+      /Neither StreamName nor StreamARN/,
+    );
     rejects(
       () => validateStreamRef({ streamName: "other", streamArn: arn }),
       "InvalidArgumentException",
@@ -233,7 +257,11 @@ void suite("other operations", () => {
       "ValidationException",
       "1 validation error detected: Value '0' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1",
     );
-    rejects(() => validateCreateStream({ streamName: "s" }), "InvalidArgumentException", /ShardCount is required/);
+    rejects(
+      () => validateCreateStream({ streamName: "s" }),
+      "InvalidArgumentException",
+      /ShardCount is required/,
+    );
   });
 
   void test("ListShards takes a next token alone", () => {

@@ -1,0 +1,29 @@
+/** The built-in Kinesis engine. Pure domain code: no Connect, protobuf or AWS SDK. */
+export { createEngine, type Engine, type EngineOptions } from "./engine.ts";
+export { hashKeyForPartitionKey, MAX_HASH_KEY } from "./hash-key.ts";
+export {
+  createMemoryRecordStore,
+  DEFAULT_MAX_STREAM_BYTES,
+  DEFAULT_READ_LIMIT,
+  DEFAULT_RETENTION_HOURS,
+  type ReadOptions,
+  type ReadStart,
+  type RecordStore,
+  type RecordStoreFactory,
+  type RecordStoreOptions,
+  type StoredRecord,
+} from "./record-store.ts";
+export {
+  compareSequenceNumbers,
+  formatSequenceNumber,
+  parseSequenceNumber,
+  type SequenceNumberFields,
+} from "./sequence-number.ts";
+export {
+  type HashKeySpan,
+  shardIdFor,
+  shardIndexForHashKey,
+  splitHashKeySpace,
+} from "./shard-ranges.ts";
+export { parseStreamArn, type StreamArnParts, streamArnFor } from "./stream-arn.ts";
+export { createTokenBucket, type TokenBucket, type TokenBucketOptions } from "./token-bucket.ts";

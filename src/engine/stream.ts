@@ -1,0 +1,156 @@
+import { Buffer } from "node:buffer";
+import { KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
+import type {
+  EncryptionType,
+  PutRecordsRequestEntry,
+  StreamMode,
+  StreamStatus,
+} from "../kinesis/types.ts";
+import { hashKeyForPartitionKey, MAX_HASH_KEY } from "./hash-key.ts";
+import type { RecordStore } from "./record-store.ts";
+import { createShardSequencer, type ShardSequencer } from "./sequence-number.ts";
+import { shardIdFor, shardIndexForHashKey, splitHashKeySpace } from "./shard-ranges.ts";
+import type { WriteLimiter } from "./write-limiter.ts";
+
+/** One shard of a stream and what writing to it needs. */
+export interface ShardState {
+  readonly index: number;
+  readonly shardId: string;
+  readonly startingHashKey: bigint;
+  readonly endingHashKey: bigint;
+  readonly sequencer: ShardSequencer;
+  /** Undefined when throttling is off. */
+  readonly limiter: WriteLimiter | undefined;
+  /** The ProvisionedThroughputExceededException text, built once rather than per refused record. */
+  readonly throttledMessage: string;
+}
+
+/** A stream as the engine keeps it. */
+export interface StreamState {
+  readonly name: string;
+  readonly arn: string;
+  readonly status: StreamStatus;
+  readonly mode: StreamMode;
+  readonly createdAt: Date;
+  readonly retentionHours: number;
+  readonly encryptionType: EncryptionType;
+  /** The KMS key id when `encryptionType` is KMS. */
+  readonly keyId: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Every shard, by index. */
+  readonly shards: readonly ShardState[];
+  /** The open shards in hash key order; their ranges cover the whole key space. */
+  readonly openShards: readonly ShardState[];
+  /** `openShards[i].startingHashKey`, kept apart for the binary search on every record. */
+  readonly openStartingHashKeys: readonly bigint[];
+  readonly store: RecordStore;
+}
+
+export interface NewStream {
+  name: string;
+  arn: string;
+  mode: StreamMode;
+  shardCount: number;
+  createdAtMs: number;
+  retentionHours: number;
+  keyId: string | undefined;
+  tags: Readonly<Record<string, string>>;
+  accountId: string;
+  store: RecordStore;
+  /** Makes a shard's limiter, or undefined when throttling is off. */
+  createLimiter: () => WriteLimiter | undefined;
+}
+
+export function createStreamState(stream: NewStream): StreamState {
+  const createdSeconds = Math.floor(stream.createdAtMs / 1000);
+  const shards = splitHashKeySpace(stream.shardCount).map((span, index): ShardState => {
+    const shardId = shardIdFor(index);
+    return {
+      index,
+      shardId,
+      startingHashKey: span.startingHashKey,
+      endingHashKey: span.endingHashKey,
+      sequencer: createShardSequencer(createdSeconds, index),
+      limiter: stream.createLimiter(),
+      throttledMessage: writeRateExceededMessage(shardId, stream.name, stream.accountId),
+    };
+  });
+  return {
+    name: stream.name,
+    arn: stream.arn,
+    status: "ACTIVE",
+    mode: stream.mode,
+    createdAt: new Date(stream.createdAtMs),
+    retentionHours: stream.retentionHours,
+    encryptionType: stream.keyId === undefined ? "NONE" : "KMS",
+    keyId: stream.keyId,
+    tags: stream.tags,
+    shards,
+    openShards: shards,
+    openStartingHashKeys: shards.map((shard) => shard.startingHashKey),
+    store: stream.store,
+  };
+}
+
+/**
+ * The open shard an entry goes to: by its explicit hash key when it has one,
+ * else by the MD5 of its partition key. Throws, before anything is written,
+ * for an entry validation should have stopped.
+ */
+export function shardForEntry(stream: StreamState, entry: PutRecordsRequestEntry): ShardState {
+  if (entry.data === null || entry.partitionKey === null) {
+    throw new Error("a record without data or partition key reached the engine");
+  }
+  // "" counts as absent: proto3 has no absent strings.
+  const hashKey =
+    entry.explicitHashKey === undefined || entry.explicitHashKey === ""
+      ? hashKeyForPartitionKey(entry.partitionKey)
+      : parseExplicitHashKey(entry.explicitHashKey);
+  return stream.openShards[shardIndexForHashKey(stream.openStartingHashKeys, hashKey)]!;
+}
+
+function parseExplicitHashKey(explicitHashKey: string): bigint {
+  // Validation checks this too; the engine repeats the range check because a
+  // key out of range would otherwise land silently in the last shard.
+  const hashKey = /^\d{1,39}$/.test(explicitHashKey) ? BigInt(explicitHashKey) : -1n;
+  if (hashKey < 0n || hashKey > MAX_HASH_KEY) {
+    throw new KinesisError(
+      "InvalidArgumentException",
+      `Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was ${explicitHashKey}`,
+    );
+  }
+  return hashKey;
+}
+
+/** What throttling and the byte cap count for a record: data bytes plus UTF-8 partition key bytes. */
+export function recordSizeBytes(entry: PutRecordsRequestEntry): number {
+  return entry.data!.byteLength + Buffer.byteLength(entry.partitionKey!, "utf8");
+}
+
+/**
+ * Writes one entry to `shard` if its throughput allows, and returns the new
+ * sequence number, or undefined when the shard refused it (nothing is charged
+ * or stored then). The data is stored as given, not copied: the Connect and
+ * JSON decoders hand the engine buffers of its own.
+ */
+export function writeToShard(
+  stream: StreamState,
+  shard: ShardState,
+  entry: PutRecordsRequestEntry,
+  nowMs: number,
+): string | undefined {
+  const sizeBytes = recordSizeBytes(entry);
+  if (shard.limiter !== undefined && !shard.limiter.tryAdmit(sizeBytes, nowMs)) {
+    return undefined;
+  }
+  const sequenceNumber = shard.sequencer.next(Math.floor(nowMs / 1000));
+  stream.store.append(shard.index, {
+    sequenceNumber,
+    data: entry.data!,
+    partitionKey: entry.partitionKey!,
+    explicitHashKey: entry.explicitHashKey || undefined,
+    approximateArrivalTimestamp: nowMs,
+    sizeBytes,
+  });
+  return sequenceNumber;
+}

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { suite, test } from "node:test";
+import { createMemoryRecordStore, type StoredRecord } from "../../src/engine/record-store.ts";
+import { createShardSequencer } from "../../src/engine/sequence-number.ts";
+import { createManualClock } from "./helpers.ts";
+
+const HOUR = 3_600_000;
+
+function recordAt(sequenceNumber: string, arrivalMs: number, sizeBytes = 10): StoredRecord {
+  return {
+    sequenceNumber,
+    data: new Uint8Array(sizeBytes - 1),
+    partitionKey: "k",
+    explicitHashKey: undefined,
+    approximateArrivalTimestamp: arrivalMs,
+    sizeBytes,
+  };
+}
+
+suite("createMemoryRecordStore", () => {
+  test("reads a shard's records in order from every kind of start", () => {
+    const clock = createManualClock();
+    const store = createMemoryRecordStore({ now: clock.now });
+    const sequencer = createShardSequencer(Math.floor(clock.now() / 1000), 0);
+    const written: StoredRecord[] = [];
+    for (let i = 0; i < 10; i++) {
+      const record = recordAt(sequencer.next(Math.floor(clock.now() / 1000)), clock.now());
+      written.push(record);
+      store.append(0, record);
+      clock.advance(1000);
+    }
+    const at = (i: number) => written[i]!;
+    assert.deepEqual(store.read(0), written);
+    assert.deepEqual(store.read(0, { limit: 3 }), written.slice(0, 3));
+    assert.deepEqual(
+      store.read(0, { from: { type: "AT_SEQUENCE_NUMBER", sequenceNumber: at(4).sequenceNumber } }),
+      written.slice(4),
+    );
+    assert.deepEqual(
+      store.read(0, {
+        from: { type: "AFTER_SEQUENCE_NUMBER", sequenceNumber: at(4).sequenceNumber },
+      }),
+      written.slice(5),
+    );
+    assert.deepEqual(
+      store.read(0, {
+        from: { type: "AT_TIMESTAMP", timestampMs: at(7).approximateArrivalTimestamp - 500 },
+      }),
+      written.slice(7),
+    );
+    assert.deepEqual(store.read(1), []);
+  });
+
+  test("drops records older than the retention period", () => {
+    const clock = createManualClock();
+    const store = createMemoryRecordStore({ retentionHours: 24, now: clock.now });
+    store.append(0, recordAt("1", clock.now()));
+    clock.advance(HOUR);
+    store.append(1, recordAt("2", clock.now()));
+    clock.advance(23 * HOUR);
+    assert.equal(store.read(0).length, 1, "exactly 24 h old is still kept");
+    clock.advance(1);
+    assert.deepEqual(store.read(0), []);
+    assert.equal(store.read(1).length, 1);
+    assert.equal(store.recordCount, 1);
+    assert.equal(store.sizeBytes, 10);
+  });
+
+  test("drops the oldest records of the stream when its byte cap is exceeded", () => {
+    const clock = createManualClock();
+    const store = createMemoryRecordStore({ maxBytes: 30, now: clock.now });
+    store.append(0, recordAt("1", clock.now()));
+    store.append(1, recordAt("2", clock.now()));
+    store.append(0, recordAt("3", clock.now()));
+    assert.equal(store.sizeBytes, 30);
+    store.append(1, recordAt("4", clock.now()));
+    assert.deepEqual(
+      store.read(0).map((r) => r.sequenceNumber),
+      ["3"],
+    );
+    assert.deepEqual(
+      store.read(1).map((r) => r.sequenceNumber),
+      ["2", "4"],
+    );
+    assert.equal(store.sizeBytes, 30);
+  });
+
+  test("keeps order and counts across many trims (compaction)", () => {
+    const clock = createManualClock();
+    const store = createMemoryRecordStore({ maxBytes: 10 * 100, now: clock.now });
+    for (let i = 1; i <= 10_000; i++) store.append(i % 3, recordAt(String(i), clock.now()));
+    assert.equal(store.recordCount, 100);
+    const kept = [0, 1, 2].flatMap((shard) =>
+      store.read(shard).map((r) => Number(r.sequenceNumber)),
+    );
+    assert.deepEqual(
+      kept.sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => 9901 + i),
+    );
+  });
+
+  test("clear drops everything", () => {
+    const store = createMemoryRecordStore();
+    store.append(0, recordAt("1", Date.now()));
+    store.clear();
+    assert.equal(store.recordCount, 0);
+    assert.equal(store.sizeBytes, 0);
+    assert.deepEqual(store.read(0), []);
+  });
+});

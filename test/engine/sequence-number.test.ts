@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { suite, test } from "node:test";
+import {
+  compareSequenceNumbers,
+  createShardSequencer,
+  formatSequenceNumber,
+  parseSequenceNumber,
+} from "../../src/engine/sequence-number.ts";
+
+/** A StartingSequenceNumber from the AWS CLI describe-stream example. */
+const AWS_STARTING_SEQUENCE_NUMBER = "49600871682957036442365024926191073437251060580128653314";
+
+suite("sequence numbers", () => {
+  test("decode a real AWS starting sequence number and render it back unchanged", () => {
+    const fields = parseSequenceNumber(AWS_STARTING_SEQUENCE_NUMBER);
+    const created = Date.UTC(2019, 9, 28, 21, 12, 45) / 1000;
+    assert.deepEqual(fields, {
+      shardCreatedSeconds: created,
+      shardIndex: 0,
+      counter: 0n,
+      recordSeconds: created,
+    });
+    assert.equal(formatSequenceNumber(fields!), AWS_STARTING_SEQUENCE_NUMBER);
+  });
+
+  test("are 56 digits at the extremes of every field", () => {
+    const smallest = { shardCreatedSeconds: 0, shardIndex: 0, counter: 0n, recordSeconds: 0 };
+    const largest = {
+      shardCreatedSeconds: 16 ** 9 - 1,
+      shardIndex: 2 ** 32 - 1,
+      counter: 2n ** 63n - 1n,
+      recordSeconds: 16 ** 9 - 1,
+    };
+    for (const fields of [smallest, largest]) {
+      const sequenceNumber = formatSequenceNumber(fields);
+      assert.match(sequenceNumber, /^\d{56}$/);
+      assert.deepEqual(parseSequenceNumber(sequenceNumber), fields);
+    }
+  });
+
+  test("carry the shard index and arrival time through a round trip", () => {
+    const fields = {
+      shardCreatedSeconds: 1_767_225_600,
+      shardIndex: 123,
+      counter: 987_654_321n,
+      recordSeconds: 1_767_229_999,
+    };
+    assert.deepEqual(parseSequenceNumber(formatSequenceNumber(fields)), fields);
+  });
+
+  test("refuse fields out of range", () => {
+    const fields = { shardCreatedSeconds: 1, shardIndex: 1, counter: 1n, recordSeconds: 1 };
+    assert.throws(() => formatSequenceNumber({ ...fields, counter: 2n ** 63n }), RangeError);
+    assert.throws(() => formatSequenceNumber({ ...fields, shardIndex: 2 ** 32 }), RangeError);
+    assert.throws(() => formatSequenceNumber({ ...fields, recordSeconds: -1 }), RangeError);
+  });
+
+  test("parse to undefined when not version 2", () => {
+    // The 2014 AWS docs example ends in nibble e: an older layout.
+    assert.equal(
+      parseSequenceNumber("49543463076548007577105092703039560359975228518395012686"),
+      undefined,
+    );
+    assert.equal(parseSequenceNumber("12345"), undefined);
+    assert.equal(parseSequenceNumber("x".repeat(56)), undefined);
+    // A counter nibble of 8 or more is out of the layout.
+    const valid = BigInt(AWS_STARTING_SEQUENCE_NUMBER);
+    assert.equal(parseSequenceNumber((valid | (8n << 140n)).toString()), undefined);
+  });
+
+  test("compare numerically, shorter numbers first", () => {
+    assert.equal(compareSequenceNumbers("9", "10"), -1);
+    assert.equal(compareSequenceNumbers("20", "19"), 1);
+    assert.equal(compareSequenceNumbers("42", "42"), 0);
+  });
+});
+
+suite("createShardSequencer", () => {
+  test("starts at counter 0 with the creation time as record time", () => {
+    const sequencer = createShardSequencer(1_767_225_600, 3);
+    assert.deepEqual(parseSequenceNumber(sequencer.startingSequenceNumber), {
+      shardCreatedSeconds: 1_767_225_600,
+      shardIndex: 3,
+      counter: 0n,
+      recordSeconds: 1_767_225_600,
+    });
+  });
+
+  test("numbers records from 1, strictly increasing even when the clock steps back", () => {
+    const sequencer = createShardSequencer(1_767_225_600, 7);
+    let previous = sequencer.startingSequenceNumber;
+    const seconds = [1_767_225_600, 1_767_225_601, 1_767_225_601, 1_767_225_500, 1_767_225_700];
+    seconds.forEach((recordSeconds, i) => {
+      const next = sequencer.next(recordSeconds);
+      assert.equal(compareSequenceNumbers(next, previous), 1);
+      assert.deepEqual(parseSequenceNumber(next), {
+        shardCreatedSeconds: 1_767_225_600,
+        shardIndex: 7,
+        counter: BigInt(i + 1),
+        recordSeconds,
+      });
+      previous = next;
+    });
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * Starts the real gateway on an ephemeral loopback port, configured the way
+ * the command is (flags), and hands out clients for each protocol.
+ */
+import { after, before } from "node:test";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import { pino } from "pino";
+import { parseConfig } from "../../src/config.ts";
+import { ProducerService } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
+import { StreamService } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
+import { type RunningGateway, startGateway } from "../../src/main.ts";
+
+export async function startTestGateway(flags: string[] = []): Promise<RunningGateway> {
+  const result = parseConfig(["--port", "0", "--host", "127.0.0.1", ...flags], {});
+  if (result.kind !== "config") throw new Error(`bad test flags: ${JSON.stringify(result)}`);
+  return startGateway(result.config, pino({ level: "silent" }));
+}
+
+/** Starts a gateway before the suite's tests and stops it after them. */
+export function useGateway(flags: string[] = []): { readonly current: RunningGateway } {
+  const holder: { current: RunningGateway } = { current: undefined as unknown as RunningGateway };
+  before(async () => {
+    holder.current = await startTestGateway(flags);
+  });
+  after(async () => {
+    await holder.current.stop();
+  });
+  return holder;
+}
+
+/** The protocols a Connect client can speak to the gateway, each on its own HTTP version. */
+export const transports: Record<string, (baseUrl: string) => Transport> = {
+  "gRPC over h2c": (baseUrl) => createGrpcTransport({ baseUrl }),
+  "gRPC-Web over HTTP/1.1": (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
+  "Connect JSON over HTTP/1.1": (baseUrl) =>
+    createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false }),
+  "Connect binary over h2c": (baseUrl) =>
+    createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+};
+
+export interface Clients {
+  producer: Client<typeof ProducerService>;
+  streams: Client<typeof StreamService>;
+}
+
+export function clientsFor(transport: Transport): Clients {
+  return {
+    producer: createClient(ProducerService, transport),
+    streams: createClient(StreamService, transport),
+  };
+}

@@ -599,9 +599,9 @@ export const StreamStatusSchema: GenEnum<StreamStatus> = /*@__PURE__*/
 export const StreamService: GenService<{
   /**
    * Creates a stream with a fixed number of shards (provisioned) or in
-   * on-demand mode. ALREADY_EXISTS-like conflicts answer FAILED_PRECONDITION
-   * with `ResourceInUseException`: `Stream <name> under account <account>
-   * already exists.`
+   * on-demand mode. A name already in use answers FAILED_PRECONDITION with
+   * `ResourceInUseException`: `Stream <name> under account <account> already
+   * exists.`
    *
    * @generated from rpc kinesis.gateway.v1.StreamService.CreateStream
    */

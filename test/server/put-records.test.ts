@@ -135,7 +135,7 @@ void suite("PutRecords over the wire", () => {
 void suite("throttling over the wire", () => {
   const gateway = useGateway(["--streams", "hot:1"]);
 
-  void test("a 1-shard stream offered 2,000 records/s accepts 1,000 ± 5% per second in steady state", async () => {
+  void test("a 1-shard stream offered 2,000 records/s accepts 1,000 ± 5% per second in steady state", async (t) => {
     const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.current.url));
     const batchesPerSecond = 20;
     const batchSize = 100; // 20 × 100 = 2,000 records/s offered
@@ -168,6 +168,7 @@ void suite("throttling over the wire", () => {
     const steady = acceptedBySecond.slice(1);
     const elapsedSteadySeconds = (performance.now() - started) / 1000 - 1;
     const perSecond = steady.reduce((a, b) => a + b, 0) / elapsedSteadySeconds;
+    t.diagnostic(`accepted per second: ${acceptedBySecond.join(", ")}; steady ${perSecond.toFixed(0)}/s`);
     assert.ok(
       Math.abs(perSecond - 1000) <= 50,
       `accepted ${perSecond.toFixed(0)}/s: ${acceptedBySecond.join(", ")}`,

@@ -4,9 +4,12 @@
  * once, so a user fixes them in one go.
  */
 import { parseArgs } from "node:util";
+import { globToRegExp } from "./backends/router.ts";
 import type { LogLevel } from "./logger.ts";
 
-export type BackendKind = "engine" | "kinesis";
+/** Where a stream's calls go: the built-in engine, AWS Kinesis, or nowhere (refused). */
+export type BackendKind = "engine" | "kinesis" | "none";
+const BACKEND_KINDS = ["engine", "kinesis", "none"] as const;
 
 export interface StreamSpec {
   readonly name: string;
@@ -34,6 +37,14 @@ export interface Config {
   readonly throttleBurstSeconds: number;
   readonly retentionHours: number;
   readonly maxStreamMiB: number;
+  readonly kinesisMaxSockets: number;
+  readonly kinesisConnectTimeoutMs: number;
+  readonly kinesisRequestTimeoutMs: number;
+  readonly retryFailedRecords: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly maxInFlightRecords: number;
+  readonly maxInFlightMiB: number;
   readonly logLevel: LogLevel;
 }
 
@@ -53,9 +64,10 @@ const flags = {
   port: { description: "Port to listen on; 0 picks a free one.", default: "4567", valueName: "N" },
   host: { description: "Address to listen on.", default: "0.0.0.0", valueName: "ADDR" },
   backend: {
-    description: "Default backend: engine (built in) or kinesis (forward).",
+    description:
+      "Backend for streams no route matches: engine, kinesis (forward) or none (refuse).",
     default: "engine",
-    valueName: "engine|kinesis",
+    valueName: "engine|kinesis|none",
   },
   streams: {
     description: "Streams to create at start in the engine, e.g. orders:4,events.",
@@ -105,6 +117,47 @@ const flags = {
   },
   "max-stream-mib": {
     description: "Memory cap per engine stream; oldest records go first.",
+    default: "256",
+    valueName: "N",
+  },
+  "kinesis-max-sockets": {
+    description: "Most connections open to the Kinesis endpoint.",
+    default: "64",
+    valueName: "N",
+  },
+  "kinesis-connect-timeout-ms": {
+    description: "How long connecting to the Kinesis endpoint may take.",
+    default: "3000",
+    valueName: "MS",
+  },
+  "kinesis-request-timeout-ms": {
+    description: "How long one forwarded call may take (the caller's deadline also applies).",
+    default: "10000",
+    valueName: "MS",
+  },
+  "retry-failed-records": {
+    description:
+      "Retries of records that failed with throttling or InternalFailure; 0 is off. A retry can duplicate a record.",
+    default: "0",
+    valueName: "N",
+  },
+  "retry-base-delay-ms": {
+    description: "Backoff before the first retry, doubled each time, with full jitter.",
+    default: "100",
+    valueName: "MS",
+  },
+  "retry-max-delay-ms": {
+    description: "Longest backoff between retries.",
+    default: "2000",
+    valueName: "MS",
+  },
+  "max-in-flight-records": {
+    description: "Records being written at once, past which writes get RESOURCE_EXHAUSTED.",
+    default: "100000",
+    valueName: "N",
+  },
+  "max-in-flight-mib": {
+    description: "MiB being written at once, past which writes get RESOURCE_EXHAUSTED.",
     default: "256",
     valueName: "N",
   },
@@ -203,10 +256,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     const at = text.lastIndexOf("=");
     const pattern = text.slice(0, at).trim();
     const backend = text.slice(at + 1).trim();
-    if (at < 1 || (backend !== "engine" && backend !== "kinesis")) {
-      problems.push(`${where("route")}: '${text}' is not PATTERN=engine or PATTERN=kinesis`);
+    if (at < 1 || !(BACKEND_KINDS as readonly string[]).includes(backend)) {
+      problems.push(
+        `${where("route")}: '${text}' is not PATTERN=engine, PATTERN=kinesis or PATTERN=none`,
+      );
     } else {
-      routes.push({ pattern, backend });
+      routes.push({ pattern, backend: backend as BackendKind });
     }
   }
 
@@ -226,7 +281,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   const config: Config = {
     port: integer("port", 0, 65_535),
     host: raw("host") ?? "",
-    backend: oneOf("backend", ["engine", "kinesis"] as const),
+    backend: oneOf("backend", BACKEND_KINDS),
     streams,
     kinesisEndpoint,
     region,
@@ -238,8 +293,24 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     throttleBurstSeconds: integer("throttle-burst-seconds", 1, 3600),
     retentionHours: integer("retention-hours", 24, 8760),
     maxStreamMiB: integer("max-stream-mib", 1, 1024 * 1024),
+    kinesisMaxSockets: integer("kinesis-max-sockets", 1, 10_000),
+    kinesisConnectTimeoutMs: integer("kinesis-connect-timeout-ms", 1, 600_000),
+    kinesisRequestTimeoutMs: integer("kinesis-request-timeout-ms", 1, 3_600_000),
+    retryFailedRecords: integer("retry-failed-records", 0, 100),
+    retryBaseDelayMs: integer("retry-base-delay-ms", 1, 60_000),
+    retryMaxDelayMs: integer("retry-max-delay-ms", 1, 600_000),
+    maxInFlightRecords: integer("max-in-flight-records", 1, 100_000_000),
+    maxInFlightMiB: integer("max-in-flight-mib", 1, 1024 * 1024),
     logLevel: oneOf("log-level", ["debug", "info", "warn", "error", "silent"] as const),
   };
+  for (const stream of streams) {
+    const served = routes.find((r) => globToRegExp(r.pattern).test(stream.name))?.backend;
+    if ((served ?? config.backend) !== "engine") {
+      problems.push(
+        `${where("streams")}: '${stream.name}' is routed to ${served ?? config.backend}; --streams creates engine streams only`,
+      );
+    }
+  }
   if (problems.length > 0) return { kind: "invalid", problems };
   return { kind: "config", config: Object.freeze(config) };
 }

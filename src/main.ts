@@ -3,8 +3,14 @@
  * server → signals. `startGateway` is what tests and the command share.
  */
 import type { Logger } from "pino";
+import type { Backend } from "./backends/backend.ts";
 import { createEngineBackend } from "./backends/engine-backend.ts";
-import { type Config, parseConfig } from "./config.ts";
+import { withInFlightLimit } from "./backends/in-flight-limit.ts";
+import { createKinesisBackend, type KinesisBackend } from "./backends/kinesis-backend.ts";
+import { withRetry } from "./backends/retry.ts";
+import { createRouter } from "./backends/router.ts";
+import { createUpstreamMonitor, type UpstreamMonitor } from "./backends/upstream-monitor.ts";
+import { type BackendKind, type Config, parseConfig } from "./config.ts";
 import { createEngine } from "./engine/index.ts";
 import { createLogger } from "./logger.ts";
 import { createGatewayServer } from "./server/gateway-server.ts";
@@ -17,33 +23,90 @@ export interface RunningGateway {
 }
 
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
-  if (config.backend === "kinesis" || config.routes.some((r) => r.backend === "kinesis")) {
-    throw new Error("the kinesis backend is not available yet; use --backend engine");
+  const uses = (kind: BackendKind) =>
+    config.backend === kind || config.routes.some((r) => r.backend === kind);
+  const backends = new Map<string, Backend>();
+
+  if (uses("engine")) {
+    const engine = createEngine({
+      accountId: config.accountId,
+      region: config.region,
+      throttle: config.throttle,
+      shardWriteRecordsPerSecond: config.shardRecordsPerSecond,
+      shardWriteBytesPerSecond: config.shardBytesPerSecond,
+      burstSeconds: config.throttleBurstSeconds,
+      retentionHours: config.retentionHours,
+      maxStreamBytes: config.maxStreamMiB * 1024 * 1024,
+    });
+    for (const stream of config.streams) {
+      engine.createStream({ streamName: stream.name, shardCount: stream.shardCount });
+      logger.info({ stream: stream.name, shards: stream.shardCount }, "stream created");
+    }
+    backends.set("engine", createEngineBackend(engine));
   }
-  const engine = createEngine({
-    accountId: config.accountId,
-    region: config.region,
-    throttle: config.throttle,
-    shardWriteRecordsPerSecond: config.shardRecordsPerSecond,
-    shardWriteBytesPerSecond: config.shardBytesPerSecond,
-    burstSeconds: config.throttleBurstSeconds,
-    retentionHours: config.retentionHours,
-    maxStreamBytes: config.maxStreamMiB * 1024 * 1024,
+
+  let upstream: { backend: KinesisBackend; monitor: UpstreamMonitor } | undefined;
+  if (uses("kinesis")) {
+    const backend = createKinesisBackend({
+      region: config.region,
+      endpoint: config.kinesisEndpoint,
+      logger,
+      maxSockets: config.kinesisMaxSockets,
+      connectTimeoutMs: config.kinesisConnectTimeoutMs,
+      requestTimeoutMs: config.kinesisRequestTimeoutMs,
+      onUnreachable: () => monitor.markUnreachable(),
+    });
+    const monitor = createUpstreamMonitor({ probe: (signal) => backend.reachable(signal), logger });
+    upstream = { backend, monitor };
+    backends.set("kinesis", backend);
+  }
+
+  const router = createRouter({
+    backends,
+    routes: config.routes,
+    defaultBackend: config.backend,
   });
-  for (const stream of config.streams) {
-    engine.createStream({ streamName: stream.name, shardCount: stream.shardCount });
-    logger.info({ stream: stream.name, shards: stream.shardCount }, "stream created");
-  }
-  const server = createGatewayServer({ backend: createEngineBackend(engine), logger });
+  const backend = withInFlightLimit(
+    withRetry(router, {
+      retries: config.retryFailedRecords,
+      baseDelayMs: config.retryBaseDelayMs,
+      maxDelayMs: config.retryMaxDelayMs,
+    }),
+    { maxRecords: config.maxInFlightRecords, maxBytes: config.maxInFlightMiB * 1024 * 1024 },
+  );
+
+  const server = createGatewayServer({
+    backend,
+    logger,
+    isReady: () => upstream?.monitor.reachable ?? true,
+  });
   const address = await server.listen(config.port, config.host);
   server.ready = true;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   logger.info(
-    { url, port: address.port, backend: config.backend, throttle: config.throttle },
+    {
+      url,
+      port: address.port,
+      backend: config.backend,
+      routes: config.routes.map((r) => `${r.pattern}=${r.backend}`),
+      ...(upstream
+        ? { kinesisEndpoint: config.kinesisEndpoint ?? "AWS", region: config.region }
+        : {}),
+      throttle: config.throttle,
+      retryFailedRecords: config.retryFailedRecords,
+    },
     "kinesis-gateway listening",
   );
-  return { port: address.port, url, stop: () => server.close() };
+  return {
+    port: address.port,
+    url,
+    async stop() {
+      await server.close();
+      upstream?.monitor.stop();
+      upstream?.backend.close();
+    },
+  };
 }
 
 export async function runMain(): Promise<void> {

@@ -18,15 +18,26 @@ import type {
   StreamRef,
 } from "../kinesis/types.ts";
 
+/** The caller's side of one call. */
+export interface CallContext {
+  /** Aborted when the caller cancels or its deadline passes. */
+  readonly signal: AbortSignal;
+  /** The caller's deadline in `Date.now()` milliseconds; undefined without one. */
+  readonly deadline?: number | undefined;
+}
+
 export interface Backend {
-  /** `engine` or `kinesis`: shown in logs and used by routes. */
-  readonly kind: string;
   /** Inputs are validated by the caller (`kinesis/validation.ts`) first. */
-  putRecords(input: PutRecordsInput, signal: AbortSignal): Promise<PutRecordsOutput>;
-  putRecord(input: PutRecordInput, signal: AbortSignal): Promise<PutRecordOutput>;
-  createStream(input: CreateStreamInput, signal: AbortSignal): Promise<void>;
-  deleteStream(input: DeleteStreamInput, signal: AbortSignal): Promise<void>;
-  listStreams(input: ListStreamsInput, signal: AbortSignal): Promise<ListStreamsOutput>;
-  describeStreamSummary(input: StreamRef, signal: AbortSignal): Promise<StreamDescriptionSummary>;
-  listShards(input: ListShardsInput, signal: AbortSignal): Promise<ListShardsOutput>;
+  putRecords(input: PutRecordsInput, call: CallContext): Promise<PutRecordsOutput>;
+  putRecord(input: PutRecordInput, call: CallContext): Promise<PutRecordOutput>;
+  createStream(input: CreateStreamInput, call: CallContext): Promise<void>;
+  deleteStream(input: DeleteStreamInput, call: CallContext): Promise<void>;
+  listStreams(input: ListStreamsInput, call: CallContext): Promise<ListStreamsOutput>;
+  describeStreamSummary(input: StreamRef, call: CallContext): Promise<StreamDescriptionSummary>;
+  listShards(input: ListShardsInput, call: CallContext): Promise<ListShardsOutput>;
+}
+
+/** A call context for work nobody waits on with a deadline (start-up, probes). */
+export function backgroundCall(signal: AbortSignal = new AbortController().signal): CallContext {
+  return { signal };
 }

@@ -4,7 +4,6 @@ import type { Backend } from "./backend.ts";
 
 export function createEngineBackend(engine: Engine): Backend {
   return {
-    kind: "engine",
     putRecords: async (input) => engine.putRecords(input),
     putRecord: async (input) => engine.putRecord(input),
     createStream: async (input) => engine.createStream(input),

@@ -49,3 +49,28 @@ export function writeRateExceededMessage(
 ): string {
   return `Rate exceeded for shard ${shardId} in stream ${streamName} under account ${accountId}.`;
 }
+
+/** What went wrong on the way to Kinesis, when Kinesis itself did not answer. */
+export type GatewayErrorKind =
+  /** The upstream could not be reached, or failed without an answer. */
+  | "unavailable"
+  /** The upstream took longer than the gateway's request timeout. */
+  | "timeout"
+  /** The gateway holds as many records in flight as it allows. */
+  | "overloaded"
+  /** No route sends the stream to a backend. */
+  | "unrouted";
+
+/**
+ * A failure of the gateway or of the path to Kinesis rather than an answer
+ * from Kinesis. Its message never contains record data or credentials.
+ */
+export class GatewayError extends Error {
+  override readonly name = "GatewayError";
+  readonly kind: GatewayErrorKind;
+
+  constructor(kind: GatewayErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
+  }
+}

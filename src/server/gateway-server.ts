@@ -23,6 +23,8 @@ export const DEFAULT_READ_MAX_BYTES = Math.ceil((MAX_PUT_RECORDS_BYTES * 4) / 3)
 export interface GatewayServerOptions {
   backend: Backend;
   logger: Logger;
+  /** Whether the backends can serve; `/readyz` also needs it. Default: always. */
+  isReady?: () => boolean;
   /** Largest request message accepted. Default `DEFAULT_READ_MAX_BYTES` (about 7.7 MiB). */
   readMaxBytes?: number;
 }
@@ -50,7 +52,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (req.method === "GET" && path === "/readyz") {
-      return state.ready
+      return state.ready && (options.isReady?.() ?? true)
         ? sendJson(res, 200, { status: "ready" })
         : sendJson(res, 503, { status: "not ready" });
     }

@@ -7,8 +7,9 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { KinesisErrorDetailSchema } from "../gen/kinesis/gateway/v1/common_pb.ts";
-import { KinesisError } from "../kinesis/errors.ts";
+import { GatewayError, type GatewayErrorKind, KinesisError } from "../kinesis/errors.ts";
 
+/** The README's error table, in code. */
 const codeByKinesisType: Readonly<Record<string, Code>> = {
   ValidationException: Code.InvalidArgument,
   InvalidArgumentException: Code.InvalidArgument,
@@ -17,12 +18,34 @@ const codeByKinesisType: Readonly<Record<string, Code>> = {
   ResourceInUseException: Code.FailedPrecondition,
   LimitExceededException: Code.ResourceExhausted,
   ProvisionedThroughputExceededException: Code.ResourceExhausted,
+  KMSThrottlingException: Code.ResourceExhausted,
+  ThrottlingException: Code.ResourceExhausted,
+  AccessDeniedException: Code.PermissionDenied,
+  KMSAccessDeniedException: Code.PermissionDenied,
+  UnrecognizedClientException: Code.Unauthenticated,
+  InvalidSignatureException: Code.Unauthenticated,
+  IncompleteSignature: Code.Unauthenticated,
+  MissingAuthenticationToken: Code.Unauthenticated,
+  MissingAuthenticationTokenException: Code.Unauthenticated,
+  ExpiredTokenException: Code.Unauthenticated,
   InternalFailure: Code.Unavailable,
+  ServiceUnavailable: Code.Unavailable,
 };
 
 export function connectCodeForKinesisType(type: string): Code {
-  return codeByKinesisType[type] ?? Code.Unknown;
+  const code = codeByKinesisType[type];
+  if (code !== undefined) return code;
+  // KMSDisabledException, KMSInvalidStateException, KMSNotFoundException, KMSOptInRequired
+  if (type.startsWith("KMS")) return Code.FailedPrecondition;
+  return Code.Unknown;
 }
+
+const codeByGatewayErrorKind: Readonly<Record<GatewayErrorKind, Code>> = {
+  unavailable: Code.Unavailable,
+  timeout: Code.DeadlineExceeded,
+  overloaded: Code.ResourceExhausted,
+  unrouted: Code.NotFound,
+};
 
 /**
  * The longest error message sent in a gRPC trailer. gRPC carries the message
@@ -49,6 +72,9 @@ export function kinesisErrorToConnectError(err: KinesisError): ConnectError {
 
 function toConnectError(err: unknown, logger: Logger, procedure: string): ConnectError {
   if (err instanceof KinesisError) return kinesisErrorToConnectError(err);
+  if (err instanceof GatewayError) {
+    return new ConnectError(err.message, codeByGatewayErrorKind[err.kind]);
+  }
   if (err instanceof ConnectError) return err;
   logger.error({ err, procedure }, "unexpected error");
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);

@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { Backend } from "../backends/backend.ts";
 import type { ProducerService } from "../gen/kinesis/gateway/v1/producer_pb.ts";
 import { validatePutRecord, validatePutRecords } from "../kinesis/validation.ts";
+import { callContextOf } from "./call-context.ts";
 import {
   putRecordInputFromProto,
   putRecordResponseToProto,
@@ -14,12 +15,12 @@ export function createProducerService(backend: Backend): ServiceImpl<typeof Prod
     async putRecords(req, ctx) {
       const input = putRecordsInputFromProto(req);
       validatePutRecords(input);
-      return putRecordsResponseToProto(await backend.putRecords(input, ctx.signal));
+      return putRecordsResponseToProto(await backend.putRecords(input, callContextOf(ctx)));
     },
     async putRecord(req, ctx) {
       const input = putRecordInputFromProto(req);
       validatePutRecord(input);
-      return putRecordResponseToProto(await backend.putRecord(input, ctx.signal));
+      return putRecordResponseToProto(await backend.putRecord(input, callContextOf(ctx)));
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   validateListStreams,
   validateStreamRef,
 } from "../kinesis/validation.ts";
+import { callContextOf } from "./call-context.ts";
 import {
   createStreamInputFromProto,
   deleteStreamInputFromProto,
@@ -23,30 +24,30 @@ export function createStreamService(backend: Backend): ServiceImpl<typeof Stream
     async createStream(req, ctx) {
       const input = createStreamInputFromProto(req);
       validateCreateStream(input);
-      await backend.createStream(input, ctx.signal);
+      await backend.createStream(input, callContextOf(ctx));
       return {};
     },
     async deleteStream(req, ctx) {
       const input = deleteStreamInputFromProto(req);
       validateStreamRef(input);
-      await backend.deleteStream(input, ctx.signal);
+      await backend.deleteStream(input, callContextOf(ctx));
       return {};
     },
     async listStreams(req, ctx) {
       const input = listStreamsInputFromProto(req);
       validateListStreams(input);
-      return listStreamsResponseToProto(await backend.listStreams(input, ctx.signal));
+      return listStreamsResponseToProto(await backend.listStreams(input, callContextOf(ctx)));
     },
     async describeStreamSummary(req, ctx) {
       const input = streamRefFromProto(req);
       validateStreamRef(input);
-      const summary = await backend.describeStreamSummary(input, ctx.signal);
+      const summary = await backend.describeStreamSummary(input, callContextOf(ctx));
       return { streamDescriptionSummary: streamDescriptionSummaryToProto(summary) };
     },
     async listShards(req, ctx) {
       const input = listShardsInputFromProto(req);
       validateListShards(input);
-      return listShardsResponseToProto(await backend.listShards(input, ctx.signal));
+      return listShardsResponseToProto(await backend.listShards(input, callContextOf(ctx)));
     },
   };
 }

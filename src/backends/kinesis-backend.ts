@@ -1,0 +1,336 @@
+/**
+ * Forwards every operation to AWS Kinesis, or any endpoint that speaks its
+ * API, through `@aws-sdk/client-kinesis`. Results pass through unchanged;
+ * AWS errors keep their type and message; failures on the way there become
+ * `GatewayError`s. Credentials come only from the SDK's default chain.
+ */
+import http from "node:http";
+import https from "node:https";
+import {
+  type PutRecordsResultEntry as AwsPutRecordsResultEntry,
+  CreateStreamCommand,
+  DeleteStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  ListShardsCommand,
+  ListStreamsCommand,
+  PutRecordCommand,
+  PutRecordsCommand,
+} from "@aws-sdk/client-kinesis";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import type { Logger } from "pino";
+import { GatewayError, KinesisError } from "../kinesis/errors.ts";
+import type * as kinesis from "../kinesis/types.ts";
+import type { Backend, CallContext } from "./backend.ts";
+
+export interface KinesisBackendOptions {
+  /** AWS region; also picks the endpoint when `endpoint` is not set. */
+  region: string;
+  /** Any Kinesis-compatible endpoint (LocalStack, kinesis-mock); default: AWS's. */
+  endpoint?: string | undefined;
+  logger: Logger;
+  /** Most sockets open to the endpoint at once. Default 64. */
+  maxSockets?: number;
+  /** How long connecting may take. Default 3 s. */
+  connectTimeoutMs?: number;
+  /** How long one AWS call may take in all. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Told when a call could not reach the endpoint (for readiness). */
+  onUnreachable?: () => void;
+}
+
+export interface KinesisBackend extends Backend {
+  /**
+   * Whether the endpoint answers at all: any response from Kinesis, even an
+   * error such as AccessDenied, means it is reachable.
+   */
+  reachable(signal: AbortSignal): Promise<boolean>;
+  close(): void;
+}
+
+/**
+ * The SDK's default credential chain (environment, shared config and SSO,
+ * web identity, ECS and EKS Pod Identity, instance metadata). When it finds
+ * nothing and a custom endpoint is set, signs with placeholder credentials,
+ * which only emulators accept, and says so once.
+ */
+function credentialsFor(options: KinesisBackendOptions): AwsCredentialIdentityProvider {
+  const chain = defaultProvider();
+  let warned = false;
+  return async (): Promise<AwsCredentialIdentity> => {
+    try {
+      return await chain();
+    } catch (err) {
+      if (options.endpoint === undefined) throw err;
+      if (!warned) {
+        warned = true;
+        options.logger.warn(
+          { endpoint: options.endpoint },
+          "no AWS credentials found; signing with placeholder credentials, which only an emulator accepts",
+        );
+      }
+      return { accessKeyId: "kinesis-gateway", secretAccessKey: "placeholder" };
+    }
+  };
+}
+
+export function createKinesisBackend(options: KinesisBackendOptions): KinesisBackend {
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
+  // One handler instance keeps connections alive across calls; the SDK's
+  // default for Kinesis would open an HTTP/2 session per request.
+  const requestHandler = new NodeHttpHandler({
+    httpAgent: new http.Agent(agentOptions),
+    httpsAgent: new https.Agent(agentOptions),
+    connectionTimeout: options.connectTimeoutMs ?? 3_000,
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    throwOnRequestTimeout: true,
+  });
+  const client = new KinesisClient({
+    region: options.region,
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    credentials: credentialsFor(options),
+    requestHandler,
+    // A retried PutRecords can write its records twice: the caller (or the
+    // gateway's opt-in retry of failed records) decides.
+    maxAttempts: 1,
+  });
+
+  /** Runs one SDK call under the caller's signal, translating its failure. */
+  async function send<Output>(
+    call: CallContext,
+    request: (options: { abortSignal: AbortSignal }) => Promise<Output>,
+  ): Promise<Output> {
+    try {
+      return await request({ abortSignal: call.signal });
+    } catch (err) {
+      const translated = translateError(err, call.signal);
+      if (translated instanceof GatewayError && translated.kind === "unavailable") {
+        options.onUnreachable?.();
+      }
+      throw translated;
+    }
+  }
+
+  return {
+    async putRecords(input, call) {
+      const out = await send(call, (o) =>
+        client.send(
+          new PutRecordsCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            Records: (input.records ?? []).map((r) => ({
+              Data: r.data ?? new Uint8Array(0),
+              PartitionKey: r.partitionKey ?? "",
+              ExplicitHashKey: r.explicitHashKey,
+            })),
+          }),
+          o,
+        ),
+      );
+      return {
+        failedRecordCount: out.FailedRecordCount ?? 0,
+        records: (out.Records ?? []).map(resultEntry),
+        encryptionType: out.EncryptionType === "KMS" ? "KMS" : "NONE",
+      };
+    },
+
+    async putRecord(input, call) {
+      const out = await send(call, (o) =>
+        client.send(
+          new PutRecordCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            Data: input.data ?? new Uint8Array(0),
+            PartitionKey: input.partitionKey ?? "",
+            ExplicitHashKey: input.explicitHashKey,
+            SequenceNumberForOrdering: input.sequenceNumberForOrdering,
+          }),
+          o,
+        ),
+      );
+      return {
+        shardId: out.ShardId ?? "",
+        sequenceNumber: out.SequenceNumber ?? "",
+        encryptionType: out.EncryptionType === "KMS" ? "KMS" : "NONE",
+      };
+    },
+
+    async createStream(input, call) {
+      await send(call, (o) =>
+        client.send(
+          new CreateStreamCommand({
+            StreamName: input.streamName,
+            ShardCount: input.shardCount,
+            StreamModeDetails:
+              input.streamMode === undefined ? undefined : { StreamMode: input.streamMode },
+            Tags: input.tags,
+          }),
+          o,
+        ),
+      );
+    },
+
+    async deleteStream(input, call) {
+      await send(call, (o) =>
+        client.send(
+          new DeleteStreamCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            EnforceConsumerDeletion: input.enforceConsumerDeletion,
+          }),
+          o,
+        ),
+      );
+    },
+
+    async listStreams(input, call) {
+      const out = await send(call, (o) =>
+        client.send(
+          new ListStreamsCommand({
+            Limit: input.limit,
+            ExclusiveStartStreamName: input.exclusiveStartStreamName,
+            NextToken: input.nextToken,
+          }),
+          o,
+        ),
+      );
+      return {
+        streamNames: out.StreamNames ?? [],
+        hasMoreStreams: out.HasMoreStreams ?? false,
+        ...(out.NextToken === undefined ? {} : { nextToken: out.NextToken }),
+        streamSummaries: (out.StreamSummaries ?? []).map((s) => ({
+          streamName: s.StreamName ?? "",
+          streamArn: s.StreamARN ?? "",
+          streamStatus: s.StreamStatus ?? "ACTIVE",
+          streamMode: s.StreamModeDetails?.StreamMode ?? "PROVISIONED",
+          streamCreationTimestamp: s.StreamCreationTimestamp ?? new Date(0),
+        })),
+      };
+    },
+
+    async describeStreamSummary(input, call) {
+      const out = await send(call, (o) =>
+        client.send(
+          new DescribeStreamSummaryCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+          }),
+          o,
+        ),
+      );
+      const s = out.StreamDescriptionSummary;
+      return {
+        streamName: s?.StreamName ?? "",
+        streamArn: s?.StreamARN ?? "",
+        streamStatus: s?.StreamStatus ?? "ACTIVE",
+        streamMode: s?.StreamModeDetails?.StreamMode ?? "PROVISIONED",
+        retentionPeriodHours: s?.RetentionPeriodHours ?? 24,
+        streamCreationTimestamp: s?.StreamCreationTimestamp ?? new Date(0),
+        encryptionType: s?.EncryptionType === "KMS" ? "KMS" : "NONE",
+        ...(s?.KeyId === undefined ? {} : { keyId: s.KeyId }),
+        openShardCount: s?.OpenShardCount ?? 0,
+        consumerCount: s?.ConsumerCount ?? 0,
+      };
+    },
+
+    async listShards(input, call) {
+      const out = await send(call, (o) =>
+        client.send(
+          new ListShardsCommand({
+            // AWS refuses a stream name together with a next token.
+            StreamName: input.nextToken === undefined ? input.streamName : undefined,
+            StreamARN: input.nextToken === undefined ? input.streamArn : undefined,
+            NextToken: input.nextToken,
+            ExclusiveStartShardId: input.exclusiveStartShardId,
+            MaxResults: input.maxResults,
+          }),
+          o,
+        ),
+      );
+      return {
+        shards: (out.Shards ?? []).map(
+          (s): kinesis.Shard => ({
+            shardId: s.ShardId ?? "",
+            ...(s.ParentShardId === undefined ? {} : { parentShardId: s.ParentShardId }),
+            ...(s.AdjacentParentShardId === undefined
+              ? {}
+              : { adjacentParentShardId: s.AdjacentParentShardId }),
+            hashKeyRange: {
+              startingHashKey: s.HashKeyRange?.StartingHashKey ?? "",
+              endingHashKey: s.HashKeyRange?.EndingHashKey ?? "",
+            },
+            sequenceNumberRange: {
+              startingSequenceNumber: s.SequenceNumberRange?.StartingSequenceNumber ?? "",
+              ...(s.SequenceNumberRange?.EndingSequenceNumber === undefined
+                ? {}
+                : { endingSequenceNumber: s.SequenceNumberRange.EndingSequenceNumber }),
+            },
+          }),
+        ),
+        ...(out.NextToken === undefined ? {} : { nextToken: out.NextToken }),
+      };
+    },
+
+    async reachable(signal) {
+      try {
+        await send({ signal }, (o) => client.send(new ListStreamsCommand({ Limit: 1 }), o));
+        return true;
+      } catch (err) {
+        return err instanceof KinesisError && err.type !== "InternalFailure";
+      }
+    },
+
+    close() {
+      client.destroy();
+    },
+  };
+}
+
+function resultEntry(entry: AwsPutRecordsResultEntry): kinesis.PutRecordsResultEntry {
+  if (entry.ErrorCode !== undefined) {
+    return {
+      errorCode: entry.ErrorCode as NonNullable<kinesis.PutRecordsResultEntry["errorCode"]>,
+      errorMessage: entry.ErrorMessage ?? "",
+    };
+  }
+  return { sequenceNumber: entry.SequenceNumber ?? "", shardId: entry.ShardId ?? "" };
+}
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $fault?: "client" | "server";
+  $metadata?: { httpStatusCode?: number };
+}
+
+/**
+ * An SDK failure as the gateway reports it. An answer from Kinesis keeps its
+ * type and message; a 5xx without a known type is `InternalFailure`; no
+ * answer at all is `unavailable`, or `timeout` when the request timed out.
+ * When the caller gave up, the caller's reason wins.
+ */
+export function translateError(err: unknown, signal: AbortSignal): Error {
+  if (signal.aborted) return signal.reason instanceof Error ? signal.reason : new Error("aborted");
+  const e = (err ?? {}) as SdkError;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined) {
+    // The SDK names an answer without an error type `UnknownError` (or its service exception).
+    const untyped =
+      !e.name || ["Error", "Unknown", "UnknownError", "KinesisServiceException"].includes(e.name);
+    const type = untyped ? undefined : e.name;
+    if (type !== undefined) return new KinesisError(type, e.message ?? "");
+    const message = `Kinesis answered HTTP ${status} without an error type`;
+    return new KinesisError(status >= 500 ? "InternalFailure" : "UnknownError", message);
+  }
+  if (e.name === "CredentialsProviderError") {
+    return new GatewayError("unavailable", `no AWS credentials: ${e.message}`, { cause: err });
+  }
+  if (e.name === "TimeoutError") {
+    return new GatewayError("timeout", "Kinesis did not answer in time", { cause: err });
+  }
+  const reason = e.code ?? e.name ?? "error";
+  return new GatewayError("unavailable", `Kinesis is unreachable (${reason})`, { cause: err });
+}

@@ -1,0 +1,11 @@
+import type { HandlerContext } from "@connectrpc/connect";
+import type { CallContext } from "../backends/backend.ts";
+
+/** The caller's cancellation and deadline, as backends take them. */
+export function callContextOf(ctx: HandlerContext): CallContext {
+  const remainingMs = ctx.timeoutMs();
+  return {
+    signal: ctx.signal,
+    deadline: remainingMs === undefined ? undefined : Date.now() + remainingMs,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * A stand-in for Kinesis, only for failures a real emulator cannot produce on
+ * demand: an AWS error of any type, a 5xx, an endpoint that never answers.
+ */
+import http from "node:http";
+import type net from "node:net";
+
+export interface FakeAnswer {
+  status: number;
+  /** Sent as the JSON body, e.g. `{ __type, message }`. */
+  body?: unknown;
+}
+
+export interface FakeUpstream {
+  readonly endpoint: string;
+  /** What the next requests get; `silent` accepts and never answers. */
+  answer: FakeAnswer | "silent";
+  /** The `X-Amz-Target` of each request received. */
+  readonly targets: string[];
+  close(): Promise<void>;
+}
+
+export async function startFakeUpstream(): Promise<FakeUpstream> {
+  const targets: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const upstream = {
+    answer: "silent" as FakeAnswer | "silent",
+    targets,
+    endpoint: "",
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const server = http.createServer((req, res) => {
+    targets.push(String(req.headers["x-amz-target"] ?? ""));
+    req.resume();
+    const answer = upstream.answer;
+    if (answer === "silent") return;
+    req.on("end", () => {
+      res.writeHead(answer.status, {
+        "content-type": "application/x-amz-json-1.1",
+        "x-amzn-requestid": "fake-request-id",
+      });
+      res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  upstream.endpoint = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  return upstream;
+}

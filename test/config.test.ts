@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { suite, test } from "node:test";
+import { promisify } from "node:util";
+import { parseConfig } from "../src/config.ts";
+
+const configOf = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+  const result = parseConfig(argv, env);
+  assert.equal(result.kind, "config", JSON.stringify(result));
+  return (result as Extract<typeof result, { kind: "config" }>).config;
+};
+
+const problemsOf = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+  const result = parseConfig(argv, env);
+  assert.equal(result.kind, "invalid");
+  return (result as Extract<typeof result, { kind: "invalid" }>).problems;
+};
+
+void suite("configuration", () => {
+  void test("defaults are the documented ones", () => {
+    const config = configOf([]);
+    assert.equal(config.port, 4567);
+    assert.equal(config.backend, "engine");
+    assert.equal(config.accountId, "000000000000");
+    assert.equal(config.region, "us-east-1");
+    assert.equal(config.throttle, true);
+    assert.equal(config.retryFailedRecords, 0, "retry is opt-in");
+    assert.ok(Object.isFrozen(config));
+  });
+
+  void test("a flag wins over its environment variable", () => {
+    const env = { KINESIS_GATEWAY_PORT: "9000", KINESIS_GATEWAY_REGION: "eu-west-1" };
+    const config = configOf(["--port", "9001"], env);
+    assert.equal(config.port, 9001);
+    assert.equal(config.region, "eu-west-1");
+  });
+
+  void test("streams and routes parse, in order", () => {
+    const config = configOf(
+      ["--streams", "orders:4,events", "--route", "prod-*=kinesis", "--route", "x=none"],
+      {},
+    );
+    assert.deepEqual(config.streams, [
+      { name: "orders", shardCount: 4 },
+      { name: "events", shardCount: 1 },
+    ]);
+    assert.deepEqual(config.routes, [
+      { pattern: "prod-*", backend: "kinesis" },
+      { pattern: "x", backend: "none" },
+    ]);
+    assert.deepEqual(
+      configOf([], { KINESIS_GATEWAY_ROUTE: "a=engine,b*=kinesis" }).routes.map((r) => r.pattern),
+      ["a", "b*"],
+    );
+  });
+
+  void test("every problem is reported at once", () => {
+    const problems = problemsOf([
+      "--port",
+      "70000",
+      "--backend",
+      "dynamo",
+      "--account-id",
+      "12",
+      "--route",
+      "nobackend",
+      "--streams",
+      "bad name:2",
+      "--retry-failed-records=-1",
+    ]);
+    assert.equal(problems.length, 6, problems.join("\n"));
+    assert.match(problems.join("\n"), /--port \(KINESIS_GATEWAY_PORT\)/);
+  });
+
+  void test("--streams may only name streams the engine serves", () => {
+    const problems = problemsOf(["--backend", "kinesis", "--streams", "orders:2"]);
+    assert.match(problems[0]!, /'orders' is routed to kinesis/);
+    configOf(["--backend", "kinesis", "--route", "orders=engine", "--streams", "orders:2"]);
+  });
+
+  void test("the command prints every problem and exits with status 2", async () => {
+    const run = promisify(execFile)(process.execPath, [
+      "bin/kinesis-gateway.js",
+      "--port",
+      "x",
+      "--throttle",
+      "maybe",
+    ]);
+    await assert.rejects(run, (err: { code: number; stderr: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr, /--port/);
+      assert.match(err.stderr, /--throttle/);
+      return true;
+    });
+  });
+});

@@ -11,7 +11,7 @@ import { withRetry } from "./backends/retry.ts";
 import { createRouter } from "./backends/router.ts";
 import { createUpstreamMonitor, type UpstreamMonitor } from "./backends/upstream-monitor.ts";
 import { type BackendKind, type Config, parseConfig } from "./config.ts";
-import { createEngine } from "./engine/index.ts";
+import { createEngine, type Engine } from "./engine/index.ts";
 import { createLogger } from "./logger.ts";
 import { createGatewayServer } from "./server/gateway-server.ts";
 
@@ -19,6 +19,8 @@ export interface RunningGateway {
   /** The bound port (useful with port 0). */
   readonly port: number;
   readonly url: string;
+  /** The built-in engine, when a route uses it (tests read records back through it). */
+  readonly engine: Engine | undefined;
   stop(): Promise<void>;
 }
 
@@ -27,8 +29,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     config.backend === kind || config.routes.some((r) => r.backend === kind);
   const backends = new Map<string, Backend>();
 
+  let engine: Engine | undefined;
   if (uses("engine")) {
-    const engine = createEngine({
+    engine = createEngine({
       accountId: config.accountId,
       region: config.region,
       throttle: config.throttle,
@@ -101,6 +104,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   return {
     port: address.port,
     url,
+    engine,
     async stop() {
       await server.close();
       upstream?.monitor.stop();

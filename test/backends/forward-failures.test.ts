@@ -8,7 +8,7 @@ import { after, before, suite, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { KinesisErrorDetailSchema } from "../../src/gen/kinesis/gateway/v1/common_pb.ts";
 import type { RunningGateway } from "../../src/main.ts";
-import { type FakeUpstream, startFakeUpstream } from "../helpers/fake-upstream.ts";
+import { type FakeAnswer, type FakeUpstream, startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { clientsFor, startTestGateway, transports } from "../helpers/gateway.ts";
 
 const records = (n: number) =>
@@ -26,22 +26,30 @@ function assertConnectError(err: unknown, code: Code, type?: string, message?: s
   return true;
 }
 
-void suite("forwarding: AWS errors map to Connect codes", () => {
-  let upstream: FakeUpstream;
-  let gateway: RunningGateway;
+/**
+ * A fake upstream and a gateway forwarding to it, for one suite. `flags` are
+ * added to `--kinesis-endpoint <fake>`.
+ */
+function useForwarding(flags: string[], answer?: FakeAnswer) {
+  const holder = {} as { upstream: FakeUpstream; gateway: RunningGateway };
   before(async () => {
-    upstream = await startFakeUpstream();
-    gateway = await startTestGateway([
-      "--backend",
-      "kinesis",
+    holder.upstream = await startFakeUpstream();
+    if (answer) holder.upstream.answer = answer;
+    holder.gateway = await startTestGateway([
       "--kinesis-endpoint",
-      upstream.endpoint,
+      holder.upstream.endpoint,
+      ...flags,
     ]);
   });
   after(async () => {
-    await gateway.stop();
-    await upstream.close();
+    await holder.gateway.stop();
+    await holder.upstream.close();
   });
+  return holder;
+}
+
+void suite("forwarding: AWS errors map to Connect codes", () => {
+  const forwarding = useForwarding(["--backend", "kinesis"]);
 
   const table: [status: number, type: string, code: Code][] = [
     [400, "ResourceNotFoundException", Code.NotFound],
@@ -63,8 +71,8 @@ void suite("forwarding: AWS errors map to Connect codes", () => {
   for (const [status, type, code] of table) {
     void test(`${type} → ${Code[code]}, type and message kept`, async () => {
       const message = `the upstream said ${type}`;
-      upstream.answer = { status, body: { __type: type, message } };
-      const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
+      forwarding.upstream.answer = { status, body: { __type: type, message } };
+      const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
       await assert.rejects(producer.putRecords({ streamName: "s", records: records(2) }), (err) =>
         assertConnectError(err, code, type, message),
       );
@@ -72,8 +80,8 @@ void suite("forwarding: AWS errors map to Connect codes", () => {
   }
 
   void test("a 503 without an AWS error type is UNAVAILABLE", async () => {
-    upstream.answer = { status: 503, body: "Service Unavailable" };
-    const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
+    forwarding.upstream.answer = { status: 503, body: "Service Unavailable" };
+    const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
     await assert.rejects(producer.putRecord({ streamName: "s", partitionKey: "k" }), (err) =>
       assertConnectError(err, Code.Unavailable),
     );
@@ -90,11 +98,13 @@ void suite("forwarding: AWS errors map to Connect codes", () => {
       { ErrorCode: "InternalFailure", ErrorMessage: "Internal service failure." },
       { SequenceNumber: "2".repeat(56), ShardId: "shardId-000000000000" },
     ];
-    upstream.answer = {
+    forwarding.upstream.answer = {
       status: 200,
       body: { FailedRecordCount: 2, Records: results, EncryptionType: "KMS" },
     };
-    const { producer } = clientsFor(transports["Connect JSON over HTTP/1.1"]!(gateway.url));
+    const { producer } = clientsFor(
+      transports["Connect JSON over HTTP/1.1"]!(forwarding.gateway.url),
+    );
     const res = await producer.putRecords({ streamName: "s", records: records(4) });
     assert.equal(res.failedRecordCount, 2);
     assert.deepEqual(
@@ -109,39 +119,28 @@ void suite("forwarding: AWS errors map to Connect codes", () => {
   });
 
   void test("an invalid request is refused before it is forwarded", async () => {
-    upstream.answer = { status: 200, body: {} };
-    const before = upstream.targets.length;
-    const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
+    forwarding.upstream.answer = { status: 200, body: {} };
+    const before = forwarding.upstream.targets.length;
+    const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
     await assert.rejects(producer.putRecords({ streamName: "s", records: records(501) }), (err) =>
       assertConnectError(err, Code.InvalidArgument),
     );
-    assert.equal(upstream.targets.length, before);
+    assert.equal(forwarding.upstream.targets.length, before);
   });
 });
 
 void suite("forwarding: an upstream that never answers", () => {
-  let upstream: FakeUpstream;
-  let gateway: RunningGateway;
-  before(async () => {
-    upstream = await startFakeUpstream();
-    gateway = await startTestGateway([
-      "--backend",
-      "kinesis",
-      "--kinesis-endpoint",
-      upstream.endpoint,
-      "--kinesis-request-timeout-ms",
-      "1500",
-      "--max-in-flight-records",
-      "600",
-    ]);
-  });
-  after(async () => {
-    await gateway.stop();
-    await upstream.close();
-  });
+  const forwarding = useForwarding([
+    "--backend",
+    "kinesis",
+    "--kinesis-request-timeout-ms",
+    "1500",
+    "--max-in-flight-records",
+    "600",
+  ]);
 
   void test("the caller's deadline ends the call with DEADLINE_EXCEEDED", async () => {
-    const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
+    const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
     const started = performance.now();
     await assert.rejects(
       producer.putRecords({ streamName: "s", records: records(1) }, { timeoutMs: 300 }),
@@ -154,14 +153,16 @@ void suite("forwarding: an upstream that never answers", () => {
   });
 
   void test("without a caller deadline the gateway's request timeout answers DEADLINE_EXCEEDED", async () => {
-    const { producer } = clientsFor(transports["Connect JSON over HTTP/1.1"]!(gateway.url));
+    const { producer } = clientsFor(
+      transports["Connect JSON over HTTP/1.1"]!(forwarding.gateway.url),
+    );
     await assert.rejects(producer.putRecord({ streamName: "s", partitionKey: "k" }), (err) =>
       assertConnectError(err, Code.DeadlineExceeded),
     );
   });
 
   void test("past the in-flight bound, writes are refused at once with RESOURCE_EXHAUSTED", async () => {
-    const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
+    const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
     const held = producer.putRecords({ streamName: "s", records: records(500) });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const started = performance.now();
@@ -177,22 +178,10 @@ void suite("forwarding: an upstream that never answers", () => {
 });
 
 void suite("routing", () => {
-  let upstream: FakeUpstream;
-  let gateway: RunningGateway;
-  before(async () => {
-    upstream = await startFakeUpstream();
-    upstream.answer = {
-      status: 200,
-      body: {
-        FailedRecordCount: 0,
-        Records: [{ SequenceNumber: "9".repeat(56), ShardId: "shardId-000000000007" }],
-      },
-    };
-    gateway = await startTestGateway([
+  const forwarding = useForwarding(
+    [
       "--backend",
       "none",
-      "--kinesis-endpoint",
-      upstream.endpoint,
       "--route",
       "local-*=engine",
       "--route",
@@ -201,27 +190,32 @@ void suite("routing", () => {
       "prod-?=kinesis",
       "--streams",
       "local-orders:2",
-    ]);
-  });
-  after(async () => {
-    await gateway.stop();
-    await upstream.close();
-  });
+    ],
+    {
+      status: 200,
+      body: {
+        FailedRecordCount: 0,
+        Records: [{ SequenceNumber: "9".repeat(56), ShardId: "shardId-000000000007" }],
+      },
+    },
+  );
 
   void test("streams go where the first matching route says", async () => {
-    const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
-    const forwardedBefore = upstream.targets.filter((t) => t.endsWith(".PutRecords")).length;
+    const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
+    const forwardedBefore = forwarding.upstream.targets.filter((t) =>
+      t.endsWith(".PutRecords"),
+    ).length;
     const local = await producer.putRecords({ streamName: "local-orders", records: records(1) });
     assert.match(local.records[0]!.shardId, /^shardId-00000000000[01]$/);
     const remote = await producer.putRecords({ streamName: "prod-orders", records: records(1) });
     assert.equal(remote.records[0]!.shardId, "shardId-000000000007");
     await producer.putRecords({ streamName: "prod-x", records: records(1) });
-    const forwarded = upstream.targets.filter((t) => t.endsWith(".PutRecords")).length;
+    const forwarded = forwarding.upstream.targets.filter((t) => t.endsWith(".PutRecords")).length;
     assert.equal(forwarded - forwardedBefore, 2);
   });
 
   void test("a stream no route covers gets a clear NOT_FOUND", async () => {
-    const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
+    const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
     await assert.rejects(
       producer.putRecords({ streamName: "prod-xy", records: records(1) }),
       (err) => {

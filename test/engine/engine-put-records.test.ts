@@ -6,7 +6,8 @@ import { compareSequenceNumbers, parseSequenceNumber } from "../../src/engine/se
 import { shardIdFor } from "../../src/engine/shard-ranges.ts";
 import { KinesisError } from "../../src/kinesis/errors.ts";
 import type { PutRecordsRequestEntry } from "../../src/kinesis/types.ts";
-import { createManualClock, hashKeyVectors } from "./helpers.ts";
+import { hashKeyVectors } from "../helpers/vectors.ts";
+import { createManualClock } from "./helpers.ts";
 
 const data = (text: string) => new TextEncoder().encode(text);
 

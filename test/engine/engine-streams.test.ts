@@ -4,7 +4,8 @@ import { createEngine } from "../../src/engine/engine.ts";
 import { parseSequenceNumber } from "../../src/engine/sequence-number.ts";
 import { parseStreamArn } from "../../src/engine/stream-arn.ts";
 import { KinesisError } from "../../src/kinesis/errors.ts";
-import { createManualClock, shardRangeVectors } from "./helpers.ts";
+import { shardRangeVectors } from "../helpers/vectors.ts";
+import { createManualClock } from "./helpers.ts";
 
 const ACCOUNT = "000000000000";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { hashKeyForPartitionKey, MAX_HASH_KEY } from "../../src/engine/hash-key.ts";
-import { hashKeyVectors } from "./helpers.ts";
+import { hashKeyVectors } from "../helpers/vectors.ts";
 
 suite("hashKeyForPartitionKey", () => {
   test("maps every vector's partition key to its hash key", () => {

@@ -5,7 +5,7 @@ import {
   shardIndexForHashKey,
   splitHashKeySpace,
 } from "../../src/engine/shard-ranges.ts";
-import { hashKeyVectors, shardRangeVectors } from "./helpers.ts";
+import { hashKeyVectors, shardRangeVectors } from "../helpers/vectors.ts";
 
 suite("splitHashKeySpace", () => {
   test("splits the key space exactly as AWS does for every vector shard count", () => {

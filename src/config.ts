@@ -45,6 +45,7 @@ export interface Config {
   readonly retryMaxDelayMs: number;
   readonly maxInFlightRecords: number;
   readonly maxInFlightMiB: number;
+  readonly recordSpans: boolean;
   readonly logLevel: LogLevel;
 }
 
@@ -160,6 +161,11 @@ const flags = {
     description: "MiB being written at once, past which writes get RESOURCE_EXHAUSTED.",
     default: "256",
     valueName: "N",
+  },
+  "record-spans": {
+    description: "A span per record (tracing is configured by the OTEL_* variables).",
+    default: "on",
+    valueName: "on|off",
   },
   "log-level": {
     description: "debug, info, warn, error or silent.",
@@ -301,6 +307,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     retryMaxDelayMs: integer("retry-max-delay-ms", 1, 600_000),
     maxInFlightRecords: integer("max-in-flight-records", 1, 100_000_000),
     maxInFlightMiB: integer("max-in-flight-mib", 1, 1024 * 1024),
+    recordSpans: oneOf("record-spans", ["on", "off"] as const) === "on",
     logLevel: oneOf("log-level", ["debug", "info", "warn", "error", "silent"] as const),
   };
   for (const stream of streams) {

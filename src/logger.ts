@@ -2,7 +2,8 @@
  * Structured JSON logs (pino); human-readable when stdout is a terminal.
  * Callers never log record data, partition keys, tokens or credentials.
  */
-import { type Logger, pino } from "pino";
+import { trace } from "@opentelemetry/api";
+import { type Logger, type LoggerOptions as PinoOptions, pino } from "pino";
 import pretty from "pino-pretty";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -14,10 +15,17 @@ export interface LoggerOptions {
   pretty?: boolean;
 }
 
+/** `trace_id` and `span_id` of the active span, when there is one. */
+function traceFields(): Record<string, string> {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span === undefined ? {} : { trace_id: span.traceId, span_id: span.spanId };
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? "info";
   const usePretty = options.pretty ?? process.stdout.isTTY === true;
+  const common: PinoOptions = { level, mixin: traceFields };
   return usePretty
-    ? pino({ level }, pretty({ colorize: true, ignore: "pid,hostname", sync: true }))
-    : pino({ level, base: { service: "kinesis-gateway" } });
+    ? pino(common, pretty({ colorize: true, ignore: "pid,hostname", sync: true }))
+    : pino({ ...common, base: { service: "kinesis-gateway" } });
 }

@@ -2,6 +2,7 @@
  * The composition root: configuration → logger → engine and backend →
  * server → signals. `startGateway` is what tests and the command share.
  */
+import { metrics, trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { Backend } from "./backends/backend.ts";
 import { createEngineBackend } from "./backends/engine-backend.ts";
@@ -10,10 +11,23 @@ import { createKinesisBackend, type KinesisBackend } from "./backends/kinesis-ba
 import { withRetry } from "./backends/retry.ts";
 import { createRouter } from "./backends/router.ts";
 import { createUpstreamMonitor, type UpstreamMonitor } from "./backends/upstream-monitor.ts";
+import { withValidation } from "./backends/validation.ts";
 import { type BackendKind, type Config, parseConfig } from "./config.ts";
 import { createEngine, type Engine } from "./engine/index.ts";
 import { createLogger } from "./logger.ts";
 import { createGatewayServer } from "./server/gateway-server.ts";
+import { createRecordTelemetry } from "./telemetry/record-telemetry.ts";
+import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing.ts";
+import { NO_TELEMETRY, startTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
+
+/** Host and port of an endpoint URL, for telemetry. */
+function serverOf(endpoint: string): { address: string; port: number } {
+  const url = new URL(endpoint);
+  return {
+    address: url.hostname,
+    port: Number(url.port || (url.protocol === "https:" ? 443 : 80)),
+  };
+}
 
 export interface RunningGateway {
   /** The bound port (useful with port 0). */
@@ -24,7 +38,25 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+export interface GatewayOptions {
+  /** The process's OpenTelemetry SDK, started once per process. Default: none. */
+  telemetry?: Telemetry;
+}
+
+export async function startGateway(
+  config: Config,
+  logger: Logger,
+  options: GatewayOptions = {},
+): Promise<RunningGateway> {
+  const telemetry = options.telemetry ?? NO_TELEMETRY;
+  const tracer = trace.getTracer("kinesis-gateway");
+  const meter = metrics.getMeter("kinesis-gateway");
+  const recordTelemetry = createRecordTelemetry({
+    tracer,
+    meter,
+    tracing: telemetry.tracing,
+    recordSpans: config.recordSpans,
+  });
   const uses = (kind: BackendKind) =>
     config.backend === kind || config.routes.some((r) => r.backend === kind);
   const backends = new Map<string, Backend>();
@@ -45,7 +77,24 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       engine.createStream({ streamName: stream.name, shardCount: stream.shardCount });
       logger.info({ stream: stream.name, shards: stream.shardCount }, "stream created");
     }
-    backends.set("engine", createEngineBackend(engine));
+    backends.set(
+      "engine",
+      recordTelemetry.send(createEngineBackend(engine), { backend: "engine" }),
+    );
+    const shards = engine;
+    meter
+      .createObservableGauge("kinesis_gateway.shard.write.utilization", {
+        description: "How much of each engine shard's write capacity is spent (1: throttling)",
+        unit: "1",
+      })
+      .addCallback((result) => {
+        for (const s of shards.shardWriteUtilization()) {
+          result.observe(s.utilization, {
+            "messaging.destination.name": s.streamName,
+            "messaging.destination.partition.id": s.shardId,
+          });
+        }
+      });
   }
 
   let upstream: { backend: KinesisBackend; monitor: UpstreamMonitor } | undefined;
@@ -61,7 +110,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     });
     const monitor = createUpstreamMonitor({ probe: (signal) => backend.reachable(signal), logger });
     upstream = { backend, monitor };
-    backends.set("kinesis", backend);
+    backends.set(
+      "kinesis",
+      recordTelemetry.send(backend, {
+        backend: "kinesis",
+        region: config.region,
+        server: serverOf(
+          config.kinesisEndpoint ?? `https://kinesis.${config.region}.amazonaws.com`,
+        ),
+      }),
+    );
   }
 
   const router = createRouter({
@@ -69,7 +127,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     routes: config.routes,
     defaultBackend: config.backend,
   });
-  const backend = withInFlightLimit(
+  const bounded = withInFlightLimit(
     withRetry(router, {
       retries: config.retryFailedRecords,
       baseDelayMs: config.retryBaseDelayMs,
@@ -77,10 +135,21 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     }),
     { maxRecords: config.maxInFlightRecords, maxBytes: config.maxInFlightMiB * 1024 * 1024 },
   );
+  meter
+    .createObservableUpDownCounter("kinesis_gateway.records.in_flight", {
+      description: "Records being written",
+      unit: "{record}",
+    })
+    .addCallback((result) => result.observe(bounded.inFlight.records));
+  // Outermost first: telemetry sees every record, valid or not; validation
+  // refuses before anything is held in flight or sent.
+  const backend = recordTelemetry.outer(withValidation(bounded));
 
   const server = createGatewayServer({
     backend,
     logger,
+    interceptors: [createRpcTracingInterceptor({ tracer, meter })],
+    metricsHandler: telemetry.metricsHandler,
     isReady: () => upstream?.monitor.reachable ?? true,
   });
   const address = await server.listen(config.port, config.host);
@@ -98,6 +167,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         : {}),
       throttle: config.throttle,
       retryFailedRecords: config.retryFailedRecords,
+      recordSpans: config.recordSpans && telemetry.tracing,
     },
     "kinesis-gateway listening",
   );
@@ -127,9 +197,10 @@ export async function runMain(): Promise<void> {
     return;
   }
   const logger = createLogger({ level: result.config.logLevel });
+  const telemetry = startTelemetry({ logger });
   let gateway: RunningGateway;
   try {
-    gateway = await startGateway(result.config, logger);
+    gateway = await startGateway(result.config, logger, { telemetry });
   } catch (err) {
     logger.fatal({ err }, "could not start");
     process.exitCode = 1;
@@ -137,13 +208,16 @@ export async function runMain(): Promise<void> {
   }
   const stop = (signal: string) => {
     logger.info({ signal }, "shutting down");
-    gateway.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    gateway
+      .stop()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);

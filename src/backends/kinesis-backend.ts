@@ -133,6 +133,7 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
         failedRecordCount: out.FailedRecordCount ?? 0,
         records: (out.Records ?? []).map(resultEntry),
         encryptionType: out.EncryptionType === "KMS" ? "KMS" : "NONE",
+        requestId: out.$metadata.requestId,
       };
     },
 
@@ -154,6 +155,7 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
         shardId: out.ShardId ?? "",
         sequenceNumber: out.SequenceNumber ?? "",
         encryptionType: out.EncryptionType === "KMS" ? "KMS" : "NONE",
+        requestId: out.$metadata.requestId,
       };
     },
 

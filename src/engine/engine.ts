@@ -86,6 +86,15 @@ export interface Engine {
   putRecord(input: PutRecordInput): PutRecordOutput;
   /** The records of a shard in sequence order, from a start position (default: the oldest kept). */
   readRecords(ref: StreamRef, shardId: string, options?: ReadOptions): StoredRecord[];
+  /** Each throttled shard's write utilization now (see `WriteLimiter.utilization`). */
+  shardWriteUtilization(): ShardUtilization[];
+}
+
+export interface ShardUtilization {
+  readonly streamName: string;
+  readonly shardId: string;
+  /** 0 (idle) to 1 (throttling). */
+  readonly utilization: number;
 }
 
 /** Shards of an on-demand stream at creation, as on AWS (4 MiB/s and 4,000 records/s). */
@@ -333,6 +342,23 @@ export function createEngine(options: EngineOptions = {}): Engine {
         throw new KinesisError("ProvisionedThroughputExceededException", shard.throttledMessage);
       }
       return { shardId: shard.shardId, sequenceNumber, encryptionType: stream.encryptionType };
+    },
+
+    shardWriteUtilization() {
+      const nowMs = now();
+      return [...streams.values()].flatMap((stream) =>
+        stream.openShards.flatMap((shard) =>
+          shard.limiter === undefined
+            ? []
+            : [
+                {
+                  streamName: stream.name,
+                  shardId: shard.shardId,
+                  utilization: shard.limiter.utilization(nowMs),
+                },
+              ],
+        ),
+      );
     },
 
     readRecords(ref, shardId, readOptions) {

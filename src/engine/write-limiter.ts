@@ -16,6 +16,8 @@ export interface WriteLimiterOptions {
 export interface WriteLimiter {
   /** Admits one record of `sizeBytes` and charges both buckets, or refuses and charges neither. */
   tryAdmit(sizeBytes: number, nowMs?: number): boolean;
+  /** How much of the shard's saved-up capacity is spent, 0 (idle) to 1 (throttling), by records or bytes. */
+  utilization(nowMs?: number): number;
 }
 
 export const DEFAULT_SHARD_WRITE_RECORDS_PER_SECOND = 1000;
@@ -42,6 +44,11 @@ export function createWriteLimiter(options: WriteLimiterOptions = {}): WriteLimi
       records.tryTake(1, nowMs);
       bytes.tryTake(sizeBytes, nowMs);
       return true;
+    },
+    utilization(nowMs = now()) {
+      const spentRecords = 1 - records.available(nowMs) / (recordsPerSecond * burstSeconds);
+      const spentBytes = 1 - bytes.available(nowMs) / (bytesPerSecond * burstSeconds);
+      return Math.max(spentRecords, spentBytes);
     },
   };
 }

@@ -20,6 +20,14 @@ export interface PutRecordsRequestEntry {
   /** Null only when a wire client sent no `PartitionKey`; validation rejects it. */
   partitionKey: string | null;
   explicitHashKey?: string | undefined;
+  /** A gateway addition: the trace the record belongs to (never sent to Kinesis). */
+  traceContext?: TraceContext | undefined;
+}
+
+/** A W3C Trace Context, as its HTTP headers carry it. */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string | undefined;
 }
 
 export interface PutRecordsInput extends StreamRef {
@@ -38,6 +46,8 @@ export interface PutRecordsOutput {
   failedRecordCount: number;
   records: PutRecordsResultEntry[];
   encryptionType: EncryptionType;
+  /** The AWS request id, when the call was forwarded (for telemetry). */
+  requestId?: string | undefined;
 }
 
 export interface PutRecordInput extends StreamRef, PutRecordsRequestEntry {
@@ -48,6 +58,8 @@ export interface PutRecordOutput {
   shardId: string;
   sequenceNumber: string;
   encryptionType: EncryptionType;
+  /** The AWS request id, when the call was forwarded (for telemetry). */
+  requestId?: string | undefined;
 }
 
 export interface CreateStreamInput {

@@ -4,12 +4,14 @@
  */
 import type http2 from "node:http2";
 import type net from "node:net";
+import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import type { Backend } from "../backends/backend.ts";
 import { MAX_PUT_RECORDS_BYTES } from "../kinesis/limits.ts";
 import { createErrorInterceptor } from "../services/errors.ts";
 import { createRoutes } from "../services/routes.ts";
+import type { MetricsHandler } from "../telemetry/telemetry.ts";
 import { createOnePortServer, type RequestHandler } from "./one-port.ts";
 
 /**
@@ -23,6 +25,10 @@ export const DEFAULT_READ_MAX_BYTES = Math.ceil((MAX_PUT_RECORDS_BYTES * 4) / 3)
 export interface GatewayServerOptions {
   backend: Backend;
   logger: Logger;
+  /** Interceptors before the error mapping (they see Connect errors). */
+  interceptors?: Interceptor[];
+  /** Serves `GET /metrics`; without it the path is 404. */
+  metricsHandler?: MetricsHandler | undefined;
   /** Whether the backends can serve; `/readyz` also needs it. Default: always. */
   isReady?: () => boolean;
   /** Largest request message accepted. Default `DEFAULT_READ_MAX_BYTES` (about 7.7 MiB). */
@@ -56,12 +62,15 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         ? sendJson(res, 200, { status: "ready" })
         : sendJson(res, 503, { status: "not ready" });
     }
+    if (req.method === "GET" && path === "/metrics" && options.metricsHandler) {
+      return options.metricsHandler(res);
+    }
     sendJson(res, 404, { error: "not found" });
   };
 
   const handler = connectNodeAdapter({
     routes: createRoutes(options.backend),
-    interceptors: [createErrorInterceptor(logger)],
+    interceptors: [...(options.interceptors ?? []), createErrorInterceptor(logger)],
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
     fallback,
   });

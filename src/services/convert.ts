@@ -10,6 +10,7 @@ import type {
   PutRecordResponseSchema,
   PutRecordsRequest,
   PutRecordsResponseSchema,
+  TraceContext,
 } from "../gen/kinesis/gateway/v1/producer_pb.ts";
 import {
   type CreateStreamRequest,
@@ -27,6 +28,12 @@ import type * as kinesis from "../kinesis/types.ts";
 const optional = (value: string): string | undefined => (value === "" ? undefined : value);
 const optionalCount = (value: number): number | undefined => (value === 0 ? undefined : value);
 
+function traceContextFromProto(tc: TraceContext | undefined): kinesis.TraceContext | undefined {
+  return tc === undefined || tc.traceparent === ""
+    ? undefined
+    : { traceparent: tc.traceparent, tracestate: optional(tc.tracestate) };
+}
+
 export function streamRefFromProto(req: {
   streamName: string;
   streamArn: string;
@@ -42,6 +49,7 @@ export function putRecordsInputFromProto(req: PutRecordsRequest): kinesis.PutRec
       data: entry.data,
       partitionKey: entry.partitionKey,
       explicitHashKey: optional(entry.explicitHashKey),
+      traceContext: traceContextFromProto(entry.traceContext),
     })),
   };
 }
@@ -64,13 +72,18 @@ export function putRecordInputFromProto(req: PutRecordRequest): kinesis.PutRecor
     partitionKey: req.partitionKey,
     explicitHashKey: optional(req.explicitHashKey),
     sequenceNumberForOrdering: optional(req.sequenceNumberForOrdering),
+    traceContext: traceContextFromProto(req.traceContext),
   };
 }
 
 export function putRecordResponseToProto(
   out: kinesis.PutRecordOutput,
 ): MessageInitShape<typeof PutRecordResponseSchema> {
-  return { ...out, encryptionType: EncryptionType[out.encryptionType] };
+  return {
+    shardId: out.shardId,
+    sequenceNumber: out.sequenceNumber,
+    encryptionType: EncryptionType[out.encryptionType],
+  };
 }
 
 export function createStreamInputFromProto(req: CreateStreamRequest): kinesis.CreateStreamInput {

@@ -1,12 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Backend } from "../backends/backend.ts";
 import type { StreamService } from "../gen/kinesis/gateway/v1/stream_pb.ts";
-import {
-  validateCreateStream,
-  validateListShards,
-  validateListStreams,
-  validateStreamRef,
-} from "../kinesis/validation.ts";
 import { callContextOf } from "./call-context.ts";
 import {
   createStreamInputFromProto,
@@ -23,30 +17,25 @@ export function createStreamService(backend: Backend): ServiceImpl<typeof Stream
   return {
     async createStream(req, ctx) {
       const input = createStreamInputFromProto(req);
-      validateCreateStream(input);
       await backend.createStream(input, callContextOf(ctx));
       return {};
     },
     async deleteStream(req, ctx) {
       const input = deleteStreamInputFromProto(req);
-      validateStreamRef(input);
       await backend.deleteStream(input, callContextOf(ctx));
       return {};
     },
     async listStreams(req, ctx) {
       const input = listStreamsInputFromProto(req);
-      validateListStreams(input);
       return listStreamsResponseToProto(await backend.listStreams(input, callContextOf(ctx)));
     },
     async describeStreamSummary(req, ctx) {
       const input = streamRefFromProto(req);
-      validateStreamRef(input);
       const summary = await backend.describeStreamSummary(input, callContextOf(ctx));
       return { streamDescriptionSummary: streamDescriptionSummaryToProto(summary) };
     },
     async listShards(req, ctx) {
       const input = listShardsInputFromProto(req);
-      validateListShards(input);
       return listShardsResponseToProto(await backend.listShards(input, callContextOf(ctx)));
     },
   };

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kinesis/gateway/v1/producer.proto.
  */
 export const file_kinesis_gateway_v1_producer: GenFile = /*@__PURE__*/
-  fileDesc("CiFraW5lc2lzL2dhdGV3YXkvdjEvcHJvZHVjZXIucHJvdG8SEmtpbmVzaXMuZ2F0ZXdheS52MSJ5ChFQdXRSZWNvcmRzUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEjsKB3JlY29yZHMYAyADKAsyKi5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3Jkc1JlcXVlc3RFbnRyeSJYChZQdXRSZWNvcmRzUmVxdWVzdEVudHJ5EgwKBGRhdGEYASABKAwSFQoNcGFydGl0aW9uX2tleRgCIAEoCRIZChFleHBsaWNpdF9oYXNoX2tleRgDIAEoCSKqAQoSUHV0UmVjb3Jkc1Jlc3BvbnNlEhsKE2ZhaWxlZF9yZWNvcmRfY291bnQYASABKA0SOgoHcmVjb3JkcxgCIAMoCzIpLmtpbmVzaXMuZ2F0ZXdheS52MS5QdXRSZWNvcmRzUmVzdWx0RW50cnkSOwoPZW5jcnlwdGlvbl90eXBlGAMgASgOMiIua2luZXNpcy5nYXRld2F5LnYxLkVuY3J5cHRpb25UeXBlIm0KFVB1dFJlY29yZHNSZXN1bHRFbnRyeRIXCg9zZXF1ZW5jZV9udW1iZXIYASABKAkSEAoIc2hhcmRfaWQYAiABKAkSEgoKZXJyb3JfY29kZRgDIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAQgASgJIqEBChBQdXRSZWNvcmRSZXF1ZXN0EhMKC3N0cmVhbV9uYW1lGAEgASgJEhIKCnN0cmVhbV9hcm4YAiABKAkSDAoEZGF0YRgDIAEoDBIVCg1wYXJ0aXRpb25fa2V5GAQgASgJEhkKEWV4cGxpY2l0X2hhc2hfa2V5GAUgASgJEiQKHHNlcXVlbmNlX251bWJlcl9mb3Jfb3JkZXJpbmcYBiABKAkiewoRUHV0UmVjb3JkUmVzcG9uc2USEAoIc2hhcmRfaWQYASABKAkSFwoPc2VxdWVuY2VfbnVtYmVyGAIgASgJEjsKD2VuY3J5cHRpb25fdHlwZRgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5FbmNyeXB0aW9uVHlwZTLIAQoPUHJvZHVjZXJTZXJ2aWNlElsKClB1dFJlY29yZHMSJS5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3Jkc1JlcXVlc3QaJi5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3Jkc1Jlc3BvbnNlElgKCVB1dFJlY29yZBIkLmtpbmVzaXMuZ2F0ZXdheS52MS5QdXRSZWNvcmRSZXF1ZXN0GiUua2luZXNpcy5nYXRld2F5LnYxLlB1dFJlY29yZFJlc3BvbnNlYgZwcm90bzM", [file_kinesis_gateway_v1_common]);
+  fileDesc("CiFraW5lc2lzL2dhdGV3YXkvdjEvcHJvZHVjZXIucHJvdG8SEmtpbmVzaXMuZ2F0ZXdheS52MSJ5ChFQdXRSZWNvcmRzUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEjsKB3JlY29yZHMYAyADKAsyKi5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3Jkc1JlcXVlc3RFbnRyeSKRAQoWUHV0UmVjb3Jkc1JlcXVlc3RFbnRyeRIMCgRkYXRhGAEgASgMEhUKDXBhcnRpdGlvbl9rZXkYAiABKAkSGQoRZXhwbGljaXRfaGFzaF9rZXkYAyABKAkSNwoNdHJhY2VfY29udGV4dBgEIAEoCzIgLmtpbmVzaXMuZ2F0ZXdheS52MS5UcmFjZUNvbnRleHQiNwoMVHJhY2VDb250ZXh0EhMKC3RyYWNlcGFyZW50GAEgASgJEhIKCnRyYWNlc3RhdGUYAiABKAkiqgEKElB1dFJlY29yZHNSZXNwb25zZRIbChNmYWlsZWRfcmVjb3JkX2NvdW50GAEgASgNEjoKB3JlY29yZHMYAiADKAsyKS5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3Jkc1Jlc3VsdEVudHJ5EjsKD2VuY3J5cHRpb25fdHlwZRgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5FbmNyeXB0aW9uVHlwZSJtChVQdXRSZWNvcmRzUmVzdWx0RW50cnkSFwoPc2VxdWVuY2VfbnVtYmVyGAEgASgJEhAKCHNoYXJkX2lkGAIgASgJEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCSLaAQoQUHV0UmVjb3JkUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEgwKBGRhdGEYAyABKAwSFQoNcGFydGl0aW9uX2tleRgEIAEoCRIZChFleHBsaWNpdF9oYXNoX2tleRgFIAEoCRIkChxzZXF1ZW5jZV9udW1iZXJfZm9yX29yZGVyaW5nGAYgASgJEjcKDXRyYWNlX2NvbnRleHQYByABKAsyIC5raW5lc2lzLmdhdGV3YXkudjEuVHJhY2VDb250ZXh0InsKEVB1dFJlY29yZFJlc3BvbnNlEhAKCHNoYXJkX2lkGAEgASgJEhcKD3NlcXVlbmNlX251bWJlchgCIAEoCRI7Cg9lbmNyeXB0aW9uX3R5cGUYAyABKA4yIi5raW5lc2lzLmdhdGV3YXkudjEuRW5jcnlwdGlvblR5cGUyyAEKD1Byb2R1Y2VyU2VydmljZRJbCgpQdXRSZWNvcmRzEiUua2luZXNpcy5nYXRld2F5LnYxLlB1dFJlY29yZHNSZXF1ZXN0GiYua2luZXNpcy5nYXRld2F5LnYxLlB1dFJlY29yZHNSZXNwb25zZRJYCglQdXRSZWNvcmQSJC5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3JkUmVxdWVzdBolLmtpbmVzaXMuZ2F0ZXdheS52MS5QdXRSZWNvcmRSZXNwb25zZWIGcHJvdG8z", [file_kinesis_gateway_v1_common]);
 
 /**
  * Limits, as Kinesis enforces them:
@@ -82,6 +82,16 @@ export type PutRecordsRequestEntry = Message<"kinesis.gateway.v1.PutRecordsReque
    * @generated from field: string explicit_hash_key = 3;
    */
   explicitHashKey: string;
+
+  /**
+   * A gateway addition: the trace this record belongs to, when it is not the
+   * trace of the call. A service that batches records from many upstream
+   * requests sets each record's own context here, and the gateway's span for
+   * the record continues that trace. Not sent to Kinesis.
+   *
+   * @generated from field: kinesis.gateway.v1.TraceContext trace_context = 4;
+   */
+  traceContext?: TraceContext | undefined;
 };
 
 /**
@@ -90,6 +100,36 @@ export type PutRecordsRequestEntry = Message<"kinesis.gateway.v1.PutRecordsReque
  */
 export const PutRecordsRequestEntrySchema: GenMessage<PutRecordsRequestEntry> = /*@__PURE__*/
   messageDesc(file_kinesis_gateway_v1_producer, 1);
+
+/**
+ * A W3C Trace Context (https://www.w3.org/TR/trace-context/), as in the HTTP
+ * headers of the same names. An invalid `traceparent` is ignored: the record
+ * then belongs to the call's trace.
+ *
+ * @generated from message kinesis.gateway.v1.TraceContext
+ */
+export type TraceContext = Message<"kinesis.gateway.v1.TraceContext"> & {
+  /**
+   * `00-<32 hex trace id>-<16 hex parent span id>-<2 hex flags>`.
+   *
+   * @generated from field: string traceparent = 1;
+   */
+  traceparent: string;
+
+  /**
+   * Vendor-specific trace state; optional.
+   *
+   * @generated from field: string tracestate = 2;
+   */
+  tracestate: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.TraceContext.
+ * Use `create(TraceContextSchema)` to create a new message.
+ */
+export const TraceContextSchema: GenMessage<TraceContext> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_producer, 2);
 
 /**
  * @generated from message kinesis.gateway.v1.PutRecordsResponse
@@ -122,7 +162,7 @@ export type PutRecordsResponse = Message<"kinesis.gateway.v1.PutRecordsResponse"
  * Use `create(PutRecordsResponseSchema)` to create a new message.
  */
 export const PutRecordsResponseSchema: GenMessage<PutRecordsResponse> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_producer, 2);
+  messageDesc(file_kinesis_gateway_v1_producer, 3);
 
 /**
  * The outcome of one record: `shard_id` and `sequence_number` on success, or
@@ -167,7 +207,7 @@ export type PutRecordsResultEntry = Message<"kinesis.gateway.v1.PutRecordsResult
  * Use `create(PutRecordsResultEntrySchema)` to create a new message.
  */
 export const PutRecordsResultEntrySchema: GenMessage<PutRecordsResultEntry> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_producer, 3);
+  messageDesc(file_kinesis_gateway_v1_producer, 4);
 
 /**
  * Limits as for `PutRecordsRequest`, for a single record.
@@ -208,6 +248,13 @@ export type PutRecordRequest = Message<"kinesis.gateway.v1.PutRecordRequest"> & 
    * @generated from field: string sequence_number_for_ordering = 6;
    */
   sequenceNumberForOrdering: string;
+
+  /**
+   * A gateway addition: the record's own trace, as in `PutRecordsRequestEntry`.
+   *
+   * @generated from field: kinesis.gateway.v1.TraceContext trace_context = 7;
+   */
+  traceContext?: TraceContext | undefined;
 };
 
 /**
@@ -215,7 +262,7 @@ export type PutRecordRequest = Message<"kinesis.gateway.v1.PutRecordRequest"> & 
  * Use `create(PutRecordRequestSchema)` to create a new message.
  */
 export const PutRecordRequestSchema: GenMessage<PutRecordRequest> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_producer, 4);
+  messageDesc(file_kinesis_gateway_v1_producer, 5);
 
 /**
  * @generated from message kinesis.gateway.v1.PutRecordResponse
@@ -242,7 +289,7 @@ export type PutRecordResponse = Message<"kinesis.gateway.v1.PutRecordResponse"> 
  * Use `create(PutRecordResponseSchema)` to create a new message.
  */
 export const PutRecordResponseSchema: GenMessage<PutRecordResponse> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_producer, 5);
+  messageDesc(file_kinesis_gateway_v1_producer, 6);
 
 /**
  * Writes records to Kinesis data streams, with the exact semantics of the AWS

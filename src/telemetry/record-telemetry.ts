@@ -1,0 +1,319 @@
+/**
+ * Per-record telemetry, after the OpenTelemetry messaging conventions for
+ * batch publishing:
+ * - a PRODUCER `create {stream}` span per record, from before validation to
+ *   its outcome: shard id and sequence number, or `error.type` (throttled,
+ *   failed and refused records alike). A record that carries its caller's
+ *   trace context continues that trace;
+ * - a CLIENT `send {stream}` span per backend call, linked to the create
+ *   spans of the records it sends (a retry is its own send span). With
+ *   record spans off, the send span is the PRODUCER span and carries the batch;
+ * - record counters by stream, shard and error type, and backend call durations.
+ * Partition keys and payloads never appear in telemetry.
+ */
+
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Link,
+  type Meter,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+} from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import type { Backend } from "../backends/backend.ts";
+import { GatewayError, KinesisError } from "../kinesis/errors.ts";
+import type { PutRecordsRequestEntry, PutRecordsResultEntry, StreamRef } from "../kinesis/types.ts";
+import { streamNameFromArn } from "../kinesis/validation.ts";
+
+export interface RecordTelemetryOptions {
+  tracer: Tracer;
+  meter: Meter;
+  /** Whether spans are recorded at all; without, no span work is done. */
+  tracing: boolean;
+  /** A create span per record; off, the send span carries the batch. */
+  recordSpans: boolean;
+}
+
+/** Where a backend sends its calls, for the send span. */
+export interface SendTarget {
+  /** `engine` or `kinesis`. */
+  backend: string;
+  region?: string | undefined;
+  /** The endpoint's host and port, when forwarding. */
+  server?: { address: string; port: number } | undefined;
+}
+
+export interface RecordTelemetry {
+  /** Outermost: create spans and record counters around the whole call. */
+  outer(backend: Backend): Backend;
+  /** Around one concrete backend: a send span and a duration per call. */
+  send(backend: Backend, target: SendTarget): Backend;
+}
+
+const MESSAGING_SYSTEM = "aws.kinesis";
+const SHARD_IN_THROTTLING_MESSAGE = /^Rate exceeded for shard (\S+) in stream /;
+const w3c = new W3CTraceContextPropagator();
+
+export const streamNameOf = (ref: StreamRef): string =>
+  ref.streamName ?? streamNameFromArn(ref.streamArn ?? "") ?? "";
+
+/** A low-cardinality name for why a call failed. */
+export function errorTypeOf(err: unknown): string {
+  if (err instanceof KinesisError) return err.type;
+  if (err instanceof GatewayError) return err.kind;
+  return "_OTHER";
+}
+
+function destination(stream: string, operation: "create" | "send"): Attributes {
+  return {
+    "messaging.system": MESSAGING_SYSTEM,
+    "messaging.operation.type": operation,
+    "messaging.operation.name": operation,
+    "messaging.destination.name": stream,
+    "aws.kinesis.stream_name": stream,
+  };
+}
+
+/** The record's own trace when it carries a valid one, else the call's. */
+function parentOf(entry: PutRecordsRequestEntry): Context {
+  const carried = entry.traceContext;
+  if (carried === undefined) return context.active();
+  const carrier: Record<string, string> = { traceparent: carried.traceparent };
+  if (carried.tracestate !== undefined) carrier.tracestate = carried.tracestate;
+  const extracted = w3c.extract(ROOT_CONTEXT, carrier, {
+    keys: (c) => Object.keys(c),
+    get: (c, key) => c[key],
+  });
+  return extracted === ROOT_CONTEXT ? context.active() : extracted;
+}
+
+export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTelemetry {
+  const { tracer, meter } = options;
+  const recordSpans = options.tracing && options.recordSpans;
+  /** Each record's creation context, for the send spans' links (retries reuse the entries). */
+  const creationContexts = new WeakMap<PutRecordsRequestEntry, SpanContext>();
+
+  const written = meter.createCounter("kinesis_gateway.records.written", {
+    description: "Records written, by stream and shard",
+    unit: "{record}",
+  });
+  const failed = meter.createCounter("kinesis_gateway.records.failed", {
+    description: "Records not written, by stream, shard (when known) and error type",
+    unit: "{record}",
+  });
+  const bytesWritten = meter.createCounter("kinesis_gateway.records.written.size", {
+    description: "Bytes of data and partition keys written, by stream",
+    unit: "By",
+  });
+  const callDuration = meter.createHistogram("kinesis_gateway.backend.call.duration", {
+    description: "Duration of calls to a backend",
+    unit: "s",
+  });
+
+  function countResults(
+    stream: string,
+    entries: readonly PutRecordsRequestEntry[],
+    results: readonly PutRecordsResultEntry[],
+  ): void {
+    let bytes = 0;
+    results.forEach((result, i) => {
+      if (result.errorCode === undefined) {
+        written.add(1, {
+          "messaging.destination.name": stream,
+          "messaging.destination.partition.id": result.shardId ?? "",
+        });
+        const entry = entries[i];
+        bytes += (entry?.data?.length ?? 0) + Buffer.byteLength(entry?.partitionKey ?? "");
+      } else {
+        const shard = SHARD_IN_THROTTLING_MESSAGE.exec(result.errorMessage ?? "")?.[1];
+        failed.add(1, {
+          "messaging.destination.name": stream,
+          "error.type": result.errorCode,
+          ...(shard === undefined ? {} : { "messaging.destination.partition.id": shard }),
+        });
+      }
+    });
+    if (bytes > 0) bytesWritten.add(bytes, { "messaging.destination.name": stream });
+  }
+
+  function startCreateSpans(stream: string, entries: readonly PutRecordsRequestEntry[]): Span[] {
+    if (!recordSpans) return [];
+    const attributes = destination(stream, "create");
+    return entries.map((entry) => {
+      const span = tracer.startSpan(
+        `create ${stream}`,
+        { kind: SpanKind.PRODUCER, attributes },
+        parentOf(entry),
+      );
+      creationContexts.set(entry, span.spanContext());
+      return span;
+    });
+  }
+
+  function endCreateSpans(spans: readonly Span[], results: readonly PutRecordsResultEntry[]): void {
+    spans.forEach((span, i) => {
+      const result = results[i];
+      if (result?.errorCode === undefined) {
+        span.setAttribute("messaging.destination.partition.id", result?.shardId ?? "");
+        span.setAttribute("messaging.message.id", result?.sequenceNumber ?? "");
+      } else {
+        span.setAttribute("error.type", result.errorCode);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: result.errorCode });
+      }
+      span.end();
+    });
+  }
+
+  function failCreateSpans(spans: readonly Span[], err: unknown): void {
+    const errorType = errorTypeOf(err);
+    for (const span of spans) {
+      span.setAttribute("error.type", errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+      span.end();
+    }
+  }
+
+  function countFailure(stream: string, count: number, err: unknown): void {
+    failed.add(count, { "messaging.destination.name": stream, "error.type": errorTypeOf(err) });
+  }
+
+  const outer = (backend: Backend): Backend => ({
+    ...backend,
+    async putRecords(input, call) {
+      const stream = streamNameOf(input);
+      const entries = input.records ?? [];
+      const spans = startCreateSpans(stream, entries);
+      try {
+        const out = await backend.putRecords(input, call);
+        endCreateSpans(spans, out.records);
+        countResults(stream, entries, out.records);
+        return out;
+      } catch (err) {
+        failCreateSpans(spans, err);
+        countFailure(stream, entries.length, err);
+        throw err;
+      }
+    },
+    async putRecord(input, call) {
+      const stream = streamNameOf(input);
+      const spans = startCreateSpans(stream, [input]);
+      try {
+        const out = await backend.putRecord(input, call);
+        const results = [{ shardId: out.shardId, sequenceNumber: out.sequenceNumber }];
+        endCreateSpans(spans, results);
+        countResults(stream, [input], results);
+        return out;
+      } catch (err) {
+        failCreateSpans(spans, err);
+        countFailure(stream, 1, err);
+        throw err;
+      }
+    },
+  });
+
+  const send = (backend: Backend, target: SendTarget): Backend => {
+    const base: Attributes = { "kinesis_gateway.backend": target.backend };
+    const clientAttributes: Attributes = {};
+    if (target.region !== undefined) clientAttributes["cloud.region"] = target.region;
+    if (target.server !== undefined) {
+      clientAttributes["server.address"] = target.server.address;
+      clientAttributes["server.port"] = target.server.port;
+    }
+
+    /** Times one call and records its outcome in the duration histogram. */
+    async function timed<T>(operation: string, work: () => Promise<T>): Promise<T> {
+      const started = performance.now();
+      const attributes: Attributes = { ...base, "rpc.method": operation };
+      try {
+        return await work();
+      } catch (err) {
+        attributes["error.type"] = errorTypeOf(err);
+        throw err;
+      } finally {
+        callDuration.record((performance.now() - started) / 1000, attributes);
+      }
+    }
+
+    /** The send span around one write call. */
+    async function sent<T extends { requestId?: string | undefined }>(
+      ref: StreamRef,
+      entries: readonly PutRecordsRequestEntry[],
+      batch: boolean,
+      operation: string,
+      work: () => Promise<T>,
+      describe: (out: T, span: Span) => void,
+    ): Promise<T> {
+      if (!options.tracing) return timed(operation, work);
+      const stream = streamNameOf(ref);
+      const attributes: Attributes = { ...destination(stream, "send"), ...clientAttributes };
+      if (batch) attributes["messaging.batch.message_count"] = entries.length;
+      const links: Link[] = [];
+      for (const entry of entries) {
+        const linked = creationContexts.get(entry);
+        if (linked !== undefined) links.push({ context: linked });
+      }
+      const span = tracer.startSpan(`send ${stream}`, {
+        kind: recordSpans ? SpanKind.CLIENT : SpanKind.PRODUCER,
+        attributes,
+        links,
+      });
+      try {
+        const out = await timed(operation, work);
+        if (out.requestId !== undefined) span.setAttribute("aws.request_id", out.requestId);
+        describe(out, span);
+        return out;
+      } catch (err) {
+        const errorType = errorTypeOf(err);
+        span.setAttribute("error.type", errorType);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+        throw err;
+      } finally {
+        span.end();
+      }
+    }
+
+    return {
+      putRecords: (input, call) =>
+        sent(
+          input,
+          input.records ?? [],
+          true,
+          "PutRecords",
+          () => backend.putRecords(input, call),
+          (out, span) => {
+            if (out.failedRecordCount > 0) {
+              span.setAttribute("aws.kinesis.failed_record_count", out.failedRecordCount);
+            }
+          },
+        ),
+      putRecord: (input, call) =>
+        sent(
+          input,
+          [input],
+          false,
+          "PutRecord",
+          () => backend.putRecord(input, call),
+          (out, span) => {
+            if (!recordSpans) {
+              span.setAttribute("messaging.destination.partition.id", out.shardId);
+              span.setAttribute("messaging.message.id", out.sequenceNumber);
+            }
+          },
+        ),
+      createStream: (input, call) => timed("CreateStream", () => backend.createStream(input, call)),
+      deleteStream: (input, call) => timed("DeleteStream", () => backend.deleteStream(input, call)),
+      listStreams: (input, call) => timed("ListStreams", () => backend.listStreams(input, call)),
+      describeStreamSummary: (input, call) =>
+        timed("DescribeStreamSummary", () => backend.describeStreamSummary(input, call)),
+      listShards: (input, call) => timed("ListShards", () => backend.listShards(input, call)),
+    };
+  };
+
+  return { outer, send };
+}

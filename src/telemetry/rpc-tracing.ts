@@ -1,0 +1,116 @@
+/**
+ * A SERVER span per RPC, after the OpenTelemetry RPC conventions: named
+ * `{rpc.method}` (`kinesis.gateway.v1.ProducerService/PutRecords`),
+ * `rpc.system.name` `grpc` for gRPC and gRPC-Web and `connectrpc` for
+ * Connect, `rpc.status_code`, and `error.type` only for the codes that are
+ * server errors. The caller's context comes from the W3C `traceparent`,
+ * `tracestate` and `baggage` headers (or whatever `OTEL_PROPAGATORS` says).
+ * A streaming call is covered until its last message. The call's duration
+ * goes to the `rpc.server.call.duration` histogram.
+ */
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  type Attributes,
+  context,
+  type Meter,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+
+const headerGetter: TextMapGetter<Headers> = {
+  keys: (carrier) => [...carrier.keys()],
+  get: (carrier, key) => carrier.get(key) ?? undefined,
+};
+
+/** The codes a server reports as its own failure (the RPC conventions' list). */
+const SERVER_ERRORS = new Set<Code>([
+  Code.Unknown,
+  Code.DeadlineExceeded,
+  Code.Unimplemented,
+  Code.Internal,
+  Code.Unavailable,
+  Code.DataLoss,
+]);
+
+/** `DEADLINE_EXCEEDED` for gRPC, `deadline_exceeded` for Connect. */
+function statusCodeName(code: Code | undefined, grpc: boolean): string {
+  const name =
+    code === undefined ? "OK" : Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  return grpc ? name : name.toLowerCase();
+}
+
+export interface RpcTracingOptions {
+  tracer: Tracer;
+  meter: Meter;
+}
+
+export function createRpcTracingInterceptor(options: RpcTracingOptions): Interceptor {
+  const duration = options.meter.createHistogram("rpc.server.call.duration", {
+    description: "Duration of RPCs handled by the gateway",
+    unit: "s",
+  });
+  return (next) => async (req) => {
+    const started = performance.now();
+    const grpc = (req.header.get("content-type") ?? "").startsWith("application/grpc");
+    const method = `${req.service.typeName}/${req.method.name}`;
+    const attributes: Attributes = {
+      "rpc.system.name": grpc ? "grpc" : "connectrpc",
+      "rpc.method": method,
+    };
+    const authority = req.header.get("host") ?? new URL(req.url).host;
+    if (authority) {
+      const [address, port] = authority.split(":");
+      attributes["server.address"] = address;
+      if (port) attributes["server.port"] = Number(port);
+    }
+    const parent = propagation.extract(context.active(), req.header, headerGetter);
+    const span = options.tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
+
+    const finish = (err?: unknown) => {
+      const code = err === undefined ? undefined : ConnectError.from(err).code;
+      const status = statusCodeName(code, grpc);
+      span.setAttribute("rpc.status_code", status);
+      const metricAttributes: Attributes = { ...attributes, "rpc.status_code": status };
+      if (code !== undefined && SERVER_ERRORS.has(code)) {
+        span.setAttribute("error.type", status);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(err).rawMessage });
+        metricAttributes["error.type"] = status;
+      }
+      span.end();
+      duration.record((performance.now() - started) / 1000, metricAttributes);
+    };
+
+    const active = trace.setSpan(parent, span);
+    try {
+      const res = await context.with(active, () => next(req));
+      if (!res.stream) {
+        finish();
+        return res;
+      }
+      return { ...res, message: traceStream(res.message, finish) };
+    } catch (err) {
+      finish(err);
+      throw err;
+    }
+  };
+}
+
+/** Ends the span when the stream ends, however it ends. */
+async function* traceStream<T>(
+  messages: AsyncIterable<T>,
+  finish: (err?: unknown) => void,
+): AsyncIterable<T> {
+  let failure: unknown;
+  try {
+    yield* messages;
+  } catch (err) {
+    failure = err;
+    throw err;
+  } finally {
+    finish(failure);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The OpenTelemetry SDK, configured by the standard `OTEL_*` variables
+ * through the Node SDK. The only module that imports the SDK; everything
+ * else uses `@opentelemetry/api`.
+ *
+ * Our defaults where the SDK's do not fit a per-record span model (each can
+ * still be set through its variable):
+ * - no traces are exported, and no tracer is installed, unless an OTLP
+ *   endpoint or `OTEL_TRACES_EXPORTER` is set — no export and no noise;
+ * - `OTEL_SPAN_LINK_COUNT_LIMIT` 1000, so a 500-record send span keeps all links;
+ * - `OTEL_BSP_MAX_QUEUE_SIZE` 65536 (about 130 sampled 500-record batches),
+ *   so a batch is not dropped silently; drops are counted in the SDK's own
+ *   `otel.sdk.processor.span.processed` metric (`error.type`), which is on;
+ * - metrics are always served on `GET /metrics` (Prometheus text), and
+ *   exported over OTLP too when an endpoint is set.
+ */
+import type { ServerResponse } from "node:http";
+import { type DiagLogger, DiagLogLevel, diag } from "@opentelemetry/api";
+import { OTLPMetricExporter as OTLPMetricExporterGrpc } from "@opentelemetry/exporter-metrics-otlp-grpc";
+import { OTLPMetricExporter as OTLPMetricExporterJson } from "@opentelemetry/exporter-metrics-otlp-http";
+import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { type IMetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { startNodeSdk } from "@opentelemetry/sdk-node";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
+import type { Logger } from "pino";
+
+export interface TelemetryOptions {
+  logger: Logger;
+  /** Replaces the exporters the variables choose (tests use an in-memory exporter). */
+  spanProcessors?: SpanProcessor[];
+  /** `service.version` of the resource. */
+  serviceVersion?: string;
+}
+
+/** Writes the Prometheus text to any HTTP/1.1 or HTTP/2 response. */
+export type MetricsHandler = (res: {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body: string): unknown;
+}) => void;
+
+/** No SDK: spans are not recorded and `/metrics` is not served. */
+export const NO_TELEMETRY: Telemetry = {
+  tracing: false,
+  metricsHandler: undefined,
+  shutdown: async () => undefined,
+};
+
+export interface Telemetry {
+  /** Whether spans are recorded at all (a tracer provider is installed). */
+  readonly tracing: boolean;
+  /** Serves the Prometheus text format; undefined when the SDK is disabled. */
+  readonly metricsHandler: MetricsHandler | undefined;
+  /** Flushes what is queued and stops. */
+  shutdown(): Promise<void>;
+}
+
+const OUR_DEFAULTS: Readonly<Record<string, string>> = {
+  OTEL_SERVICE_NAME: "kinesis-gateway",
+  OTEL_SPAN_LINK_COUNT_LIMIT: "1000",
+  OTEL_BSP_MAX_QUEUE_SIZE: "65536",
+  OTEL_NODE_EXPERIMENTAL_SDK_METRICS: "true",
+};
+
+const isSet = (env: NodeJS.ProcessEnv, name: string) => (env[name] ?? "").trim() !== "";
+
+function otlpMetricExporter(env: NodeJS.ProcessEnv) {
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ??
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
+    ""
+  ).trim();
+  if (protocol === "grpc") return new OTLPMetricExporterGrpc();
+  if (protocol === "http/json") return new OTLPMetricExporterJson();
+  return new OTLPMetricExporterProto();
+}
+
+/** SDK diagnostics go to the gateway's log, not to the console. */
+function diagToLog(logger: Logger): DiagLogger {
+  const log = logger.child({ component: "opentelemetry" });
+  return {
+    error: (message, ...args) => log.error({ args }, message),
+    warn: (message, ...args) => log.warn({ args }, message),
+    info: (message, ...args) => log.debug({ args }, message),
+    debug: (message, ...args) => log.trace({ args }, message),
+    verbose: (message, ...args) => log.trace({ args }, message),
+  };
+}
+
+/**
+ * Starts the SDK for this process (its providers are global: call once).
+ * Reads and completes `process.env`, where the SDK reads its variables.
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const env = process.env;
+  const disabled = (env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true";
+  if (disabled) return NO_TELEMETRY;
+  for (const [name, value] of Object.entries(OUR_DEFAULTS)) {
+    if (!isSet(env, name)) env[name] = value;
+  }
+  const otlpEndpoint = isSet(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
+  const tracesChosen =
+    otlpEndpoint ||
+    isSet(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ||
+    isSet(env, "OTEL_TRACES_EXPORTER");
+  const metricsOverOtlp = otlpEndpoint || isSet(env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const metricReaders: IMetricReader[] = [prometheus];
+  if (metricsOverOtlp) {
+    metricReaders.push(new PeriodicExportingMetricReader({ exporter: otlpMetricExporter(env) }));
+  }
+  // An empty list installs no tracer provider: spans cost next to nothing.
+  const spanProcessors = options.spanProcessors ?? (tracesChosen ? undefined : []);
+
+  const sdk = startNodeSdk({
+    logLevel: "none",
+    metricReaders,
+    ...(spanProcessors === undefined ? {} : { spanProcessors }),
+    ...(options.serviceVersion === undefined
+      ? {}
+      : { resourceAttributes: { "service.version": options.serviceVersion } }),
+  });
+  diag.setLogger(diagToLog(options.logger), {
+    logLevel: DiagLogLevel.WARN,
+    suppressOverrideMessage: true,
+  });
+
+  return {
+    tracing: spanProcessors === undefined || spanProcessors.length > 0,
+    // The exporter uses only the response's statusCode, setHeader and end,
+    // which HTTP/2 responses have too.
+    metricsHandler: (res) =>
+      prometheus.getMetricsRequestHandler(undefined as never, res as unknown as ServerResponse),
+    shutdown: () => sdk.shutdown(),
+  };
+}

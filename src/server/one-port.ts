@@ -70,5 +70,9 @@ export function createOnePortServer(options: OnePortOptions): OnePortServer {
     };
     socket.on("data", onData);
   });
+  // The HTTP/1.1 server never listens itself, yet its connection tracking
+  // (header time-outs, closeAllConnections) starts on 'listening'.
+  tcp.on("listening", () => http1.emit("listening"));
+  tcp.on("close", () => http1.close());
   return { tcp, http1, http2: h2 };
 }

@@ -30,6 +30,7 @@ import type { Backend } from "../backends/backend.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import type { PutRecordsRequestEntry, PutRecordsResultEntry, StreamRef } from "../kinesis/types.ts";
 import { streamNameFromArn } from "../kinesis/validation.ts";
+import { DURATION_BUCKETS_SECONDS } from "./buckets.ts";
 
 export interface RecordTelemetryOptions {
   tracer: Tracer;
@@ -114,6 +115,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
   const callDuration = meter.createHistogram("kinesis_gateway.backend.call.duration", {
     description: "Duration of calls to a backend",
     unit: "s",
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
   });
 
   function countResults(

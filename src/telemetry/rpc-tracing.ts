@@ -20,6 +20,7 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
+import { DURATION_BUCKETS_SECONDS } from "./buckets.ts";
 
 const headerGetter: TextMapGetter<Headers> = {
   keys: (carrier) => [...carrier.keys()],
@@ -52,6 +53,7 @@ export function createRpcTracingInterceptor(options: RpcTracingOptions): Interce
   const duration = options.meter.createHistogram("rpc.server.call.duration", {
     description: "Duration of RPCs handled by the gateway",
     unit: "s",
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
   });
   return (next) => async (req) => {
     const started = performance.now();

@@ -117,6 +117,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const sdk = startNodeSdk({
     logLevel: "none",
     metricReaders,
+    logRecordProcessors: [], // logs go to stdout as JSON lines, with trace ids
+
     ...(spanProcessors === undefined ? {} : { spanProcessors }),
     ...(options.serviceVersion === undefined
       ? {}

@@ -13,19 +13,25 @@ import { pino } from "pino";
 import { parseConfig } from "../../src/config.ts";
 import { ProducerService } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
 import { StreamService } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
-import { type RunningGateway, startGateway } from "../../src/main.ts";
+import { type GatewayOptions, type RunningGateway, startGateway } from "../../src/main.ts";
 
-export async function startTestGateway(flags: string[] = []): Promise<RunningGateway> {
+export async function startTestGateway(
+  flags: string[] = [],
+  options: GatewayOptions = {},
+): Promise<RunningGateway> {
   const result = parseConfig(["--port", "0", "--host", "127.0.0.1", ...flags], {});
   if (result.kind !== "config") throw new Error(`bad test flags: ${JSON.stringify(result)}`);
-  return startGateway(result.config, pino({ level: "silent" }));
+  return startGateway(result.config, pino({ level: "silent" }), options);
 }
 
 /** Starts a gateway before the suite's tests and stops it after them. */
-export function useGateway(flags: string[] = []): { readonly current: RunningGateway } {
+export function useGateway(
+  flags: string[] = [],
+  options: GatewayOptions = {},
+): { readonly current: RunningGateway } {
   const holder: { current: RunningGateway } = { current: undefined as unknown as RunningGateway };
   before(async () => {
-    holder.current = await startTestGateway(flags);
+    holder.current = await startTestGateway(flags, options);
   });
   after(async () => {
     await holder.current.stop();

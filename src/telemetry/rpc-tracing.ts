@@ -64,9 +64,9 @@ export function createRpcTracingInterceptor(options: RpcTracingOptions): Interce
       "rpc.method": method,
     };
     const authority = req.header.get("host") ?? new URL(req.url).host;
-    if (authority) {
-      const [address, port] = authority.split(":");
-      attributes["server.address"] = address;
+    if (authority && URL.canParse(`http://${authority}`)) {
+      const { hostname, port } = new URL(`http://${authority}`);
+      attributes["server.address"] = hostname.replace(/^\[(.*)\]$/, "$1");
       if (port) attributes["server.port"] = Number(port);
     }
     const parent = propagation.extract(context.active(), req.header, headerGetter);

@@ -7,6 +7,8 @@
  * still be set through its variable):
  * - no traces are exported, and no tracer is installed, unless an OTLP
  *   endpoint or `OTEL_TRACES_EXPORTER` is set — no export and no noise;
+ * - `OTEL_TRACES_SAMPLER` `parentbased_traceidratio` with
+ *   `OTEL_TRACES_SAMPLER_ARG` 0.01 when no sampler is chosen;
  * - `OTEL_SPAN_LINK_COUNT_LIMIT` 1000, so a 500-record send span keeps all links;
  * - `OTEL_BSP_MAX_QUEUE_SIZE` 65536 (about 130 sampled 500-record batches),
  *   so a batch is not dropped silently; drops are counted in the SDK's own
@@ -16,6 +18,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { type DiagLogger, DiagLogLevel, diag } from "@opentelemetry/api";
+import { getNumberFromEnv } from "@opentelemetry/core";
 import { OTLPMetricExporter as OTLPMetricExporterGrpc } from "@opentelemetry/exporter-metrics-otlp-grpc";
 import { OTLPMetricExporter as OTLPMetricExporterJson } from "@opentelemetry/exporter-metrics-otlp-http";
 import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto";
@@ -63,6 +66,13 @@ const OUR_DEFAULTS: Readonly<Record<string, string>> = {
   OTEL_NODE_EXPERIMENTAL_SDK_METRICS: "true",
 };
 
+/**
+ * Without a sampler chosen, 1 % of the traces that start here are sampled,
+ * and a caller's decision is followed: a span per record makes the SDK's
+ * always-on default cost about half the throughput (see the README).
+ */
+const DEFAULT_SAMPLED_RATIO = "0.01";
+
 const isSet = (env: NodeJS.ProcessEnv, name: string) => (env[name] ?? "").trim() !== "";
 
 function otlpMetricExporter(env: NodeJS.ProcessEnv) {
@@ -99,17 +109,36 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   for (const [name, value] of Object.entries(OUR_DEFAULTS)) {
     if (!isSet(env, name)) env[name] = value;
   }
+  if (!isSet(env, "OTEL_TRACES_SAMPLER")) {
+    env.OTEL_TRACES_SAMPLER = "parentbased_traceidratio";
+    env.OTEL_TRACES_SAMPLER_ARG = DEFAULT_SAMPLED_RATIO;
+  }
   const otlpEndpoint = isSet(env, "OTEL_EXPORTER_OTLP_ENDPOINT");
   const tracesChosen =
     otlpEndpoint ||
     isSet(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ||
     isSet(env, "OTEL_TRACES_EXPORTER");
-  const metricsOverOtlp = otlpEndpoint || isSet(env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+  const metricsExporters = (env.OTEL_METRICS_EXPORTER ?? "otlp").split(",").map((e) => e.trim());
+  const metricsOverOtlp =
+    metricsExporters.includes("otlp") &&
+    (otlpEndpoint || isSet(env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"));
 
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const metricReaders: IMetricReader[] = [prometheus];
   if (metricsOverOtlp) {
-    metricReaders.push(new PeriodicExportingMetricReader({ exporter: otlpMetricExporter(env) }));
+    // The SDK reads these two only for readers it builds itself.
+    const exportIntervalMillis = getNumberFromEnv("OTEL_METRIC_EXPORT_INTERVAL") ?? 60_000;
+    const exportTimeoutMillis = Math.min(
+      getNumberFromEnv("OTEL_METRIC_EXPORT_TIMEOUT") ?? 30_000,
+      exportIntervalMillis,
+    );
+    metricReaders.push(
+      new PeriodicExportingMetricReader({
+        exporter: otlpMetricExporter(env),
+        exportIntervalMillis,
+        exportTimeoutMillis,
+      }),
+    );
   }
   // An empty list installs no tracer provider: spans cost next to nothing.
   const spanProcessors = options.spanProcessors ?? (tracesChosen ? undefined : []);

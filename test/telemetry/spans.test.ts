@@ -21,6 +21,7 @@ import { clientsFor, startTestGateway, transports } from "../helpers/gateway.ts"
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
 before(() => {
+  process.env.OTEL_TRACES_SAMPLER = "always_on"; // the gateway's default samples 1 %
   telemetry = startTelemetry({
     logger: pino({ level: "silent" }),
     spanProcessors: [new SimpleSpanProcessor({ exporter })],

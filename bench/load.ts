@@ -1,0 +1,93 @@
+/**
+ * Load against a server's ProducerService over gRPC (h2c): closed-loop
+ * callers, each sending its next call when the last one answers.
+ */
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ProducerService } from "../src/gen/kinesis/gateway/v1/producer_pb.ts";
+
+export interface ThroughputOptions {
+  url: string;
+  streamName: string;
+  /** Records per call. */
+  batch: number;
+  /** Bytes of data per record. */
+  recordBytes: number;
+  /** Calls in flight at once. */
+  inFlight: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface Throughput {
+  recordsPerSecond: number;
+  /** Records the server reported as failed (should be 0: throttling is off). */
+  failedRecords: number;
+}
+
+/** Distinct partition keys over all shards, and one shared payload. */
+function requestOf(options: ThroughputOptions, offset: number) {
+  const data = new Uint8Array(options.recordBytes).fill(120);
+  return {
+    streamName: options.streamName,
+    records: Array.from({ length: options.batch }, (_, i) => ({
+      data,
+      partitionKey: `key-${offset + i}`,
+    })),
+  };
+}
+
+export async function measureThroughput(options: ThroughputOptions): Promise<Throughput> {
+  const client = createClient(ProducerService, createGrpcTransport({ baseUrl: options.url }));
+  const requests = Array.from({ length: options.inFlight }, (_, i) =>
+    requestOf(options, i * options.batch),
+  );
+  let counting = false;
+  let written = 0;
+  let failedRecords = 0;
+  let stop = false;
+  const callers = requests.map(async (request) => {
+    while (!stop) {
+      const res = await client.putRecords(request);
+      if (counting) {
+        written += request.records.length - res.failedRecordCount;
+        failedRecords += res.failedRecordCount;
+      }
+    }
+  });
+  await sleep(options.warmupMs);
+  counting = true;
+  const started = performance.now();
+  await sleep(options.durationMs);
+  counting = false;
+  const seconds = (performance.now() - started) / 1000;
+  stop = true;
+  await Promise.all(callers);
+  return { recordsPerSecond: written / seconds, failedRecords };
+}
+
+export interface LatencyOptions {
+  url: string;
+  streamName: string;
+  recordBytes: number;
+  calls: number;
+}
+
+/** PutRecord one record at a time, one call in flight: latency percentiles in ms. */
+export async function measureLatency(
+  options: LatencyOptions,
+): Promise<{ p50: number; p99: number }> {
+  const client = createClient(ProducerService, createGrpcTransport({ baseUrl: options.url }));
+  const data = new Uint8Array(options.recordBytes).fill(120);
+  const samples: number[] = [];
+  for (let i = 0; i < options.calls + 100; i++) {
+    const started = performance.now();
+    await client.putRecord({ streamName: options.streamName, partitionKey: `key-${i}`, data });
+    if (i >= 100) samples.push(performance.now() - started); // the first 100 warm up
+  }
+  samples.sort((a, b) => a - b);
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

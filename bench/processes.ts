@@ -1,0 +1,115 @@
+/**
+ * The servers a benchmark runs against, each in its own process so that its
+ * CPU and memory are its own: the gateway (the real command), the transport
+ * reference, and, later, the emulators.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly pid: number;
+  /** Milliseconds from spawn to the first answered `/readyz` (or listening line). */
+  readonly startToReadyMs: number;
+  /** Resident memory now and at its peak, in MiB (Linux `/proc`). */
+  memory(): { rssMiB: number; peakRssMiB: number };
+  stop(): Promise<void>;
+}
+
+const repoRoot = new URL("../", import.meta.url);
+
+function kibFromStatus(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+/** Spawns a Node script and waits until a line of its stdout reveals its port. */
+async function startNode(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  portOf: (line: string) => number | undefined,
+  readyPath?: string,
+): Promise<ServerProcess> {
+  const started = performance.now();
+  const child: ChildProcess = spawn(process.execPath, [script, ...args], {
+    cwd: repoRoot,
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      const found = portOf(line);
+      if (found !== undefined) resolve(found);
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`${script} exited with ${code} before listening`)),
+    );
+  });
+  child.stdout!.resume();
+  const url = `http://127.0.0.1:${port}`;
+  if (readyPath !== undefined) {
+    while ((await fetch(`${url}${readyPath}`).catch(() => undefined))?.status !== 200) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  const startToReadyMs = performance.now() - started;
+  const pid = child.pid!;
+  return {
+    url,
+    pid,
+    startToReadyMs,
+    memory: () => ({
+      rssMiB: kibFromStatus(pid, "VmRSS") / 1024,
+      peakRssMiB: kibFromStatus(pid, "VmHWM") / 1024,
+    }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Every variable but the gateway's and OpenTelemetry's own, then `extra`. */
+function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith("OTEL_") && !name.startsWith("KINESIS_GATEWAY_")) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+export function startGatewayProcess(
+  flags: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServerProcess> {
+  return startNode(
+    "bin/kinesis-gateway.js",
+    ["--port", "0", "--host", "127.0.0.1", ...flags],
+    cleanEnv(env),
+    (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        return entry.msg === "kinesis-gateway listening" ? entry.port : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    "/readyz",
+  );
+}
+
+export function startReferenceServer(): Promise<ServerProcess> {
+  return startNode("bench/reference-server.ts", [], cleanEnv({}), (line) => {
+    try {
+      return (JSON.parse(line) as { port?: number }).port;
+    } catch {
+      return undefined;
+    }
+  });
+}

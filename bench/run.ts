@@ -1,0 +1,271 @@
+/**
+ * `npm run bench`: every scenario against its reference, in the same run,
+ * on loopback, several times; prints a table and writes a JSON file with
+ * medians, ratios (computed pair by pair within each run) and the machine.
+ *
+ * BENCH_RUNS (default 3) and BENCH_SECONDS (default 3) tune the effort;
+ * BENCH_ONLY=<group,…> runs some groups only.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type net from "node:net";
+import os from "node:os";
+import { measureLatency, measureThroughput, type ThroughputOptions } from "./load.ts";
+import { type ServerProcess, startGatewayProcess, startReferenceServer } from "./processes.ts";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ONLY = process.env.BENCH_ONLY?.split(",");
+
+/** One measured variant of a group; the first variant of a group is its reference. */
+interface Variant {
+  name: string;
+  start(): Promise<ServerProcess>;
+}
+
+interface Group {
+  name: string;
+  /** What is measured, and the unit of the number. */
+  metric: string;
+  /** The ratio each variant must reach against the reference, by variant name. */
+  targets: Record<string, { atLeast?: number; atMost?: number }>;
+  variants: Variant[];
+  measure(server: ServerProcess): Promise<number>;
+  /** Extra numbers worth keeping (memory), by variant. */
+  after?(variant: string, server: ServerProcess, extras: Record<string, number[]>): void;
+}
+
+const STREAM = "bench";
+const engineFlags = ["--streams", `${STREAM}:4`, "--throttle", "off"];
+const gateway =
+  (extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+  () =>
+    startGatewayProcess([...engineFlags, ...extra], env);
+
+function throughput(batch: number, recordBytes: number) {
+  return async (server: ServerProcess) => {
+    const options: ThroughputOptions = {
+      url: server.url,
+      streamName: STREAM,
+      batch,
+      recordBytes,
+      inFlight: 8,
+      warmupMs: 1000,
+      durationMs: SECONDS * 1000,
+    };
+    const result = await measureThroughput(options);
+    if (result.failedRecords > 0) throw new Error(`${result.failedRecords} records failed`);
+    return result.recordsPerSecond;
+  };
+}
+
+/** An OTLP/HTTP endpoint that accepts and discards everything. */
+async function startOtlpSink(): Promise<{ url: string; close(): void }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: () => server.close(),
+  };
+}
+
+function groups(otlpUrl: string): Group[] {
+  const traced = (sampler: Record<string, string>) =>
+    gateway([], { OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl, ...sampler });
+  const memory = (variant: string, server: ServerProcess, extras: Record<string, number[]>) => {
+    const { peakRssMiB } = server.memory();
+    append(extras, `${variant}: peak RSS MiB`, peakRssMiB);
+  };
+  return [
+    {
+      name: "grpc-engine-500x1KiB",
+      metric: "records/s, PutRecords of 500 × 1 KiB, 8 calls in flight",
+      targets: { gateway: { atLeast: 0.8 } },
+      variants: [
+        { name: "transport reference", start: startReferenceServer },
+        { name: "gateway", start: gateway() },
+      ],
+      measure: throughput(500, 1024),
+      after: memory,
+    },
+    {
+      name: "grpc-engine-500x100B",
+      metric: "records/s, PutRecords of 500 × 100 B, 8 calls in flight",
+      targets: { gateway: { atLeast: 0.8 } },
+      variants: [
+        { name: "transport reference", start: startReferenceServer },
+        { name: "gateway", start: gateway() },
+      ],
+      measure: throughput(500, 100),
+    },
+    {
+      name: "grpc-engine-50x10KiB",
+      metric: "records/s, PutRecords of 50 × 10 KiB, 8 calls in flight",
+      targets: {},
+      variants: [
+        { name: "transport reference", start: startReferenceServer },
+        { name: "gateway", start: gateway() },
+      ],
+      measure: throughput(50, 10 * 1024),
+    },
+    {
+      name: "putrecord-latency-p50",
+      metric: "ms, PutRecord of one 1 KiB record, one call at a time (p50)",
+      targets: {},
+      variants: [
+        { name: "transport reference", start: startReferenceServer },
+        { name: "gateway", start: gateway() },
+      ],
+      measure: async (server) =>
+        (
+          await measureLatency({
+            url: server.url,
+            streamName: STREAM,
+            recordBytes: 1024,
+            calls: 2000,
+          })
+        ).p50,
+    },
+    {
+      name: "tracing",
+      metric: "records/s, PutRecords of 500 × 1 KiB, 8 calls in flight",
+      targets: { "default sampling": { atLeast: 0.9 }, "100% sampling": { atLeast: 0.5 } },
+      variants: [
+        { name: "tracing off", start: gateway() },
+        { name: "default sampling", start: traced({}) },
+        { name: "100% sampling", start: traced({ OTEL_TRACES_SAMPLER: "always_on" }) },
+      ],
+      measure: throughput(500, 1024),
+    },
+  ];
+}
+
+/** Appends to the list under `key`, creating it. */
+function append(lists: Record<string, number[]>, key: string, value: number): void {
+  const list = lists[key] ?? [];
+  list.push(value);
+  lists[key] = list;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface GroupResult {
+  name: string;
+  metric: string;
+  values: Record<string, number[]>;
+  medians: Record<string, number>;
+  /** Variant / reference, computed within each run, then the median. */
+  ratios: Record<string, number>;
+  targets: Group["targets"];
+  extras: Record<string, number>;
+}
+
+async function runGroup(group: Group): Promise<GroupResult> {
+  const values: Record<string, number[]> = {};
+  const ratioRuns: Record<string, number[]> = {};
+  const extras: Record<string, number[]> = {};
+  for (let run = 0; run < RUNS; run++) {
+    const measured: Record<string, number> = {};
+    for (const variant of group.variants) {
+      const server = await variant.start();
+      try {
+        measured[variant.name] = await group.measure(server);
+        group.after?.(variant.name, server, extras);
+      } finally {
+        await server.stop();
+      }
+      append(values, variant.name, measured[variant.name]!);
+    }
+    const reference = measured[group.variants[0]!.name]!;
+    for (const variant of group.variants.slice(1)) {
+      append(ratioRuns, variant.name, measured[variant.name]! / reference);
+    }
+    process.stderr.write(`  ${group.name} run ${run + 1}/${RUNS}: ${JSON.stringify(measured)}\n`);
+  }
+  return {
+    name: group.name,
+    metric: group.metric,
+    values,
+    medians: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, median(v)])),
+    ratios: Object.fromEntries(Object.entries(ratioRuns).map(([k, v]) => [k, median(v)])),
+    targets: group.targets,
+    extras: Object.fromEntries(Object.entries(extras).map(([k, v]) => [k, median(v)])),
+  };
+}
+
+/** Idle memory and time from start to ready, each the median of RUNS starts. */
+async function footprint(): Promise<Record<string, number>> {
+  const idle: number[] = [];
+  const ready: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const server = await gateway()();
+    ready.push(server.startToReadyMs);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    idle.push(server.memory().rssMiB);
+    await server.stop();
+  }
+  return { "idle RSS MiB": median(idle), "start to ready ms": median(ready) };
+}
+
+function verdict(ratio: number, target: { atLeast?: number; atMost?: number } | undefined): string {
+  if (target === undefined) return "";
+  if (target.atLeast !== undefined)
+    return ratio >= target.atLeast ? `≥ ${target.atLeast} ✓` : `≥ ${target.atLeast} ✗`;
+  if (target.atMost !== undefined)
+    return ratio <= target.atMost ? `≤ ${target.atMost} ✓` : `≤ ${target.atMost} ✗`;
+  return "";
+}
+
+const sink = await startOtlpSink();
+const results: GroupResult[] = [];
+for (const group of groups(sink.url)) {
+  if (ONLY && !ONLY.includes(group.name)) continue;
+  process.stderr.write(`${group.name}…\n`);
+  results.push(await runGroup(group));
+}
+const fp = ONLY && !ONLY.includes("footprint") ? {} : await footprint();
+sink.close();
+
+const machine = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model ?? "unknown",
+  memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+  node: process.version,
+  platform: `${os.platform()} ${os.release()}`,
+};
+console.log(
+  `\nkinesis-gateway benchmark — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, ${RUNS} runs × ${SECONDS} s\n`,
+);
+for (const r of results) {
+  console.log(`${r.name}: ${r.metric}`);
+  for (const [variant, value] of Object.entries(r.medians)) {
+    const ratio = r.ratios[variant];
+    const ratioText =
+      ratio === undefined
+        ? "(reference)"
+        : `× ${ratio.toFixed(2)} ${verdict(ratio, r.targets[variant])}`;
+    console.log(
+      `  ${variant.padEnd(22)} ${value.toFixed(value < 100 ? 2 : 0).padStart(10)}  ${ratioText}`,
+    );
+  }
+  for (const [name, value] of Object.entries(r.extras))
+    console.log(`  ${name.padEnd(34)} ${value.toFixed(0)}`);
+}
+for (const [name, value] of Object.entries(fp))
+  console.log(`footprint: ${name} ${value.toFixed(0)}`);
+
+const dir = new URL("results/", import.meta.url);
+mkdirSync(dir, { recursive: true });
+const file = new URL(`bench-${new Date().toISOString().replaceAll(":", "-")}.json`, dir);
+writeFileSync(
+  file,
+  `${JSON.stringify({ machine, runs: RUNS, seconds: SECONDS, results, footprint: fp }, null, 2)}\n`,
+);
+console.log(`\nJSON: ${file.pathname}`);

@@ -55,6 +55,7 @@ export async function startGateway(
     tracer,
     meter,
     tracing: telemetry.tracing,
+    parentBasedSampling: telemetry.parentBasedSampling,
     recordSpans: config.recordSpans,
   });
   const uses = (kind: BackendKind) =>

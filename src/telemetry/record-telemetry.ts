@@ -23,7 +23,9 @@ import {
   type SpanContext,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Tracer,
+  trace,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { Backend } from "../backends/backend.ts";
@@ -39,6 +41,12 @@ export interface RecordTelemetryOptions {
   tracing: boolean;
   /** A create span per record; off, the send span carries the batch. */
   recordSpans: boolean;
+  /**
+   * Whether the sampler follows the parent's decision (the `parentbased_*`
+   * samplers). Then a record of an unsampled call gets no span at all,
+   * rather than a non-recording one: the same outcome, for less work.
+   */
+  parentBasedSampling: boolean;
 }
 
 /** Where a backend sends its calls, for the send span. */
@@ -118,34 +126,58 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
     advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
   });
 
+  /** Counts a call's outcomes, one counter update per stream, shard and error type. */
   function countResults(
     stream: string,
     entries: readonly PutRecordsRequestEntry[],
     results: readonly PutRecordsResultEntry[],
   ): void {
+    const writtenByShard = new Map<string, number>();
+    const failedByKey = new Map<
+      string,
+      { shard: string | undefined; errorType: string; count: number }
+    >();
     let bytes = 0;
     results.forEach((result, i) => {
       if (result.errorCode === undefined) {
-        written.add(1, {
-          "messaging.destination.name": stream,
-          "messaging.destination.partition.id": result.shardId ?? "",
-        });
+        const shard = result.shardId ?? "";
+        writtenByShard.set(shard, (writtenByShard.get(shard) ?? 0) + 1);
         const entry = entries[i];
         bytes += (entry?.data?.length ?? 0) + Buffer.byteLength(entry?.partitionKey ?? "");
       } else {
         const shard = SHARD_IN_THROTTLING_MESSAGE.exec(result.errorMessage ?? "")?.[1];
-        failed.add(1, {
-          "messaging.destination.name": stream,
-          "error.type": result.errorCode,
-          ...(shard === undefined ? {} : { "messaging.destination.partition.id": shard }),
-        });
+        const key = `${shard} ${result.errorCode}`;
+        const counted = failedByKey.get(key) ?? { shard, errorType: result.errorCode, count: 0 };
+        counted.count++;
+        failedByKey.set(key, counted);
       }
     });
+    for (const [shard, count] of writtenByShard) {
+      written.add(count, {
+        "messaging.destination.name": stream,
+        "messaging.destination.partition.id": shard,
+      });
+    }
+    for (const { shard, errorType, count } of failedByKey.values()) {
+      failed.add(count, {
+        "messaging.destination.name": stream,
+        "error.type": errorType,
+        ...(shard === undefined ? {} : { "messaging.destination.partition.id": shard }),
+      });
+    }
     if (bytes > 0) bytesWritten.add(bytes, { "messaging.destination.name": stream });
+  }
+
+  /** Whether the call's span is known to be unsampled, and so would every record's be. */
+  function callUnsampled(): boolean {
+    if (!options.parentBasedSampling) return false;
+    const parent = trace.getSpanContext(context.active());
+    return parent !== undefined && (parent.traceFlags & TraceFlags.SAMPLED) === 0;
   }
 
   function startCreateSpans(stream: string, entries: readonly PutRecordsRequestEntry[]): Span[] {
     if (!recordSpans) return [];
+    if (callUnsampled() && entries.every((entry) => entry.traceContext === undefined)) return [];
     const attributes = destination(stream, "create");
     return entries.map((entry) => {
       const span = tracer.startSpan(
@@ -252,14 +284,15 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
       describe: (out: T, span: Span) => void,
     ): Promise<T> {
       if (!options.tracing) return timed(operation, work);
-      const stream = streamNameOf(ref);
-      const attributes: Attributes = { ...destination(stream, "send"), ...clientAttributes };
-      if (batch) attributes["messaging.batch.message_count"] = entries.length;
       const links: Link[] = [];
       for (const entry of entries) {
         const linked = creationContexts.get(entry);
         if (linked !== undefined) links.push({ context: linked });
       }
+      if (links.length === 0 && callUnsampled()) return timed(operation, work);
+      const stream = streamNameOf(ref);
+      const attributes: Attributes = { ...destination(stream, "send"), ...clientAttributes };
+      if (batch) attributes["messaging.batch.message_count"] = entries.length;
       const span = tracer.startSpan(`send ${stream}`, {
         kind: recordSpans ? SpanKind.CLIENT : SpanKind.PRODUCER,
         attributes,

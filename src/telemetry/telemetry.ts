@@ -11,13 +11,14 @@
  *   `OTEL_TRACES_SAMPLER_ARG` 0.01 when no sampler is chosen;
  * - `OTEL_SPAN_LINK_COUNT_LIMIT` 1000, so a 500-record send span keeps all links;
  * - `OTEL_BSP_MAX_QUEUE_SIZE` 65536 (about 130 sampled 500-record batches),
- *   so a batch is not dropped silently; drops are counted in the SDK's own
- *   `otel.sdk.processor.span.processed` metric (`error.type`), which is on;
+ *   so a batch is not dropped silently; drops are counted in
+ *   `kinesis_gateway.telemetry.spans.dropped` (the SDK's own span metrics
+ *   would count every span, which costs more than the spans);
  * - metrics are always served on `GET /metrics` (Prometheus text), and
  *   exported over OTLP too when an endpoint is set.
  */
 import type { ServerResponse } from "node:http";
-import { type DiagLogger, DiagLogLevel, diag } from "@opentelemetry/api";
+import { type DiagLogger, DiagLogLevel, diag, metrics } from "@opentelemetry/api";
 import { getNumberFromEnv } from "@opentelemetry/core";
 import { OTLPMetricExporter as OTLPMetricExporterGrpc } from "@opentelemetry/exporter-metrics-otlp-grpc";
 import { OTLPMetricExporter as OTLPMetricExporterJson } from "@opentelemetry/exporter-metrics-otlp-http";
@@ -46,6 +47,7 @@ export type MetricsHandler = (res: {
 /** No SDK: spans are not recorded and `/metrics` is not served. */
 export const NO_TELEMETRY: Telemetry = {
   tracing: false,
+  parentBasedSampling: false,
   metricsHandler: undefined,
   shutdown: async () => undefined,
 };
@@ -53,6 +55,8 @@ export const NO_TELEMETRY: Telemetry = {
 export interface Telemetry {
   /** Whether spans are recorded at all (a tracer provider is installed). */
   readonly tracing: boolean;
+  /** Whether the sampler follows the parent's decision (`parentbased_*`). */
+  readonly parentBasedSampling: boolean;
   /** Serves the Prometheus text format; undefined when the SDK is disabled. */
   readonly metricsHandler: MetricsHandler | undefined;
   /** Flushes what is queued and stops. */
@@ -63,7 +67,6 @@ const OUR_DEFAULTS: Readonly<Record<string, string>> = {
   OTEL_SERVICE_NAME: "kinesis-gateway",
   OTEL_SPAN_LINK_COUNT_LIMIT: "1000",
   OTEL_BSP_MAX_QUEUE_SIZE: "65536",
-  OTEL_NODE_EXPERIMENTAL_SDK_METRICS: "true",
 };
 
 /**
@@ -86,12 +89,28 @@ function otlpMetricExporter(env: NodeJS.ProcessEnv) {
   return new OTLPMetricExporterProto();
 }
 
-/** SDK diagnostics go to the gateway's log, not to the console. */
+/** How the batch span processor reports spans it dropped from a full queue. */
+const DROPPED_SPANS = /^Dropped (\d+) spans because maxQueueSize reached/;
+
+/**
+ * SDK diagnostics go to the gateway's log, not to the console; reports of
+ * dropped spans also go to a counter.
+ */
 function diagToLog(logger: Logger): DiagLogger {
   const log = logger.child({ component: "opentelemetry" });
+  const dropped = metrics
+    .getMeter("kinesis-gateway")
+    .createCounter("kinesis_gateway.telemetry.spans.dropped", {
+      description: "Spans dropped because the export queue was full (OTEL_BSP_MAX_QUEUE_SIZE)",
+      unit: "{span}",
+    });
   return {
     error: (message, ...args) => log.error({ args }, message),
-    warn: (message, ...args) => log.warn({ args }, message),
+    warn: (message, ...args) => {
+      const count = DROPPED_SPANS.exec(message)?.[1];
+      if (count !== undefined) dropped.add(Number(count));
+      log.warn({ args }, message);
+    },
     info: (message, ...args) => log.debug({ args }, message),
     debug: (message, ...args) => log.trace({ args }, message),
     verbose: (message, ...args) => log.trace({ args }, message),
@@ -160,6 +179,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 
   return {
     tracing: spanProcessors === undefined || spanProcessors.length > 0,
+    parentBasedSampling: (env.OTEL_TRACES_SAMPLER ?? "").trim().startsWith("parentbased_"),
     // The exporter uses only the response's statusCode, setHeader and end,
     // which HTTP/2 responses have too.
     metricsHandler: (res) =>

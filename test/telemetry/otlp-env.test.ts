@@ -310,6 +310,36 @@ void suite("the OTEL_* variables, end to end", () => {
     assert.ok(spans.every((s) => s.traceId === sampled.traceId));
   });
 
+  void test("in an unsampled call, a record carrying its own sampled trace context is still traced", async (t) => {
+    const { receiver, gateway } = await exportingGateway(t, {
+      ...JSON_EXPORT,
+      OTEL_TRACES_SAMPLER: "",
+    });
+    const call = { traceId: hex(16), spanId: hex(8) };
+    const own = { traceId: hex(16), spanId: hex(8) };
+    const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
+    await producer.putRecords(
+      {
+        streamName: "orders",
+        records: [
+          {
+            data: Buffer.from("a"),
+            partitionKey: "a",
+            traceContext: { traceparent: `00-${own.traceId}-${own.spanId}-01` },
+          },
+          { data: Buffer.from("b"), partitionKey: "b" },
+        ],
+      },
+      { headers: { traceparent: `00-${call.traceId}-${call.spanId}-00` } },
+    );
+    assert.equal(await gateway.stop(), 0);
+    const spans = receiver.spans();
+    assert.deepEqual(
+      spans.map((s) => [s.name, s.traceId, s.parentSpanId]),
+      [["create orders", own.traceId, own.spanId]],
+    );
+  });
+
   void test("OTEL_PROPAGATORS=b3 continues the trace of a b3 header, and no longer reads traceparent", async (t) => {
     const { receiver, gateway } = await exportingGateway(t, {
       ...JSON_EXPORT,
@@ -449,6 +479,26 @@ void suite("the OTEL_* variables, end to end", () => {
       prometheusSample(metrics, "kinesis_gateway_records_written_total", shard),
       30 - failed,
     );
+  });
+
+  void test("spans dropped from a full export queue are counted on /metrics", async (t) => {
+    const { gateway } = await exportingGateway(t, {
+      ...JSON_EXPORT,
+      OTEL_BSP_MAX_QUEUE_SIZE: "20",
+    });
+    await putRecords(gateway, "orders", 100); // 102 spans into a queue of 20
+    // The processor reports the drops when a later span fits again.
+    let dropped: number | undefined;
+    for (let i = 0; i < 50 && !dropped; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await putRecords(gateway, "orders", 1);
+      dropped = prometheusSample(
+        await scrape(gateway),
+        "kinesis_gateway_telemetry_spans_dropped_total",
+        {},
+      );
+    }
+    assert.ok(dropped !== undefined && dropped > 0 && dropped <= 102 - 20, `dropped ${dropped}`);
   });
 
   void test("SIGTERM exits 0 and flushes the spans still queued", async (t) => {

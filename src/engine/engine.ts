@@ -1,21 +1,45 @@
 import { KinesisError, streamInUse, streamNotFound } from "../kinesis/errors.ts";
+import {
+  DEFAULT_ON_DEMAND_STREAM_COUNT_LIMIT,
+  DESCRIBE_STREAM_DEFAULT_LIMIT,
+  MAX_GET_RECORDS_LIMIT,
+  MAX_LIST_LIMIT,
+} from "../kinesis/limits.ts";
 import type {
+  AddTagsInput,
   CreateStreamInput,
   DeleteStreamInput,
+  DescribeLimitsOutput,
+  DescribeStreamInput,
+  GetRecordsInput,
+  GetRecordsOutput,
+  GetShardIteratorInput,
+  GetShardIteratorOutput,
+  KinesisRecord,
   ListShardsInput,
   ListShardsOutput,
   ListStreamsInput,
   ListStreamsOutput,
+  ListTagsInput,
+  ListTagsOutput,
   PutRecordInput,
   PutRecordOutput,
   PutRecordsInput,
   PutRecordsOutput,
   PutRecordsResultEntry,
+  RemoveTagsInput,
+  RetentionPeriodInput,
   Shard,
+  StreamDescription,
   StreamDescriptionSummary,
   StreamRef,
 } from "../kinesis/types.ts";
-import { decodePageToken, encodePageToken } from "./page-token.ts";
+import { decodePageToken, encodePageToken, pageSize } from "./page-token.ts";
+import {
+  createReadLimiter,
+  DEFAULT_SHARD_READ_BYTES_PER_SECOND,
+  DEFAULT_SHARD_READ_CALLS_PER_SECOND,
+} from "./read-limiter.ts";
 import {
   createMemoryRecordStore,
   DEFAULT_MAX_STREAM_BYTES,
@@ -25,6 +49,13 @@ import {
   type StoredRecord,
 } from "./record-store.ts";
 import {
+  assertIteratorNotExpired,
+  decodeShardIterator,
+  encodeShardIterator,
+} from "./shard-iterator.ts";
+import { shardIdFor, shardIndexFromId } from "./shard-ranges.ts";
+import { readShardPage, startingPosition } from "./shard-reads.ts";
+import {
   createStreamState,
   type ShardState,
   type StreamState,
@@ -32,6 +63,14 @@ import {
   writeToShard,
 } from "./stream.ts";
 import { parseStreamArn, streamArnFor } from "./stream-arn.ts";
+import {
+  addTags,
+  assertStreamActive,
+  changeRetention,
+  listTags,
+  removeTags,
+  streamStatus,
+} from "./stream-control.ts";
 import {
   createWriteLimiter,
   DEFAULT_SHARD_WRITE_BYTES_PER_SECOND,
@@ -44,7 +83,7 @@ export interface EngineOptions {
   accountId?: string | undefined;
   /** The region in stream ARNs and error texts. Default: "us-east-1". */
   region?: string | undefined;
-  /** Whether writes are throttled per shard as AWS does. Default: true. */
+  /** Whether writes and reads are throttled per shard as AWS does. Default: true. */
   throttle?: boolean | undefined;
   /** The clock, in epoch milliseconds. Default: `Date.now`. The engine never lets time run backwards. */
   now?: (() => number) | undefined;
@@ -54,12 +93,31 @@ export interface EngineOptions {
   shardWriteBytesPerSecond?: number | undefined;
   /** How many seconds of a shard's write rate can be spent at once. Default: 1. */
   burstSeconds?: number | undefined;
-  /** How long records are kept. Default: 24 (AWS). */
+  /** GetRecords calls per second one shard serves. Default: 5 (AWS). */
+  shardReadCallsPerSecond?: number | undefined;
+  /**
+   * Bytes (data plus UTF-8 partition key) per second GetRecords returns from
+   * one shard. A call is charged after it read, so a large read makes the
+   * shard's next calls wait (see `ReadLimiter`). Default: 2097152 (2 MiB, AWS).
+   */
+  shardReadBytesPerSecond?: number | undefined;
+  /**
+   * How long a new stream's records are kept, until Increase/DecreaseStreamRetentionPeriod
+   * changes it. Default: 24 (AWS).
+   */
   retentionHours?: number | undefined;
   /** When a stream's records exceed this many bytes, its oldest records are dropped. Default: 268435456 (256 MiB). */
   maxStreamBytes?: number | undefined;
   /** The most open shards all streams together may have, as the AWS account shard quota. Default: 1000. */
   shardLimit?: number | undefined;
+  /** The most on-demand streams the account may have, as the AWS quota. Default: 50 (AWS). */
+  onDemandStreamCountLimit?: number | undefined;
+  /**
+   * How long a new stream stays CREATING before it is ACTIVE, and a deleted
+   * one DELETING before it is gone. Default: 0 (at once). AWS takes seconds;
+   * kinesalite and kinesis-mock take 500 ms.
+   */
+  transitionDelayMs?: number | undefined;
   /** Makes each new stream's record store. Default: {@link createMemoryRecordStore}. */
   createStore?: RecordStoreFactory | undefined;
 }
@@ -73,9 +131,12 @@ export interface Engine {
   readonly accountId: string;
   readonly region: string;
   createStream(input: CreateStreamInput): void;
+  /** Deletes at once, or after `transitionDelayMs` in which the stream is DELETING. */
   deleteStream(input: DeleteStreamInput): void;
   listStreams(input?: ListStreamsInput): ListStreamsOutput;
   describeStreamSummary(ref: StreamRef): StreamDescriptionSummary;
+  /** The stream with a page of its shards; no shards while it is CREATING or DELETING, as on AWS. */
+  describeStream(input: DescribeStreamInput): StreamDescription;
   listShards(input: ListShardsInput): ListShardsOutput;
   /**
    * Writes a batch, throttling record by record. Each record's `data` is kept
@@ -84,7 +145,24 @@ export interface Engine {
   putRecords(input: PutRecordsInput): PutRecordsOutput;
   /** Writes one record; throws ProvisionedThroughputExceededException when its shard is full. */
   putRecord(input: PutRecordInput): PutRecordOutput;
-  /** The records of a shard in sequence order, from a start position (default: the oldest kept). */
+  /** An iterator for {@link getRecords}; see `shard-iterator.ts` for what it carries. */
+  getShardIterator(input: GetShardIteratorInput): GetShardIteratorOutput;
+  /**
+   * Records from where the iterator points, with the iterator for the next
+   * call. Records' `data` is the stored buffer, not a copy: do not modify it.
+   */
+  getRecords(input: GetRecordsInput): GetRecordsOutput;
+  increaseStreamRetentionPeriod(input: RetentionPeriodInput): void;
+  decreaseStreamRetentionPeriod(input: RetentionPeriodInput): void;
+  addTagsToStream(input: AddTagsInput): void;
+  removeTagsFromStream(input: RemoveTagsInput): void;
+  listTagsForStream(input: ListTagsInput): ListTagsOutput;
+  /** The account's shard and on-demand stream quotas and their use; DELETING streams still count. */
+  describeLimits(): DescribeLimitsOutput;
+  /**
+   * The records of a shard in sequence order, from a start position (default:
+   * the oldest kept). For tests and tools: no iterator, status check or throttling.
+   */
   readRecords(ref: StreamRef, shardId: string, options?: ReadOptions): StoredRecord[];
   /** Each throttled shard's write utilization now (see `WriteLimiter.utilization`). */
   shardWriteUtilization(): ShardUtilization[];
@@ -97,14 +175,19 @@ export interface ShardUtilization {
   readonly utilization: number;
 }
 
+/** A stream as a request names it: whether it can be one of this engine's (its account and region). */
+interface StreamNamed {
+  readonly name: string;
+  readonly account: string;
+  readonly ours: boolean;
+}
+
 /** Shards of an on-demand stream at creation, as on AWS (4 MiB/s and 4,000 records/s). */
 const ON_DEMAND_SHARD_COUNT = 4;
 /** Shards of a provisioned stream created without a count, as kinesis-mock does. */
 const DEFAULT_SHARD_COUNT = 4;
 const LIST_STREAMS_DEFAULT_LIMIT = 100;
-const LIST_STREAMS_MAX_LIMIT = 10000;
 const LIST_SHARDS_DEFAULT_MAX_RESULTS = 1000;
-const LIST_SHARDS_MAX_RESULTS = 10000;
 
 export function createEngine(options: EngineOptions = {}): Engine {
   const accountId = options.accountId ?? "000000000000";
@@ -114,14 +197,23 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const retentionHours = options.retentionHours ?? DEFAULT_RETENTION_HOURS;
   const maxStreamBytes = options.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES;
   const shardLimit = options.shardLimit ?? 1000;
+  const onDemandStreamCountLimit =
+    options.onDemandStreamCountLimit ?? DEFAULT_ON_DEMAND_STREAM_COUNT_LIMIT;
+  const transitionDelayMs = options.transitionDelayMs ?? 0;
   const createStore = options.createStore ?? createMemoryRecordStore;
   const limiterOptions = {
     recordsPerSecond: options.shardWriteRecordsPerSecond ?? DEFAULT_SHARD_WRITE_RECORDS_PER_SECOND,
     bytesPerSecond: options.shardWriteBytesPerSecond ?? DEFAULT_SHARD_WRITE_BYTES_PER_SECOND,
     burstSeconds: options.burstSeconds ?? 1,
   };
+  const readLimiterOptions = {
+    callsPerSecond: options.shardReadCallsPerSecond ?? DEFAULT_SHARD_READ_CALLS_PER_SECOND,
+    bytesPerSecond: options.shardReadBytesPerSecond ?? DEFAULT_SHARD_READ_BYTES_PER_SECOND,
+  };
 
   const streams = new Map<string, StreamState>();
+  /** The DELETING streams, so that removing the ones whose time has come costs nothing when there are none. */
+  const deleting = new Set<StreamState>();
   let openShardCount = 0;
   let lastNowMs = Number.NEGATIVE_INFINITY;
 
@@ -132,27 +224,78 @@ export function createEngine(options: EngineOptions = {}): Engine {
     return lastNowMs;
   }
 
-  function streamName(ref: StreamRef): string {
-    // "" counts as absent: proto3 has no absent strings.
+  /** The stream a reference names; "" counts as absent, as proto3 has no absent strings. */
+  function streamOf(ref: StreamRef): StreamNamed {
     if (ref.streamArn) {
       const arn = parseStreamArn(ref.streamArn);
       if (arn === undefined)
         throw new Error(`a malformed stream ARN reached the engine: ${ref.streamArn}`);
       // A stream of another account or region is one this engine does not have.
-      if (arn.accountId !== accountId || arn.region !== region) {
-        throw streamNotFound(arn.streamName, arn.accountId);
-      }
-      return arn.streamName;
+      const ours = arn.accountId === accountId && arn.region === region;
+      return { name: arn.streamName, account: arn.accountId, ours };
     }
-    if (ref.streamName) return ref.streamName;
+    if (ref.streamName) return { name: ref.streamName, account: accountId, ours: true };
     throw new Error("a request naming no stream reached the engine");
   }
 
-  function resolve(ref: StreamRef): StreamState {
-    const name = streamName(ref);
-    const stream = streams.get(name);
-    if (stream === undefined) throw streamNotFound(name, accountId);
+  /** Drops the streams whose DELETING time is over. */
+  function removeDeleted(nowMs: number): void {
+    if (deleting.size === 0) return;
+    for (const stream of deleting) {
+      if (nowMs >= stream.deletingUntilMs!) {
+        deleting.delete(stream);
+        remove(stream);
+      }
+    }
+  }
+
+  function remove(stream: StreamState): void {
+    streams.delete(stream.name);
+    openShardCount -= stream.openShards.length;
+    stream.store.clear();
+  }
+
+  /** The stream a reference names, in whatever status. */
+  function resolve(ref: StreamRef, nowMs: number): StreamState {
+    const { name, account, ours } = streamOf(ref);
+    removeDeleted(nowMs);
+    const stream = ours ? streams.get(name) : undefined;
+    if (stream === undefined) throw streamNotFound(name, account);
     return stream;
+  }
+
+  /** The stream a reference names, which must take reads, writes and changes. */
+  function resolveActive(ref: StreamRef, nowMs: number): StreamState {
+    const stream = resolve(ref, nowMs);
+    assertStreamActive(stream, nowMs);
+    return stream;
+  }
+
+  /**
+   * The shard of a stream, or AWS's not-found text for reads, which names the
+   * shard even when the stream is missing.
+   */
+  function resolveShard(
+    named: StreamNamed,
+    shardIndex: number,
+    nowMs: number,
+  ): { stream: StreamState; shard: ShardState } {
+    removeDeleted(nowMs);
+    const stream = named.ours ? streams.get(named.name) : undefined;
+    const shard = stream?.shards[shardIndex];
+    if (stream === undefined || shard === undefined) {
+      throw new KinesisError(
+        "ResourceNotFoundException",
+        `Shard ${shardIdFor(shardIndex)} in stream ${named.name} under account ${named.account} does not exist`,
+      );
+    }
+    return { stream, shard };
+  }
+
+  function onDemandStreamCount(): number {
+    let count = 0;
+    for (const stream of streams.values()) if (stream.mode === "ON_DEMAND") count++;
+    return count;
   }
 
   function shardLimitExceeded(additional: number): KinesisError {
@@ -163,6 +306,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
         `Number of additional shards that would have resulted from this request: ${additional}. ` +
         "Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) " +
         "for current limits and how to request higher limits.",
+    );
+  }
+
+  /** Ours, after the shard limit's AWS text: AWS's own for this quota is not documented. */
+  function onDemandLimitExceeded(current: number): KinesisError {
+    return new KinesisError(
+      "LimitExceededException",
+      `This request would exceed the on-demand stream count limit for the account ${accountId} ` +
+        `in ${region}. Current on-demand stream count for the account: ${current}. ` +
+        `Limit: ${onDemandStreamCountLimit}.`,
     );
   }
 
@@ -177,6 +330,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
     };
   }
 
+  function changeRetentionOf(input: RetentionPeriodInput, direction: "increase" | "decrease") {
+    const hours = input.retentionPeriodHours;
+    if (hours === null) throw new Error("a retention change without hours reached the engine");
+    const nowMs = now();
+    const stream = resolveActive(input, nowMs);
+    changeRetention(stream, hours, direction);
+  }
+
   return {
     accountId,
     region,
@@ -184,6 +345,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     createStream(input) {
       const name = input.streamName;
       if (!name) throw new Error("CreateStream without a stream name reached the engine");
+      const nowMs = now();
+      removeDeleted(nowMs);
+      // A DELETING stream still holds its name, as on AWS.
       if (streams.has(name)) throw streamInUse(name, accountId);
       const mode = input.streamMode ?? "PROVISIONED";
       // shardCount 0 is proto3's "unset".
@@ -193,13 +357,17 @@ export function createEngine(options: EngineOptions = {}): Engine {
         throw new Error(`CreateStream with shard count ${shardCount} reached the engine`);
       }
       if (openShardCount + shardCount > shardLimit) throw shardLimitExceeded(shardCount);
-      const nowMs = now();
+      if (mode === "ON_DEMAND") {
+        const onDemand = onDemandStreamCount();
+        if (onDemand >= onDemandStreamCountLimit) throw onDemandLimitExceeded(onDemand);
+      }
       const stream = createStreamState({
         name,
         arn: streamArnFor(region, accountId, name),
         mode,
         shardCount,
         createdAtMs: nowMs,
+        activeAtMs: nowMs + transitionDelayMs,
         retentionHours,
         keyId: input.kmsKeyId || undefined,
         tags: { ...input.tags },
@@ -207,19 +375,26 @@ export function createEngine(options: EngineOptions = {}): Engine {
         store: createStore({ retentionHours, maxBytes: maxStreamBytes, now }),
         createLimiter: () =>
           throttle ? createWriteLimiter({ ...limiterOptions, now }) : undefined,
+        createReadLimiter: () =>
+          throttle ? createReadLimiter({ ...readLimiterOptions, now }) : undefined,
       });
       streams.set(name, stream);
       openShardCount += stream.openShards.length;
     },
 
     deleteStream(input) {
-      const stream = resolve(input);
-      streams.delete(stream.name);
-      openShardCount -= stream.openShards.length;
-      stream.store.clear();
+      const nowMs = now();
+      const stream = resolve(input, nowMs);
+      // Deleting a DELETING stream changes nothing; a CREATING one may be deleted, as on AWS.
+      if (stream.deletingUntilMs !== undefined) return;
+      stream.deletingUntilMs = nowMs + transitionDelayMs;
+      deleting.add(stream);
+      removeDeleted(nowMs);
     },
 
     listStreams(input = {}) {
+      const nowMs = now();
+      removeDeleted(nowMs);
       const names = [...streams.keys()].sort();
       const after = input.nextToken
         ? decodePageToken(input.nextToken, 1)[0]!
@@ -229,7 +404,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         start = names.findIndex((name) => name > after);
         if (start < 0) start = names.length;
       }
-      const limit = pageSize(input.limit, LIST_STREAMS_DEFAULT_LIMIT, LIST_STREAMS_MAX_LIMIT);
+      const limit = pageSize(input.limit, LIST_STREAMS_DEFAULT_LIMIT, MAX_LIST_LIMIT);
       const page = names.slice(start, start + limit);
       const hasMoreStreams = start + limit < names.length;
       const output: ListStreamsOutput = {
@@ -240,7 +415,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
           return {
             streamName: stream.name,
             streamArn: stream.arn,
-            streamStatus: stream.status,
+            streamStatus: streamStatus(stream, nowMs),
             streamMode: stream.mode,
             streamCreationTimestamp: new Date(stream.createdAt),
           };
@@ -251,11 +426,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     describeStreamSummary(ref) {
-      const stream = resolve(ref);
+      const nowMs = now();
+      const stream = resolve(ref, nowMs);
       const summary: StreamDescriptionSummary = {
         streamName: stream.name,
         streamArn: stream.arn,
-        streamStatus: stream.status,
+        streamStatus: streamStatus(stream, nowMs),
         streamMode: stream.mode,
         retentionPeriodHours: stream.retentionHours,
         streamCreationTimestamp: new Date(stream.createdAt),
@@ -267,7 +443,34 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return summary;
     },
 
+    describeStream(input) {
+      const nowMs = now();
+      const stream = resolve(input, nowMs);
+      const status = streamStatus(stream, nowMs);
+      // kinesalite saw AWS describe a CREATING or DELETING stream without shards.
+      const shards = status === "ACTIVE" || status === "UPDATING" ? stream.shards : [];
+      const after = input.exclusiveStartShardId || undefined;
+      // Shard ids are zero-padded, so string order is index order.
+      const start = after === undefined ? 0 : shards.findIndex((s) => s.shardId > after);
+      const rest = start < 0 ? [] : shards.slice(start);
+      const limit = pageSize(input.limit, DESCRIBE_STREAM_DEFAULT_LIMIT, MAX_LIST_LIMIT);
+      const description: StreamDescription = {
+        streamName: stream.name,
+        streamArn: stream.arn,
+        streamStatus: status,
+        streamMode: stream.mode,
+        shards: rest.slice(0, limit).map(shardOutput),
+        hasMoreShards: rest.length > limit,
+        retentionPeriodHours: stream.retentionHours,
+        streamCreationTimestamp: new Date(stream.createdAt),
+        encryptionType: stream.encryptionType,
+      };
+      if (stream.keyId !== undefined) description.keyId = stream.keyId;
+      return description;
+    },
+
     listShards(input) {
+      const nowMs = now();
       let stream: StreamState;
       let after: string | undefined;
       if (input.nextToken) {
@@ -280,15 +483,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
           throw invalidArgument("NextToken and ExclusiveStartShardId cannot be provided together.");
         }
         const [name, lastShardId] = decodePageToken(input.nextToken, 2) as [string, string];
-        const found = streams.get(name);
-        if (found === undefined) throw streamNotFound(name, accountId);
-        stream = found;
+        stream = resolve({ streamName: name }, nowMs);
         after = lastShardId;
       } else {
         if (!input.streamName && !input.streamArn) {
           throw invalidArgument("Either NextToken or StreamName should be provided.");
         }
-        stream = resolve(input);
+        stream = resolve(input, nowMs);
         after = input.exclusiveStartShardId || undefined;
       }
       // Shard ids are zero-padded, so string order is index order.
@@ -297,7 +498,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const maxResults = pageSize(
         input.maxResults,
         LIST_SHARDS_DEFAULT_MAX_RESULTS,
-        LIST_SHARDS_MAX_RESULTS,
+        MAX_LIST_LIMIT,
       );
       const page = shards.slice(0, maxResults);
       const output: ListShardsOutput = { shards: page.map(shardOutput) };
@@ -308,13 +509,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     putRecords(input) {
-      const stream = resolve(input);
+      const nowMs = now();
+      const stream = resolveActive(input, nowMs);
       const entries = input.records;
       if (entries === null) throw new Error("PutRecords without records reached the engine");
       // Route every entry first: whatever can throw does so before anything is written.
       const shards: ShardState[] = [];
       for (const entry of entries) shards.push(shardForEntry(stream, entry));
-      const nowMs = now();
       const records: PutRecordsResultEntry[] = [];
       let failedRecordCount = 0;
       for (let i = 0; i < entries.length; i++) {
@@ -334,14 +535,121 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     putRecord(input) {
-      const stream = resolve(input);
+      const nowMs = now();
+      const stream = resolveActive(input, nowMs);
       const shard = shardForEntry(stream, input);
       // SequenceNumberForOrdering needs no handling: a shard's numbers always increase.
-      const sequenceNumber = writeToShard(stream, shard, input, now());
+      const sequenceNumber = writeToShard(stream, shard, input, nowMs);
       if (sequenceNumber === undefined) {
         throw new KinesisError("ProvisionedThroughputExceededException", shard.throttledMessage);
       }
       return { shardId: shard.shardId, sequenceNumber, encryptionType: stream.encryptionType };
+    },
+
+    getShardIterator(input) {
+      const shardId = input.shardId;
+      if (shardId === null)
+        throw new Error("GetShardIterator without a shard id reached the engine");
+      const named = streamOf(input);
+      const shardIndex = shardIndexFromId(shardId);
+      if (shardIndex === undefined) {
+        throw new KinesisError(
+          "ResourceNotFoundException",
+          `Could not find shard ${shardId} in stream ${named.name} under account ${named.account}.`,
+        );
+      }
+      const nowMs = now();
+      const { stream, shard } = resolveShard(named, shardIndex, nowMs);
+      assertStreamActive(stream, nowMs);
+      const position = startingPosition(stream, shard, input);
+      return {
+        shardIterator: encodeShardIterator({
+          streamName: stream.name,
+          shardIndex,
+          position,
+          issuedAtMs: nowMs,
+        }),
+      };
+    },
+
+    getRecords(input) {
+      if (input.shardIterator === null) {
+        throw new Error("GetRecords without a shard iterator reached the engine");
+      }
+      const nowMs = now();
+      const iterator = decodeShardIterator(input.shardIterator);
+      // An iterator from the future is no iterator this engine issued.
+      if (iterator === undefined || iterator.issuedAtMs > nowMs) {
+        throw invalidArgument("Invalid ShardIterator.");
+      }
+      assertIteratorNotExpired(iterator.issuedAtMs, nowMs);
+      if (input.streamArn) {
+        const named = streamOf({ streamArn: input.streamArn });
+        if (!named.ours || named.name !== iterator.streamName) {
+          // Ours: AWS documents no text for an ARN that disagrees with the iterator.
+          throw invalidArgument(
+            `StreamARN ${input.streamArn} does not name the stream of the shard iterator.`,
+          );
+        }
+      }
+      const { stream, shard } = resolveShard(
+        { name: iterator.streamName, account: accountId, ours: true },
+        iterator.shardIndex,
+        nowMs,
+      );
+      assertStreamActive(stream, nowMs);
+      if (shard.readLimiter !== undefined && !shard.readLimiter.tryAdmit(nowMs)) {
+        throw new KinesisError(
+          "ProvisionedThroughputExceededException",
+          shard.readThrottledMessage,
+        );
+      }
+      const limit = pageSize(input.limit, MAX_GET_RECORDS_LIMIT, MAX_GET_RECORDS_LIMIT);
+      const page = readShardPage(stream, shard, iterator.position, limit, nowMs);
+      shard.readLimiter?.charge(page.bytes, nowMs);
+      return {
+        records: page.records.map((record) => kinesisRecord(record, stream)),
+        nextShardIterator: encodeShardIterator({
+          ...iterator,
+          position: page.next,
+          issuedAtMs: nowMs,
+        }),
+        millisBehindLatest: page.millisBehindLatest,
+      };
+    },
+
+    increaseStreamRetentionPeriod(input) {
+      changeRetentionOf(input, "increase");
+    },
+
+    decreaseStreamRetentionPeriod(input) {
+      changeRetentionOf(input, "decrease");
+    },
+
+    addTagsToStream(input) {
+      if (input.tags === null) throw new Error("AddTagsToStream without tags reached the engine");
+      addTags(resolveActive(input, now()), input.tags);
+    },
+
+    removeTagsFromStream(input) {
+      if (input.tagKeys === null) {
+        throw new Error("RemoveTagsFromStream without tag keys reached the engine");
+      }
+      removeTags(resolveActive(input, now()), input.tagKeys);
+    },
+
+    listTagsForStream(input) {
+      return listTags(resolve(input, now()), input);
+    },
+
+    describeLimits() {
+      removeDeleted(now());
+      return {
+        shardLimit,
+        openShardCount,
+        onDemandStreamCount: onDemandStreamCount(),
+        onDemandStreamCountLimit,
+      };
     },
 
     shardWriteUtilization() {
@@ -362,7 +670,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     readRecords(ref, shardId, readOptions) {
-      const stream = resolve(ref);
+      const stream = resolve(ref, now());
       const shard = stream.shards.find((s) => s.shardId === shardId);
       if (shard === undefined) {
         throw new KinesisError(
@@ -375,11 +683,18 @@ export function createEngine(options: EngineOptions = {}): Engine {
   };
 }
 
-function invalidArgument(message: string): KinesisError {
-  return new KinesisError("InvalidArgumentException", message);
+/** A stored record as GetRecords returns it; the encryption type only for encrypted streams. */
+function kinesisRecord(record: StoredRecord, stream: StreamState): KinesisRecord {
+  const output: KinesisRecord = {
+    sequenceNumber: record.sequenceNumber,
+    approximateArrivalTimestamp: new Date(record.approximateArrivalTimestamp),
+    data: record.data,
+    partitionKey: record.partitionKey,
+  };
+  if (stream.encryptionType === "KMS") output.encryptionType = "KMS";
+  return output;
 }
 
-/** A requested page size, with 0 or absent (proto3's "unset") meaning the default, capped at the maximum. */
-function pageSize(requested: number | undefined, defaultSize: number, maxSize: number): number {
-  return requested !== undefined && requested > 0 ? Math.min(requested, maxSize) : defaultSize;
+function invalidArgument(message: string): KinesisError {
+  return new KinesisError("InvalidArgumentException", message);
 }

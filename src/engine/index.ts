@@ -2,6 +2,10 @@
 export { createEngine, type Engine, type EngineOptions } from "./engine.ts";
 export { hashKeyForPartitionKey, MAX_HASH_KEY } from "./hash-key.ts";
 export {
+  DEFAULT_SHARD_READ_BYTES_PER_SECOND,
+  DEFAULT_SHARD_READ_CALLS_PER_SECOND,
+} from "./read-limiter.ts";
+export {
   createMemoryRecordStore,
   DEFAULT_MAX_STREAM_BYTES,
   DEFAULT_READ_LIMIT,
@@ -19,10 +23,12 @@ export {
   parseSequenceNumber,
   type SequenceNumberFields,
 } from "./sequence-number.ts";
+export { ENGINE_ITERATOR_PREFIX, isEngineShardIterator } from "./shard-iterator.ts";
 export {
   type HashKeySpan,
   shardIdFor,
   shardIndexForHashKey,
+  shardIndexFromId,
   splitHashKeySpace,
 } from "./shard-ranges.ts";
 export { parseStreamArn, type StreamArnParts, streamArnFor } from "./stream-arn.ts";

@@ -29,3 +29,12 @@ export function decodePageToken(token: string, partCount: number): string[] {
   }
   return parts;
 }
+
+/** A requested page size, with 0 or absent (proto3's "unset") meaning the default, capped at the maximum. */
+export function pageSize(
+  requested: number | undefined,
+  defaultSize: number,
+  maxSize: number,
+): number {
+  return requested !== undefined && requested > 0 ? Math.min(requested, maxSize) : defaultSize;
+}

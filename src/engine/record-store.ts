@@ -42,6 +42,12 @@ export interface RecordStore {
   read(shardIndex: number, options?: ReadOptions): StoredRecord[];
   /** Drops records older than the retention period at `nowMs`. */
   trimExpired(nowMs?: number): void;
+  /**
+   * Changes the retention period. A longer one keeps what is still kept for
+   * longer but brings nothing dropped back; a shorter one drops at the next
+   * trim what it no longer allows.
+   */
+  setRetentionHours(hours: number): void;
   /** The total `sizeBytes` of the records kept. */
   readonly sizeBytes: number;
   /** How many records are kept, over all shards. */
@@ -77,7 +83,7 @@ const MS_PER_HOUR = 3_600_000;
  * the objects around them.
  */
 export function createMemoryRecordStore(options: RecordStoreOptions = {}): RecordStore {
-  const retentionMs = (options.retentionHours ?? DEFAULT_RETENTION_HOURS) * MS_PER_HOUR;
+  let retentionMs = (options.retentionHours ?? DEFAULT_RETENTION_HOURS) * MS_PER_HOUR;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_STREAM_BYTES;
   const now = options.now ?? Date.now;
   const shards: Fifo<StoredRecord>[] = [];
@@ -124,6 +130,9 @@ export function createMemoryRecordStore(options: RecordStoreOptions = {}): Recor
     },
     trimExpired(nowMs = now()) {
       trim(nowMs);
+    },
+    setRetentionHours(hours) {
+      retentionMs = hours * MS_PER_HOUR;
     },
     get sizeBytes() {
       return sizeBytes;

@@ -115,6 +115,8 @@ export function compareSequenceNumbers(a: string, b: string): number {
 export interface ShardSequencer {
   /** The shard's `StartingSequenceNumber`: counter 0, record time = creation time. */
   readonly startingSequenceNumber: string;
+  /** The last number handed out, or the starting number before the first record. */
+  readonly lastSequenceNumber: string;
   /** The number for the shard's next record, which arrived at `recordSeconds`. */
   next(recordSeconds: number): string;
 }
@@ -132,15 +134,21 @@ export function createShardSequencer(
   let current = shardBits(shardCreatedSeconds, shardIndex);
   let lastRecordSeconds = shardCreatedSeconds;
   let lastRecordSecondsBits = recordSecondsBits(shardCreatedSeconds);
+  const startingSequenceNumber = (current + lastRecordSecondsBits).toString();
+  let last = startingSequenceNumber;
   return {
-    startingSequenceNumber: (current + lastRecordSecondsBits).toString(),
+    startingSequenceNumber,
+    get lastSequenceNumber() {
+      return last;
+    },
     next(recordSeconds) {
       if (recordSeconds !== lastRecordSeconds) {
         lastRecordSecondsBits = recordSecondsBits(recordSeconds);
         lastRecordSeconds = recordSeconds;
       }
       current += COUNTER_UNIT;
-      return (current + lastRecordSecondsBits).toString();
+      last = (current + lastRecordSecondsBits).toString();
+      return last;
     },
   };
 }

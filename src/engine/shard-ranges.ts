@@ -33,6 +33,21 @@ export function shardIdFor(shardIndex: number): string {
   return "shardId-" + String(shardIndex).padStart(12, "0");
 }
 
+const MAX_NAMED_SHARD_INDEX = 2 ** 31 - 1;
+
+/**
+ * The index a shard id names, or undefined. AWS reads only the digits after
+ * the first `-` (or the whole id when it has none), so `shardId-000000000001`,
+ * `shard-1` and `1` all name shard 1; kinesalite found this out against AWS
+ * and copies it, up to index 2^31 − 1.
+ */
+export function shardIndexFromId(shardId: string): number | undefined {
+  const digits = shardId.split("-")[1] || shardId;
+  if (!/^\d+$/.test(digits)) return undefined;
+  const index = Number(digits);
+  return index <= MAX_NAMED_SHARD_INDEX ? index : undefined;
+}
+
 /**
  * The position, in `startingHashKeys` (ascending, the first being 0, as the
  * open shards of a stream always cover the whole key space), of the range

@@ -1,12 +1,8 @@
 import { Buffer } from "node:buffer";
 import { KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
-import type {
-  EncryptionType,
-  PutRecordsRequestEntry,
-  StreamMode,
-  StreamStatus,
-} from "../kinesis/types.ts";
+import type { EncryptionType, PutRecordsRequestEntry, StreamMode } from "../kinesis/types.ts";
 import { hashKeyForPartitionKey, MAX_HASH_KEY } from "./hash-key.ts";
+import type { ReadLimiter } from "./read-limiter.ts";
 import type { RecordStore } from "./record-store.ts";
 import { createShardSequencer, type ShardSequencer } from "./sequence-number.ts";
 import { shardIdFor, shardIndexForHashKey, splitHashKeySpace } from "./shard-ranges.ts";
@@ -23,20 +19,33 @@ export interface ShardState {
   readonly limiter: WriteLimiter | undefined;
   /** The ProvisionedThroughputExceededException text, built once rather than per refused record. */
   readonly throttledMessage: string;
+  /** GetRecords throughput; undefined when throttling is off. */
+  readonly readLimiter: ReadLimiter | undefined;
+  /** The ProvisionedThroughputExceededException text of a throttled GetRecords. */
+  readonly readThrottledMessage: string;
 }
 
-/** A stream as the engine keeps it. */
+/**
+ * A stream as the engine keeps it. Its status is not stored but follows from
+ * the clock (see `streamStatus`): CREATING until `activeAtMs`, then ACTIVE,
+ * and DELETING from DeleteStream until `deletingUntilMs`, when it is gone.
+ */
 export interface StreamState {
   readonly name: string;
   readonly arn: string;
-  readonly status: StreamStatus;
+  readonly accountId: string;
   readonly mode: StreamMode;
   readonly createdAt: Date;
-  readonly retentionHours: number;
+  /** When the stream turns from CREATING to ACTIVE, in epoch milliseconds. */
+  readonly activeAtMs: number;
+  /** Set by DeleteStream: the stream is DELETING until then, in epoch milliseconds, and gone after. */
+  deletingUntilMs: number | undefined;
+  /** Changed by Increase/DecreaseStreamRetentionPeriod; the store is told too. */
+  retentionHours: number;
   readonly encryptionType: EncryptionType;
   /** The KMS key id when `encryptionType` is KMS. */
   readonly keyId: string | undefined;
-  readonly tags: Readonly<Record<string, string>>;
+  readonly tags: Map<string, string>;
   /** Every shard, by index. */
   readonly shards: readonly ShardState[];
   /** The open shards in hash key order; their ranges cover the whole key space. */
@@ -52,13 +61,17 @@ export interface NewStream {
   mode: StreamMode;
   shardCount: number;
   createdAtMs: number;
+  /** When the stream becomes ACTIVE; `createdAtMs` for a stream that is never CREATING. */
+  activeAtMs: number;
   retentionHours: number;
   keyId: string | undefined;
   tags: Readonly<Record<string, string>>;
   accountId: string;
   store: RecordStore;
-  /** Makes a shard's limiter, or undefined when throttling is off. */
+  /** Makes a shard's write limiter, or undefined when throttling is off. */
   createLimiter: () => WriteLimiter | undefined;
+  /** Makes a shard's read limiter, or undefined when throttling is off. */
+  createReadLimiter: () => ReadLimiter | undefined;
 }
 
 export function createStreamState(stream: NewStream): StreamState {
@@ -73,18 +86,23 @@ export function createStreamState(stream: NewStream): StreamState {
       sequencer: createShardSequencer(createdSeconds, index),
       limiter: stream.createLimiter(),
       throttledMessage: writeRateExceededMessage(shardId, stream.name, stream.accountId),
+      readLimiter: stream.createReadLimiter(),
+      // The newer AWS text for reads (awslabs/amazon-kinesis-client#1521).
+      readThrottledMessage: `Rate exceeded for Shard - ${stream.accountId}/${stream.name}/${shardId}`,
     };
   });
   return {
     name: stream.name,
     arn: stream.arn,
-    status: "ACTIVE",
+    accountId: stream.accountId,
     mode: stream.mode,
     createdAt: new Date(stream.createdAtMs),
+    activeAtMs: stream.activeAtMs,
+    deletingUntilMs: undefined,
     retentionHours: stream.retentionHours,
     encryptionType: stream.keyId === undefined ? "NONE" : "KMS",
     keyId: stream.keyId,
-    tags: stream.tags,
+    tags: new Map(Object.entries(stream.tags)),
     shards,
     openShards: shards,
     openStartingHashKeys: shards.map((shard) => shard.startingHashKey),

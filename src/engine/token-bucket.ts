@@ -18,6 +18,12 @@ export interface TokenBucket {
   available(nowMs?: number): number;
   /** Takes `amount` tokens if that many are available; takes nothing and returns false otherwise. */
   tryTake(amount: number, nowMs?: number): boolean;
+  /**
+   * Takes `amount` tokens whatever is available. The bucket may go into debt,
+   * which the refill pays off before any token becomes available again: for
+   * costs known only after the fact, such as the bytes a read returned.
+   */
+  charge(amount: number, nowMs?: number): void;
 }
 
 export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
@@ -48,6 +54,10 @@ export function createTokenBucket(options: TokenBucketOptions): TokenBucket {
       if (amount > tokens) return false;
       tokens -= amount;
       return true;
+    },
+    charge(amount, nowMs = now()) {
+      refill(nowMs);
+      tokens -= amount;
     },
   };
 }

@@ -1,4 +1,5 @@
 /** Kinesis's limits, as the AWS API model and documentation state them. */
+import type { ShardIteratorType } from "./types.ts";
 
 export const MIN_RECORDS_PER_PUT = 1;
 export const MAX_RECORDS_PER_PUT = 500;
@@ -9,14 +10,47 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 export const MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024;
 export const MAX_STREAM_NAME_LENGTH = 128;
 export const MAX_STREAM_ARN_LENGTH = 2048;
+export const MAX_SHARD_ID_LENGTH = 128;
 export const MAX_HASH_KEY = 2n ** 128n - 1n;
 export const MAX_LIST_LIMIT = 10_000;
 export const MAX_TAGS_PER_STREAM = 50;
+/** Tags one `AddTagsToStream` may set, and keys one `RemoveTagsFromStream` may remove. */
+export const MAX_TAGS_PER_CALL = 50;
+/** The most tags one `ListTagsForStream` returns; also its default. */
+export const MAX_LIST_TAGS_LIMIT = 50;
 export const MAX_TAG_KEY_LENGTH = 128;
 export const MAX_TAG_VALUE_LENGTH = 256;
+
+/** The length of a `ShardIterator` (AWS model). */
+export const MAX_SHARD_ITERATOR_LENGTH = 512;
+/** Records one `GetRecords` returns at most; also its default `Limit`. */
+export const MAX_GET_RECORDS_LIMIT = 10_000;
+/** Bytes one `GetRecords` returns at most; a single larger record is still returned whole. */
+export const MAX_GET_RECORDS_BYTES = 10 * 1024 * 1024;
+/** How long a shard iterator stays usable after `GetShardIterator` (or `GetRecords`) issued it. */
+export const SHARD_ITERATOR_TTL_MS = 300_000;
+/** Shards one `DescribeStream` returns by default; the most is {@link MAX_LIST_LIMIT}. */
+export const DESCRIBE_STREAM_DEFAULT_LIMIT = 100;
+
+export const MIN_RETENTION_HOURS = 24;
+/** 365 days (current AWS documentation; older sources say 168). */
+export const MAX_RETENTION_HOURS = 8760;
+
+/** On-demand streams an account may have, by default. */
+export const DEFAULT_ON_DEMAND_STREAM_COUNT_LIMIT = 50;
+
+/** The iterator types, in the order AWS lists them in its enum constraint message. */
+export const SHARD_ITERATOR_TYPES: readonly ShardIteratorType[] = [
+  "AFTER_SEQUENCE_NUMBER",
+  "AT_SEQUENCE_NUMBER",
+  "AT_TIMESTAMP",
+  "TRIM_HORIZON",
+  "LATEST",
+];
 
 // The patterns as AWS writes them in its messages; the regexes match the whole value.
 export const STREAM_NAME_PATTERN = "[a-zA-Z0-9_.-]+";
 export const STREAM_ARN_PATTERN = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+";
+export const SHARD_ID_PATTERN = "[a-zA-Z0-9_.-]+";
 export const HASH_KEY_PATTERN = "0|([1-9]\\d{0,38})";
 export const SEQUENCE_NUMBER_PATTERN = "0|([1-9]\\d{0,128})";

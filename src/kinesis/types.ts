@@ -138,3 +138,107 @@ export interface ListShardsOutput {
   shards: Shard[];
   nextToken?: string;
 }
+
+/** Where a shard iterator starts, as GetShardIterator names it. */
+export type ShardIteratorType =
+  | "TRIM_HORIZON"
+  | "LATEST"
+  | "AT_SEQUENCE_NUMBER"
+  | "AFTER_SEQUENCE_NUMBER"
+  | "AT_TIMESTAMP";
+
+export interface GetShardIteratorInput extends StreamRef {
+  /** Null only when a wire client sent none; validation rejects it. */
+  shardId: string | null;
+  /** Null only when a wire client sent none; validation rejects it. */
+  shardIteratorType: ShardIteratorType | null;
+  /** For AT_SEQUENCE_NUMBER and AFTER_SEQUENCE_NUMBER. */
+  startingSequenceNumber?: string | undefined;
+  /** For AT_TIMESTAMP. */
+  timestamp?: Date | undefined;
+}
+
+export interface GetShardIteratorOutput {
+  shardIterator: string;
+}
+
+export interface GetRecordsInput {
+  /** Null only when a wire client sent none; validation rejects it. */
+  shardIterator: string | null;
+  /** 1 to 10,000; default 10,000. */
+  limit?: number | undefined;
+  streamArn?: string | undefined;
+}
+
+/** A record as a reader gets it. */
+export interface KinesisRecord {
+  sequenceNumber: string;
+  approximateArrivalTimestamp: Date;
+  data: Uint8Array;
+  partitionKey: string;
+  encryptionType?: EncryptionType | undefined;
+}
+
+export interface GetRecordsOutput {
+  records: KinesisRecord[];
+  /** Absent when the shard is closed and fully read. */
+  nextShardIterator?: string | undefined;
+  /**
+   * How far the response is from the tip of the stream (AWS): 0 when no record
+   * is left after the ones returned; otherwise, in the engine, how long ago the
+   * last record returned arrived.
+   */
+  millisBehindLatest: number;
+}
+
+export interface DescribeStreamInput extends StreamRef {
+  /** 1 to 10,000 shards; default 100. */
+  limit?: number | undefined;
+  exclusiveStartShardId?: string | undefined;
+}
+
+export interface StreamDescription {
+  streamName: string;
+  streamArn: string;
+  streamStatus: StreamStatus;
+  streamMode: StreamMode;
+  shards: Shard[];
+  hasMoreShards: boolean;
+  retentionPeriodHours: number;
+  streamCreationTimestamp: Date;
+  encryptionType: EncryptionType;
+  keyId?: string;
+}
+
+export interface RetentionPeriodInput extends StreamRef {
+  /** Null only when a wire client sent none; validation rejects it. */
+  retentionPeriodHours: number | null;
+}
+
+export interface AddTagsInput extends StreamRef {
+  /** Null only when a wire client sent none; validation rejects it. */
+  tags: Record<string, string> | null;
+}
+
+export interface RemoveTagsInput extends StreamRef {
+  /** Null only when a wire client sent none; validation rejects it. */
+  tagKeys: string[] | null;
+}
+
+export interface ListTagsInput extends StreamRef {
+  exclusiveStartTagKey?: string | undefined;
+  /** 1 to 50; default 50 (the AWS maximum per call). */
+  limit?: number | undefined;
+}
+
+export interface ListTagsOutput {
+  tags: { key: string; value: string }[];
+  hasMoreTags: boolean;
+}
+
+export interface DescribeLimitsOutput {
+  shardLimit: number;
+  openShardCount: number;
+  onDemandStreamCount: number;
+  onDemandStreamCountLimit: number;
+}

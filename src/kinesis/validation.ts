@@ -8,29 +8,43 @@
 import { KinesisError } from "./errors.ts";
 import {
   HASH_KEY_PATTERN,
+  MAX_GET_RECORDS_LIMIT,
   MAX_HASH_KEY,
   MAX_LIST_LIMIT,
+  MAX_LIST_TAGS_LIMIT,
   MAX_PARTITION_KEY_LENGTH,
   MAX_PUT_RECORDS_BYTES,
   MAX_RECORD_BYTES,
   MAX_RECORDS_PER_PUT,
+  MAX_SHARD_ID_LENGTH,
+  MAX_SHARD_ITERATOR_LENGTH,
   MAX_STREAM_ARN_LENGTH,
   MAX_STREAM_NAME_LENGTH,
   MAX_TAG_KEY_LENGTH,
   MAX_TAG_VALUE_LENGTH,
+  MAX_TAGS_PER_CALL,
   MAX_TAGS_PER_STREAM,
   MIN_RECORDS_PER_PUT,
   SEQUENCE_NUMBER_PATTERN,
+  SHARD_ID_PATTERN,
+  SHARD_ITERATOR_TYPES,
   STREAM_ARN_PATTERN,
   STREAM_NAME_PATTERN,
 } from "./limits.ts";
 import type {
+  AddTagsInput,
   CreateStreamInput,
+  DescribeStreamInput,
+  GetRecordsInput,
+  GetShardIteratorInput,
   ListShardsInput,
   ListStreamsInput,
+  ListTagsInput,
   PutRecordInput,
   PutRecordsInput,
   PutRecordsRequestEntry,
+  RemoveTagsInput,
+  RetentionPeriodInput,
   StreamRef,
 } from "./types.ts";
 
@@ -40,6 +54,7 @@ const streamNameRegex = wholeMatch(STREAM_NAME_PATTERN);
 const streamArnRegex = wholeMatch(STREAM_ARN_PATTERN);
 const hashKeyRegex = wholeMatch(HASH_KEY_PATTERN);
 const sequenceNumberRegex = wholeMatch(SEQUENCE_NUMBER_PATTERN);
+const shardIdRegex = wholeMatch(SHARD_ID_PATTERN);
 const utf8 = new TextEncoder();
 
 /** How AWS's Java service renders a value in a validation message. */
@@ -48,6 +63,17 @@ const renderBlob = (bytes: Uint8Array): string =>
   `java.nio.HeapByteBuffer[pos=0 lim=${bytes.length} cap=${bytes.length}]`;
 const renderEntryList = (count: number): string =>
   `[${Array(count).fill("com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310").join(", ")}]`;
+/** A list of strings as Java's `List.toString` writes it: `[a, b]`. */
+const renderStringList = (items: readonly string[]): string => `[${items.join(", ")}]`;
+/** A map as Java's `Map.toString` writes it: `{a=1, b=2}`. */
+const renderStringMap = (entries: readonly (readonly [string, string])[]): string =>
+  `{${entries.map(([key, value]) => `${key}=${value}`).join(", ")}}`;
+/**
+ * The constraints of a string shape as AWS lists them when an element of a
+ * list or map breaks one of them: the maximum first, then the minimum.
+ */
+const lengthConstraints = (min: number, max: number): string =>
+  `[Member must have length less than or equal to ${max}, Member must have length greater than or equal to ${min}]`;
 
 /** Collects model-constraint violations in the order they are found. */
 class Violations {
@@ -119,6 +145,36 @@ function checkStreamRef(v: Violations, ref: StreamRef): void {
   if (ref.streamArn !== undefined) {
     v.pattern(ref.streamArn, "streamARN", streamArnRegex, STREAM_ARN_PATTERN);
     v.length(ref.streamArn, "streamARN", 1, MAX_STREAM_ARN_LENGTH);
+  }
+}
+
+function checkShardId(v: Violations, shardId: string, path: string): void {
+  v.pattern(shardId, path, shardIdRegex, SHARD_ID_PATTERN);
+  v.length(shardId, path, 1, MAX_SHARD_ID_LENGTH);
+}
+
+/**
+ * A tag map: its size, then one entry for all bad keys and one for all bad
+ * values, each naming the whole map, as AWS reports map members.
+ */
+function checkTagMap(v: Violations, tags: Record<string, string>, min: number, max: number): void {
+  const entries = Object.entries(tags);
+  const rendered = renderStringMap(entries);
+  v.lengthOf(rendered, entries.length, "tags", min, max);
+  const outOfRange = (text: string, lo: number, hi: number) => text.length < lo || text.length > hi;
+  if (entries.some(([key]) => outOfRange(key, 1, MAX_TAG_KEY_LENGTH))) {
+    v.add(
+      rendered,
+      "tags",
+      `Map keys must satisfy constraint: ${lengthConstraints(1, MAX_TAG_KEY_LENGTH)}`,
+    );
+  }
+  if (entries.some(([, value]) => outOfRange(value, 0, MAX_TAG_VALUE_LENGTH))) {
+    v.add(
+      rendered,
+      "tags",
+      `Map value must satisfy constraint: ${lengthConstraints(0, MAX_TAG_VALUE_LENGTH)}`,
+    );
   }
 }
 
@@ -255,14 +311,7 @@ export function validateCreateStream(input: CreateStreamInput): void {
     v.range(input.shardCount, "shardCount", 1, 100_000);
   }
   if (v.notNull(input.streamName, "streamName")) checkStreamName(v, input.streamName);
-  const tags = Object.entries(input.tags ?? {});
-  if (tags.length > MAX_TAGS_PER_STREAM) {
-    v.add(null, "tags", `Member must have length less than or equal to ${MAX_TAGS_PER_STREAM}`);
-  }
-  for (const [key, value] of tags) {
-    v.length(key, "tags.key", 1, MAX_TAG_KEY_LENGTH);
-    v.length(value, "tags.value", 0, MAX_TAG_VALUE_LENGTH);
-  }
+  if (input.tags !== undefined) checkTagMap(v, input.tags, 0, MAX_TAGS_PER_STREAM);
   v.throwIfAny();
   const mode = input.streamMode ?? "PROVISIONED";
   if (mode === "PROVISIONED" && input.shardCount === undefined) {
@@ -301,5 +350,120 @@ export function validateListShards(input: ListShardsInput): void {
     }
     return;
   }
+  assertStreamIdentified(input);
+}
+
+export function validateDescribeStream(input: DescribeStreamInput): void {
+  const v = new Violations();
+  if (input.limit !== undefined) v.range(input.limit, "limit", 1, MAX_LIST_LIMIT);
+  if (input.exclusiveStartShardId !== undefined) {
+    checkShardId(v, input.exclusiveStartShardId, "exclusiveStartShardId");
+  }
+  checkStreamRef(v, input);
+  v.throwIfAny();
+  assertStreamIdentified(input);
+}
+
+/**
+ * The model constraints only. Which iterator types need a sequence number or
+ * a timestamp is the service's rule, and its texts name the shard and stream,
+ * so the engine (or AWS) checks that once the shard is found.
+ */
+export function validateGetShardIterator(input: GetShardIteratorInput): void {
+  const v = new Violations();
+  if (v.notNull(input.shardId, "shardId")) checkShardId(v, input.shardId!, "shardId");
+  const type: string | null = input.shardIteratorType;
+  if (
+    v.notNull(type, "shardIteratorType") &&
+    !(SHARD_ITERATOR_TYPES as readonly string[]).includes(type!)
+  ) {
+    v.add(
+      type,
+      "shardIteratorType",
+      `Member must satisfy enum value set: [${SHARD_ITERATOR_TYPES.join(", ")}]`,
+    );
+  }
+  if (input.startingSequenceNumber !== undefined) {
+    v.pattern(
+      input.startingSequenceNumber,
+      "startingSequenceNumber",
+      sequenceNumberRegex,
+      SEQUENCE_NUMBER_PATTERN,
+    );
+  }
+  checkStreamRef(v, input);
+  v.throwIfAny();
+  assertStreamIdentified(input);
+}
+
+/** The iterator names the stream, so neither a name nor an ARN is needed. */
+export function validateGetRecords(input: GetRecordsInput): void {
+  const v = new Violations();
+  if (input.limit !== undefined) v.range(input.limit, "limit", 1, MAX_GET_RECORDS_LIMIT);
+  if (v.notNull(input.shardIterator, "shardIterator")) {
+    v.length(input.shardIterator!, "shardIterator", 1, MAX_SHARD_ITERATOR_LENGTH);
+  }
+  checkStreamRef(v, input);
+  v.throwIfAny();
+}
+
+/**
+ * For IncreaseStreamRetentionPeriod and DecreaseStreamRetentionPeriod. The
+ * AWS model puts no range on `RetentionPeriodHours`: the 24 and 8,760 hour
+ * bounds are the service's InvalidArgumentException, which the engine (or
+ * AWS) raises with the stream in hand.
+ */
+export function validateRetentionPeriod(input: RetentionPeriodInput): void {
+  const v = new Violations();
+  v.notNull(input.retentionPeriodHours, "retentionPeriodHours");
+  checkStreamRef(v, input);
+  v.throwIfAny();
+  const hours = input.retentionPeriodHours!;
+  // Only a protocol that carries JSON numbers can get here with a fraction;
+  // AWS documents no text for it, so this one is ours.
+  if (!Number.isSafeInteger(hours)) {
+    throw new KinesisError(
+      "InvalidArgumentException",
+      `RetentionPeriodHours must be a whole number of hours, got ${hours}.`,
+    );
+  }
+  assertStreamIdentified(input);
+}
+
+export function validateAddTags(input: AddTagsInput): void {
+  const v = new Violations();
+  if (v.notNull(input.tags, "tags")) checkTagMap(v, input.tags!, 1, MAX_TAGS_PER_CALL);
+  checkStreamRef(v, input);
+  v.throwIfAny();
+  assertStreamIdentified(input);
+}
+
+export function validateRemoveTags(input: RemoveTagsInput): void {
+  const v = new Violations();
+  const keys = input.tagKeys;
+  if (v.notNull(keys, "tagKeys")) {
+    const rendered = renderStringList(keys!);
+    v.lengthOf(rendered, keys!.length, "tagKeys", 1, MAX_TAGS_PER_CALL);
+    if (keys!.some((key) => key.length < 1 || key.length > MAX_TAG_KEY_LENGTH)) {
+      v.add(
+        rendered,
+        "tagKeys",
+        `Member must satisfy constraint: ${lengthConstraints(1, MAX_TAG_KEY_LENGTH)}`,
+      );
+    }
+  }
+  checkStreamRef(v, input);
+  v.throwIfAny();
+  assertStreamIdentified(input);
+}
+
+export function validateListTags(input: ListTagsInput): void {
+  const v = new Violations();
+  if (input.limit !== undefined) v.range(input.limit, "limit", 1, MAX_LIST_TAGS_LIMIT);
+  if (input.exclusiveStartTagKey !== undefined) {
+    v.length(input.exclusiveStartTagKey, "exclusiveStartTagKey", 1, MAX_TAG_KEY_LENGTH);
+  }
+  checkStreamRef(v, input);
+  v.throwIfAny();
   assertStreamIdentified(input);
 }

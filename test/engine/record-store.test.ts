@@ -66,6 +66,17 @@ suite("createMemoryRecordStore", () => {
     assert.equal(store.sizeBytes, 10);
   });
 
+  test("follows a changed retention period: longer keeps records longer, shorter drops them", () => {
+    const clock = createManualClock();
+    const store = createMemoryRecordStore({ retentionHours: 24, now: clock.now });
+    store.append(0, recordAt("1", clock.now()));
+    store.setRetentionHours(48);
+    clock.advance(30 * HOUR);
+    assert.equal(store.read(0).length, 1);
+    store.setRetentionHours(24);
+    assert.deepEqual(store.read(0), []);
+  });
+
   test("drops the oldest records of the stream when its byte cap is exceeded", () => {
     const clock = createManualClock();
     const store = createMemoryRecordStore({ maxBytes: 30, now: clock.now });

@@ -86,6 +86,14 @@ suite("createShardSequencer", () => {
     });
   });
 
+  test("knows the last number it handed out, the starting number before any", () => {
+    const sequencer = createShardSequencer(1_767_225_600, 0);
+    assert.equal(sequencer.lastSequenceNumber, sequencer.startingSequenceNumber);
+    sequencer.next(1_767_225_601);
+    const second = sequencer.next(1_767_225_602);
+    assert.equal(sequencer.lastSequenceNumber, second);
+  });
+
   test("numbers records from 1, strictly increasing even when the clock steps back", () => {
     const sequencer = createShardSequencer(1_767_225_600, 7);
     let previous = sequencer.startingSequenceNumber;

@@ -29,6 +29,18 @@ suite("createTokenBucket", () => {
     assert.equal(bucket.available(), 2000);
   });
 
+  test("charge takes more than is there, and the debt is paid off before tokens return", () => {
+    const clock = createManualClock();
+    const bucket = createTokenBucket({ ratePerSecond: 10, now: clock.now });
+    bucket.charge(30);
+    assert.equal(bucket.available(), -20);
+    assert.equal(bucket.tryTake(1), false);
+    clock.advance(2000);
+    assert.equal(bucket.available(), 0);
+    clock.advance(100);
+    assert.equal(bucket.tryTake(1), true);
+  });
+
   test("adds nothing when the clock steps back", () => {
     const clock = createManualClock();
     const bucket = createTokenBucket({ ratePerSecond: 10, now: clock.now });

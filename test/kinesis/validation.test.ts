@@ -1,12 +1,23 @@
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { KinesisError } from "../../src/kinesis/errors.ts";
-import type { PutRecordsRequestEntry } from "../../src/kinesis/types.ts";
+import type {
+  GetShardIteratorInput,
+  PutRecordsRequestEntry,
+  ShardIteratorType,
+} from "../../src/kinesis/types.ts";
 import {
+  validateAddTags,
   validateCreateStream,
+  validateDescribeStream,
+  validateGetRecords,
+  validateGetShardIterator,
   validateListShards,
+  validateListTags,
   validatePutRecord,
   validatePutRecords,
+  validateRemoveTags,
+  validateRetentionPeriod,
   validateStreamRef,
 } from "../../src/kinesis/validation.ts";
 import {
@@ -271,5 +282,305 @@ void suite("other operations", () => {
       "InvalidArgumentException",
       "NextToken and StreamName cannot be provided together.",
     );
+  });
+});
+
+const one = (value: string | null, path: string, constraint: string) =>
+  `1 validation error detected: Value ${value === null ? "null" : `'${value}'`} at '${path}' failed to satisfy constraint: ${constraint}`;
+
+void suite("GetShardIterator", () => {
+  const input = (more: Partial<GetShardIteratorInput> = {}): GetShardIteratorInput => ({
+    streamName: "s",
+    shardId: "shardId-000000000000",
+    shardIteratorType: "LATEST",
+    ...more,
+  });
+
+  void test("takes every iterator type, and shard ids of 1 to 128 characters of [a-zA-Z0-9_.-]", () => {
+    for (const type of [
+      "TRIM_HORIZON",
+      "LATEST",
+      "AT_SEQUENCE_NUMBER",
+      "AFTER_SEQUENCE_NUMBER",
+      "AT_TIMESTAMP",
+    ] as const) {
+      assert.doesNotThrow(() => validateGetShardIterator(input({ shardIteratorType: type })));
+    }
+    assert.doesNotThrow(() => validateGetShardIterator(input({ shardId: "a".repeat(128) })));
+    rejects(
+      () => validateGetShardIterator(input({ shardId: "a".repeat(129) })),
+      "ValidationException",
+      one("a".repeat(129), "shardId", "Member must have length less than or equal to 128"),
+    );
+    rejects(
+      () => validateGetShardIterator(input({ shardId: "shard/0" })),
+      "ValidationException",
+      one("shard/0", "shardId", "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"),
+    );
+  });
+
+  void test("refuses an unknown iterator type with AWS's enum list", () => {
+    rejects(
+      () => validateGetShardIterator(input({ shardIteratorType: "OLDEST" as ShardIteratorType })),
+      "ValidationException",
+      one(
+        "OLDEST",
+        "shardIteratorType",
+        "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]",
+      ),
+    );
+  });
+
+  void test("reports missing members and bad values in AWS's order", () => {
+    rejects(
+      () => validateGetShardIterator({ streamName: "", shardId: null, shardIteratorType: null }),
+      "ValidationException",
+      "4 validation errors detected: " +
+        "Value null at 'shardId' failed to satisfy constraint: Member must not be null; " +
+        "Value null at 'shardIteratorType' failed to satisfy constraint: Member must not be null; " +
+        "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
+        "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    );
+    rejects(
+      () =>
+        validateGetShardIterator(
+          input({ shardIteratorType: "AT_SEQUENCE_NUMBER", startingSequenceNumber: "01" }),
+        ),
+      "ValidationException",
+      one(
+        "01",
+        "startingSequenceNumber",
+        "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})",
+      ),
+    );
+  });
+
+  void test("needs a stream", () => {
+    rejects(
+      () => validateGetShardIterator(input({ streamName: undefined })),
+      "InvalidArgumentException",
+      /Neither StreamName nor StreamARN/,
+    );
+  });
+});
+
+void suite("GetRecords", () => {
+  void test("needs an iterator of 1 to 512 characters, and no stream", () => {
+    assert.doesNotThrow(() => validateGetRecords({ shardIterator: "x".repeat(512) }));
+    rejects(
+      () => validateGetRecords({ shardIterator: null }),
+      "ValidationException",
+      one(null, "shardIterator", "Member must not be null"),
+    );
+    rejects(
+      () => validateGetRecords({ shardIterator: "" }),
+      "ValidationException",
+      one("", "shardIterator", "Member must have length greater than or equal to 1"),
+    );
+    rejects(
+      () => validateGetRecords({ shardIterator: "x".repeat(513) }),
+      "ValidationException",
+      tooLong("shardIterator", "x".repeat(513), 512),
+    );
+  });
+
+  void test("takes a limit of 1 to 10,000, reported before the iterator", () => {
+    assert.doesNotThrow(() => validateGetRecords({ shardIterator: "i", limit: 1 }));
+    assert.doesNotThrow(() => validateGetRecords({ shardIterator: "i", limit: 10_000 }));
+    rejects(
+      () => validateGetRecords({ shardIterator: "", limit: 0 }),
+      "ValidationException",
+      "2 validation errors detected: " +
+        "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
+        "Value '' at 'shardIterator' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    );
+    rejects(
+      () => validateGetRecords({ shardIterator: "i", limit: 10_001 }),
+      "ValidationException",
+      one("10001", "limit", "Member must have value less than or equal to 10000"),
+    );
+  });
+
+  void test("checks a StreamARN when one is given", () => {
+    rejects(
+      () => validateGetRecords({ shardIterator: "i", streamArn: "arn:aws:sqs:x" }),
+      "ValidationException",
+      /at 'streamARN' failed to satisfy constraint: Member must satisfy regular expression pattern/,
+    );
+  });
+});
+
+void suite("DescribeStream", () => {
+  void test("takes a limit of 1 to 10,000 and a well-formed start shard id", () => {
+    assert.doesNotThrow(() =>
+      validateDescribeStream({
+        streamName: "s",
+        limit: 10_000,
+        exclusiveStartShardId: "shardId-000000000000",
+      }),
+    );
+    rejects(
+      () => validateDescribeStream({ streamName: "", limit: 0, exclusiveStartShardId: "" }),
+      "ValidationException",
+      "5 validation errors detected: " +
+        "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
+        "Value '' at 'exclusiveStartShardId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
+        "Value '' at 'exclusiveStartShardId' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
+        "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
+        "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    );
+    rejects(
+      () => validateDescribeStream({ streamName: "s", limit: 10_001 }),
+      "ValidationException",
+      one("10001", "limit", "Member must have value less than or equal to 10000"),
+    );
+  });
+
+  void test("needs a stream", () => {
+    rejects(() => validateDescribeStream({}), "InvalidArgumentException", /Neither StreamName/);
+  });
+});
+
+void suite("retention period changes", () => {
+  void test("need the period, and leave its range to the service", () => {
+    rejects(
+      () => validateRetentionPeriod({ streamName: "s", retentionPeriodHours: null }),
+      "ValidationException",
+      one(null, "retentionPeriodHours", "Member must not be null"),
+    );
+    // AWS's model has no range: 23 and 8761 hours are the service's InvalidArgumentException.
+    for (const hours of [-1, 23, 24, 8760, 8761]) {
+      assert.doesNotThrow(() =>
+        validateRetentionPeriod({ streamName: "s", retentionPeriodHours: hours }),
+      );
+    }
+  });
+
+  void test("need whole hours and a stream", () => {
+    rejects(
+      () => validateRetentionPeriod({ streamName: "s", retentionPeriodHours: 24.5 }),
+      "InvalidArgumentException",
+      "RetentionPeriodHours must be a whole number of hours, got 24.5.",
+    );
+    rejects(
+      () => validateRetentionPeriod({ retentionPeriodHours: 48 }),
+      "InvalidArgumentException",
+      /Neither StreamName/,
+    );
+  });
+});
+
+void suite("tags", () => {
+  const tags = (count: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, "v"]));
+
+  void test("AddTagsToStream takes 1 to 50 tags", () => {
+    assert.doesNotThrow(() => validateAddTags({ streamName: "s", tags: tags(1) }));
+    assert.doesNotThrow(() => validateAddTags({ streamName: "s", tags: tags(50) }));
+    rejects(
+      () => validateAddTags({ streamName: "s", tags: null }),
+      "ValidationException",
+      one(null, "tags", "Member must not be null"),
+    );
+    rejects(
+      () => validateAddTags({ streamName: "s", tags: {} }),
+      "ValidationException",
+      one("{}", "tags", "Member must have length greater than or equal to 1"),
+    );
+    rejects(
+      () => validateAddTags({ streamName: "s", tags: tags(51) }),
+      "ValidationException",
+      /^1 validation error detected: Value '\{k0=v, k1=v, .*, k50=v\}' at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50$/,
+    );
+  });
+
+  void test("AddTagsToStream takes keys of 1 to 128 and values of 0 to 256 characters", () => {
+    assert.doesNotThrow(() =>
+      validateAddTags({ streamName: "s", tags: { ["k".repeat(128)]: "v".repeat(256), k: "" } }),
+    );
+    rejects(
+      () => validateAddTags({ streamName: "s", tags: { ["k".repeat(129)]: "v" } }),
+      "ValidationException",
+      one(
+        `{${"k".repeat(129)}=v}`,
+        "tags",
+        "Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]",
+      ),
+    );
+    rejects(
+      () => validateAddTags({ streamName: "s", tags: { "": "v", a: "v".repeat(257) } }),
+      "ValidationException",
+      /^2 validation errors detected: .*Map keys must satisfy.*; .*Map value must satisfy constraint: \[Member must have length less than or equal to 256, Member must have length greater than or equal to 0\]$/,
+    );
+  });
+
+  void test("CreateStream checks its tags the same way, but takes none", () => {
+    assert.doesNotThrow(() => validateCreateStream({ streamName: "s", shardCount: 1, tags: {} }));
+    rejects(
+      () => validateCreateStream({ streamName: "s", shardCount: 1, tags: tags(51) }),
+      "ValidationException",
+      /at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50$/,
+    );
+  });
+
+  void test("RemoveTagsFromStream takes 1 to 50 keys of 1 to 128 characters", () => {
+    assert.doesNotThrow(() =>
+      validateRemoveTags({ streamName: "s", tagKeys: Object.keys(tags(50)) }),
+    );
+    rejects(
+      () => validateRemoveTags({ streamName: "s", tagKeys: null }),
+      "ValidationException",
+      one(null, "tagKeys", "Member must not be null"),
+    );
+    rejects(
+      () => validateRemoveTags({ streamName: "s", tagKeys: [] }),
+      "ValidationException",
+      one("[]", "tagKeys", "Member must have length greater than or equal to 1"),
+    );
+    rejects(
+      () => validateRemoveTags({ streamName: "s", tagKeys: Object.keys(tags(51)) }),
+      "ValidationException",
+      /^1 validation error detected: Value '\[k0, k1, .*, k50\]' at 'tagKeys' failed to satisfy constraint: Member must have length less than or equal to 50$/,
+    );
+    const long = "k".repeat(129);
+    rejects(
+      () => validateRemoveTags({ streamName: "s", tagKeys: ["a", long, "b"] }),
+      "ValidationException",
+      one(
+        `[a, ${long}, b]`,
+        "tagKeys",
+        "Member must satisfy constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1]",
+      ),
+    );
+  });
+
+  void test("ListTagsForStream takes a limit of 1 to 50 and a start key of 1 to 128 characters", () => {
+    assert.doesNotThrow(() =>
+      validateListTags({ streamName: "s", limit: 50, exclusiveStartTagKey: "k".repeat(128) }),
+    );
+    rejects(
+      () => validateListTags({ streamName: "", exclusiveStartTagKey: "", limit: 0 }),
+      "ValidationException",
+      "4 validation errors detected: " +
+        "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
+        "Value '' at 'exclusiveStartTagKey' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
+        "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
+        "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    );
+    rejects(
+      () => validateListTags({ streamName: "s", limit: 51 }),
+      "ValidationException",
+      one("51", "limit", "Member must have value less than or equal to 50"),
+    );
+  });
+
+  void test("every tag operation needs a stream", () => {
+    for (const run of [
+      () => validateAddTags({ tags: { a: "b" } }),
+      () => validateRemoveTags({ tagKeys: ["a"] }),
+      () => validateListTags({}),
+    ]) {
+      rejects(run, "InvalidArgumentException", /Neither StreamName/);
+    }
   });
 });

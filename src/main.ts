@@ -15,10 +15,11 @@ import { withValidation } from "./backends/validation.ts";
 import { type BackendKind, type Config, parseConfig } from "./config.ts";
 import { createEngine, type Engine } from "./engine/index.ts";
 import { createLogger } from "./logger.ts";
-import { createGatewayServer } from "./server/gateway-server.ts";
+import { createGatewayServer, DEFAULT_READ_MAX_BYTES } from "./server/gateway-server.ts";
 import { createRecordTelemetry } from "./telemetry/record-telemetry.ts";
 import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing.ts";
 import { NO_TELEMETRY, startTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
+import { createWireHandler } from "./wire/wire-handler.ts";
 
 /** Host and port of an endpoint URL, for telemetry. */
 function serverOf(endpoint: string): { address: string; port: number } {
@@ -150,6 +151,13 @@ export async function startGateway(
     backend,
     logger,
     interceptors: [createRpcTracingInterceptor({ tracer, meter })],
+    wireHandler: createWireHandler({
+      backend,
+      logger,
+      tracer,
+      meter,
+      maxBodyBytes: DEFAULT_READ_MAX_BYTES,
+    }),
     metricsHandler: telemetry.metricsHandler,
     isReady: () => upstream?.monitor.reachable ?? true,
   });

@@ -4,16 +4,28 @@
  * A backend throws `KinesisError` for every failure a caller should see.
  */
 import type {
+  AddTagsInput,
   CreateStreamInput,
   DeleteStreamInput,
+  DescribeLimitsOutput,
+  DescribeStreamInput,
+  GetRecordsInput,
+  GetRecordsOutput,
+  GetShardIteratorInput,
+  GetShardIteratorOutput,
   ListShardsInput,
   ListShardsOutput,
   ListStreamsInput,
   ListStreamsOutput,
+  ListTagsInput,
+  ListTagsOutput,
   PutRecordInput,
   PutRecordOutput,
   PutRecordsInput,
   PutRecordsOutput,
+  RemoveTagsInput,
+  RetentionPeriodInput,
+  StreamDescription,
   StreamDescriptionSummary,
   StreamRef,
 } from "../kinesis/types.ts";
@@ -35,6 +47,18 @@ export interface Backend {
   listStreams(input: ListStreamsInput, call: CallContext): Promise<ListStreamsOutput>;
   describeStreamSummary(input: StreamRef, call: CallContext): Promise<StreamDescriptionSummary>;
   listShards(input: ListShardsInput, call: CallContext): Promise<ListShardsOutput>;
+  describeStream(input: DescribeStreamInput, call: CallContext): Promise<StreamDescription>;
+  getShardIterator(
+    input: GetShardIteratorInput,
+    call: CallContext,
+  ): Promise<GetShardIteratorOutput>;
+  getRecords(input: GetRecordsInput, call: CallContext): Promise<GetRecordsOutput>;
+  increaseStreamRetentionPeriod(input: RetentionPeriodInput, call: CallContext): Promise<void>;
+  decreaseStreamRetentionPeriod(input: RetentionPeriodInput, call: CallContext): Promise<void>;
+  addTagsToStream(input: AddTagsInput, call: CallContext): Promise<void>;
+  removeTagsFromStream(input: RemoveTagsInput, call: CallContext): Promise<void>;
+  listTagsForStream(input: ListTagsInput, call: CallContext): Promise<ListTagsOutput>;
+  describeLimits(call: CallContext): Promise<DescribeLimitsOutput>;
 }
 
 /** A call context for work nobody waits on with a deadline (start-up, probes). */

@@ -11,5 +11,14 @@ export function createEngineBackend(engine: Engine): Backend {
     listStreams: async (input) => engine.listStreams(input),
     describeStreamSummary: async (input) => engine.describeStreamSummary(input),
     listShards: async (input) => engine.listShards(input),
+    describeStream: async (input) => engine.describeStream(input),
+    getShardIterator: async (input) => engine.getShardIterator(input),
+    getRecords: async (input) => engine.getRecords(input),
+    increaseStreamRetentionPeriod: async (input) => engine.increaseStreamRetentionPeriod(input),
+    decreaseStreamRetentionPeriod: async (input) => engine.decreaseStreamRetentionPeriod(input),
+    addTagsToStream: async (input) => engine.addTagsToStream(input),
+    removeTagsFromStream: async (input) => engine.removeTagsFromStream(input),
+    listTagsForStream: async (input) => engine.listTagsForStream(input),
+    describeLimits: async () => engine.describeLimits(),
   };
 }

@@ -7,15 +7,25 @@
 import http from "node:http";
 import https from "node:https";
 import {
+  AddTagsToStreamCommand,
   type PutRecordsResultEntry as AwsPutRecordsResultEntry,
+  type Shard as AwsShard,
   CreateStreamCommand,
+  DecreaseStreamRetentionPeriodCommand,
   DeleteStreamCommand,
+  DescribeLimitsCommand,
+  DescribeStreamCommand,
   DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  IncreaseStreamRetentionPeriodCommand,
   KinesisClient,
   ListShardsCommand,
   ListStreamsCommand,
+  ListTagsForStreamCommand,
   PutRecordCommand,
   PutRecordsCommand,
+  RemoveTagsFromStreamCommand,
 } from "@aws-sdk/client-kinesis";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -252,26 +262,160 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
         ),
       );
       return {
-        shards: (out.Shards ?? []).map(
-          (s): kinesis.Shard => ({
-            shardId: s.ShardId ?? "",
-            ...(s.ParentShardId === undefined ? {} : { parentShardId: s.ParentShardId }),
-            ...(s.AdjacentParentShardId === undefined
-              ? {}
-              : { adjacentParentShardId: s.AdjacentParentShardId }),
-            hashKeyRange: {
-              startingHashKey: s.HashKeyRange?.StartingHashKey ?? "",
-              endingHashKey: s.HashKeyRange?.EndingHashKey ?? "",
-            },
-            sequenceNumberRange: {
-              startingSequenceNumber: s.SequenceNumberRange?.StartingSequenceNumber ?? "",
-              ...(s.SequenceNumberRange?.EndingSequenceNumber === undefined
-                ? {}
-                : { endingSequenceNumber: s.SequenceNumberRange.EndingSequenceNumber }),
-            },
-          }),
-        ),
+        shards: (out.Shards ?? []).map(shardOf),
         ...(out.NextToken === undefined ? {} : { nextToken: out.NextToken }),
+      };
+    },
+
+    async describeStream(input, call) {
+      const out = await send(call, (o) =>
+        client.send(
+          new DescribeStreamCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            Limit: input.limit,
+            ExclusiveStartShardId: input.exclusiveStartShardId,
+          }),
+          o,
+        ),
+      );
+      const d = out.StreamDescription;
+      return {
+        streamName: d?.StreamName ?? "",
+        streamArn: d?.StreamARN ?? "",
+        streamStatus: d?.StreamStatus ?? "ACTIVE",
+        streamMode: d?.StreamModeDetails?.StreamMode ?? "PROVISIONED",
+        shards: (d?.Shards ?? []).map(shardOf),
+        hasMoreShards: d?.HasMoreShards ?? false,
+        retentionPeriodHours: d?.RetentionPeriodHours ?? 24,
+        streamCreationTimestamp: d?.StreamCreationTimestamp ?? new Date(0),
+        encryptionType: d?.EncryptionType === "KMS" ? "KMS" : "NONE",
+        ...(d?.KeyId === undefined ? {} : { keyId: d.KeyId }),
+      };
+    },
+
+    async getShardIterator(input, call) {
+      const out = await send(call, (o) =>
+        client.send(
+          new GetShardIteratorCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            ShardId: input.shardId ?? "",
+            ShardIteratorType: input.shardIteratorType ?? "LATEST",
+            StartingSequenceNumber: input.startingSequenceNumber,
+            Timestamp: input.timestamp,
+          }),
+          o,
+        ),
+      );
+      return { shardIterator: out.ShardIterator ?? "" };
+    },
+
+    async getRecords(input, call) {
+      const out = await send(call, (o) =>
+        client.send(
+          new GetRecordsCommand({
+            ShardIterator: input.shardIterator ?? "",
+            Limit: input.limit,
+            StreamARN: input.streamArn,
+          }),
+          o,
+        ),
+      );
+      return {
+        records: (out.Records ?? []).map((r) => ({
+          sequenceNumber: r.SequenceNumber ?? "",
+          approximateArrivalTimestamp: r.ApproximateArrivalTimestamp ?? new Date(0),
+          data: r.Data ?? new Uint8Array(0),
+          partitionKey: r.PartitionKey ?? "",
+          ...(r.EncryptionType === undefined
+            ? {}
+            : { encryptionType: r.EncryptionType === "KMS" ? "KMS" : "NONE" }),
+        })),
+        ...(out.NextShardIterator === undefined
+          ? {}
+          : { nextShardIterator: out.NextShardIterator }),
+        millisBehindLatest: out.MillisBehindLatest ?? 0,
+      };
+    },
+
+    async increaseStreamRetentionPeriod(input, call) {
+      await send(call, (o) =>
+        client.send(
+          new IncreaseStreamRetentionPeriodCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            RetentionPeriodHours: input.retentionPeriodHours ?? 0,
+          }),
+          o,
+        ),
+      );
+    },
+
+    async decreaseStreamRetentionPeriod(input, call) {
+      await send(call, (o) =>
+        client.send(
+          new DecreaseStreamRetentionPeriodCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            RetentionPeriodHours: input.retentionPeriodHours ?? 0,
+          }),
+          o,
+        ),
+      );
+    },
+
+    async addTagsToStream(input, call) {
+      await send(call, (o) =>
+        client.send(
+          new AddTagsToStreamCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            Tags: input.tags ?? {},
+          }),
+          o,
+        ),
+      );
+    },
+
+    async removeTagsFromStream(input, call) {
+      await send(call, (o) =>
+        client.send(
+          new RemoveTagsFromStreamCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            TagKeys: input.tagKeys ?? [],
+          }),
+          o,
+        ),
+      );
+    },
+
+    async listTagsForStream(input, call) {
+      const out = await send(call, (o) =>
+        client.send(
+          new ListTagsForStreamCommand({
+            StreamName: input.streamName,
+            StreamARN: input.streamArn,
+            ExclusiveStartTagKey: input.exclusiveStartTagKey,
+            Limit: input.limit,
+          }),
+          o,
+        ),
+      );
+      return {
+        tags: (out.Tags ?? []).map((t) => ({ key: t.Key ?? "", value: t.Value ?? "" })),
+        hasMoreTags: out.HasMoreTags ?? false,
+      };
+    },
+
+    async describeLimits(call) {
+      const out = await send(call, (o) => client.send(new DescribeLimitsCommand({}), o));
+      return {
+        shardLimit: out.ShardLimit ?? 0,
+        openShardCount: out.OpenShardCount ?? 0,
+        onDemandStreamCount: out.OnDemandStreamCount ?? 0,
+        onDemandStreamCountLimit: out.OnDemandStreamCountLimit ?? 0,
       };
     },
 
@@ -286,6 +430,26 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
 
     close() {
       client.destroy();
+    },
+  };
+}
+
+function shardOf(s: AwsShard): kinesis.Shard {
+  return {
+    shardId: s.ShardId ?? "",
+    ...(s.ParentShardId === undefined ? {} : { parentShardId: s.ParentShardId }),
+    ...(s.AdjacentParentShardId === undefined
+      ? {}
+      : { adjacentParentShardId: s.AdjacentParentShardId }),
+    hashKeyRange: {
+      startingHashKey: s.HashKeyRange?.StartingHashKey ?? "",
+      endingHashKey: s.HashKeyRange?.EndingHashKey ?? "",
+    },
+    sequenceNumberRange: {
+      startingSequenceNumber: s.SequenceNumberRange?.StartingSequenceNumber ?? "",
+      ...(s.SequenceNumberRange?.EndingSequenceNumber === undefined
+        ? {}
+        : { endingSequenceNumber: s.SequenceNumberRange.EndingSequenceNumber }),
     },
   };
 }

@@ -3,6 +3,7 @@
  * whose pattern matches the stream name wins, then the default. Patterns are
  * exact names or globs (`*` any characters, `?` one character).
  */
+import { isEngineShardIterator } from "../engine/index.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import type { ListStreamsInput, ListStreamsOutput, StreamRef } from "../kinesis/types.ts";
 import { streamNameFromArn } from "../kinesis/validation.ts";
@@ -71,6 +72,25 @@ export function createRouter(options: RouterOptions): Router {
       input.streamName === undefined && input.streamArn === undefined
         ? defaultBackend().listShards(input, call)
         : backendFor(input).listShards(input, call),
+    describeStream: (input, call) => backendFor(input).describeStream(input, call),
+    getShardIterator: (input, call) => backendFor(input).getShardIterator(input, call),
+    getRecords: (input, call) => {
+      // An iterator names no stream, but the engine's are recognisable.
+      const engine = options.backends.get("engine");
+      const fromEngine = isEngineShardIterator(input.shardIterator ?? "");
+      if (fromEngine && engine !== undefined) return engine.getRecords(input, call);
+      const forwarded = options.backends.get("kinesis");
+      if (!fromEngine && forwarded !== undefined) return forwarded.getRecords(input, call);
+      return defaultBackend().getRecords(input, call);
+    },
+    increaseStreamRetentionPeriod: (input, call) =>
+      backendFor(input).increaseStreamRetentionPeriod(input, call),
+    decreaseStreamRetentionPeriod: (input, call) =>
+      backendFor(input).decreaseStreamRetentionPeriod(input, call),
+    addTagsToStream: (input, call) => backendFor(input).addTagsToStream(input, call),
+    removeTagsFromStream: (input, call) => backendFor(input).removeTagsFromStream(input, call),
+    listTagsForStream: (input, call) => backendFor(input).listTagsForStream(input, call),
+    describeLimits: (call) => defaultBackend().describeLimits(call),
     async listStreams(input, call) {
       const only = inUse[0];
       if (inUse.length === 1 && only !== undefined && routes.length === 0) {

@@ -12,6 +12,7 @@ import { MAX_PUT_RECORDS_BYTES } from "../kinesis/limits.ts";
 import { createErrorInterceptor } from "../services/errors.ts";
 import { createRoutes } from "../services/routes.ts";
 import type { MetricsHandler } from "../telemetry/telemetry.ts";
+import { isWireRequest, type WireRequest, type WireResponse } from "../wire/wire-handler.ts";
 import { createOnePortServer, type RequestHandler } from "./one-port.ts";
 
 /**
@@ -27,6 +28,8 @@ export interface GatewayServerOptions {
   logger: Logger;
   /** Interceptors before the error mapping (they see Connect errors). */
   interceptors?: Interceptor[];
+  /** Serves the Kinesis wire API (requests with `X-Amz-Target`); without it they are 404. */
+  wireHandler?: ((req: WireRequest, res: WireResponse) => Promise<void>) | undefined;
   /** Serves `GET /metrics`; without it the path is 404. */
   metricsHandler?: MetricsHandler | undefined;
   /** Whether the backends can serve; `/readyz` also needs it. Default: always. */
@@ -55,6 +58,13 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   const state = { ready: false };
 
   const fallback: RequestHandler = (req, res) => {
+    if (options.wireHandler && isWireRequest(req.headers)) {
+      options.wireHandler(req, res).catch((err: unknown) => {
+        logger.error({ err }, "wire request failed");
+        res.destroy();
+      });
+      return;
+    }
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (req.method === "GET" && path === "/readyz") {

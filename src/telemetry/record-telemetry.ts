@@ -347,6 +347,26 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
       describeStreamSummary: (input, call) =>
         timed("DescribeStreamSummary", () => backend.describeStreamSummary(input, call)),
       listShards: (input, call) => timed("ListShards", () => backend.listShards(input, call)),
+      describeStream: (input, call) =>
+        timed("DescribeStream", () => backend.describeStream(input, call)),
+      getShardIterator: (input, call) =>
+        timed("GetShardIterator", () => backend.getShardIterator(input, call)),
+      getRecords: (input, call) => timed("GetRecords", () => backend.getRecords(input, call)),
+      increaseStreamRetentionPeriod: (input, call) =>
+        timed("IncreaseStreamRetentionPeriod", () =>
+          backend.increaseStreamRetentionPeriod(input, call),
+        ),
+      decreaseStreamRetentionPeriod: (input, call) =>
+        timed("DecreaseStreamRetentionPeriod", () =>
+          backend.decreaseStreamRetentionPeriod(input, call),
+        ),
+      addTagsToStream: (input, call) =>
+        timed("AddTagsToStream", () => backend.addTagsToStream(input, call)),
+      removeTagsFromStream: (input, call) =>
+        timed("RemoveTagsFromStream", () => backend.removeTagsFromStream(input, call)),
+      listTagsForStream: (input, call) =>
+        timed("ListTagsForStream", () => backend.listTagsForStream(input, call)),
+      describeLimits: (call) => timed("DescribeLimits", () => backend.describeLimits(call)),
     };
   };
 

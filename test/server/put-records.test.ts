@@ -168,7 +168,9 @@ void suite("throttling over the wire", () => {
     const steady = acceptedBySecond.slice(1);
     const elapsedSteadySeconds = (performance.now() - started) / 1000 - 1;
     const perSecond = steady.reduce((a, b) => a + b, 0) / elapsedSteadySeconds;
-    t.diagnostic(`accepted per second: ${acceptedBySecond.join(", ")}; steady ${perSecond.toFixed(0)}/s`);
+    t.diagnostic(
+      `accepted per second: ${acceptedBySecond.join(", ")}; steady ${perSecond.toFixed(0)}/s`,
+    );
     assert.ok(
       Math.abs(perSecond - 1000) <= 50,
       `accepted ${perSecond.toFixed(0)}/s: ${acceptedBySecond.join(", ")}`,

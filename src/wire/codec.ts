@@ -1,0 +1,221 @@
+/**
+ * The bodies of the Kinesis wire protocol: JSON 1.1 (blobs in base64,
+ * timestamps in epoch seconds) and CBOR 1.1 (blobs as bytes, timestamps as
+ * tag 1 holding epoch milliseconds, as AWS and its SDKs send them), and the
+ * readers that turn a decoded body's members into typed values with AWS's
+ * SerializationException texts.
+ */
+import { Decoder, Encoder, type Options, Tag } from "cbor-x";
+import { KinesisError } from "../kinesis/errors.ts";
+
+export type WireFormat = "json" | "cbor";
+
+export const CONTENT_TYPES: Readonly<Record<WireFormat, string>> = {
+  json: "application/x-amz-json-1.1",
+  cbor: "application/x-amz-cbor-1.1",
+};
+
+/** The format a request's content type names, or undefined for any other type. */
+export function formatOf(contentType: string | undefined): WireFormat | undefined {
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type === "application/x-amz-json-1.1" || type === "application/x-amz-json-1.0") return "json";
+  if (type === "application/x-amz-cbor-1.1") return "cbor";
+  return undefined;
+}
+
+// `int64AsNumber` is a runtime option its type declarations leave out: AWS
+// clients send millisecond timestamps as 64-bit integers.
+const decoderOptions: Options & { int64AsNumber: boolean } = {
+  mapsAsObjects: true,
+  useRecords: false,
+  int64AsNumber: true,
+};
+const cborDecoder = new Decoder(decoderOptions);
+const cborEncoder = new Encoder({ mapsAsObjects: true, useRecords: false, tagUint8Array: false });
+
+const serialization = (message: string) => new KinesisError("SerializationException", message);
+
+/** A body as a plain object; an empty body is an empty request. */
+export function decodeBody(format: WireFormat, body: Uint8Array): Record<string, unknown> {
+  if (body.length === 0) return {};
+  let value: unknown;
+  try {
+    value =
+      format === "json" ? JSON.parse(Buffer.from(body).toString("utf8")) : cborDecoder.decode(body);
+  } catch {
+    throw serialization(format === "json" ? "Malformed JSON body" : "Malformed CBOR body");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw serialization("Start of structure or map found where not expected.");
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Dates and blobs as each format writes them; undefined members are left out. */
+export function encodeBody(format: WireFormat, value: unknown): Buffer {
+  if (format === "cbor") return Buffer.from(cborEncoder.encode(toCbor(value)));
+  return Buffer.from(JSON.stringify(value, jsonReplacer));
+}
+
+function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  if (raw instanceof Date) return raw.getTime() / 1000;
+  if (raw instanceof Uint8Array) return Buffer.from(raw).toString("base64");
+  return value;
+}
+
+function toCbor(value: unknown): unknown {
+  if (value instanceof Date) return new Tag(BigInt(value.getTime()), 1);
+  if (value instanceof Uint8Array || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(toCbor);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toCbor(v);
+  return out;
+}
+
+/** What a member's JSON value is called in AWS's type-mismatch texts. */
+function javaClassOf(value: unknown): string {
+  if (typeof value === "number") return "com.amazon.coral.value.json.numbers.TruncatingBigNumber";
+  if (typeof value === "boolean") return "java.lang.Boolean";
+  return "java.lang.String";
+}
+
+/** The texts AWS answers when a member has the wrong JSON type. */
+function mismatch(value: unknown, expected: string): KinesisError {
+  if (Array.isArray(value)) return serialization("Start of list found where not expected");
+  if (typeof value === "object" && !(value instanceof Uint8Array) && !(value instanceof Date)) {
+    return serialization("Start of structure or map found where not expected.");
+  }
+  return serialization(`class ${javaClassOf(value)} can not be converted to an ${expected}`);
+}
+
+/** Reads the members of one decoded structure. Absent and null members read as undefined. */
+export class Members {
+  readonly #body: Record<string, unknown>;
+  readonly #format: WireFormat;
+
+  constructor(body: Record<string, unknown>, format: WireFormat) {
+    this.#body = body;
+    this.#format = format;
+  }
+
+  #get(name: string): unknown {
+    const value = this.#body[name];
+    return value === null ? undefined : value;
+  }
+
+  string(name: string): string | undefined {
+    const value = this.#get(name);
+    if (value === undefined || typeof value === "string") return value;
+    throw mismatch(value, "String");
+  }
+
+  integer(name: string): number | undefined {
+    const value = this.#get(name);
+    if (value === undefined) return undefined;
+    if (typeof value === "number") return Math.trunc(value);
+    throw mismatch(value, "Integer");
+  }
+
+  boolean(name: string): boolean | undefined {
+    const value = this.#get(name);
+    if (value === undefined || typeof value === "boolean") return value;
+    throw mismatch(value, "Boolean");
+  }
+
+  /** JSON: epoch seconds. CBOR: tag 1 with epoch milliseconds (AWS's usage), or plain seconds. */
+  timestamp(name: string): Date | undefined {
+    const value = this.#get(name);
+    if (value === undefined) return undefined;
+    if (value instanceof Date) {
+      // cbor-x reads tag 1 as seconds; AWS clients put milliseconds there.
+      const tagged = value.getTime() / 1000;
+      return new Date(tagged > 1e11 ? tagged : tagged * 1000);
+    }
+    if (typeof value === "number") return new Date(value * 1000);
+    throw mismatch(value, "Date");
+  }
+
+  blob(name: string): Uint8Array | undefined {
+    const value = this.#get(name);
+    if (value === undefined) return undefined;
+    if (value instanceof Uint8Array) return value;
+    if (typeof value !== "string") throw mismatch(value, "Blob");
+    return decodeBase64(value);
+  }
+
+  list(name: string): unknown[] | undefined {
+    const value = this.#get(name);
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value)) throw serialization("Expected list or null");
+    return value;
+  }
+
+  /** A list of structures, each read by `read`. */
+  structures<T>(name: string, read: (members: Members) => T): T[] | undefined {
+    return this.list(name)?.map((item) => {
+      if (
+        item === null ||
+        typeof item !== "object" ||
+        Array.isArray(item) ||
+        item instanceof Uint8Array
+      ) {
+        throw item === null
+          ? serialization("Expected structure or null")
+          : mismatch(item, "Structure");
+      }
+      return read(new Members(item as Record<string, unknown>, this.#format));
+    });
+  }
+
+  structure(name: string): Members | undefined {
+    const value = this.#get(name);
+    if (value === undefined) return undefined;
+    if (typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) {
+      throw mismatch(value, "Structure");
+    }
+    return new Members(value as Record<string, unknown>, this.#format);
+  }
+
+  /** A map of strings to strings (tags). */
+  stringMap(name: string): Record<string, string> | undefined {
+    const members = this.structure(name);
+    if (members === undefined) return undefined;
+    const out: Record<string, string> = {};
+    for (const key of Object.keys(members.#body)) out[key] = members.string(key) ?? "";
+    return out;
+  }
+
+  /** A list of strings (tag keys). */
+  strings(name: string): string[] | undefined {
+    return this.list(name)?.map((item) => {
+      if (typeof item === "string") return item;
+      throw mismatch(item, "String");
+    });
+  }
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Strict base64, with the texts AWS answers for each way it can be wrong. */
+export function decodeBase64(text: string): Uint8Array {
+  const bad = [...text].find((c) => !/[A-Za-z0-9+/=]/.test(c));
+  if (bad !== undefined) {
+    throw serialization(
+      `'${text}' can not be converted to a Blob: Invalid Base64 character: '${bad}'`,
+    );
+  }
+  if (text.length % 4 !== 0) {
+    throw serialization(
+      `'${text}' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: ${text.length}`,
+    );
+  }
+  const bytes = Buffer.from(text, "base64");
+  if (!BASE64.test(text) || bytes.toString("base64") !== text) {
+    // AWS's own spelling, "dectected", kept.
+    throw serialization(
+      `'${text}' can not be converted to a Blob: Invalid last non-pad Base64 character dectected`,
+    );
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}

@@ -1,0 +1,222 @@
+/**
+ * The Kinesis wire API on the gateway's port: `POST /` with
+ * `X-Amz-Target: Kinesis_20131202.<Operation>`, JSON 1.1 or CBOR 1.1 bodies,
+ * over HTTP/1.1 or HTTP/2, so the AWS CLI and every AWS SDK work with
+ * `--endpoint-url`. Signatures are accepted without being checked; a request
+ * with no `Authorization` at all gets AWS's MissingAuthenticationTokenException.
+ * Errors are AWS's: `__type` and `message`, 400 or 500, `x-amzn-RequestId`.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import {
+  type Attributes,
+  context,
+  type Meter,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import type { Logger } from "pino";
+import type { Backend } from "../backends/backend.ts";
+import { GatewayError, KinesisError } from "../kinesis/errors.ts";
+import { DURATION_BUCKETS_SECONDS } from "../telemetry/buckets.ts";
+import {
+  CONTENT_TYPES,
+  decodeBody,
+  encodeBody,
+  formatOf,
+  Members,
+  type WireFormat,
+} from "./codec.ts";
+import { operations } from "./operations.ts";
+
+export const TARGET_PREFIX = "Kinesis_20131202.";
+
+/** What the handler needs of a request and a response, on HTTP/1.1 and HTTP/2 alike. */
+export interface WireRequest extends AsyncIterable<Uint8Array> {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+}
+
+export interface WireResponse {
+  statusCode: number;
+  setHeader(name: string, value: string | number): unknown;
+  end(body: Uint8Array): unknown;
+  once(event: "close", listener: () => void): unknown;
+  readonly writableFinished: boolean;
+}
+
+export interface WireHandlerOptions {
+  backend: Backend;
+  logger: Logger;
+  tracer: Tracer;
+  meter: Meter;
+  /** Largest body read; larger ones get 413, as from AWS. */
+  maxBodyBytes: number;
+}
+
+/** Whether a request is meant for the Kinesis wire API rather than Connect. */
+export const isWireRequest = (headers: IncomingHttpHeaders) =>
+  headers["x-amz-target"] !== undefined;
+
+interface WireError {
+  status: number;
+  type: string;
+  message?: string | undefined;
+}
+
+/** A failure as AWS would answer it. */
+function wireErrorOf(err: unknown, logger: Logger): WireError {
+  if (err instanceof KinesisError) {
+    const server = err.type === "InternalFailure" || err.type === "ServiceUnavailable";
+    return { status: server ? 500 : 400, type: err.type, message: err.message || undefined };
+  }
+  if (err instanceof GatewayError) {
+    switch (err.kind) {
+      case "unavailable":
+        return { status: 503, type: "ServiceUnavailable", message: err.message };
+      case "timeout":
+        return { status: 500, type: "InternalFailure", message: err.message };
+      case "overloaded":
+        return { status: 400, type: "ThrottlingException", message: err.message };
+      case "unrouted":
+        return { status: 400, type: "ResourceNotFoundException", message: err.message };
+    }
+  }
+  logger.error({ err }, "unexpected error");
+  return { status: 500, type: "InternalFailure", message: "Internal service failure." };
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: WireRequest, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > maxBytes) throw new BodyTooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > maxBytes) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+const headerGetter = {
+  keys: (carrier: IncomingHttpHeaders) => Object.keys(carrier),
+  get: (carrier: IncomingHttpHeaders, key: string) => carrier[key],
+};
+
+export function createWireHandler(options: WireHandlerOptions) {
+  const { backend, logger, tracer } = options;
+  const duration = options.meter.createHistogram("rpc.server.call.duration", {
+    description: "Duration of RPCs handled by the gateway",
+    unit: "s",
+    advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
+  });
+
+  function send(res: WireResponse, format: WireFormat, status: number, body: Uint8Array): void {
+    res.statusCode = status;
+    res.setHeader("content-type", CONTENT_TYPES[format]);
+    res.setHeader("x-amzn-RequestId", randomUUID());
+    res.setHeader("x-amz-id-2", randomBytes(48).toString("base64"));
+    res.setHeader("content-length", body.length);
+    res.end(body);
+  }
+
+  return async function handleWire(req: WireRequest, res: WireResponse): Promise<void> {
+    const started = performance.now();
+    const format = formatOf(req.headers["content-type"]);
+    if (format === undefined || req.method !== "POST") {
+      // What AWS answers a body it cannot read as an AWS protocol.
+      const body = Buffer.from(
+        JSON.stringify({
+          Output: { __type: "com.amazon.coral.service#UnknownOperationException" },
+          Version: "1.0",
+        }),
+      );
+      res.statusCode = 404;
+      res.setHeader("content-type", "application/json");
+      res.end(body);
+      return;
+    }
+    const target = String(req.headers["x-amz-target"] ?? "");
+    const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
+    const operation = Object.hasOwn(operations, name) ? operations[name] : undefined;
+
+    const attributes: Attributes = {
+      "rpc.system.name": "aws-api",
+      "rpc.method": operation ? target : "_OTHER",
+    };
+    const parent = propagation.extract(context.active(), req.headers, headerGetter);
+    const span = tracer.startSpan(
+      operation ? target : "aws-api",
+      { kind: SpanKind.SERVER, attributes },
+      parent,
+    );
+    const aborted = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished)
+        aborted.abort(new GatewayError("unavailable", "The caller went away."));
+    });
+
+    let outcome: WireError | undefined;
+    try {
+      await context.with(trace.setSpan(parent, span), async () => {
+        let body: Buffer;
+        try {
+          body = await readBody(req, options.maxBodyBytes);
+        } catch (err) {
+          if (!(err instanceof BodyTooLarge)) throw err;
+          outcome = { status: 413, type: "RequestEntityTooLarge" };
+          res.statusCode = 413;
+          res.end(new Uint8Array(0));
+          return;
+        }
+        try {
+          if (operation === undefined) {
+            throw new KinesisError("UnknownOperationException", "");
+          }
+          // A presigned request carries its signature in the query instead.
+          const signed =
+            Boolean(req.headers.authorization) || /[?&]X-Amz-Algorithm=/i.test(req.url ?? "");
+          if (!signed) {
+            throw new KinesisError(
+              "MissingAuthenticationTokenException",
+              "Missing Authentication Token",
+            );
+          }
+          const members = new Members(decodeBody(format, body), format);
+          const out = await operation(members, backend, { signal: aborted.signal });
+          send(res, format, 200, encodeBody(format, out));
+        } catch (err) {
+          outcome = wireErrorOf(err, logger);
+          send(
+            res,
+            format,
+            outcome.status,
+            encodeBody(format, { __type: outcome.type, message: outcome.message }),
+          );
+        }
+      });
+    } finally {
+      const status = outcome?.status ?? 200;
+      span.setAttribute("http.response.status_code", status);
+      const metricAttributes: Attributes = {
+        ...attributes,
+        "rpc.status_code": outcome?.type ?? "OK",
+      };
+      span.setAttribute("rpc.status_code", outcome?.type ?? "OK");
+      if (status >= 500) {
+        span.setAttribute("error.type", outcome!.type);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: outcome!.type });
+        metricAttributes["error.type"] = outcome!.type;
+      }
+      span.end();
+      duration.record((performance.now() - started) / 1000, metricAttributes);
+    }
+  };
+}

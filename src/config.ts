@@ -46,6 +46,7 @@ export interface Config {
   readonly maxInFlightRecords: number;
   readonly maxInFlightMiB: number;
   readonly recordSpans: boolean;
+  readonly streamTransitionMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -161,6 +162,11 @@ const flags = {
     description: "MiB being written at once, past which writes get RESOURCE_EXHAUSTED.",
     default: "256",
     valueName: "N",
+  },
+  "stream-transition-ms": {
+    description: "How long engine streams stay CREATING or DELETING (AWS takes seconds).",
+    default: "0",
+    valueName: "MS",
   },
   "record-spans": {
     description: "A span per record (tracing is configured by the OTEL_* variables).",
@@ -308,6 +314,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     maxInFlightRecords: integer("max-in-flight-records", 1, 100_000_000),
     maxInFlightMiB: integer("max-in-flight-mib", 1, 1024 * 1024),
     recordSpans: oneOf("record-spans", ["on", "off"] as const) === "on",
+    streamTransitionMs: integer("stream-transition-ms", 0, 600_000),
     logLevel: oneOf("log-level", ["debug", "info", "warn", "error", "silent"] as const),
   };
   for (const stream of streams) {

@@ -74,6 +74,7 @@ export async function startGateway(
       burstSeconds: config.throttleBurstSeconds,
       retentionHours: config.retentionHours,
       maxStreamBytes: config.maxStreamMiB * 1024 * 1024,
+      transitionDelayMs: config.streamTransitionMs,
     });
     for (const stream of config.streams) {
       engine.createStream({ streamName: stream.name, shardCount: stream.shardCount });

@@ -313,4 +313,30 @@ void suite("RPC spans", () => {
       assert.equal(server.attributes["rpc.system.name"], "connectrpc");
     });
   });
+
+  void test("the Kinesis wire API gets a SERVER span too, with the record spans under it", async () => {
+    await gatewayWith(["--streams", "orders:1"], async (gateway) => {
+      const res = await fetch(`${gateway.url}/`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-amz-json-1.1",
+          "x-amz-target": "Kinesis_20131202.PutRecords",
+          authorization: "AWS4-HMAC-SHA256 Credential=x",
+        },
+        body: JSON.stringify({
+          StreamName: "orders",
+          Records: [
+            { Data: Buffer.from(SECRET_DATA).toString("base64"), PartitionKey: SECRET_KEY },
+          ],
+        }),
+      });
+      assert.equal(res.status, 200);
+      const server = one("Kinesis_20131202.PutRecords");
+      assert.equal(server.kind, SpanKind.SERVER);
+      assert.equal(server.attributes["rpc.system.name"], "aws-api");
+      assert.equal(server.attributes["http.response.status_code"], 200);
+      assert.equal(parentOf(one("create orders")), server.spanContext().spanId);
+      assertNothingLeaks();
+    });
+  });
 });

@@ -1,0 +1,51 @@
+# kinesis-gateway. The TypeScript sources run directly on Node 24 (type
+# stripping), so the image is Node, the production dependencies, bin/ and src/:
+# no build step, no dev dependencies, no tests.
+#
+#   docker build -t kinesis-gateway:local .
+#   docker run --rm -p 4567:4567 kinesis-gateway:local --streams orders:4,events:1
+#
+# Node 24 is the floor (type stripping, package.json "engines"). The default
+# follows the latest 24.x on each build; --build-arg NODE_VERSION=24.21.0 pins
+# the exact version the test suite runs on.
+ARG NODE_VERSION=24
+
+FROM node:${NODE_VERSION}-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=dev leaves out the devDependency `node`, which only pins the runtime
+# of npm scripts on machines with an older Node: this image is Node 24 already.
+# package.json's allowScripts lets no production dependency run an install
+# script (protobufjs and cbor-extract are denied; cbor-extract's prebuilt
+# binary is loaded at run time). npm 11 only warns about unlisted scripts, so
+# --ignore-scripts enforces the same policy today.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM node:${NODE_VERSION}-slim
+LABEL org.opencontainers.image.title="kinesis-gateway" \
+      org.opencontainers.image.description="gRPC, gRPC-Web, Connect and Kinesis API gateway for Amazon Kinesis Data Streams" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root and read-only to the process: the gateway writes no files, so
+# the container also runs with a read-only root filesystem.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+COPY bin ./bin
+COPY src ./src
+# The official image's `node` user, by number so that Kubernetes can verify
+# runAsNonRoot without looking the name up.
+USER 1000:1000
+# gRPC (h2c), gRPC-Web, Connect, the Kinesis API, /healthz, /readyz, /metrics.
+EXPOSE 4567
+# The gateway drains on SIGTERM (--drain-timeout-seconds, 25 by default): give
+# it longer than that before SIGKILL (docker stop -t 30, compose
+# stop_grace_period, Kubernetes terminationGracePeriodSeconds).
+STOPSIGNAL SIGTERM
+# Alive, not ready: /readyz follows the upstream in forward mode, and an
+# unreachable Kinesis is no reason to call the container unhealthy. The slim
+# image has no curl; Node's fetch does it. Override it if you change the port
+# by flag (KINESIS_GATEWAY_PORT is followed) or serve TLS only.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.KINESIS_GATEWAY_PORT || 4567) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "bin/kinesis-gateway.js"]

@@ -3,7 +3,9 @@
  * variables (flags win) into a frozen object. Every problem is reported at
  * once, so a user fixes them in one go.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
 import { globToRegExp } from "./backends/router.ts";
 import type { LogLevel } from "./logger.ts";
 
@@ -47,7 +49,34 @@ export interface Config {
   readonly maxInFlightMiB: number;
   readonly recordSpans: boolean;
   readonly streamTransitionMs: number;
+  readonly drainTimeoutSeconds: number;
+  /** TLS from these PEM files; cleartext (h2c and HTTP/1.1) without. */
+  readonly tls: TlsFiles | undefined;
+  /** Bearer tokens; empty means no authentication. */
+  readonly authTokens: readonly AuthToken[];
+  readonly limits: ConnectionLimits;
   readonly logLevel: LogLevel;
+}
+
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  /** Client CAs: with it, clients must present a certificate they signed (mutual TLS). */
+  readonly clientCa: string | undefined;
+}
+
+export interface AuthToken {
+  readonly token: string;
+  /** Stream name patterns the token may use; empty means every stream. */
+  readonly streams: readonly string[];
+}
+
+export interface ConnectionLimits {
+  readonly maxConnections: number;
+  readonly maxConcurrentStreams: number;
+  readonly maxHeaderBytes: number;
+  readonly idleTimeoutSeconds: number;
+  readonly headerTimeoutSeconds: number;
 }
 
 export type ConfigResult =
@@ -173,6 +202,50 @@ const flags = {
     default: "on",
     valueName: "on|off",
   },
+  "drain-timeout-seconds": {
+    description: "On SIGTERM, how long in-flight calls may take to finish.",
+    default: "25",
+    valueName: "S",
+  },
+  "tls-cert": {
+    description: "PEM certificate (chain) file: serve TLS, h2 and http/1.1 by ALPN.",
+    valueName: "FILE",
+  },
+  "tls-key": { description: "PEM private key file for --tls-cert.", valueName: "FILE" },
+  "tls-client-ca": {
+    description: "PEM CA bundle: require client certificates it signed (mutual TLS).",
+    valueName: "FILE",
+  },
+  "auth-tokens-file": {
+    description:
+      "Bearer tokens, one per line: TOKEN [STREAM-PATTERN ...]. Also KINESIS_GATEWAY_AUTH_TOKENS, entries separated by ';'.",
+    valueName: "FILE",
+  },
+  "max-connections": { description: "Open connections at once.", default: "1000", valueName: "N" },
+  "max-concurrent-streams": {
+    description: "Calls at once on one HTTP/2 connection.",
+    default: "100",
+    valueName: "N",
+  },
+  "max-header-bytes": {
+    description: "Largest request header block.",
+    default: "16384",
+    valueName: "N",
+  },
+  "idle-timeout-seconds": {
+    description: "Idle time after which a connection is closed.",
+    default: "60",
+    valueName: "S",
+  },
+  "header-timeout-seconds": {
+    description: "How long a client may take to send a request's headers.",
+    default: "10",
+    valueName: "S",
+  },
+  config: {
+    description: "YAML or JSON file with any of these flags as keys (flags > environment > file).",
+    valueName: "FILE",
+  },
   "log-level": {
     description: "debug, info, warn, error or silent.",
     default: "info",
@@ -202,7 +275,66 @@ export function usage(): string {
 
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ConfigResult {
+/** Reads a file's text; injectable for tests. */
+export type ReadFile = (path: string) => string;
+const readUtf8: ReadFile = (path) => readFileSync(path, "utf8");
+
+/**
+ * The values a `--config` file sets, as flag texts, by flag name. A list
+ * (routes, streams) may be a YAML list.
+ */
+function fileValues(
+  path: string,
+  readFile: ReadFile,
+  problems: string[],
+): Partial<Record<FlagName, string | string[]>> {
+  let document: unknown;
+  try {
+    document = parseYaml(readFile(path));
+  } catch (err) {
+    problems.push(
+      `--config (${envName("config")}): cannot read ${path}: ${(err as Error).message}`,
+    );
+    return {};
+  }
+  if (document === null || document === undefined) return {};
+  if (typeof document !== "object" || Array.isArray(document)) {
+    problems.push(`--config: ${path} must hold a map of flag names to values`);
+    return {};
+  }
+  const values: Partial<Record<FlagName, string | string[]>> = {};
+  for (const [key, value] of Object.entries(document)) {
+    if (!(key in flags) || key === "config") {
+      problems.push(`--config: ${path} sets '${key}', which is not a flag`);
+    } else if (Array.isArray(value)) {
+      values[key as FlagName] = value.map(String);
+    } else if (value !== null && typeof value === "object") {
+      problems.push(`--config: ${path}: '${key}' must be a value or a list`);
+    } else {
+      values[key as FlagName] = String(value);
+    }
+  }
+  return values;
+}
+
+/** Token entries: `TOKEN [STREAM-PATTERN ...]`. */
+function parseTokens(entries: readonly string[], where: string, problems: string[]): AuthToken[] {
+  const tokens: AuthToken[] = [];
+  for (const entry of entries) {
+    const [token = "", ...streams] = entry.trim().split(/\s+/);
+    if (token === "" || token.startsWith("#")) continue;
+    // Without saying the token: it is a secret.
+    if (token.length < 16) problems.push(`${where}: a token is shorter than 16 characters`);
+    else tokens.push({ token, streams });
+  }
+  return tokens;
+}
+
+export function parseConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  readFile: ReadFile = readUtf8,
+): ConfigResult {
   const options = Object.fromEntries(
     Object.entries(flags).map(([name, spec]) => [
       name,
@@ -223,11 +355,16 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   if (parsed.values.help === true) return { kind: "help", text: usage() };
 
   const problems: string[] = [];
+  const configPath = (parsed.values.config as string | undefined) ?? env[envName("config")];
+  const file = configPath === undefined ? {} : fileValues(configPath, readFile, problems);
+  /** Flags win over the environment, which wins over the file, which wins over defaults. */
   const raw = (name: FlagName): string | undefined => {
     const fromFlag = parsed.values[name];
     if (typeof fromFlag === "string") return fromFlag;
     const fromEnv = env[envName(name)];
     if (fromEnv !== undefined) return fromEnv;
+    const fromFile = file[name];
+    if (fromFile !== undefined) return Array.isArray(fromFile) ? fromFile.join(",") : fromFile;
     return "default" in flags[name] ? (flags[name] as FlagSpec).default : undefined;
   };
   const where = (name: FlagName) => `--${name} (${envName(name)})`;
@@ -260,9 +397,12 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     }
   }
 
+  const fileRoutes = file.route;
   const routeTexts =
     (parsed.values.route as string[] | undefined) ??
-    (env[envName("route")] ?? "").split(",").filter((s) => s.trim() !== "");
+    env[envName("route")]?.split(",").filter((s) => s.trim() !== "") ??
+    (Array.isArray(fileRoutes) ? fileRoutes : fileRoutes?.split(",")) ??
+    [];
   const routes: Route[] = [];
   for (const text of routeTexts) {
     const at = text.lastIndexOf("=");
@@ -290,6 +430,33 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     problems.push(`${where("region")}: '${region}' is not a region name`);
   }
 
+  const tlsCert = raw("tls-cert");
+  const tlsKey = raw("tls-key");
+  const tlsClientCa = raw("tls-client-ca");
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    problems.push(`${where("tls-cert")} and ${where("tls-key")} go together`);
+  }
+  if (tlsClientCa !== undefined && tlsCert === undefined) {
+    problems.push(`${where("tls-client-ca")} needs --tls-cert and --tls-key`);
+  }
+  for (const name of ["tls-cert", "tls-key", "tls-client-ca", "auth-tokens-file"] as const) {
+    const path = raw(name);
+    if (path !== undefined && !existsSync(path)) problems.push(`${where(name)}: no file ${path}`);
+  }
+  const tokensFile = raw("auth-tokens-file");
+  const authTokens = [
+    ...parseTokens(
+      tokensFile !== undefined && existsSync(tokensFile) ? readFile(tokensFile).split("\n") : [],
+      where("auth-tokens-file"),
+      problems,
+    ),
+    ...parseTokens(
+      (env.KINESIS_GATEWAY_AUTH_TOKENS ?? "").split(";"),
+      "KINESIS_GATEWAY_AUTH_TOKENS",
+      problems,
+    ),
+  ];
+
   const config: Config = {
     port: integer("port", 0, 65_535),
     host: raw("host") ?? "",
@@ -315,6 +482,19 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     maxInFlightMiB: integer("max-in-flight-mib", 1, 1024 * 1024),
     recordSpans: oneOf("record-spans", ["on", "off"] as const) === "on",
     streamTransitionMs: integer("stream-transition-ms", 0, 600_000),
+    drainTimeoutSeconds: integer("drain-timeout-seconds", 0, 3600),
+    tls:
+      tlsCert !== undefined && tlsKey !== undefined
+        ? { cert: tlsCert, key: tlsKey, clientCa: tlsClientCa }
+        : undefined,
+    authTokens,
+    limits: {
+      maxConnections: integer("max-connections", 1, 1_000_000),
+      maxConcurrentStreams: integer("max-concurrent-streams", 1, 10_000),
+      maxHeaderBytes: integer("max-header-bytes", 1024, 1024 * 1024),
+      idleTimeoutSeconds: integer("idle-timeout-seconds", 1, 86_400),
+      headerTimeoutSeconds: integer("header-timeout-seconds", 1, 600),
+    },
     logLevel: oneOf("log-level", ["debug", "info", "warn", "error", "silent"] as const),
   };
   for (const stream of streams) {

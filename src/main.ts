@@ -2,20 +2,25 @@
  * The composition root: configuration → logger → engine and backend →
  * server → signals. `startGateway` is what tests and the command share.
  */
+import { readFileSync } from "node:fs";
 import { metrics, trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { createAuthenticator } from "./auth/tokens.ts";
 import type { Backend } from "./backends/backend.ts";
 import { createEngineBackend } from "./backends/engine-backend.ts";
 import { withInFlightLimit } from "./backends/in-flight-limit.ts";
 import { createKinesisBackend, type KinesisBackend } from "./backends/kinesis-backend.ts";
 import { withRetry } from "./backends/retry.ts";
 import { createRouter } from "./backends/router.ts";
+import { withStreamAccess } from "./backends/stream-access.ts";
 import { createUpstreamMonitor, type UpstreamMonitor } from "./backends/upstream-monitor.ts";
 import { withValidation } from "./backends/validation.ts";
 import { type BackendKind, type Config, parseConfig } from "./config.ts";
 import { createEngine, type Engine } from "./engine/index.ts";
 import { createLogger } from "./logger.ts";
 import { createGatewayServer, DEFAULT_READ_MAX_BYTES } from "./server/gateway-server.ts";
+import { createAuthInterceptor } from "./services/auth-interceptor.ts";
+import { createHealthRegistry, ServingStatus } from "./services/health.ts";
 import { createRecordTelemetry } from "./telemetry/record-telemetry.ts";
 import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing.ts";
 import { NO_TELEMETRY, startTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
@@ -36,7 +41,8 @@ export interface RunningGateway {
   readonly url: string;
   /** The built-in engine, when a route uses it (tests read records back through it). */
   readonly engine: Engine | undefined;
-  stop(): Promise<void>;
+  /** Drains for up to `drainMs` (default 0: at once), then closes. */
+  stop(drainMs?: number): Promise<void>;
 }
 
 export interface GatewayOptions {
@@ -100,7 +106,16 @@ export async function startGateway(
       });
   }
 
+  // SERVING when ready: not while draining, nor (forward mode) while the upstream is unreachable.
+  const health = createHealthRegistry({ initialStatus: ServingStatus.NOT_SERVING });
+  let draining = false;
   let upstream: { backend: KinesisBackend; monitor: UpstreamMonitor } | undefined;
+  const updateHealth = () =>
+    health.setAll(
+      !draining && (upstream?.monitor.reachable ?? true)
+        ? ServingStatus.SERVING
+        : ServingStatus.NOT_SERVING,
+    );
   if (uses("kinesis")) {
     const backend = createKinesisBackend({
       region: config.region,
@@ -111,7 +126,11 @@ export async function startGateway(
       requestTimeoutMs: config.kinesisRequestTimeoutMs,
       onUnreachable: () => monitor.markUnreachable(),
     });
-    const monitor = createUpstreamMonitor({ probe: (signal) => backend.reachable(signal), logger });
+    const monitor = createUpstreamMonitor({
+      probe: (signal) => backend.reachable(signal),
+      logger,
+      onChange: updateHealth,
+    });
     upstream = { backend, monitor };
     backends.set(
       "kinesis",
@@ -145,27 +164,47 @@ export async function startGateway(
     })
     .addCallback((result) => result.observe(bounded.inFlight.records));
   // Outermost first: telemetry sees every record, valid or not; validation
-  // refuses before anything is held in flight or sent.
-  const backend = recordTelemetry.outer(withValidation(bounded));
+  // refuses before anything is held in flight or sent; a token limited to
+  // some streams reaches nothing else.
+  const backend = recordTelemetry.outer(withValidation(withStreamAccess(bounded)));
 
+  const auth = createAuthenticator(config.authTokens);
+  const shutdown = new AbortController();
   const server = createGatewayServer({
     backend,
     logger,
-    interceptors: [createRpcTracingInterceptor({ tracer, meter })],
+    interceptors: [createRpcTracingInterceptor({ tracer, meter }), createAuthInterceptor(auth)],
     wireHandler: createWireHandler({
       backend,
+      auth,
       logger,
       tracer,
       meter,
       maxBodyBytes: DEFAULT_READ_MAX_BYTES,
     }),
     metricsHandler: telemetry.metricsHandler,
-    isReady: () => upstream?.monitor.reachable ?? true,
+    // /readyz and the gRPC health check always agree.
+    isReady: () => health.status("") === ServingStatus.SERVING,
+    health,
+    limits: {
+      maxConnections: config.limits.maxConnections,
+      maxConcurrentStreams: config.limits.maxConcurrentStreams,
+      maxHeaderBytes: config.limits.maxHeaderBytes,
+      idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
+      headerTimeoutMs: config.limits.headerTimeoutSeconds * 1000,
+    },
+    tls: config.tls && {
+      cert: readFileSync(config.tls.cert),
+      key: readFileSync(config.tls.key),
+      clientCa: config.tls.clientCa === undefined ? undefined : readFileSync(config.tls.clientCa),
+    },
+    shutdown,
   });
   const address = await server.listen(config.port, config.host);
   server.ready = true;
+  updateHealth();
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = `${config.tls ? "https" : "http"}://${host}:${address.port}`;
   logger.info(
     {
       url,
@@ -178,6 +217,8 @@ export async function startGateway(
       throttle: config.throttle,
       retryFailedRecords: config.retryFailedRecords,
       recordSpans: config.recordSpans && telemetry.tracing,
+      tls: config.tls === undefined ? "off" : config.tls.clientCa === undefined ? "on" : "mutual",
+      auth: auth.enabled ? `${config.authTokens.length} tokens` : "off",
     },
     "kinesis-gateway listening",
   );
@@ -185,8 +226,10 @@ export async function startGateway(
     port: address.port,
     url,
     engine,
-    async stop() {
-      await server.close();
+    async stop(drainMs = 0) {
+      draining = true;
+      updateHealth(); // readiness goes first
+      await server.close(drainMs);
       upstream?.monitor.stop();
       upstream?.backend.close();
     },
@@ -216,21 +259,31 @@ export async function runMain(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  const drainMs = result.config.drainTimeoutSeconds * 1000;
+  let stopping = false;
   const stop = (signal: string) => {
-    logger.info({ signal }, "shutting down");
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting at once");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, drainSeconds: result.config.drainTimeoutSeconds }, "draining");
     gateway
-      .stop()
+      .stop(drainMs)
       .then(() => telemetry.shutdown())
       .then(
-        () => process.exit(0),
+        () => {
+          logger.info("stopped");
+          process.exit(0);
+        },
         (err: unknown) => {
           logger.error({ err }, "shutdown failed");
           process.exit(1);
         },
       );
   };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
 }
 
 if (import.meta.main) await runMain();

@@ -3,6 +3,7 @@
  * backend serves them in process; the kinesis backend forwards them to AWS.
  * A backend throws `KinesisError` for every failure a caller should see.
  */
+import type { Principal } from "../auth/tokens.ts";
 import type {
   AddTagsInput,
   CreateStreamInput,
@@ -36,6 +37,8 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The caller's deadline in `Date.now()` milliseconds; undefined without one. */
   readonly deadline?: number | undefined;
+  /** Who the caller is, when authentication is on: the streams it may use. */
+  readonly principal?: Principal | undefined;
 }
 
 export interface Backend {

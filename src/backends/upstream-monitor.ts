@@ -15,6 +15,8 @@ export interface UpstreamMonitorOptions {
   downIntervalMs?: number;
   /** How long one probe may take. Default 2 s. */
   probeTimeoutMs?: number;
+  /** Told when reachability changes (the first probe counts). */
+  onChange?: (reachable: boolean) => void;
 }
 
 export interface UpstreamMonitor {
@@ -34,12 +36,14 @@ export function createUpstreamMonitor(options: UpstreamMonitorOptions): Upstream
   let timer: NodeJS.Timeout | undefined;
 
   const set = (value: boolean) => {
-    if (value !== reachable) {
+    const changed = value !== reachable;
+    if (changed) {
       options.logger[value ? "info" : "warn"](
         value ? "upstream reachable; ready" : "upstream unreachable; not ready",
       );
     }
     reachable = value;
+    if (changed) options.onChange?.(value);
   };
 
   const schedule = () => {

@@ -23,7 +23,12 @@ export {
   parseSequenceNumber,
   type SequenceNumberFields,
 } from "./sequence-number.ts";
-export { ENGINE_ITERATOR_PREFIX, isEngineShardIterator } from "./shard-iterator.ts";
+export {
+  decodeShardIterator,
+  ENGINE_ITERATOR_PREFIX,
+  isEngineShardIterator,
+  type ShardIteratorState,
+} from "./shard-iterator.ts";
 export {
   type HashKeySpan,
   shardIdFor,

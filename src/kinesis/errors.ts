@@ -59,7 +59,9 @@ export type GatewayErrorKind =
   /** The gateway holds as many records in flight as it allows. */
   | "overloaded"
   /** No route sends the stream to a backend. */
-  | "unrouted";
+  | "unrouted"
+  /** The caller's token may not use this stream. */
+  | "forbidden";
 
 /**
  * A failure of the gateway or of the path to Kinesis rather than an answer

@@ -10,10 +10,16 @@ import type { Logger } from "pino";
 import type { Backend } from "../backends/backend.ts";
 import { MAX_PUT_RECORDS_BYTES } from "../kinesis/limits.ts";
 import { createErrorInterceptor } from "../services/errors.ts";
+import type { HealthRegistry } from "../services/health.ts";
 import { createRoutes } from "../services/routes.ts";
 import type { MetricsHandler } from "../telemetry/telemetry.ts";
 import { isWireRequest, type WireRequest, type WireResponse } from "../wire/wire-handler.ts";
-import { createOnePortServer, type RequestHandler } from "./one-port.ts";
+import {
+  createOnePortServer,
+  type PortLimits,
+  type RequestHandler,
+  type TlsOptions,
+} from "./one-port.ts";
 
 /**
  * The largest request body read. A valid `PutRecords` holds at most 5 MiB
@@ -36,13 +42,27 @@ export interface GatewayServerOptions {
   isReady?: () => boolean;
   /** Largest request message accepted. Default `DEFAULT_READ_MAX_BYTES` (about 7.7 MiB). */
   readMaxBytes?: number;
+  /** Connection limits and time-outs. Default `DEFAULT_PORT_LIMITS`. */
+  limits?: Partial<PortLimits> | undefined;
+  /** Serve TLS (h2 and http/1.1 by ALPN) instead of cleartext. */
+  tls?: TlsOptions | undefined;
+  /** Aborted when a drain begins: long-lived streams end with UNAVAILABLE. */
+  shutdown?: AbortController;
+  /** What `grpc.health.v1.Health` reports. */
+  health?: HealthRegistry | undefined;
 }
 
 export interface GatewayServer {
   /** Listens; port 0 picks a free port. Resolves with the bound address. */
   listen(port: number, host?: string): Promise<net.AddressInfo>;
-  /** Stops accepting, ends every connection, resolves when closed. */
-  close(): Promise<void>;
+  /**
+   * Drains: stops accepting connections, sends HTTP/2 GOAWAY, ends long-lived
+   * streams, lets calls in flight finish for up to `drainMs`, then closes
+   * every connection. Resolves when closed.
+   */
+  close(drainMs?: number): Promise<void>;
+  /** Calls being served now. */
+  readonly inFlight: number;
   /** Whether `/readyz` reports ready. */
   ready: boolean;
 }
@@ -79,12 +99,28 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
   };
 
   const handler = connectNodeAdapter({
-    routes: createRoutes(options.backend),
+    routes: createRoutes(options.backend, {
+      shutdown: options.shutdown?.signal,
+      health: options.health,
+    }),
     interceptors: [...(options.interceptors ?? []), createErrorInterceptor(logger)],
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
     fallback,
   });
-  const server = createOnePortServer({ handler });
+  let inFlight = 0;
+  let draining = false;
+  /** Counts calls in flight; while draining, HTTP/1.1 answers close their connection. */
+  const tracked: RequestHandler = (req, res) => {
+    inFlight++;
+    res.once("close", () => inFlight--);
+    if (draining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+    handler(req, res);
+  };
+  const server = createOnePortServer({
+    handler: tracked,
+    limits: options.limits,
+    tls: options.tls,
+  });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.http2.on("session", (session) => {
     sessions.add(session);
@@ -98,22 +134,32 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     set ready(value: boolean) {
       state.ready = value;
     },
+    get inFlight() {
+      return inFlight;
+    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
-        server.tcp.once("error", reject);
-        server.tcp.listen(port, host, () => {
-          server.tcp.off("error", reject);
-          resolve(server.tcp.address() as net.AddressInfo);
+        server.listener.once("error", reject);
+        server.listener.listen(port, host, () => {
+          server.listener.off("error", reject);
+          resolve(server.listener.address() as net.AddressInfo);
         });
       });
     },
-    close() {
+    async close(drainMs = 0) {
       state.ready = false;
-      const closed = new Promise<void>((resolve) => server.tcp.close(() => resolve()));
-      for (const session of sessions) session.close();
-      server.http1.closeIdleConnections();
-      server.http1.closeAllConnections();
-      return closed;
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.listener.close(() => resolve()));
+      options.shutdown?.abort();
+      for (const session of sessions) session.close(); // GOAWAY; streams in flight go on
+      const deadline = Date.now() + drainMs;
+      while (inFlight > 0 && Date.now() < deadline) {
+        server.http1?.closeIdleConnections();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (inFlight > 0) logger.warn({ inFlight }, "drain time-out: closing calls still in flight");
+      for (const socket of server.sockets) socket.destroy();
+      await closed;
     },
   };
 }

@@ -1,12 +1,14 @@
 /**
- * Cleartext HTTP/1.1 and HTTP/2 (prior knowledge, as gRPC clients connect) on
- * one port. Node offers both on one listener only with TLS (ALPN), so this
- * reads the first bytes of each connection: the HTTP/2 connection preface
- * goes to the HTTP/2 server, anything else to the HTTP/1.1 server.
+ * Every protocol on one port. With TLS, ALPN offers h2 and http/1.1 and
+ * Node's secure HTTP/2 server serves both. In cleartext Node offers both on
+ * one listener only through this module: it reads the first bytes of each
+ * connection, and the HTTP/2 connection preface (prior knowledge, as gRPC
+ * clients connect) goes to the HTTP/2 server, anything else to HTTP/1.1.
  */
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import type tls from "node:tls";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 
 /** A request handler for both HTTP/1.1 and HTTP/2, as Connect's adapter makes. */
@@ -14,41 +16,103 @@ export type RequestHandler = ReturnType<typeof connectNodeAdapter>;
 
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
+export interface PortLimits {
+  /** Open connections at once. */
+  maxConnections: number;
+  /** Calls at once on one HTTP/2 connection. */
+  maxConcurrentStreams: number;
+  /** Largest request header block, in bytes. */
+  maxHeaderBytes: number;
+  /** Idle time after which a connection is closed. */
+  idleTimeoutMs: number;
+  /** How long a client may take to send a request's headers (and a new connection its first bytes). */
+  headerTimeoutMs: number;
+}
+
+export const DEFAULT_PORT_LIMITS: PortLimits = {
+  maxConnections: 1000,
+  maxConcurrentStreams: 100,
+  maxHeaderBytes: 16 * 1024,
+  idleTimeoutMs: 60_000,
+  headerTimeoutMs: 10_000,
+};
+
+export interface TlsOptions {
+  cert: Buffer;
+  key: Buffer;
+  /** With it, clients must present a certificate it signed. */
+  clientCa?: Buffer | undefined;
+}
+
 export interface OnePortOptions {
-  /** Handles every request, whichever the protocol. */
   handler: RequestHandler;
-  /** How long a new connection may take to send its first bytes. Default 10 s. */
-  firstBytesTimeoutMs?: number;
-  /** How long an HTTP/1.1 client may take to send its headers. Default 10 s. */
-  headersTimeoutMs?: number;
-  /** Idle time after which a connection is closed. Default 60 s. */
-  idleTimeoutMs?: number;
+  limits?: Partial<PortLimits> | undefined;
+  tls?: TlsOptions | undefined;
 }
 
 export interface OnePortServer {
-  readonly tcp: net.Server;
-  readonly http1: http.Server;
-  readonly http2: http2.Http2Server;
+  /** What listens: a TCP server in cleartext, the secure HTTP/2 server with TLS. */
+  readonly listener: net.Server;
+  /** Cleartext HTTP/1.1; with TLS, HTTP/1.1 is served by `http2`. */
+  readonly http1: http.Server | undefined;
+  readonly http2: http2.Http2Server | http2.Http2SecureServer;
+  /** Every open connection, for the end of a drain. */
+  readonly sockets: ReadonlySet<net.Socket>;
 }
 
 export function createOnePortServer(options: OnePortOptions): OnePortServer {
-  const firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 10_000;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const limits = { ...DEFAULT_PORT_LIMITS, ...options.limits };
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
+  const http2Options = {
+    settings: {
+      maxConcurrentStreams: limits.maxConcurrentStreams,
+      maxHeaderListSize: limits.maxHeaderBytes,
+    },
+    maxHeaderListPairs: 256,
+  };
+
+  if (options.tls) {
+    const secure = http2.createSecureServer(
+      {
+        ...http2Options,
+        cert: options.tls.cert,
+        key: options.tls.key,
+        allowHTTP1: true,
+        ALPNProtocols: ["h2", "http/1.1"],
+        ...(options.tls.clientCa
+          ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }
+          : {}),
+      },
+      options.handler,
+    );
+    secure.setTimeout(limits.idleTimeoutMs);
+    secure.maxConnections = limits.maxConnections;
+    secure.on("connection", track);
+    secure.on("tlsClientError", (_err: Error, socket: tls.TLSSocket) => socket.destroy());
+    return { listener: secure, http1: undefined, http2: secure, sockets };
+  }
+
   const http1 = http.createServer(
     {
-      headersTimeout: options.headersTimeoutMs ?? 10_000,
+      headersTimeout: limits.headerTimeoutMs,
+      maxHeaderSize: limits.maxHeaderBytes,
       requestTimeout: 0, // a deadline is the caller's; streams may be long
       keepAliveTimeout: 5_000,
     },
     options.handler,
   );
-  http1.setTimeout(idleTimeoutMs);
-  const h2 = http2.createServer({}, options.handler);
-  h2.setTimeout(idleTimeoutMs);
+  http1.setTimeout(limits.idleTimeoutMs);
+  const h2 = http2.createServer(http2Options, options.handler);
+  h2.setTimeout(limits.idleTimeoutMs);
 
   const tcp = net.createServer((socket) => {
+    track(socket);
     let received: Buffer = Buffer.alloc(0);
-    socket.setTimeout(firstBytesTimeoutMs, () => socket.destroy());
+    socket.setTimeout(limits.headerTimeoutMs, () => socket.destroy());
     socket.on("error", () => socket.destroy());
     const onData = (chunk: Buffer) => {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
@@ -70,9 +134,10 @@ export function createOnePortServer(options: OnePortOptions): OnePortServer {
     };
     socket.on("data", onData);
   });
+  tcp.maxConnections = limits.maxConnections;
   // The HTTP/1.1 server never listens itself, yet its connection tracking
   // (header time-outs, closeAllConnections) starts on 'listening'.
   tcp.on("listening", () => http1.emit("listening"));
   tcp.on("close", () => http1.close());
-  return { tcp, http1, http2: h2 };
+  return { listener: tcp, http1, http2: h2, sockets };
 }

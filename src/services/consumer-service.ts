@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Backend, CallContext } from "../backends/backend.ts";
 import { EncryptionType } from "../gen/kinesis/gateway/v1/common_pb.ts";
 import {
@@ -26,7 +26,15 @@ import { streamRefFromProto } from "./convert.ts";
 export interface ConsumerServiceOptions {
   /** Wait between polls that found nothing new. Default 250 ms (4 of a shard's 5 reads a second). */
   idlePollMs?: number;
+  /** Aborted when the gateway drains: subscriptions end with UNAVAILABLE. */
+  shutdown?: AbortSignal | undefined;
 }
+
+const shuttingDown = () =>
+  new ConnectError(
+    "the gateway is shutting down; subscribe again at the continuation",
+    Code.Unavailable,
+  );
 
 const iteratorTypes: Readonly<Record<number, kinesis.ShardIteratorType>> = {
   [ShardIteratorType.AT_SEQUENCE_NUMBER]: "AT_SEQUENCE_NUMBER",
@@ -126,35 +134,43 @@ export function createConsumerService(
     },
 
     async *subscribeToShard(req, ctx: HandlerContext) {
-      const call = callContextOf(ctx);
+      const shutdown = options.shutdown ?? new AbortController().signal;
+      const until = AbortSignal.any([ctx.signal, shutdown]);
+      const call = { ...callContextOf(ctx), signal: until };
       const position = req.startingPosition ?? {
         type: ShardIteratorType.UNSPECIFIED,
         sequenceNumber: "",
       };
-      let { shardIterator } = await backend.getShardIterator(
-        iteratorInput(req, req.shardId, position),
-        call,
-      );
       let continuation = position.sequenceNumber;
       let first = true;
-      while (!ctx.signal.aborted) {
-        const out = await readThrottled(backend, { shardIterator }, call, idlePollMs);
-        if (out === undefined) return;
-        const last = out.records.at(-1);
-        if (last !== undefined) continuation = last.sequenceNumber;
-        // The first event says the subscription is live even when there is nothing yet.
-        if (out.records.length > 0 || first) {
-          yield {
-            records: out.records.map(recordToProto),
-            continuationSequenceNumber: continuation,
-            millisBehindLatest: BigInt(out.millisBehindLatest),
-          };
+      try {
+        let { shardIterator } = await backend.getShardIterator(
+          iteratorInput(req, req.shardId, position),
+          call,
+        );
+        while (!until.aborted) {
+          const out = await readThrottled(backend, { shardIterator }, call, idlePollMs);
+          if (out === undefined) break;
+          const last = out.records.at(-1);
+          if (last !== undefined) continuation = last.sequenceNumber;
+          // The first event says the subscription is live even when there is nothing yet.
+          if (out.records.length > 0 || first) {
+            yield {
+              records: out.records.map(recordToProto),
+              continuationSequenceNumber: continuation,
+              millisBehindLatest: BigInt(out.millisBehindLatest),
+            };
+          }
+          first = false;
+          if (out.nextShardIterator === undefined) return; // the shard is closed and read
+          shardIterator = out.nextShardIterator;
+          if (out.records.length === 0 && !(await pause(idlePollMs, until))) break;
         }
-        first = false;
-        if (out.nextShardIterator === undefined) return; // the shard is closed and read
-        shardIterator = out.nextShardIterator;
-        if (out.records.length === 0 && !(await pause(idlePollMs, ctx.signal))) return;
+      } catch (err) {
+        // A read cut short by the drain is the drain's doing, not a failure.
+        if (!shutdown.aborted) throw err;
       }
+      if (shutdown.aborted) throw shuttingDown();
     },
   };
 }

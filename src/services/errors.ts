@@ -45,6 +45,7 @@ const codeByGatewayErrorKind: Readonly<Record<GatewayErrorKind, Code>> = {
   timeout: Code.DeadlineExceeded,
   overloaded: Code.ResourceExhausted,
   unrouted: Code.NotFound,
+  forbidden: Code.PermissionDenied,
 };
 
 /**

@@ -25,7 +25,7 @@ export function createRoutes(
   return (router) => {
     router.service(ProducerService, createProducerService(backend));
     router.service(StreamService, createStreamService(backend));
-    router.service(ConsumerService, createConsumerService(backend));
+    router.service(ConsumerService, createConsumerService(backend, { shutdown: options.shutdown }));
     router.service(
       Health,
       createHealthService(options.health ?? createHealthRegistry(), { shutdown: options.shutdown }),

@@ -19,6 +19,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { type Authenticator, accessKeyId } from "../auth/tokens.ts";
 import type { Backend } from "../backends/backend.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import { DURATION_BUCKETS_SECONDS } from "../telemetry/buckets.ts";
@@ -51,6 +52,8 @@ export interface WireResponse {
 
 export interface WireHandlerOptions {
   backend: Backend;
+  /** Tokens, as AWS access key ids; without any, every signed request is allowed. */
+  auth: Authenticator;
   logger: Logger;
   tracer: Tracer;
   meter: Meter;
@@ -84,6 +87,8 @@ function wireErrorOf(err: unknown, logger: Logger): WireError {
         return { status: 400, type: "ThrottlingException", message: err.message };
       case "unrouted":
         return { status: 400, type: "ResourceNotFoundException", message: err.message };
+      case "forbidden":
+        return { status: 400, type: "AccessDeniedException", message: err.message };
     }
   }
   logger.error({ err }, "unexpected error");
@@ -189,8 +194,15 @@ export function createWireHandler(options: WireHandlerOptions) {
               "Missing Authentication Token",
             );
           }
+          const principal = options.auth.identify(accessKeyId(req.headers.authorization, req.url));
+          if (principal === undefined) {
+            throw new KinesisError(
+              "UnrecognizedClientException",
+              "The security token included in the request is invalid.",
+            );
+          }
           const members = new Members(decodeBody(format, body), format);
-          const out = await operation(members, backend, { signal: aborted.signal });
+          const out = await operation(members, backend, { signal: aborted.signal, principal });
           send(res, format, 200, encodeBody(format, out));
         } catch (err) {
           outcome = wireErrorOf(err, logger);

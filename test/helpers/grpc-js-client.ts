@@ -23,33 +23,40 @@ export interface GrpcJsClient {
     service: "ProducerService" | "StreamService",
     method: string,
     request: object,
+    metadata?: grpc.Metadata,
   ): Promise<Record<string, unknown>>;
   close(): void;
 }
 
-/** `address` is host:port; the connection is plaintext HTTP/2 (h2c). */
-export function createGrpcJsClient(address: string): GrpcJsClient {
+/** `address` is host:port; plaintext HTTP/2 (h2c) unless other credentials are given. */
+export function createGrpcJsClient(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): GrpcJsClient {
   const clients = new Map<string, grpc.Client>();
   const clientFor = (service: string) => {
     let client = clients.get(service);
     if (!client) {
       const Ctor = pkg.kinesis.gateway.v1[service]!;
-      client = new Ctor(address, grpc.credentials.createInsecure());
+      client = new Ctor(address, credentials);
       clients.set(service, client);
     }
     return client as unknown as Record<
       string,
       (
         req: object,
+        metadata: grpc.Metadata,
         cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void,
       ) => void
     >;
   };
   return {
-    call(service, method, request) {
+    call(service, method, request, metadata = new grpc.Metadata()) {
       const client = clientFor(service);
       return new Promise((resolve, reject) => {
-        client[method]!.call(client, request, (err, res) => (err ? reject(err) : resolve(res)));
+        client[method]!.call(client, request, metadata, (err, res) =>
+          err ? reject(err) : resolve(res),
+        );
       });
     },
     close() {

@@ -93,4 +93,56 @@ void suite("configuration", () => {
       return true;
     });
   });
+
+  void test("a --config file sets flags; the environment and flags win over it", () => {
+    const files: Record<string, string> = {
+      "gateway.yaml":
+        "backend: kinesis\nregion: eu-west-1\nport: 9100\nroute:\n  - test-*=engine\n  - x=none\nstreams: test-a:2\n",
+    };
+    const read = (path: string) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`no ${path}`);
+      return text;
+    };
+    const result = parseConfig(
+      ["--config", "gateway.yaml", "--port", "9200"],
+      { KINESIS_GATEWAY_REGION: "us-west-2" },
+      read,
+    );
+    assert.equal(result.kind, "config", JSON.stringify(result));
+    const config = (result as Extract<typeof result, { kind: "config" }>).config;
+    assert.equal(config.backend, "kinesis"); // from the file
+    assert.equal(config.region, "us-west-2"); // the environment wins over the file
+    assert.equal(config.port, 9200); // the flag wins over both
+    assert.deepEqual(
+      config.routes.map((r) => `${r.pattern}=${r.backend}`),
+      ["test-*=engine", "x=none"],
+    );
+    assert.deepEqual(config.streams, [{ name: "test-a", shardCount: 2 }]);
+
+    files["bad.yaml"] = "prot: 1\nbackend: dynamo\n";
+    const bad = parseConfig(["--config", "bad.yaml"], {}, read);
+    assert.equal(bad.kind, "invalid");
+    const problems = (bad as Extract<typeof bad, { kind: "invalid" }>).problems.join("\n");
+    assert.match(problems, /sets 'prot', which is not a flag/);
+    assert.match(problems, /--backend .*dynamo/);
+  });
+
+  void test("TLS files go together, and tokens are checked without being shown", () => {
+    const problems = problemsOf(["--tls-cert", "/nonexistent/cert.pem"], {
+      KINESIS_GATEWAY_AUTH_TOKENS: "short;long-enough-token-0001 orders-*",
+    });
+    const text = problems.join("\n");
+    assert.match(text, /--tls-cert .* and --tls-key .* go together/);
+    assert.match(text, /no file \/nonexistent\/cert.pem/);
+    assert.match(text, /a token is shorter than 16 characters/);
+    assert.ok(!text.includes("short;"), "the token itself is not printed");
+    const config = configOf([], {
+      KINESIS_GATEWAY_AUTH_TOKENS: "long-enough-token-0001 orders-* audit; other-long-token-0002",
+    });
+    assert.deepEqual(config.authTokens, [
+      { token: "long-enough-token-0001", streams: ["orders-*", "audit"] },
+      { token: "other-long-token-0002", streams: [] },
+    ]);
+  });
 });

@@ -99,6 +99,8 @@ export function createOnePortServer(options: OnePortOptions): OnePortServer {
   const http1 = http.createServer(
     {
       headersTimeout: limits.headerTimeoutMs,
+      // How often the time-out is checked (Node's default, 30 s, lets a slow client linger).
+      connectionsCheckingInterval: Math.min(1_000, limits.headerTimeoutMs / 4),
       maxHeaderSize: limits.maxHeaderBytes,
       requestTimeout: 0, // a deadline is the caller's; streams may be long
       keepAliveTimeout: 5_000,

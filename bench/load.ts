@@ -91,3 +91,75 @@ export async function measureLatency(
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface SdkThroughputOptions {
+  endpoint: string;
+  streamName: string;
+  batch: number;
+  recordBytes: number;
+  inFlight: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+/**
+ * PutRecords through the AWS SDK for JavaScript over HTTP/1.1 keep-alive
+ * (what every Kinesis emulator speaks), after creating a 4-shard stream.
+ */
+export async function measureSdkThroughput(options: SdkThroughputOptions): Promise<Throughput> {
+  const { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordsCommand } =
+    await import("@aws-sdk/client-kinesis");
+  const { NodeHttpHandler } = await import("@smithy/node-http-handler");
+  const http = await import("node:http");
+  const client = new KinesisClient({
+    endpoint: options.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: options.inFlight }),
+    }),
+  });
+  await client
+    .send(new CreateStreamCommand({ StreamName: options.streamName, ShardCount: 4 }))
+    .catch(() => undefined);
+  for (let i = 0; i < 100; i++) {
+    const summary = await client.send(
+      new DescribeStreamSummaryCommand({ StreamName: options.streamName }),
+    );
+    if (summary.StreamDescriptionSummary?.StreamStatus === "ACTIVE") break;
+    await sleep(50);
+  }
+  const data = new Uint8Array(options.recordBytes).fill(120);
+  const requests = Array.from({ length: options.inFlight }, (_, c) =>
+    Array.from({ length: options.batch }, (_, i) => ({
+      Data: data,
+      PartitionKey: `key-${c}-${i}`,
+    })),
+  );
+  let counting = false;
+  let written = 0;
+  let failedRecords = 0;
+  let stop = false;
+  const callers = requests.map(async (Records) => {
+    while (!stop) {
+      const res = await client.send(
+        new PutRecordsCommand({ StreamName: options.streamName, Records }),
+      );
+      if (counting) {
+        written += Records.length - (res.FailedRecordCount ?? 0);
+        failedRecords += res.FailedRecordCount ?? 0;
+      }
+    }
+  });
+  await sleep(options.warmupMs);
+  counting = true;
+  const started = performance.now();
+  await sleep(options.durationMs);
+  counting = false;
+  const seconds = (performance.now() - started) / 1000;
+  stop = true;
+  await Promise.all(callers);
+  client.destroy();
+  return { recordsPerSecond: written / seconds, failedRecords };
+}

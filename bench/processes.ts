@@ -113,3 +113,85 @@ export function startReferenceServer(): Promise<ServerProcess> {
     }
   });
 }
+
+/** A port nobody listens on now. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns an emulator that listens on a port we choose, and waits until it answers HTTP. */
+async function startEmulator(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: URL,
+  port: number,
+): Promise<ServerProcess> {
+  const started = performance.now();
+  const child: ChildProcess = spawn(process.execPath, args, { cwd, env, stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while ((await fetch(url, { method: "POST" }).catch(() => undefined)) === undefined) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${args[0]} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const pid = child.pid!;
+  return {
+    url,
+    pid,
+    startToReadyMs: performance.now() - started,
+    memory: () => ({
+      rssMiB: kibFromStatus(pid, "VmRSS") / 1024,
+      peakRssMiB: kibFromStatus(pid, "VmHWM") / 1024,
+    }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGKILL");
+      }),
+  };
+}
+
+/** kinesalite (LevelDB in memory), streams ACTIVE at once. */
+export async function startKinesalite(): Promise<ServerProcess> {
+  const port = await freePort();
+  return startEmulator(
+    [
+      "node_modules/kinesalite/cli.js",
+      "--port",
+      String(port),
+      "--createStreamMs",
+      "0",
+      "--shardLimit",
+      "100",
+    ],
+    cleanEnv({}),
+    repoRoot,
+    port,
+  );
+}
+
+/** kinesis-local (kinesis-mock, LocalStack's engine); it reads server.json from its folder. */
+export async function startKinesisLocal(): Promise<ServerProcess> {
+  const [plain, tls] = [await freePort(), await freePort()];
+  return startEmulator(
+    ["main.js"],
+    cleanEnv({
+      KINESIS_MOCK_PLAIN_PORT: String(plain),
+      KINESIS_MOCK_TLS_PORT: String(tls),
+      CREATE_STREAM_DURATION: "0ms",
+      LOG_LEVEL: "ERROR",
+    }),
+    new URL("node_modules/kinesis-local/", repoRoot),
+    plain,
+  );
+}

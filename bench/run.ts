@@ -10,8 +10,19 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type net from "node:net";
 import os from "node:os";
-import { measureLatency, measureThroughput, type ThroughputOptions } from "./load.ts";
-import { type ServerProcess, startGatewayProcess, startReferenceServer } from "./processes.ts";
+import {
+  measureLatency,
+  measureSdkThroughput,
+  measureThroughput,
+  type ThroughputOptions,
+} from "./load.ts";
+import {
+  type ServerProcess,
+  startGatewayProcess,
+  startKinesalite,
+  startKinesisLocal,
+  startReferenceServer,
+} from "./processes.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -56,6 +67,38 @@ function throughput(batch: number, recordBytes: number) {
     const result = await measureThroughput(options);
     if (result.failedRecords > 0) throw new Error(`${result.failedRecords} records failed`);
     return result.recordsPerSecond;
+  };
+}
+
+/** The AWS SDK's PutRecords throughput against whatever speaks the Kinesis API at `server.url`. */
+function sdkThroughput(server: ServerProcess): Promise<number> {
+  return measureSdkThroughput({
+    endpoint: server.url,
+    streamName: STREAM,
+    batch: 500,
+    recordBytes: 1024,
+    inFlight: 8,
+    warmupMs: 1000,
+    durationMs: SECONDS * 1000,
+  }).then((r) => {
+    if (r.failedRecords > 0) throw new Error(`${r.failedRecords} records failed`);
+    return r.recordsPerSecond;
+  });
+}
+
+/** The gateway forwarding to a kinesalite of its own; stopping stops both. */
+async function forwardingToKinesalite(): Promise<ServerProcess> {
+  const upstream = await startKinesalite();
+  const gateway = await startGatewayProcess(
+    ["--backend", "kinesis", "--kinesis-endpoint", upstream.url],
+    { AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" },
+  );
+  return {
+    ...gateway,
+    stop: async () => {
+      await gateway.stop();
+      await upstream.stop();
+    },
   };
 }
 
@@ -128,6 +171,36 @@ function groups(otlpUrl: string): Group[] {
             calls: 2000,
           })
         ).p50,
+    },
+    {
+      name: "aws-sdk-vs-kinesalite",
+      metric: "records/s, the AWS SDK's PutRecords of 500 × 1 KiB, 8 calls in flight, HTTP/1.1",
+      targets: { "gateway (engine)": { atLeast: 5 } },
+      variants: [
+        { name: "kinesalite", start: startKinesalite },
+        { name: "gateway (engine)", start: gateway() },
+      ],
+      measure: sdkThroughput,
+    },
+    {
+      name: "aws-sdk-vs-kinesis-local",
+      metric: "records/s, the AWS SDK's PutRecords of 500 × 1 KiB, 8 calls in flight, HTTP/1.1",
+      targets: { "gateway (engine)": { atLeast: 100 } },
+      variants: [
+        { name: "kinesis-local", start: startKinesisLocal },
+        { name: "gateway (engine)", start: gateway() },
+      ],
+      measure: sdkThroughput,
+    },
+    {
+      name: "forward-mode",
+      metric: "records/s, the AWS SDK's PutRecords of 500 × 1 KiB to kinesalite, 8 calls in flight",
+      targets: { "through the gateway": { atLeast: 0.85 } },
+      variants: [
+        { name: "straight to kinesalite", start: startKinesalite },
+        { name: "through the gateway", start: forwardingToKinesalite },
+      ],
+      measure: sdkThroughput,
     },
     {
       name: "tracing",

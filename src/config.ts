@@ -148,7 +148,7 @@ const flags = {
   },
   "max-stream-mib": {
     description: "Memory cap per engine stream; oldest records go first.",
-    default: "256",
+    default: "64",
     valueName: "N",
   },
   "kinesis-max-sockets": {

@@ -9,7 +9,7 @@ import { createAuthenticator } from "./auth/tokens.ts";
 import type { Backend } from "./backends/backend.ts";
 import { createEngineBackend } from "./backends/engine-backend.ts";
 import { withInFlightLimit } from "./backends/in-flight-limit.ts";
-import { createKinesisBackend, type KinesisBackend } from "./backends/kinesis-backend.ts";
+import type { KinesisBackend } from "./backends/kinesis-backend.ts";
 import { withRetry } from "./backends/retry.ts";
 import { createRouter } from "./backends/router.ts";
 import { withStreamAccess } from "./backends/stream-access.ts";
@@ -117,6 +117,8 @@ export async function startGateway(
         : ServingStatus.NOT_SERVING,
     );
   if (uses("kinesis")) {
+    // The AWS SDK is loaded only when a route forwards: the engine starts faster without it.
+    const { createKinesisBackend } = await import("./backends/kinesis-backend.ts");
     const backend = createKinesisBackend({
       region: config.region,
       endpoint: config.kinesisEndpoint,
@@ -173,13 +175,17 @@ export async function startGateway(
   const server = createGatewayServer({
     backend,
     logger,
-    interceptors: [createRpcTracingInterceptor({ tracer, meter }), createAuthInterceptor(auth)],
+    interceptors: [
+      createRpcTracingInterceptor({ tracer, meter, tracing: telemetry.tracing }),
+      createAuthInterceptor(auth),
+    ],
     wireHandler: createWireHandler({
       backend,
       auth,
       logger,
       tracer,
       meter,
+      tracing: telemetry.tracing,
       maxBodyBytes: DEFAULT_READ_MAX_BYTES,
     }),
     metricsHandler: telemetry.metricsHandler,
@@ -250,7 +256,7 @@ export async function runMain(): Promise<void> {
     return;
   }
   const logger = createLogger({ level: result.config.logLevel });
-  const telemetry = startTelemetry({ logger });
+  const telemetry = await startTelemetry({ logger });
   let gateway: RunningGateway;
   try {
     gateway = await startGateway(result.config, logger, { telemetry });

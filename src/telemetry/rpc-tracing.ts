@@ -47,6 +47,8 @@ function statusCodeName(code: Code | undefined, grpc: boolean): string {
 export interface RpcTracingOptions {
   tracer: Tracer;
   meter: Meter;
+  /** Whether spans are recorded at all; without, only the duration is measured. */
+  tracing: boolean;
 }
 
 export function createRpcTracingInterceptor(options: RpcTracingOptions): Interceptor {
@@ -69,26 +71,31 @@ export function createRpcTracingInterceptor(options: RpcTracingOptions): Interce
       attributes["server.address"] = hostname.replace(/^\[(.*)\]$/, "$1");
       if (port) attributes["server.port"] = Number(port);
     }
-    const parent = propagation.extract(context.active(), req.header, headerGetter);
-    const span = options.tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
+    const parent = options.tracing
+      ? propagation.extract(context.active(), req.header, headerGetter)
+      : undefined;
+    const span =
+      parent && options.tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
 
     const finish = (err?: unknown) => {
       const code = err === undefined ? undefined : ConnectError.from(err).code;
       const status = statusCodeName(code, grpc);
-      span.setAttribute("rpc.status_code", status);
+      span?.setAttribute("rpc.status_code", status);
       const metricAttributes: Attributes = { ...attributes, "rpc.status_code": status };
       if (code !== undefined && SERVER_ERRORS.has(code)) {
-        span.setAttribute("error.type", status);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(err).rawMessage });
+        span?.setAttribute("error.type", status);
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(err).rawMessage });
         metricAttributes["error.type"] = status;
       }
-      span.end();
+      span?.end();
       duration.record((performance.now() - started) / 1000, metricAttributes);
     };
 
-    const active = trace.setSpan(parent, span);
     try {
-      const res = await context.with(active, () => next(req));
+      const res =
+        parent && span
+          ? await context.with(trace.setSpan(parent, span), () => next(req))
+          : await next(req);
       if (!res.stream) {
         finish();
         return res;

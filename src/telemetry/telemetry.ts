@@ -1,6 +1,6 @@
 /**
  * The OpenTelemetry SDK, configured by the standard `OTEL_*` variables
- * through the Node SDK. The only module that imports the SDK; everything
+ * through the Node SDK (loaded only when something is exported). The only module that imports the SDK; everything
  * else uses `@opentelemetry/api`.
  *
  * Our defaults where the SDK's do not fit a per-record span model (each can
@@ -20,12 +20,13 @@
 import type { ServerResponse } from "node:http";
 import { type DiagLogger, DiagLogLevel, diag, metrics } from "@opentelemetry/api";
 import { getNumberFromEnv } from "@opentelemetry/core";
-import { OTLPMetricExporter as OTLPMetricExporterGrpc } from "@opentelemetry/exporter-metrics-otlp-grpc";
-import { OTLPMetricExporter as OTLPMetricExporterJson } from "@opentelemetry/exporter-metrics-otlp-http";
-import { OTLPMetricExporter as OTLPMetricExporterProto } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { type IMetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
-import { startNodeSdk } from "@opentelemetry/sdk-node";
+import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  type IMetricReader,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 import type { Logger } from "pino";
 
@@ -78,15 +79,20 @@ const DEFAULT_SAMPLED_RATIO = "0.01";
 
 const isSet = (env: NodeJS.ProcessEnv, name: string) => (env[name] ?? "").trim() !== "";
 
-function otlpMetricExporter(env: NodeJS.ProcessEnv) {
+/** The OTLP metric exporter the protocol variables choose (loaded only when used). */
+async function otlpMetricExporter(env: NodeJS.ProcessEnv) {
   const protocol = (
     env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ??
     env.OTEL_EXPORTER_OTLP_PROTOCOL ??
     ""
   ).trim();
-  if (protocol === "grpc") return new OTLPMetricExporterGrpc();
-  if (protocol === "http/json") return new OTLPMetricExporterJson();
-  return new OTLPMetricExporterProto();
+  if (protocol === "grpc") {
+    return new (await import("@opentelemetry/exporter-metrics-otlp-grpc")).OTLPMetricExporter();
+  }
+  if (protocol === "http/json") {
+    return new (await import("@opentelemetry/exporter-metrics-otlp-http")).OTLPMetricExporter();
+  }
+  return new (await import("@opentelemetry/exporter-metrics-otlp-proto")).OTLPMetricExporter();
 }
 
 /** How the batch span processor reports spans it dropped from a full queue. */
@@ -121,7 +127,7 @@ function diagToLog(logger: Logger): DiagLogger {
  * Starts the SDK for this process (its providers are global: call once).
  * Reads and completes `process.env`, where the SDK reads its variables.
  */
-export function startTelemetry(options: TelemetryOptions): Telemetry {
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = process.env;
   const disabled = (env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true";
   if (disabled) return NO_TELEMETRY;
@@ -153,7 +159,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     );
     metricReaders.push(
       new PeriodicExportingMetricReader({
-        exporter: otlpMetricExporter(env),
+        exporter: await otlpMetricExporter(env),
         exportIntervalMillis,
         exportTimeoutMillis,
       }),
@@ -161,7 +167,34 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   }
   // An empty list installs no tracer provider: spans cost next to nothing.
   const spanProcessors = options.spanProcessors ?? (tracesChosen ? undefined : []);
+  const parentBasedSampling = (env.OTEL_TRACES_SAMPLER ?? "").trim().startsWith("parentbased_");
+  // The exporter uses only the response's statusCode, setHeader and end,
+  // which HTTP/2 responses have too.
+  const metricsHandler: MetricsHandler = (res) =>
+    prometheus.getMetricsRequestHandler(undefined as never, res as unknown as ServerResponse);
 
+  if (spanProcessors?.length === 0 && !metricsOverOtlp) {
+    // Nothing is exported: metrics for /metrics only, without loading the
+    // Node SDK and its exporters (faster start, less memory).
+    const serviceName = env.OTEL_SERVICE_NAME ?? OUR_DEFAULTS.OTEL_SERVICE_NAME!;
+    const provider = new MeterProvider({
+      resource: defaultResource().merge(resourceFromAttributes({ "service.name": serviceName })),
+      readers: metricReaders,
+    });
+    metrics.setGlobalMeterProvider(provider);
+    diag.setLogger(diagToLog(options.logger), {
+      logLevel: DiagLogLevel.WARN,
+      suppressOverrideMessage: true,
+    });
+    return {
+      tracing: false,
+      parentBasedSampling,
+      metricsHandler,
+      shutdown: () => provider.shutdown(),
+    };
+  }
+
+  const { startNodeSdk } = await import("@opentelemetry/sdk-node");
   const sdk = startNodeSdk({
     logLevel: "none",
     metricReaders,
@@ -179,11 +212,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 
   return {
     tracing: spanProcessors === undefined || spanProcessors.length > 0,
-    parentBasedSampling: (env.OTEL_TRACES_SAMPLER ?? "").trim().startsWith("parentbased_"),
-    // The exporter uses only the response's statusCode, setHeader and end,
-    // which HTTP/2 responses have too.
-    metricsHandler: (res) =>
-      prometheus.getMetricsRequestHandler(undefined as never, res as unknown as ServerResponse),
+    parentBasedSampling,
+    metricsHandler,
     shutdown: () => sdk.shutdown(),
   };
 }

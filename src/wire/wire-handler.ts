@@ -57,6 +57,8 @@ export interface WireHandlerOptions {
   logger: Logger;
   tracer: Tracer;
   meter: Meter;
+  /** Whether spans are recorded at all; without, only the duration is measured. */
+  tracing: boolean;
   /** Largest body read; larger ones get 413, as from AWS. */
   maxBodyBytes: number;
 }
@@ -156,12 +158,16 @@ export function createWireHandler(options: WireHandlerOptions) {
       "rpc.system.name": "aws-api",
       "rpc.method": operation ? target : "_OTHER",
     };
-    const parent = propagation.extract(context.active(), req.headers, headerGetter);
-    const span = tracer.startSpan(
-      operation ? target : "aws-api",
-      { kind: SpanKind.SERVER, attributes },
-      parent,
-    );
+    const parent = options.tracing
+      ? propagation.extract(context.active(), req.headers, headerGetter)
+      : undefined;
+    const span =
+      parent &&
+      tracer.startSpan(
+        operation ? target : "aws-api",
+        { kind: SpanKind.SERVER, attributes },
+        parent,
+      );
     const aborted = new AbortController();
     res.once("close", () => {
       if (!res.writableFinished)
@@ -170,7 +176,7 @@ export function createWireHandler(options: WireHandlerOptions) {
 
     let outcome: WireError | undefined;
     try {
-      await context.with(trace.setSpan(parent, span), async () => {
+      const serve = async () => {
         let body: Buffer;
         try {
           body = await readBody(req, options.maxBodyBytes);
@@ -213,21 +219,22 @@ export function createWireHandler(options: WireHandlerOptions) {
             encodeBody(format, { __type: outcome.type, message: outcome.message }),
           );
         }
-      });
+      };
+      await (parent && span ? context.with(trace.setSpan(parent, span), serve) : serve());
     } finally {
       const status = outcome?.status ?? 200;
-      span.setAttribute("http.response.status_code", status);
+      span?.setAttribute("http.response.status_code", status);
       const metricAttributes: Attributes = {
         ...attributes,
         "rpc.status_code": outcome?.type ?? "OK",
       };
-      span.setAttribute("rpc.status_code", outcome?.type ?? "OK");
+      span?.setAttribute("rpc.status_code", outcome?.type ?? "OK");
       if (status >= 500) {
-        span.setAttribute("error.type", outcome!.type);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: outcome!.type });
+        span?.setAttribute("error.type", outcome!.type);
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: outcome!.type });
         metricAttributes["error.type"] = outcome!.type;
       }
-      span.end();
+      span?.end();
       duration.record((performance.now() - started) / 1000, metricAttributes);
     }
   };

@@ -18,8 +18,8 @@ import { startTelemetry, type Telemetry } from "../../src/telemetry/telemetry.ts
 import { clientsFor, transports, useGateway } from "../helpers/gateway.ts";
 
 let telemetry: Telemetry;
-before(() => {
-  telemetry = startTelemetry({ logger: pino({ level: "silent" }) }); // metrics for /metrics
+before(async () => {
+  telemetry = await startTelemetry({ logger: pino({ level: "silent" }) }); // metrics for /metrics
 });
 after(() => telemetry.shutdown());
 

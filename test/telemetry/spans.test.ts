@@ -20,9 +20,9 @@ import { clientsFor, startTestGateway, transports } from "../helpers/gateway.ts"
 
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
-before(() => {
+before(async () => {
   process.env.OTEL_TRACES_SAMPLER = "always_on"; // the gateway's default samples 1 %
-  telemetry = startTelemetry({
+  telemetry = await startTelemetry({
     logger: pino({ level: "silent" }),
     spanProcessors: [new SimpleSpanProcessor({ exporter })],
   });

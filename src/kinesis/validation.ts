@@ -106,11 +106,19 @@ class Violations {
     this.lengthOf(value, value.length, path, min, max);
   }
 
-  lengthOf(value: RenderedValue, length: number, path: string, min: number, max: number): void {
+  /** `value` may be a function: then it is rendered only when the length is wrong. */
+  lengthOf(
+    value: RenderedValue | (() => RenderedValue),
+    length: number,
+    path: string,
+    min: number,
+    max: number,
+  ): void {
+    const rendered = () => (typeof value === "function" ? value() : value);
     if (length < min) {
-      this.add(value, path, `Member must have length greater than or equal to ${min}`);
+      this.add(rendered(), path, `Member must have length greater than or equal to ${min}`);
     } else if (length > max) {
-      this.add(value, path, `Member must have length less than or equal to ${max}`);
+      this.add(rendered(), path, `Member must have length less than or equal to ${max}`);
     }
   }
 
@@ -257,7 +265,7 @@ export function validatePutRecords(input: PutRecordsInput): void {
   const v = new Violations();
   const records = input.records;
   if (v.notNull(records, "records")) {
-    const rendered = records!.length === 0 ? "[]" : renderEntryList(records!.length);
+    const rendered = () => (records!.length === 0 ? "[]" : renderEntryList(records!.length));
     v.lengthOf(rendered, records!.length, "records", MIN_RECORDS_PER_PUT, MAX_RECORDS_PER_PUT);
     for (let i = 0; i < records!.length; i++) {
       checkEntry(v, records![i]!, `records.${i + 1}.member.`);

@@ -105,6 +105,10 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     }),
     interceptors: [...(options.interceptors ?? []), createErrorInterceptor(logger)],
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    // Compressed requests are accepted, but answers go out as they are: a
+    // PutRecords answer is a small fraction of its request, and on loopback,
+    // in a pod or a dev stack, gzip costs more CPU than it saves.
+    compressMinBytes: Number.POSITIVE_INFINITY,
     fallback,
   });
   let inFlight = 0;

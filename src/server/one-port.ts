@@ -71,6 +71,10 @@ export function createOnePortServer(options: OnePortOptions): OnePortServer {
     settings: {
       maxConcurrentStreams: limits.maxConcurrentStreams,
       maxHeaderListSize: limits.maxHeaderBytes,
+      // A PutRecords can be 5 MiB: let clients send it in large frames
+      // without waiting on flow control every 64 KiB.
+      maxFrameSize: 1024 * 1024 - 1,
+      initialWindowSize: 4 * 1024 * 1024,
     },
     maxHeaderListPairs: 256,
   };

@@ -154,15 +154,15 @@ function groups(otlpUrl: string): Group[] {
       ],
       measure: throughput(50, 10 * 1024),
     },
-    {
-      name: "putrecord-latency-p50",
-      metric: "ms, PutRecord of one 1 KiB record, one call at a time (p50)",
+    ...(["p50", "p99"] as const).map((quantile) => ({
+      name: `putrecord-latency-${quantile}`,
+      metric: `ms, PutRecord of one 1 KiB record, one call at a time (${quantile})`,
       targets: {},
       variants: [
         { name: "transport reference", start: startReferenceServer },
         { name: "gateway", start: gateway() },
       ],
-      measure: async (server) =>
+      measure: async (server: ServerProcess) =>
         (
           await measureLatency({
             url: server.url,
@@ -170,8 +170,8 @@ function groups(otlpUrl: string): Group[] {
             recordBytes: 1024,
             calls: 2000,
           })
-        ).p50,
-    },
+        )[quantile],
+    })),
     {
       name: "aws-sdk-vs-kinesalite",
       metric: "records/s, the AWS SDK's PutRecords of 500 × 1 KiB, 8 calls in flight, HTTP/1.1",

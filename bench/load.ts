@@ -37,21 +37,24 @@ function requestOf(options: ThroughputOptions, offset: number) {
   };
 }
 
-export async function measureThroughput(options: ThroughputOptions): Promise<Throughput> {
-  const client = createClient(ProducerService, createGrpcTransport({ baseUrl: options.url }));
-  const requests = Array.from({ length: options.inFlight }, (_, i) =>
-    requestOf(options, i * options.batch),
-  );
+/**
+ * Runs `inFlight` callers back to back: a warm-up, then `durationMs` during
+ * which each call's written and failed record counts are summed.
+ */
+async function closedLoop(
+  options: { inFlight: number; warmupMs: number; durationMs: number },
+  call: (caller: number) => Promise<{ written: number; failed: number }>,
+): Promise<Throughput> {
   let counting = false;
   let written = 0;
   let failedRecords = 0;
   let stop = false;
-  const callers = requests.map(async (request) => {
+  const callers = Array.from({ length: options.inFlight }, async (_, caller) => {
     while (!stop) {
-      const res = await client.putRecords(request);
+      const res = await call(caller);
       if (counting) {
-        written += request.records.length - res.failedRecordCount;
-        failedRecords += res.failedRecordCount;
+        written += res.written;
+        failedRecords += res.failed;
       }
     }
   });
@@ -64,6 +67,21 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
   stop = true;
   await Promise.all(callers);
   return { recordsPerSecond: written / seconds, failedRecords };
+}
+
+export async function measureThroughput(options: ThroughputOptions): Promise<Throughput> {
+  const client = createClient(ProducerService, createGrpcTransport({ baseUrl: options.url }));
+  const requests = Array.from({ length: options.inFlight }, (_, i) =>
+    requestOf(options, i * options.batch),
+  );
+  return closedLoop(options, async (caller) => {
+    const request = requests[caller]!;
+    const res = await client.putRecords(request);
+    return {
+      written: request.records.length - res.failedRecordCount,
+      failed: res.failedRecordCount,
+    };
+  });
 }
 
 export interface LatencyOptions {
@@ -137,29 +155,14 @@ export async function measureSdkThroughput(options: SdkThroughputOptions): Promi
       PartitionKey: `key-${c}-${i}`,
     })),
   );
-  let counting = false;
-  let written = 0;
-  let failedRecords = 0;
-  let stop = false;
-  const callers = requests.map(async (Records) => {
-    while (!stop) {
-      const res = await client.send(
-        new PutRecordsCommand({ StreamName: options.streamName, Records }),
-      );
-      if (counting) {
-        written += Records.length - (res.FailedRecordCount ?? 0);
-        failedRecords += res.FailedRecordCount ?? 0;
-      }
-    }
+  const result = await closedLoop(options, async (caller) => {
+    const Records = requests[caller]!;
+    const res = await client.send(
+      new PutRecordsCommand({ StreamName: options.streamName, Records }),
+    );
+    const failed = res.FailedRecordCount ?? 0;
+    return { written: Records.length - failed, failed };
   });
-  await sleep(options.warmupMs);
-  counting = true;
-  const started = performance.now();
-  await sleep(options.durationMs);
-  counting = false;
-  const seconds = (performance.now() - started) / 1000;
-  stop = true;
-  await Promise.all(callers);
   client.destroy();
-  return { recordsPerSecond: written / seconds, failedRecords };
+  return result;
 }

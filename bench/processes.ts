@@ -56,7 +56,16 @@ async function startNode(
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
-  const startToReadyMs = performance.now() - started;
+  return handleOf(child, url, performance.now() - started, "SIGTERM");
+}
+
+/** A running child as a server the benchmark measures. */
+function handleOf(
+  child: ChildProcess,
+  url: string,
+  startToReadyMs: number,
+  stopSignal: NodeJS.Signals,
+): ServerProcess {
   const pid = child.pid!;
   return {
     url,
@@ -70,7 +79,7 @@ async function startNode(
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once("exit", () => resolve());
-        child.kill("SIGTERM");
+        child.kill(stopSignal);
       }),
   };
 }
@@ -143,22 +152,8 @@ async function startEmulator(
       throw new Error(`${args[0]} did not start`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const pid = child.pid!;
-  return {
-    url,
-    pid,
-    startToReadyMs: performance.now() - started,
-    memory: () => ({
-      rssMiB: kibFromStatus(pid, "VmRSS") / 1024,
-      peakRssMiB: kibFromStatus(pid, "VmHWM") / 1024,
-    }),
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGKILL");
-      }),
-  };
+  // Emulators hold nothing worth a graceful stop.
+  return handleOf(child, url, performance.now() - started, "SIGKILL");
 }
 
 /** kinesalite (LevelDB in memory), streams ACTIVE at once. */

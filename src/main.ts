@@ -3,7 +3,7 @@
  * server → signals. `startGateway` is what tests and the command share.
  */
 import { readFileSync } from "node:fs";
-import { metrics, trace } from "@opentelemetry/api";
+import { metrics, type ObservableCallback, trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { createAuthenticator } from "./auth/tokens.ts";
 import type { Backend } from "./backends/backend.ts";
@@ -68,6 +68,8 @@ export async function startGateway(
   const uses = (kind: BackendKind) =>
     config.backend === kind || config.routes.some((r) => r.backend === kind);
   const backends = new Map<string, Backend>();
+  /** What `stop` undoes besides the server: metric callbacks, the upstream client. */
+  const onStop: (() => void)[] = [];
 
   let engine: Engine | undefined;
   if (uses("engine")) {
@@ -91,19 +93,20 @@ export async function startGateway(
       recordTelemetry.send(createEngineBackend(engine), { backend: "engine" }),
     );
     const shards = engine;
-    meter
-      .createObservableGauge("kinesis_gateway.shard.write.utilization", {
-        description: "How much of each engine shard's write capacity is spent (1: throttling)",
-        unit: "1",
-      })
-      .addCallback((result) => {
-        for (const s of shards.shardWriteUtilization()) {
-          result.observe(s.utilization, {
-            "messaging.destination.name": s.streamName,
-            "messaging.destination.partition.id": s.shardId,
-          });
-        }
-      });
+    const utilization = meter.createObservableGauge("kinesis_gateway.shard.write.utilization", {
+      description: "How much of each engine shard's write capacity is spent (1: throttling)",
+      unit: "1",
+    });
+    const observeShards: ObservableCallback = (result) => {
+      for (const s of shards.shardWriteUtilization()) {
+        result.observe(s.utilization, {
+          "messaging.destination.name": s.streamName,
+          "messaging.destination.partition.id": s.shardId,
+        });
+      }
+    };
+    utilization.addCallback(observeShards);
+    onStop.push(() => utilization.removeCallback(observeShards));
   }
 
   // SERVING when ready: not while draining, nor (forward mode) while the upstream is unreachable.
@@ -159,12 +162,13 @@ export async function startGateway(
     }),
     { maxRecords: config.maxInFlightRecords, maxBytes: config.maxInFlightMiB * 1024 * 1024 },
   );
-  meter
-    .createObservableUpDownCounter("kinesis_gateway.records.in_flight", {
-      description: "Records being written",
-      unit: "{record}",
-    })
-    .addCallback((result) => result.observe(bounded.inFlight.records));
+  const recordsInFlight = meter.createObservableUpDownCounter("kinesis_gateway.records.in_flight", {
+    description: "Records being written",
+    unit: "{record}",
+  });
+  const observeInFlight: ObservableCallback = (result) => result.observe(bounded.inFlight.records);
+  recordsInFlight.addCallback(observeInFlight);
+  onStop.push(() => recordsInFlight.removeCallback(observeInFlight));
   // Outermost first: telemetry sees every record, valid or not; validation
   // refuses before anything is held in flight or sent; a token limited to
   // some streams reaches nothing else.
@@ -238,6 +242,7 @@ export async function startGateway(
       await server.close(drainMs);
       upstream?.monitor.stop();
       upstream?.backend.close();
+      for (const undo of onStop) undo();
     },
   };
 }

@@ -9,7 +9,8 @@ import type {
   PutRecordRequest,
   PutRecordResponseSchema,
   PutRecordsRequest,
-  PutRecordsResponseSchema,
+  PutRecordsResponse,
+  PutRecordsResultEntry,
   TraceContext,
 } from "../gen/kinesis/gateway/v1/producer_pb.ts";
 import {
@@ -54,12 +55,23 @@ export function putRecordsInputFromProto(req: PutRecordsRequest): kinesis.PutRec
   };
 }
 
-export function putRecordsResponseToProto(
-  out: kinesis.PutRecordsOutput,
-): MessageInitShape<typeof PutRecordsResponseSchema> {
+/**
+ * The answer as a finished message, every field set: Connect then encodes it
+ * as it is, instead of walking 500 entries through `create()` first.
+ */
+export function putRecordsResponseToProto(out: kinesis.PutRecordsOutput): PutRecordsResponse {
   return {
+    $typeName: "kinesis.gateway.v1.PutRecordsResponse",
     failedRecordCount: out.failedRecordCount,
-    records: out.records,
+    records: out.records.map(
+      (r): PutRecordsResultEntry => ({
+        $typeName: "kinesis.gateway.v1.PutRecordsResultEntry",
+        sequenceNumber: r.sequenceNumber ?? "",
+        shardId: r.shardId ?? "",
+        errorCode: r.errorCode ?? "",
+        errorMessage: r.errorMessage ?? "",
+      }),
+    ),
     encryptionType: EncryptionType[out.encryptionType],
   };
 }

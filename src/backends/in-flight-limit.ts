@@ -6,6 +6,7 @@
  */
 import { GatewayError } from "../kinesis/errors.ts";
 import type { PutRecordsRequestEntry } from "../kinesis/types.ts";
+import { recordBytes } from "../kinesis/validation.ts";
 import type { Backend } from "./backend.ts";
 
 export interface InFlightLimits {
@@ -21,10 +22,7 @@ export interface InFlightGauge {
 }
 
 const sizeOf = (entries: readonly PutRecordsRequestEntry[]) =>
-  entries.reduce(
-    (sum, e) => sum + (e.data?.length ?? 0) + Buffer.byteLength(e.partitionKey ?? ""),
-    0,
-  );
+  entries.reduce((sum, e) => sum + recordBytes(e), 0);
 
 export function withInFlightLimit(
   backend: Backend,

@@ -6,7 +6,7 @@
 import { isEngineShardIterator } from "../engine/index.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import type { ListStreamsInput, ListStreamsOutput, StreamRef } from "../kinesis/types.ts";
-import { streamNameFromArn } from "../kinesis/validation.ts";
+import { streamNameOf } from "../kinesis/validation.ts";
 import type { Backend, CallContext } from "./backend.ts";
 
 export interface RouterRoute {
@@ -45,7 +45,7 @@ export function createRouter(options: RouterOptions): Router {
 
   function backendFor(ref: StreamRef): Backend {
     // Validation has made sure there is a name or an ARN naming the same stream.
-    const name = ref.streamName ?? streamNameFromArn(ref.streamArn ?? "") ?? "";
+    const name = streamNameOf(ref) ?? "";
     const backend = options.backends.get(backendNameFor(name));
     if (backend === undefined) {
       throw new GatewayError(

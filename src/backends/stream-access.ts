@@ -6,7 +6,7 @@
 import { decodeShardIterator } from "../engine/index.ts";
 import { GatewayError } from "../kinesis/errors.ts";
 import type { StreamRef } from "../kinesis/types.ts";
-import { streamNameFromArn } from "../kinesis/validation.ts";
+import { streamNameOf as nameOf, streamNameFromArn } from "../kinesis/validation.ts";
 import type { Backend, CallContext } from "./backend.ts";
 
 const forbidden = () =>
@@ -20,8 +20,6 @@ function check(call: CallContext, streamName: string | undefined): void {
   if (principal === undefined || !principal.restricted) return;
   if (streamName === undefined || !principal.mayUse(streamName)) throw forbidden();
 }
-
-const nameOf = (ref: StreamRef) => ref.streamName ?? streamNameFromArn(ref.streamArn ?? "");
 
 export function withStreamAccess(backend: Backend): Backend {
   /** An operation on the stream its input names. */

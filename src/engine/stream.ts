@@ -1,6 +1,6 @@
-import { Buffer } from "node:buffer";
 import { KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
 import type { EncryptionType, PutRecordsRequestEntry, StreamMode } from "../kinesis/types.ts";
+import { recordBytes } from "../kinesis/validation.ts";
 import { hashKeyForPartitionKey, MAX_HASH_KEY } from "./hash-key.ts";
 import type { ReadLimiter } from "./read-limiter.ts";
 import type { RecordStore } from "./record-store.ts";
@@ -140,11 +140,6 @@ function parseExplicitHashKey(explicitHashKey: string): bigint {
   return hashKey;
 }
 
-/** What throttling and the byte cap count for a record: data bytes plus UTF-8 partition key bytes. */
-export function recordSizeBytes(entry: PutRecordsRequestEntry): number {
-  return entry.data!.byteLength + Buffer.byteLength(entry.partitionKey!, "utf8");
-}
-
 /**
  * Writes one entry to `shard` if its throughput allows, and returns the new
  * sequence number, or undefined when the shard refused it (nothing is charged
@@ -157,7 +152,7 @@ export function writeToShard(
   entry: PutRecordsRequestEntry,
   nowMs: number,
 ): string | undefined {
-  const sizeBytes = recordSizeBytes(entry);
+  const sizeBytes = recordBytes(entry); // what throttling and the byte cap count
   if (shard.limiter !== undefined && !shard.limiter.tryAdmit(sizeBytes, nowMs)) {
     return undefined;
   }

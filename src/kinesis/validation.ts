@@ -192,6 +192,13 @@ export function streamNameFromArn(arn: string): string | undefined {
   return at < 0 ? undefined : arn.slice(at + ":stream/".length);
 }
 
+/** The stream a reference names, by name or else by ARN. */
+export function streamNameOf(ref: StreamRef): string | undefined {
+  return (
+    ref.streamName ?? (ref.streamArn === undefined ? undefined : streamNameFromArn(ref.streamArn))
+  );
+}
+
 /**
  * A stream must be named, by name or ARN; when both are given they must name
  * the same stream. AWS documents no text for either case, so these are ours.
@@ -222,7 +229,7 @@ function checkEntry(v: Violations, entry: PutRecordsRequestEntry, prefix: string
   }
   if (v.notNull(entry.data, `${prefix}data`)) {
     const data = entry.data!;
-    v.lengthOf(renderBlob(data), data.length, `${prefix}data`, 0, MAX_RECORD_BYTES);
+    v.lengthOf(() => renderBlob(data), data.length, `${prefix}data`, 0, MAX_RECORD_BYTES);
   }
 }
 

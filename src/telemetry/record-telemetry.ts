@@ -31,7 +31,7 @@ import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { Backend } from "../backends/backend.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import type { PutRecordsRequestEntry, PutRecordsResultEntry, StreamRef } from "../kinesis/types.ts";
-import { streamNameFromArn } from "../kinesis/validation.ts";
+import { recordBytes, streamNameOf } from "../kinesis/validation.ts";
 import { DURATION_BUCKETS_SECONDS } from "./buckets.ts";
 
 export interface RecordTelemetryOptions {
@@ -69,8 +69,8 @@ const MESSAGING_SYSTEM = "aws.kinesis";
 const SHARD_IN_THROTTLING_MESSAGE = /^Rate exceeded for shard (\S+) in stream /;
 const w3c = new W3CTraceContextPropagator();
 
-export const streamNameOf = (ref: StreamRef): string =>
-  ref.streamName ?? streamNameFromArn(ref.streamArn ?? "") ?? "";
+/** The stream as telemetry names it ("" when the request named none). */
+const streamLabel = (ref: StreamRef): string => streamNameOf(ref) ?? "";
 
 /** A low-cardinality name for why a call failed. */
 export function errorTypeOf(err: unknown): string {
@@ -143,7 +143,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
         const shard = result.shardId ?? "";
         writtenByShard.set(shard, (writtenByShard.get(shard) ?? 0) + 1);
         const entry = entries[i];
-        bytes += (entry?.data?.length ?? 0) + Buffer.byteLength(entry?.partitionKey ?? "");
+        if (entry !== undefined) bytes += recordBytes(entry);
       } else {
         const shard = SHARD_IN_THROTTLING_MESSAGE.exec(result.errorMessage ?? "")?.[1];
         const key = `${shard} ${result.errorCode}`;
@@ -220,7 +220,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
   const outer = (backend: Backend): Backend => ({
     ...backend,
     async putRecords(input, call) {
-      const stream = streamNameOf(input);
+      const stream = streamLabel(input);
       const entries = input.records ?? [];
       const spans = startCreateSpans(stream, entries);
       try {
@@ -235,7 +235,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
       }
     },
     async putRecord(input, call) {
-      const stream = streamNameOf(input);
+      const stream = streamLabel(input);
       const spans = startCreateSpans(stream, [input]);
       try {
         const out = await backend.putRecord(input, call);
@@ -290,7 +290,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
         if (linked !== undefined) links.push({ context: linked });
       }
       if (links.length === 0 && callUnsampled()) return timed(operation, work);
-      const stream = streamNameOf(ref);
+      const stream = streamLabel(ref);
       const attributes: Attributes = { ...destination(stream, "send"), ...clientAttributes };
       if (batch) attributes["messaging.batch.message_count"] = entries.length;
       const span = tracer.startSpan(`send ${stream}`, {

@@ -226,3 +226,47 @@ void suite("routing", () => {
     );
   });
 });
+
+void suite("forwarding: retry of failed records", () => {
+  const forwarding = useForwarding([
+    "--backend",
+    "kinesis",
+    "--retry-failed-records",
+    "2",
+    "--retry-base-delay-ms",
+    "10",
+  ]);
+
+  void test("a throttled record is retried upstream and its result takes its place, in order", async () => {
+    const ok = (n: string) => ({ SequenceNumber: n.repeat(56), ShardId: "shardId-000000000000" });
+    forwarding.upstream.queue(
+      "PutRecords",
+      {
+        status: 200,
+        body: {
+          FailedRecordCount: 1,
+          Records: [
+            ok("1"),
+            {
+              ErrorCode: "ProvisionedThroughputExceededException",
+              ErrorMessage:
+                "Rate exceeded for shard shardId-000000000000 in stream s under account 000000000000.",
+            },
+            ok("3"),
+          ],
+        },
+      },
+      { status: 200, body: { FailedRecordCount: 0, Records: [ok("2")] } },
+    );
+    const puts = () => forwarding.upstream.targets.filter((t) => t.endsWith(".PutRecords")).length;
+    const before = puts();
+    const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
+    const res = await producer.putRecords({ streamName: "s", records: records(3) });
+    assert.equal(res.failedRecordCount, 0);
+    assert.deepEqual(
+      res.records.map((r) => r.sequenceNumber[0]),
+      ["1", "2", "3"],
+    );
+    assert.equal(puts() - before, 2, "one call, then one retry");
+  });
+});

@@ -15,6 +15,12 @@ export interface FakeUpstream {
   readonly endpoint: string;
   /** What the next requests get; `silent` accepts and never answers. */
   answer: FakeAnswer | "silent";
+  /**
+   * Answers for the next calls of one operation (e.g. `PutRecords`), one
+   * each, before `answer` applies again; other calls (the gateway's probes)
+   * leave them alone.
+   */
+  queue(operation: string, ...answers: FakeAnswer[]): void;
   /** The `X-Amz-Target` of each request received. */
   readonly targets: string[];
   close(): Promise<void>;
@@ -22,9 +28,13 @@ export interface FakeUpstream {
 
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const targets: string[] = [];
+  const queued: { operation: string; answer: FakeAnswer }[] = [];
   const sockets = new Set<net.Socket>();
   const upstream = {
     answer: "silent" as FakeAnswer | "silent",
+    queue(operation: string, ...answers: FakeAnswer[]) {
+      queued.push(...answers.map((answer) => ({ operation, answer })));
+    },
     targets,
     endpoint: "",
     close: () =>
@@ -34,9 +44,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       }),
   };
   const server = http.createServer((req, res) => {
-    targets.push(String(req.headers["x-amz-target"] ?? ""));
+    const target = String(req.headers["x-amz-target"] ?? "");
+    targets.push(target);
+    const next = queued.findIndex((q) => target.endsWith(`.${q.operation}`));
     req.resume();
-    const answer = upstream.answer;
+    const answer = next < 0 ? upstream.answer : queued.splice(next, 1)[0]!.answer;
     if (answer === "silent") return;
     req.on("end", () => {
       res.writeHead(answer.status, {

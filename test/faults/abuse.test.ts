@@ -74,9 +74,13 @@ void suite("abusive clients", () => {
       ),
     );
     const opened = sockets.filter((s) => s !== undefined);
-    await Promise.all(opened.map((s) => (s.destroyed ? Promise.resolve(0) : closedAfter(s))));
-    // All of them are gone (refused past the cap, or cut off after the header time-out).
-    assert.ok(opened.every((s) => s.destroyed));
+    // Within a few seconds all of them are gone (refused past the cap, or cut
+    // off after the 1 s header time-out); the server closes them, not the test.
+    await Promise.race([
+      Promise.all(opened.map((s) => (s.destroyed ? Promise.resolve(0) : closedAfter(s)))),
+      new Promise((resolve) => setTimeout(resolve, 4_000)),
+    ]);
+    assert.equal(opened.filter((s) => !s.destroyed).length, 0, "connections still open after 4 s");
     await healthy();
     assert.ok(process.memoryUsage().heapUsed - heapBefore < 50 * 1024 * 1024);
   });

@@ -48,6 +48,8 @@ export interface RunningGateway {
 export interface GatewayOptions {
   /** The process's OpenTelemetry SDK, started once per process. Default: none. */
   telemetry?: Telemetry;
+  /** Serve gRPC `PutRecords` through the specialised codec. Default: true (tests compare both). */
+  fastPath?: boolean;
 }
 
 export async function startGateway(
@@ -209,6 +211,7 @@ export async function startGateway(
       clientCa: config.tls.clientCa === undefined ? undefined : readFileSync(config.tls.clientCa),
     },
     shutdown,
+    fastPath: options.fastPath,
   });
   const address = await server.listen(config.port, config.host);
   server.ready = true;

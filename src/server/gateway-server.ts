@@ -4,13 +4,20 @@
  */
 import type http2 from "node:http2";
 import type net from "node:net";
-import type { Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import type { Backend } from "../backends/backend.ts";
 import { MAX_PUT_RECORDS_BYTES } from "../kinesis/limits.ts";
 import { createErrorInterceptor } from "../services/errors.ts";
 import type { HealthRegistry } from "../services/health.ts";
+import { createPutRecordsFastPath, PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
 import { createRoutes } from "../services/routes.ts";
 import type { MetricsHandler } from "../telemetry/telemetry.ts";
 import { isWireRequest, type WireRequest, type WireResponse } from "../wire/wire-handler.ts";
@@ -50,6 +57,11 @@ export interface GatewayServerOptions {
   shutdown?: AbortController;
   /** What `grpc.health.v1.Health` reports. */
   health?: HealthRegistry | undefined;
+  /**
+   * Serve gRPC `PutRecords` through the specialised codec. Default true; the
+   * tests turn it off to compare the answers of both paths.
+   */
+  fastPath?: boolean | undefined;
 }
 
 export interface GatewayServer {
@@ -98,19 +110,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     sendJson(res, 404, { error: "not found" });
   };
 
-  const handler = connectNodeAdapter({
-    routes: createRoutes(options.backend, {
-      shutdown: options.shutdown?.signal,
-      health: options.health,
-    }),
-    interceptors: [...(options.interceptors ?? []), createErrorInterceptor(logger)],
-    readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
-    // Compressed requests are accepted, but answers go out as they are: a
-    // PutRecords answer is a small fraction of its request, and on loopback,
-    // in a pod or a dev stack, gzip costs more CPU than it saves.
-    compressMinBytes: Number.POSITIVE_INFINITY,
-    fallback,
-  });
+  const handler = createRpcHandler(options, fallback);
   let inFlight = 0;
   let draining = false;
   /** Counts calls in flight; while draining, HTTP/1.1 answers close their connection. */
@@ -165,5 +165,57 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       for (const socket of server.sockets) socket.destroy();
       await closed;
     },
+  };
+}
+
+/**
+ * Connect's router behind a Node.js request handler, as `connectNodeAdapter`
+ * builds it, except that gRPC `PutRecords` goes through the fast path (which
+ * hands Connect whatever it does not take itself).
+ */
+function createRpcHandler(options: GatewayServerOptions, fallback: RequestHandler): RequestHandler {
+  const acceptCompression = [compressionGzip, compressionBrotli];
+  const interceptors = [...(options.interceptors ?? []), createErrorInterceptor(options.logger)];
+  const readMaxBytes = options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES;
+  const router = createConnectRouter({
+    interceptors,
+    readMaxBytes,
+    acceptCompression,
+    // Compressed requests are accepted, but answers go out as they are: a
+    // PutRecords answer is a small fraction of its request, and on loopback,
+    // in a pod or a dev stack, gzip costs more CPU than it saves.
+    compressMinBytes: Number.POSITIVE_INFINITY,
+  });
+  createRoutes(options.backend, {
+    shutdown: options.shutdown?.signal,
+    health: options.health,
+  })(router);
+  const paths = new Map<string, UniversalHandler>();
+  for (const uHandler of router.handlers) paths.set(uHandler.requestPath, uHandler);
+  const generic = paths.get(PUT_RECORDS_PATH);
+  if (generic && options.fastPath !== false) {
+    paths.set(
+      PUT_RECORDS_PATH,
+      createPutRecordsFastPath({
+        backend: options.backend,
+        interceptors,
+        acceptCompression,
+        readMaxBytes,
+        generic,
+      }),
+    );
+  }
+  return (req, res) => {
+    const uHandler = paths.get(req.url?.split("?", 2)[0] ?? "");
+    if (!uHandler) return fallback(req, res);
+    uHandler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        options.logger.error(
+          { err: reason, procedure: uHandler.method.name },
+          "writing an answer failed",
+        );
+      });
   };
 }

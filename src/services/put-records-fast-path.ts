@@ -1,0 +1,223 @@
+/**
+ * gRPC `PutRecords` in binary Protobuf, served without the generic codec:
+ * the request envelope is read whole, decoded by the specialised codec into
+ * the domain shape, and the answer is written as one finished frame.
+ *
+ * Everything else about the call is Connect's own: its handler context
+ * (deadline, cancellation; a drain lets the call finish), the same interceptors in the same order
+ * (authentication, tracing, error mapping), its trailer status for errors,
+ * and its Node.js response writer. Whatever this path does not take — another
+ * protocol, a compressed or malformed envelope, bytes the specialised decoder
+ * leaves to the generic one, a bad `grpc-timeout` — goes to Connect's own
+ * handler for the method with the request body replayed, so those answers
+ * are exactly Connect's.
+ */
+import {
+  Code,
+  ConnectError,
+  createHandlerContext,
+  type HandlerContext,
+  type Interceptor,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import {
+  type Compression,
+  compressionNegotiate,
+  type UniversalHandler,
+  type UniversalServerRequest,
+  type UniversalServerResponse,
+} from "@connectrpc/connect/protocol";
+import {
+  contentTypeProto,
+  grpcStatusOk,
+  headerAcceptEncoding,
+  headerContentType,
+  headerEncoding,
+  headerGrpcStatus,
+  headerTimeout,
+  parseTimeout,
+  setTrailerStatus,
+} from "@connectrpc/connect/protocol-grpc";
+import type { Backend } from "../backends/backend.ts";
+import { ProducerService } from "../gen/kinesis/gateway/v1/producer_pb.ts";
+import type { PutRecordsInput, PutRecordsOutput } from "../kinesis/types.ts";
+import { callContextOf } from "./call-context.ts";
+import { decodePutRecordsRequest, encodePutRecordsResponseEnvelope } from "./put-records-codec.ts";
+
+const method = ProducerService.method.putRecords;
+export const PUT_RECORDS_PATH = `/${ProducerService.typeName}/${method.name}`;
+
+/** gRPC with binary Protobuf: `application/grpc` and `application/grpc+proto`. */
+const GRPC_PROTO = /^application\/grpc(?:\+proto)?$/i;
+const ENVELOPE_HEADER_BYTES = 5;
+
+export interface PutRecordsFastPathOptions {
+  backend: Backend;
+  /** The interceptors Connect runs, in the same order. */
+  interceptors: Interceptor[];
+  /** The compressions Connect negotiates (only their names matter here). */
+  acceptCompression: Compression[];
+  readMaxBytes: number;
+  /** Connect's own handler for the method: it answers whatever this path does not take. */
+  generic: UniversalHandler;
+}
+
+export function createPutRecordsFastPath(options: PutRecordsFastPathOptions): UniversalHandler {
+  const { backend, generic, readMaxBytes } = options;
+  const implementation = async (req: UnaryRequest, context: HandlerContext) => {
+    const ctx = { ...context, signal: req.signal, values: req.contextValues };
+    return backend.putRecords(req.message as unknown as PutRecordsInput, callContextOf(ctx));
+  };
+
+  async function handle(uReq: UniversalServerRequest): Promise<UniversalServerResponse> {
+    const compression = compressionNegotiate(
+      options.acceptCompression,
+      uReq.header.get(headerEncoding),
+      uReq.header.get(headerAcceptEncoding),
+      headerAcceptEncoding,
+    );
+    const timeout = parseTimeout(uReq.header.get(headerTimeout), Number.MAX_SAFE_INTEGER);
+    if (
+      uReq.method !== "POST" ||
+      !GRPC_PROTO.test(uReq.header.get(headerContentType) ?? "") ||
+      compression.request !== null ||
+      compression.error !== undefined ||
+      timeout.error !== undefined
+    ) {
+      return generic(uReq);
+    }
+    const body = await readSingleEnvelope(uReq.body as AsyncIterable<Uint8Array>, readMaxBytes);
+    const input = body.message && decodePutRecordsRequest(body.message);
+    if (!input) return generic({ ...uReq, body: body.replay() });
+
+    const context = createHandlerContext({
+      service: ProducerService,
+      method,
+      protocolName: "grpc",
+      requestMethod: uReq.method,
+      ...(timeout.timeoutMs === undefined ? {} : { timeoutMs: timeout.timeoutMs }),
+      requestSignal: uReq.signal,
+      requestHeader: uReq.header,
+      url: uReq.url,
+      responseHeader: { [headerContentType]: contentTypeProto },
+      responseTrailer: { [headerGrpcStatus]: grpcStatusOk },
+      ...(uReq.contextValues && { contextValues: uReq.contextValues }),
+    });
+    if (compression.response) context.responseHeader.set(headerEncoding, compression.response.name);
+    const response: UniversalServerResponse = {
+      status: 200,
+      header: context.responseHeader,
+      trailer: context.responseTrailer,
+    };
+    try {
+      const output = await invoke(context, input, implementation, options.interceptors);
+      response.body = once(encodePutRecordsResponseEnvelope(output));
+      context.abort();
+    } catch (err) {
+      context.abort(err);
+      setTrailerStatus(
+        context.responseTrailer,
+        err instanceof ConnectError
+          ? err
+          : new ConnectError("internal error", Code.Internal, undefined, undefined, err),
+      );
+    }
+    return response;
+  }
+  return Object.assign(handle, {
+    service: ProducerService,
+    method,
+    requestPath: generic.requestPath,
+    supportedContentType: generic.supportedContentType,
+    protocolNames: generic.protocolNames,
+    allowedMethods: generic.allowedMethods,
+  });
+}
+
+/** Runs the interceptors around the implementation, as Connect does for a unary call. */
+async function invoke(
+  context: HandlerContext,
+  input: PutRecordsInput,
+  implementation: (req: UnaryRequest, context: HandlerContext) => Promise<PutRecordsOutput>,
+  interceptors: Interceptor[],
+): Promise<PutRecordsOutput> {
+  const innermost = async (req: UnaryRequest): Promise<UnaryResponse> => ({
+    stream: false,
+    service: ProducerService,
+    method,
+    header: context.responseHeader,
+    trailer: context.responseTrailer,
+    // The domain output travels where Connect carries the response message;
+    // the interceptors only look at headers, errors and timing.
+    message: (await implementation(req, context)) as never,
+  });
+  type UnaryFn = (req: UnaryRequest) => Promise<UnaryResponse>;
+  let next: UnaryFn = innermost;
+  // Interceptors take Connect's union of unary and streaming calls; this one is unary.
+  for (const interceptor of interceptors.toReversed()) {
+    next = interceptor(next as Parameters<Interceptor>[0]) as UnaryFn;
+  }
+  const res = await next({
+    stream: false,
+    service: ProducerService,
+    method,
+    requestMethod: context.requestMethod,
+    url: context.url,
+    signal: context.signal,
+    header: context.requestHeader,
+    contextValues: context.values,
+    message: input as never,
+  });
+  copyHeaders(res.header, context.responseHeader);
+  copyHeaders(res.trailer, context.responseTrailer);
+  return res.message as unknown as PutRecordsOutput;
+}
+
+function copyHeaders(from: Headers, to: Headers): void {
+  if (from === to) return;
+  for (const key of [...to.keys()]) to.delete(key);
+  for (const [key, value] of from) to.set(key, value);
+}
+
+interface ReadBody {
+  /** The one uncompressed message the body held, or undefined for anything else. */
+  message: Uint8Array | undefined;
+  /** The body as it came, for the generic handler. */
+  replay(): AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Reads a unary gRPC request body. Stops early, leaving the rest unread for
+ * the generic handler, at a compressed flag or a length over `readMaxBytes`.
+ */
+async function readSingleEnvelope(
+  body: AsyncIterable<Uint8Array>,
+  readMaxBytes: number,
+): Promise<ReadBody> {
+  const chunks: Uint8Array[] = [];
+  const it = body[Symbol.asyncIterator]();
+  const replay = async function* () {
+    yield* chunks;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  };
+  let total = 0;
+  let expected = -1; // the whole envelope's length, once its header is in
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    chunks.push(r.value);
+    total += r.value.byteLength;
+    if (expected < 0 && total >= ENVELOPE_HEADER_BYTES) {
+      const header = chunks.length === 1 ? r.value : Buffer.concat(chunks, ENVELOPE_HEADER_BYTES);
+      const length = new DataView(header.buffer, header.byteOffset, 5).getUint32(1);
+      if (header[0] !== 0 || length > readMaxBytes) return { message: undefined, replay };
+      expected = ENVELOPE_HEADER_BYTES + length;
+    }
+  }
+  if (total !== expected) return { message: undefined, replay };
+  const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return { message: whole.subarray(ENVELOPE_HEADER_BYTES), replay };
+}
+
+async function* once(chunk: Uint8Array): AsyncIterable<Uint8Array> {
+  yield chunk;
+}

@@ -1,0 +1,211 @@
+/**
+ * gRPC PutRecords through the fast path and through Connect's generic
+ * handler: two gateways, one with the fast path turned off, get the same raw
+ * HTTP/2 requests — valid, refused, malformed, compressed, oversized — and
+ * must answer alike: status, headers, trailers, error details and message.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import http2 from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, suite, test } from "node:test";
+import { gzipSync } from "node:zlib";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import {
+  PutRecordsRequestSchema,
+  PutRecordsResponseSchema,
+} from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
+import type { RunningGateway } from "../../src/main.ts";
+import { PUT_RECORDS_PATH } from "../../src/services/put-records-fast-path.ts";
+import { startTestGateway } from "../helpers/gateway.ts";
+
+const TOKEN = "fast-path-test-token";
+
+interface RawAnswer {
+  status: number | undefined;
+  headers: Record<string, unknown>;
+  trailers: Record<string, unknown>;
+  body: Buffer;
+}
+
+/** One request on a fresh HTTP/2 connection; the body is written as given. */
+function call(url: string, headers: Record<string, string>, body: Buffer): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(url);
+    session.on("error", reject);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": PUT_RECORDS_PATH,
+      "content-type": "application/grpc",
+      te: "trailers",
+      authorization: `Bearer ${TOKEN}`,
+      ...headers,
+    });
+    const answer: RawAnswer = {
+      status: undefined,
+      headers: {},
+      trailers: {},
+      body: Buffer.alloc(0),
+    };
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => {
+      answer.status = h[":status"];
+      answer.headers = h;
+    });
+    stream.on("trailers", (t) => {
+      answer.trailers = t;
+    });
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("error", reject);
+    stream.on("close", () => {
+      answer.body = Buffer.concat(chunks);
+      session.close();
+      resolve(answer);
+    });
+    stream.end(body);
+  });
+}
+
+/** What a client can observe, with the parts that differ by nature (time, sequence numbers) made comparable. */
+function observable(answer: RawAnswer) {
+  const { date: _date, ...headers } = answer.headers;
+  const details = answer.trailers["grpc-status-details-bin"];
+  let body: unknown = answer.body.toString("hex");
+  if (answer.body.length >= 5 && answer.trailers["grpc-status"] === "0") {
+    assert.equal(answer.body.readUInt32BE(1), answer.body.length - 5, "one whole envelope");
+    const res = fromBinary(PutRecordsResponseSchema, answer.body.subarray(5));
+    body = {
+      ...res,
+      records: res.records.map((r) => ({
+        ...r,
+        sequenceNumber: r.sequenceNumber.replace(/^\d{56}$/, "<sequence number>"),
+      })),
+    };
+  }
+  return {
+    status: answer.status,
+    headers,
+    trailers: { ...answer.trailers, "grpc-status-details-bin": undefined } as Record<
+      string,
+      unknown
+    >,
+    details: typeof details === "string" ? Buffer.from(details, "base64").length > 0 : undefined,
+    body,
+  };
+}
+
+const envelope = (message: Uint8Array, flags = 0) => {
+  const header = Buffer.alloc(5);
+  header[0] = flags;
+  header.writeUInt32BE(message.length, 1);
+  return Buffer.concat([header, message]);
+};
+const request = (init: MessageInitShape<typeof PutRecordsRequestSchema>) =>
+  toBinary(PutRecordsRequestSchema, create(PutRecordsRequestSchema, init));
+const twoRecords = request({
+  streamName: "four",
+  records: [
+    { data: Buffer.from("blob1"), partitionKey: "partitionkey1" },
+    { data: Buffer.from("blob2"), partitionKey: "partitionkey2" },
+  ],
+});
+
+const cases: Record<string, { headers?: Record<string, string>; body: Buffer }> = {
+  "two records": { body: envelope(twoRecords) },
+  "two records, content type application/grpc+proto": {
+    headers: { "content-type": "application/grpc+proto" },
+    body: envelope(twoRecords),
+  },
+  "two records, the client accepts gzip answers": {
+    headers: { "grpc-accept-encoding": "gzip, deflate" },
+    body: envelope(twoRecords),
+  },
+  "two records with a deadline": { headers: { "grpc-timeout": "5S" }, body: envelope(twoRecords) },
+  "a gzip-compressed request": {
+    headers: { "grpc-encoding": "gzip" },
+    body: envelope(gzipSync(twoRecords), 1),
+  },
+  "throttled records": {
+    body: envelope(
+      request({
+        streamName: "one",
+        records: Array.from({ length: 500 }, (_, i) => ({
+          data: new Uint8Array(2048),
+          partitionKey: `k${i}`,
+        })),
+      }),
+    ),
+  },
+  "an empty partition key (AWS's validation text)": {
+    body: envelope(request({ streamName: "four", records: [{ data: Buffer.from("x") }] })),
+  },
+  "501 records": {
+    body: envelope(
+      request({
+        streamName: "four",
+        records: Array.from({ length: 501 }, () => ({ data: Buffer.from("x"), partitionKey: "k" })),
+      }),
+    ),
+  },
+  "an unknown stream": {
+    body: envelope(request({ streamName: "nope", records: [{ partitionKey: "k" }] })),
+  },
+  "no token": { headers: { authorization: "" }, body: envelope(twoRecords) },
+  "a wrong token": { headers: { authorization: "Bearer nope" }, body: envelope(twoRecords) },
+  "invalid UTF-8 in a partition key": {
+    body: envelope(Buffer.from([0x1a, 0x04, 0x12, 0x02, 0xc3, 0x28])),
+  },
+  "a truncated message": { body: envelope(twoRecords.subarray(0, twoRecords.length - 3)) },
+  "the compressed flag without an encoding": { body: envelope(twoRecords, 1) },
+  "two messages": { body: Buffer.concat([envelope(twoRecords), envelope(twoRecords)]) },
+  "a truncated envelope": { body: envelope(twoRecords).subarray(0, 20) },
+  "a partial envelope header": { body: Buffer.from([0, 0, 0]) },
+  "an empty body": { body: Buffer.alloc(0) },
+  "a declared length over the limit": {
+    body: Buffer.from([0, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3]),
+  },
+  "a malformed grpc-timeout": { headers: { "grpc-timeout": "soon" }, body: envelope(twoRecords) },
+  "an unknown encoding": { headers: { "grpc-encoding": "zstd" }, body: envelope(twoRecords) },
+};
+
+void suite("gRPC PutRecords: the fast path answers as Connect's generic handler does", () => {
+  let fast: RunningGateway;
+  let generic: RunningGateway;
+  before(async () => {
+    const tokens = join(mkdtempSync(join(tmpdir(), "kgw-fast-")), "tokens");
+    writeFileSync(tokens, `${TOKEN}\n`);
+    const flags = ["--streams", "four:4,one:1", "--auth-tokens-file", tokens];
+    fast = await startTestGateway(flags);
+    generic = await startTestGateway(flags, { fastPath: false });
+  });
+  after(async () => {
+    await fast.stop();
+    await generic.stop();
+  });
+
+  for (const [name, { headers = {}, body }] of Object.entries(cases)) {
+    void test(name, async () => {
+      const expected = observable(await call(generic.url, headers, body));
+      const actual = observable(await call(fast.url, headers, body));
+      assert.deepEqual(actual, expected);
+    });
+  }
+
+  void test("the answers compared are the ones each case is about", async () => {
+    const ok = observable(await call(fast.url, {}, envelope(twoRecords)));
+    assert.equal(ok.trailers["grpc-status"], "0");
+    assert.equal((ok.body as { records: unknown[] }).records.length, 2);
+    const refused = await call(
+      fast.url,
+      {},
+      cases["an empty partition key (AWS's validation text)"]!.body,
+    );
+    assert.equal(refused.trailers["grpc-status"], "3");
+    const details = Buffer.from(String(refused.trailers["grpc-status-details-bin"]), "base64");
+    assert.ok(details.length > 0);
+    assert.match(String(refused.trailers["grpc-message"]), /partitionKey/);
+    const throttled = observable(await call(fast.url, {}, cases["throttled records"]!.body));
+    assert.ok(((throttled.body as { failedRecordCount: number }).failedRecordCount ?? 0) > 0);
+  });
+});

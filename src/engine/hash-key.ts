@@ -13,5 +13,18 @@ export const MAX_HASH_KEY = (1n << 128n) - 1n;
  * hex digest with `BigInt`.
  */
 export function hashKeyForPartitionKey(partitionKey: string): bigint {
-  return BigInt("0x" + hash("md5", partitionKey, "hex"));
+  return BigInt("0x" + partitionKeyHashHex(partitionKey));
+}
+
+/**
+ * The same hash key as 32 lowercase hex digits, as the write path compares
+ * it (see {@link hashKeyHex}): no bigint is made.
+ */
+export function partitionKeyHashHex(partitionKey: string): string {
+  return hash("md5", partitionKey, "hex");
+}
+
+/** A hash key as 32 lowercase hex digits, zero-padded: string order is number order. */
+export function hashKeyHex(hashKey: bigint): string {
+  return hashKey.toString(16).padStart(32, "0");
 }

@@ -1,11 +1,12 @@
-import { createFifo, type Fifo } from "./fifo.ts";
+import { createFifo } from "./fifo.ts";
 import { compareSequenceNumbers } from "./sequence-number.ts";
+import { ShardLog } from "./shard-log.ts";
 
 /** A record as the engine keeps it. */
 export interface StoredRecord {
   /** The 56-digit sequence number; within a shard, appends come in increasing order. */
   readonly sequenceNumber: string;
-  /** The payload, as given to the engine (not copied). */
+  /** The payload: the bytes given to the engine, never copied (a new view on each read). */
   readonly data: Uint8Array;
   readonly partitionKey: string;
   /** The explicit hash key the producer gave, if any. */
@@ -76,7 +77,7 @@ export const DEFAULT_READ_LIMIT = 10000;
 const MS_PER_HOUR = 3_600_000;
 
 /**
- * Keeps records in memory. Besides one list per shard, it keeps the shard
+ * Keeps records in memory. Besides one log per shard (see {@link ShardLog}), it keeps the shard
  * index of every record in arrival order, so the oldest record of the whole
  * stream — the one retention or the byte cap drops next — is found in O(1)
  * however many shards there are. Memory accounting counts record sizes, not
@@ -86,7 +87,7 @@ export function createMemoryRecordStore(options: RecordStoreOptions = {}): Recor
   let retentionMs = (options.retentionHours ?? DEFAULT_RETENTION_HOURS) * MS_PER_HOUR;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_STREAM_BYTES;
   const now = options.now ?? Date.now;
-  const shards: Fifo<StoredRecord>[] = [];
+  const shards: ShardLog[] = [];
   const arrivalOrder = createFifo<number>();
   let sizeBytes = 0;
 
@@ -96,11 +97,10 @@ export function createMemoryRecordStore(options: RecordStoreOptions = {}): Recor
       const shardIndex = arrivalOrder.at(0);
       if (shardIndex === undefined) return;
       const shard = shards[shardIndex]!;
-      const oldest = shard.at(0)!;
-      if (sizeBytes <= maxBytes && oldest.approximateArrivalTimestamp >= cutoff) return;
+      if (sizeBytes <= maxBytes && shard.arrivalAt(0) >= cutoff) return;
+      sizeBytes -= shard.sizeAt(0);
       shard.shift();
       arrivalOrder.shift();
-      sizeBytes -= oldest.sizeBytes;
     }
   }
 
@@ -108,7 +108,7 @@ export function createMemoryRecordStore(options: RecordStoreOptions = {}): Recor
     append(shardIndex, record) {
       let shard = shards[shardIndex];
       if (shard === undefined) {
-        shard = createFifo();
+        shard = new ShardLog();
         shards[shardIndex] = shard;
       }
       shard.push(record);
@@ -124,7 +124,7 @@ export function createMemoryRecordStore(options: RecordStoreOptions = {}): Recor
       const from = readOptions.from ?? { type: "TRIM_HORIZON" };
       const records: StoredRecord[] = [];
       for (let i = startIndex(shard, from); i < shard.length && records.length < limit; i++) {
-        records.push(shard.at(i)!);
+        records.push(shard.at(i));
       }
       return records;
     },
@@ -149,35 +149,32 @@ export function createMemoryRecordStore(options: RecordStoreOptions = {}): Recor
 }
 
 /** The index of the first record of `shard` at or after `from`. */
-function startIndex(shard: Fifo<StoredRecord>, from: ReadStart): number {
+function startIndex(shard: ShardLog, from: ReadStart): number {
   switch (from.type) {
     case "TRIM_HORIZON":
       return 0;
     case "AT_SEQUENCE_NUMBER":
       return firstIndex(
         shard,
-        (r) => compareSequenceNumbers(r.sequenceNumber, from.sequenceNumber) >= 0,
+        (i) => compareSequenceNumbers(shard.sequenceNumberAt(i), from.sequenceNumber) >= 0,
       );
     case "AFTER_SEQUENCE_NUMBER":
       return firstIndex(
         shard,
-        (r) => compareSequenceNumbers(r.sequenceNumber, from.sequenceNumber) > 0,
+        (i) => compareSequenceNumbers(shard.sequenceNumberAt(i), from.sequenceNumber) > 0,
       );
     case "AT_TIMESTAMP":
-      return firstIndex(shard, (r) => r.approximateArrivalTimestamp >= from.timestampMs);
+      return firstIndex(shard, (i) => shard.arrivalAt(i) >= from.timestampMs);
   }
 }
 
-/** Binary search: the first index whose record satisfies `isAtOrAfter`, which is monotonic over the shard. */
-function firstIndex(
-  shard: Fifo<StoredRecord>,
-  isAtOrAfter: (record: StoredRecord) => boolean,
-): number {
+/** Binary search: the first index that satisfies `isAtOrAfter`, which is monotonic over the shard. */
+function firstIndex(shard: ShardLog, isAtOrAfter: (index: number) => boolean): number {
   let low = 0;
   let high = shard.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (isAtOrAfter(shard.at(middle)!)) {
+    if (isAtOrAfter(middle)) {
       high = middle;
     } else {
       low = middle + 1;

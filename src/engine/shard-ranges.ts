@@ -51,9 +51,14 @@ export function shardIndexFromId(shardId: string): number | undefined {
 /**
  * The position, in `startingHashKeys` (ascending, the first being 0, as the
  * open shards of a stream always cover the whole key space), of the range
- * that contains `hashKey`: the last start that is ≤ the key.
+ * that contains `hashKey`: the last start that is ≤ the key. The keys are
+ * bigints, or hash keys rendered by {@link hashKeyHex}: equal-length hex
+ * strings order as the numbers do, and compare without bigint work.
  */
-export function shardIndexForHashKey(startingHashKeys: readonly bigint[], hashKey: bigint): number {
+export function shardIndexForHashKey<Key extends bigint | string>(
+  startingHashKeys: readonly Key[],
+  hashKey: Key,
+): number {
   let low = 0;
   let high = startingHashKeys.length - 1;
   while (low < high) {

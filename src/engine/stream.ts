@@ -1,7 +1,7 @@
 import { KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
 import type { EncryptionType, PutRecordsRequestEntry, StreamMode } from "../kinesis/types.ts";
 import { recordBytes } from "../kinesis/validation.ts";
-import { hashKeyForPartitionKey, MAX_HASH_KEY } from "./hash-key.ts";
+import { hashKeyHex, MAX_HASH_KEY, partitionKeyHashHex } from "./hash-key.ts";
 import type { ReadLimiter } from "./read-limiter.ts";
 import type { RecordStore } from "./record-store.ts";
 import { createShardSequencer, type ShardSequencer } from "./sequence-number.ts";
@@ -50,8 +50,8 @@ export interface StreamState {
   readonly shards: readonly ShardState[];
   /** The open shards in hash key order; their ranges cover the whole key space. */
   readonly openShards: readonly ShardState[];
-  /** `openShards[i].startingHashKey`, kept apart for the binary search on every record. */
-  readonly openStartingHashKeys: readonly bigint[];
+  /** `openShards[i].startingHashKey` as {@link hashKeyHex} renders it, for the search on every record. */
+  readonly openStartingHashKeys: readonly string[];
   readonly store: RecordStore;
 }
 
@@ -105,7 +105,7 @@ export function createStreamState(stream: NewStream): StreamState {
     tags: new Map(Object.entries(stream.tags)),
     shards,
     openShards: shards,
-    openStartingHashKeys: shards.map((shard) => shard.startingHashKey),
+    openStartingHashKeys: shards.map((shard) => hashKeyHex(shard.startingHashKey)),
     store: stream.store,
   };
 }
@@ -122,8 +122,8 @@ export function shardForEntry(stream: StreamState, entry: PutRecordsRequestEntry
   // "" counts as absent: proto3 has no absent strings.
   const hashKey =
     entry.explicitHashKey === undefined || entry.explicitHashKey === ""
-      ? hashKeyForPartitionKey(entry.partitionKey)
-      : parseExplicitHashKey(entry.explicitHashKey);
+      ? partitionKeyHashHex(entry.partitionKey)
+      : hashKeyHex(parseExplicitHashKey(entry.explicitHashKey));
   return stream.openShards[shardIndexForHashKey(stream.openStartingHashKeys, hashKey)]!;
 }
 

@@ -110,6 +110,40 @@ suite("createMemoryRecordStore", () => {
     );
   });
 
+  test("keeps each record's bytes, key and hash key across many thousands of appends and trims", () => {
+    const clock = createManualClock();
+    const store = createMemoryRecordStore({ maxBytes: 6_000 * 10, now: clock.now });
+    // One request buffer per 500 records, as the gRPC path hands them over.
+    const written: StoredRecord[] = [];
+    for (let call = 0; call < 30; call++) {
+      const request = new Uint8Array(500 * 9).map((_, i) => (call * 7 + i) & 0xff);
+      for (let i = 0; i < 500; i++) {
+        const n = call * 500 + i;
+        const record: StoredRecord = {
+          sequenceNumber: String(10_000_000 + n),
+          data: request.subarray(i * 9, i * 9 + 9),
+          partitionKey: `key-${n}`,
+          explicitHashKey: n % 10 === 0 ? String(n) : undefined,
+          approximateArrivalTimestamp: clock.now(),
+          sizeBytes: 10,
+        };
+        written.push(record);
+        store.append(0, record);
+      }
+    }
+    assert.equal(store.recordCount, 6_000);
+    const kept = written.slice(-6_000);
+    assert.deepEqual(store.read(0), kept);
+    // Starts that fall in every chunk of the shard, and the page after each.
+    for (const start of [0, 1, 4095, 4096, 4097, 5999]) {
+      const from = {
+        type: "AT_SEQUENCE_NUMBER",
+        sequenceNumber: kept[start]!.sequenceNumber,
+      } as const;
+      assert.deepEqual(store.read(0, { from, limit: 3 }), kept.slice(start, start + 3));
+    }
+  });
+
   test("clear drops everything", () => {
     const store = createMemoryRecordStore();
     store.append(0, recordAt("1", Date.now()));

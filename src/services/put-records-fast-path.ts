@@ -51,6 +51,7 @@ export const PUT_RECORDS_PATH = `/${ProducerService.typeName}/${method.name}`;
 /** gRPC with binary Protobuf: `application/grpc` and `application/grpc+proto`. */
 const GRPC_PROTO = /^application\/grpc(?:\+proto)?$/i;
 const ENVELOPE_HEADER_BYTES = 5;
+const CALL_FINISHED = new ConnectError("the call has finished", Code.Canceled);
 
 export interface PutRecordsFastPathOptions {
   backend: Backend;
@@ -113,7 +114,10 @@ export function createPutRecordsFastPath(options: PutRecordsFastPathOptions): Un
     try {
       const output = await invoke(context, input, implementation, options.interceptors);
       response.body = once(encodePutRecordsResponseEnvelope(output));
-      context.abort();
+      // Ends whatever still listens to the call's signal, as Connect does, but
+      // with a shared reason: without one, every call would build (and
+      // capture a stack for) a DOMException, 3 % of the CPU under load.
+      context.abort(CALL_FINISHED);
     } catch (err) {
       context.abort(err);
       setTrailerStatus(

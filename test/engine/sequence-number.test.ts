@@ -110,4 +110,27 @@ suite("createShardSequencer", () => {
       previous = next;
     });
   });
+
+  test("hands out exactly the numbers formatSequenceNumber renders, over every digit carry", () => {
+    for (const [created, shardIndex] of [
+      [0, 0],
+      [1_767_225_600, 5],
+      [16 ** 9 - 1, 2 ** 32 - 1],
+    ] as const) {
+      const sequencer = createShardSequencer(created, shardIndex);
+      let recordSeconds = created;
+      for (let counter = 1n; counter <= 60_000n; counter++) {
+        // The record time moves now and then, sometimes backwards.
+        if (counter % 9_973n === 0n) recordSeconds = Math.max(0, recordSeconds - 7);
+        else if (counter % 1_009n === 0n) recordSeconds = Math.min(16 ** 9 - 1, recordSeconds + 1);
+        const expected = formatSequenceNumber({
+          shardCreatedSeconds: created,
+          shardIndex,
+          counter,
+          recordSeconds,
+        });
+        assert.equal(sequencer.next(recordSeconds), expected);
+      }
+    }
+  });
 });

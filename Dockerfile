@@ -48,4 +48,4 @@ STOPSIGNAL SIGTERM
 # by flag (KINESIS_GATEWAY_PORT is followed) or serve TLS only.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.KINESIS_GATEWAY_PORT || 4567) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "bin/kinesis-gateway.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "bin/kinesis-gateway.js"]

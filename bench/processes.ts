@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { NODE_FLAGS } from "../src/node-flags.ts";
 
 export interface ServerProcess {
   readonly url: string;
@@ -32,9 +33,10 @@ async function startNode(
   env: NodeJS.ProcessEnv,
   portOf: (line: string) => number | undefined,
   readyPath?: string,
+  nodeFlags: readonly string[] = [],
 ): Promise<ServerProcess> {
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [script, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, script, ...args], {
     cwd: repoRoot,
     env,
     stdio: ["ignore", "pipe", "inherit"],
@@ -110,6 +112,7 @@ export function startGatewayProcess(
       }
     },
     "/readyz",
+    NODE_FLAGS, // as every launcher of the command; the reference runs on Node's defaults
   );
 }
 

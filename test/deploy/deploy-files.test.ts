@@ -16,6 +16,7 @@ import { after, before, suite, test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { type Config, parseConfig } from "../../src/config.ts";
 import type { RunningGateway } from "../../src/main.ts";
+import { NODE_FLAGS } from "../../src/node-flags.ts";
 import { startTestGateway } from "../helpers/gateway.ts";
 
 const root = join(import.meta.dirname, "../..");
@@ -190,7 +191,7 @@ void suite("Dockerfile", () => {
     const pkg = JSON.parse(read("package.json")) as { bin: Record<string, string> };
     const bin = pkg.bin["kinesis-gateway"]!.replace(/^\.\//, "");
     assert.ok(existsSync(join(root, bin)));
-    assert.deepEqual(jsonArgs(one("ENTRYPOINT")), ["node", bin]);
+    assert.deepEqual(jsonArgs(one("ENTRYPOINT")), ["node", ...NODE_FLAGS, bin]);
     assert.equal(one("WORKDIR"), "/app");
     assert.equal(one("ENV"), "NODE_ENV=production");
   });
@@ -229,6 +230,15 @@ void suite("Dockerfile", () => {
       assert.ok(await healthcheckPasses(script, port(gateway.port)));
       assert.ok(!(await healthcheckPasses(script, port(await closedPort()))));
     });
+  });
+
+  void test("the command and npm start pass the node flags the image does", () => {
+    const flags = NODE_FLAGS.join(" ");
+    assert.equal(read("bin/kinesis-gateway.js").split("\n")[0], `#!/usr/bin/env -S node ${flags}`);
+    const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> })
+      .scripts;
+    assert.equal(scripts.start, `node ${flags} src/main.ts`);
+    // The Dockerfile's ENTRYPOINT is checked with the rest of the image.
   });
 
   void test(".dockerignore admits what the image copies and nothing else", () => {

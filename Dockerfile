@@ -1,11 +1,12 @@
-# kinesis-gateway. The TypeScript sources run directly on Node 24 (type
-# stripping), so the image is Node, the production dependencies, bin/ and src/:
-# no build step, no dev dependencies, no tests.
+# kinesis-gateway. The image is Node, the production dependencies, bin/ and
+# the JavaScript the TypeScript compiler emits from src/ (dist/): no sources,
+# no dev dependencies, no tests. (Type stripping would work too, but keeps
+# the compiler's WebAssembly resident: ~30 MiB more.)
 #
 #   docker build -t kinesis-gateway:local .
 #   docker run --rm -p 4567:4567 kinesis-gateway:local --streams orders:4,events:1
 #
-# Node 24 is the floor (type stripping, package.json "engines"). The default
+# Node 24 is the floor (package.json "engines"). The default
 # follows the latest 24.x on each build; --build-arg NODE_VERSION=24.21.0 pins
 # the exact version the test suite runs on.
 ARG NODE_VERSION=24
@@ -21,6 +22,14 @@ COPY package.json package-lock.json ./
 # --ignore-scripts enforces the same policy today.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
+FROM node:${NODE_VERSION}-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
 FROM node:${NODE_VERSION}-slim
 LABEL org.opencontainers.image.title="kinesis-gateway" \
       org.opencontainers.image.description="gRPC, gRPC-Web, Connect and Kinesis API gateway for Amazon Kinesis Data Streams" \
@@ -32,7 +41,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY bin ./bin
-COPY src ./src
+COPY --from=build /app/dist ./dist
 # The official image's `node` user, by number so that Kubernetes can verify
 # runAsNonRoot without looking the name up.
 USER 1000:1000

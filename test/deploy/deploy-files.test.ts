@@ -131,6 +131,12 @@ void suite("Dockerfile", () => {
   const instructions = parseDockerfile(read("Dockerfile"));
   const stages = Math.max(...instructions.map((i) => i.stage));
   const final = instructions.filter((i) => i.stage === stages);
+  /** Each stage's name, from `FROM image AS name`. */
+  const stageNames = new Map(
+    instructions
+      .filter((i) => i.keyword === "FROM")
+      .map((i) => [i.stage, /\bAS\s+(\S+)$/i.exec(i.args)?.[1]] as const),
+  );
   const one = (keyword: string) => {
     const found = final.filter((i) => i.keyword === keyword);
     assert.equal(found.length, 1, `one ${keyword} in the final stage`);
@@ -156,15 +162,23 @@ void suite("Dockerfile", () => {
   });
 
   void test("installs production dependencies only, in a stage of their own", () => {
-    const installs = instructions.filter((i) => i.keyword === "RUN" && /\bnpm\b/.test(i.args));
-    assert.equal(installs.length, 1, "one npm step");
-    assert.notEqual(installs[0]!.stage, stages, "not in the final stage");
-    assert.match(installs[0]!.args, /\bnpm ci\b.*--omit=dev\b/);
+    const installs = instructions.filter((i) => i.keyword === "RUN" && /\bnpm ci\b/.test(i.args));
+    assert.ok(installs.every((i) => i.stage !== stages, "no npm ci in the final stage"));
+    const production = installs.filter((i) => /--omit=dev\b/.test(i.args));
+    assert.equal(production.length, 1, "one production install");
     const copies = final.filter((i) => i.keyword === "COPY").map((i) => i.args);
-    assert.ok(
-      copies.some((args) => /^--from=\S+ \S*node_modules\S* /.test(args)),
-      "node_modules copied from the dependency stage",
-    );
+    const nodeModules = copies.filter((args) => /^--from=\S+ \S*node_modules\S* /.test(args));
+    assert.equal(nodeModules.length, 1, "node_modules copied from one stage");
+    const from = /^--from=(\S+)/.exec(nodeModules[0]!)![1];
+    assert.equal(stageNames.get(production[0]!.stage), from, "the production install's stage");
+  });
+
+  void test("builds the JavaScript in a stage of its own and copies only dist", () => {
+    const build = instructions.find((i) => i.keyword === "RUN" && /\bnpm run build\b/.test(i.args));
+    assert.ok(build, "npm run build");
+    assert.notEqual(build.stage, stages, "not in the final stage");
+    const copies = final.filter((i) => i.keyword === "COPY").map((i) => i.args);
+    assert.ok(copies.includes(`--from=${stageNames.get(build.stage)} /app/dist ./dist`));
   });
 
   void test("denies every install script of a production dependency, as --ignore-scripts does", () => {
@@ -181,13 +195,14 @@ void suite("Dockerfile", () => {
     }
   });
 
-  void test("copies the command, the sources and the manifest, and runs the package's bin", () => {
+  void test("copies the command and the manifest, not the sources, and runs the package's bin", () => {
     const copied = final
       .filter((i) => i.keyword === "COPY" && !i.args.startsWith("--from"))
       .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
-    for (const needed of ["bin", "src", "package.json"]) {
+    for (const needed of ["bin", "package.json"]) {
       assert.ok(copied.includes(needed), `${needed} is copied`);
     }
+    assert.ok(!copied.includes("src"), "the image runs dist/, not the sources");
     const pkg = JSON.parse(read("package.json")) as { bin: Record<string, string> };
     const bin = pkg.bin["kinesis-gateway"]!.replace(/^\.\//, "");
     assert.ok(existsSync(join(root, bin)));
@@ -252,6 +267,8 @@ void suite("Dockerfile", () => {
       "src/gen/kinesis/gateway/v1/producer_pb.ts",
       "package.json",
       "package-lock.json",
+      "tsconfig.json",
+      "tsconfig.build.json",
     ]) {
       assert.ok(dockerignoreAdmits(patterns, path), `${path} is in the build context`);
     }
@@ -260,6 +277,7 @@ void suite("Dockerfile", () => {
       "test/deploy/deploy-files.test.ts",
       "bench/run.ts",
       "scratch/dbg.ts",
+      "dist/main.js",
       ".git/HEAD",
       "deploy/kubernetes/pdb.yaml",
       "docker-compose.yml",

@@ -39,4 +39,21 @@ void suite("strict base64 for blobs", () => {
     assert.ok(refusal("YQ=A"));
     assert.equal(refusal("YQ=="), undefined);
   });
+
+  void test("refuses what Node's lenient decoder would take", () => {
+    // The URL alphabet, white space, padding inside, missing or extra padding.
+    for (const text of [
+      "-_-_",
+      "YW Jj",
+      "YQ==YQ==",
+      "YQ",
+      "YQ=",
+      "YWJj=",
+      "====",
+      "Y===",
+      "\nYWJj",
+    ]) {
+      assert.ok(refusal(text), `'${text}' is refused`);
+    }
+  });
 });

@@ -7,6 +7,7 @@
  */
 import { Decoder, Encoder, type Options, Tag } from "cbor-x";
 import { KinesisError } from "../kinesis/errors.ts";
+import { readJsonBytes } from "./json-bytes.ts";
 
 export type WireFormat = "json" | "cbor";
 
@@ -35,13 +36,50 @@ const cborEncoder = new Encoder({ mapsAsObjects: true, useRecords: false, tagUin
 
 const serialization = (message: string) => new KinesisError("SerializationException", message);
 
+/** A request body as it was read: its chunks and their total size. */
+export interface Body {
+  readonly chunks: readonly Buffer[];
+  readonly size: number;
+}
+
+/** JSON bodies up to this size are joined in one reused buffer. */
+const SCRATCH_MAX_BYTES = 1024 * 1024;
+/** From this size on, a JSON body is read from its bytes when it can be (see json-bytes.ts). */
+const BYTE_READER_MIN_BYTES = 64 * 1024;
+let scratch = Buffer.alloc(0);
+
+/**
+ * A body's bytes in one buffer. Joining the chunks in a new buffer would
+ * cost a fresh allocation of the body's size on every request (page faults:
+ * ~1.6 ms for a 700 KB PutRecords here); what JSON decoding makes of the
+ * bytes is a copy, so one buffer, reused, serves every request in turn. The
+ * result is valid only until the next call.
+ */
+function contiguous(body: Body): Buffer {
+  if (body.chunks.length === 1) return body.chunks[0]!;
+  if (body.size > SCRATCH_MAX_BYTES) return Buffer.concat(body.chunks, body.size);
+  if (scratch.length < body.size) scratch = Buffer.allocUnsafeSlow(SCRATCH_MAX_BYTES);
+  let offset = 0;
+  for (const chunk of body.chunks) offset += chunk.copy(scratch, offset);
+  return scratch.subarray(0, body.size);
+}
+
+function parseJson(body: Body): unknown {
+  const bytes = contiguous(body);
+  const read = bytes.length >= BYTE_READER_MIN_BYTES ? readJsonBytes(bytes) : undefined;
+  return read ?? JSON.parse(bytes.toString("utf8"));
+}
+
 /** A body as a plain object; an empty body is an empty request. */
-export function decodeBody(format: WireFormat, body: Uint8Array): Record<string, unknown> {
-  if (body.length === 0) return {};
+export function decodeBody(format: WireFormat, body: Body): Record<string, unknown> {
+  if (body.size === 0) return {};
   let value: unknown;
   try {
+    // CBOR byte strings may be views of the buffer decoded: it is the body's own.
     value =
-      format === "json" ? JSON.parse(Buffer.from(body).toString("utf8")) : cborDecoder.decode(body);
+      format === "json"
+        ? parseJson(body)
+        : cborDecoder.decode(Buffer.concat(body.chunks, body.size));
   } catch {
     throw serialization(format === "json" ? "Malformed JSON body" : "Malformed CBOR body");
   }

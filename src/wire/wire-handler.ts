@@ -24,6 +24,7 @@ import type { Backend } from "../backends/backend.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import { DURATION_BUCKETS_SECONDS } from "../telemetry/buckets.ts";
 import {
+  type Body,
   CONTENT_TYPES,
   decodeBody,
   encodeBody,
@@ -99,17 +100,20 @@ function wireErrorOf(err: unknown, logger: Logger): WireError {
 
 class BodyTooLarge extends Error {}
 
-async function readBody(req: WireRequest, maxBytes: number): Promise<Buffer> {
+async function readBody(req: WireRequest, maxBytes: number): Promise<Body> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > maxBytes) throw new BodyTooLarge();
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += chunk.length;
     if (size > maxBytes) throw new BodyTooLarge();
-    chunks.push(chunk);
+    const bytes: Uint8Array = chunk;
+    chunks.push(
+      Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+    );
   }
-  return Buffer.concat(chunks);
+  return { chunks, size };
 }
 
 const headerGetter = {
@@ -177,7 +181,7 @@ export function createWireHandler(options: WireHandlerOptions) {
     let outcome: WireError | undefined;
     try {
       const serve = async () => {
-        let body: Buffer;
+        let body: Body;
         try {
           body = await readBody(req, options.maxBodyBytes);
         } catch (err) {

@@ -5,6 +5,7 @@
  * and CBOR bodies as the Java SDK sends them.
  */
 import assert from "node:assert/strict";
+import http from "node:http";
 import { suite, test } from "node:test";
 import { Decoder, Encoder, type Options, Tag } from "cbor-x";
 import { useGateway } from "../helpers/gateway.ts";
@@ -171,6 +172,77 @@ void suite("the wire protocol", () => {
     assert.deepEqual(decoder.decode(error.body), {
       __type: "ResourceNotFoundException",
       message: "Stream nope under account 000000000000 not found.",
+    });
+  });
+
+  void suite("bodies in many chunks", () => {
+    const unthrottled = useGateway(["--streams", "samplestream:1", "--throttle", "off"]);
+    void test("JSON bodies sent in many small chunks, multi-byte characters split between them, are read whole", async () => {
+      /** Writes the body 1,000 bytes at a time (Node sends each write as its own chunk). */
+      const post = (body: Buffer) =>
+        new Promise<Record<string, unknown>>((resolve, reject) => {
+          const req = http.request(
+            `${unthrottled.current.url}/`,
+            {
+              method: "POST",
+              headers: {
+                "content-type": "application/x-amz-json-1.1",
+                "x-amz-target": "Kinesis_20131202.PutRecords",
+                authorization: SIGNED,
+              },
+            },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on("data", (c: Buffer) => chunks.push(c));
+              res.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString())));
+            },
+          );
+          req.on("error", reject);
+          for (let i = 0; i < body.length; i += 1000) req.write(body.subarray(i, i + 1000));
+          req.end();
+        });
+      // One body under the size joined in the reused buffer (twice, in turn) and one over it.
+      for (const [size, tag] of [
+        [300, "a"],
+        [300, "b"],
+        [700, "c"],
+      ] as const) {
+        const records = Array.from({ length: 500 }, (_, i) => ({
+          Data: Buffer.alloc(size * 3, `${tag}${i}`).toString("base64"),
+          PartitionKey: `clé-鍵-${tag}-${i}`,
+        }));
+        const body = Buffer.from(JSON.stringify({ StreamName: "samplestream", Records: records }));
+        const answer = await post(body);
+        assert.equal(answer.FailedRecordCount, 0);
+        const { ShardIterator } = json(
+          (
+            await call(
+              unthrottled.current.url,
+              "GetShardIterator",
+              JSON.stringify({
+                StreamName: "samplestream",
+                ShardId: "shardId-000000000000",
+                ShardIteratorType: "AT_SEQUENCE_NUMBER",
+                StartingSequenceNumber: (answer.Records as { SequenceNumber: string }[])[0]!
+                  .SequenceNumber,
+              }),
+            )
+          ).body,
+        ) as { ShardIterator: string };
+        const read = json(
+          (
+            await call(
+              unthrottled.current.url,
+              "GetRecords",
+              JSON.stringify({ ShardIterator, Limit: 500 }),
+            )
+          ).body,
+        ) as { Records: { Data: string; PartitionKey: string }[] };
+        assert.deepEqual(
+          read.Records.map((r) => [r.Data, r.PartitionKey]),
+          records.map((r) => [r.Data, r.PartitionKey]),
+        );
+      }
     });
   });
 });

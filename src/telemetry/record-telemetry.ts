@@ -79,14 +79,20 @@ export function errorTypeOf(err: unknown): string {
   return "_OTHER";
 }
 
+/**
+ * The messaging attributes of a create or send span. `aws.kinesis.stream_name`,
+ * the AWS SDK conventions' attribute of a call to Kinesis, goes on the send
+ * span only: every attribute of a per-record span is paid for once per record.
+ */
 function destination(stream: string, operation: "create" | "send"): Attributes {
-  return {
+  const attributes: Attributes = {
     "messaging.system": MESSAGING_SYSTEM,
     "messaging.operation.type": operation,
     "messaging.operation.name": operation,
     "messaging.destination.name": stream,
-    "aws.kinesis.stream_name": stream,
   };
+  if (operation === "send") attributes["aws.kinesis.stream_name"] = stream;
+  return attributes;
 }
 
 /** The record's own trace when it carries a valid one, else the call's. */
@@ -179,11 +185,13 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
     if (!recordSpans) return [];
     if (callUnsampled() && entries.every((entry) => entry.traceContext === undefined)) return [];
     const attributes = destination(stream, "create");
+    // One parent lookup for the batch: most records carry no context of their own.
+    const callContext = context.active();
     return entries.map((entry) => {
       const span = tracer.startSpan(
         `create ${stream}`,
         { kind: SpanKind.PRODUCER, attributes },
-        parentOf(entry),
+        entry.traceContext === undefined ? callContext : parentOf(entry),
       );
       creationContexts.set(entry, span.spanContext());
       return span;

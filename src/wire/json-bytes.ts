@@ -23,6 +23,19 @@ const CLOSE_BRACKET = 0x5d;
 /** Objects and arrays nested deeper are left to `JSON.parse`. */
 const MAX_DEPTH = 32;
 
+/** What a byte inside a string is to this reader. */
+const PLAIN = 0;
+const END = 1;
+const LEFT_TO_JSON_PARSE = 2;
+/** By byte: printable ASCII is plain; escapes, control characters and non-ASCII are left to JSON.parse. */
+const STRING_BYTES = Uint8Array.from({ length: 256 }, (_, byte) =>
+  byte === QUOTE
+    ? END
+    : byte === BACKSLASH || byte < 0x20 || byte > 0x7e
+      ? LEFT_TO_JSON_PARSE
+      : PLAIN,
+);
+
 /** Gives up; never escapes the reader. */
 const unsupported = new Error("not for the byte reader");
 
@@ -39,13 +52,18 @@ export function readJsonBytes(buf: Buffer): unknown {
 
   const string = (): string => {
     const start = ++pos; // past the opening quote
-    for (;;) {
-      const byte = buf[pos];
-      if (byte === undefined || byte === BACKSLASH || byte < 0x20 || byte > 0x7e) throw unsupported;
-      if (byte === QUOTE) break;
-      pos++;
+    const end = buf.length;
+    while (pos < end) {
+      const kind = STRING_BYTES[buf[pos]!];
+      if (kind === PLAIN) {
+        pos++;
+      } else if (kind === END) {
+        return buf.toString("latin1", start, pos++);
+      } else {
+        throw unsupported;
+      }
     }
-    return buf.toString("latin1", start, pos++);
+    throw unsupported;
   };
 
   const value = (depth: number): unknown => {

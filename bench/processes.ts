@@ -15,10 +15,21 @@ export interface ServerProcess {
   readonly startToReadyMs: number;
   /** Resident memory now and at its peak, in MiB (Linux `/proc`). */
   memory(): { rssMiB: number; peakRssMiB: number };
+  /** CPU time the process has used so far, user and system, in seconds (Linux `/proc`). */
+  cpuSeconds(): number;
+  /** The server this one forwards to, when it is part of the measurement. */
+  readonly upstream?: ServerProcess;
   stop(): Promise<void>;
 }
 
 const repoRoot = new URL("../", import.meta.url);
+
+/** utime + stime of a process, which /proc counts in clock ticks (100 per second on Linux). */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 function kibFromStatus(pid: number, field: "VmRSS" | "VmHWM"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -77,6 +88,7 @@ function handleOf(
       rssMiB: kibFromStatus(pid, "VmRSS") / 1024,
       peakRssMiB: kibFromStatus(pid, "VmHWM") / 1024,
     }),
+    cpuSeconds: () => cpuSecondsOf(pid),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

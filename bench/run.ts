@@ -95,6 +95,7 @@ async function forwardingToKinesalite(): Promise<ServerProcess> {
   );
   return {
     ...gateway,
+    upstream,
     stop: async () => {
       await gateway.stop();
       await upstream.stop();
@@ -216,6 +217,31 @@ function groups(otlpUrl: string): Group[] {
   ];
 }
 
+/**
+ * Starts counting CPU time: the returned function gives the cores each party
+ * used on average since — the load generator (this process, with the OTLP
+ * sink), the server, and the server it forwards to. A party near 1.0 is the
+ * one the scenario waits on.
+ */
+function cpuUsage(server: ServerProcess): () => Record<string, number> {
+  const started = performance.now();
+  const client = process.cpuUsage();
+  const serverCpu = server.cpuSeconds();
+  const upstreamCpu = server.upstream?.cpuSeconds();
+  return () => {
+    const seconds = (performance.now() - started) / 1000;
+    const clientUsed = process.cpuUsage(client);
+    const cores: Record<string, number> = {
+      "load generator": (clientUsed.user + clientUsed.system) / 1e6 / seconds,
+      server: (server.cpuSeconds() - serverCpu) / seconds,
+    };
+    if (server.upstream && upstreamCpu !== undefined) {
+      cores.upstream = (server.upstream.cpuSeconds() - upstreamCpu) / seconds;
+    }
+    return cores;
+  };
+}
+
 /** Appends to the list under `key`, creating it. */
 function append(lists: Record<string, number[]>, key: string, value: number): void {
   const list = lists[key] ?? [];
@@ -249,7 +275,11 @@ async function runGroup(group: Group): Promise<GroupResult> {
     for (const variant of group.variants) {
       const server = await variant.start();
       try {
+        const usage = cpuUsage(server);
         measured[variant.name] = await group.measure(server);
+        for (const [who, cores] of Object.entries(usage())) {
+          append(extras, `${variant.name}: CPU cores, ${who}`, cores);
+        }
         group.after?.(variant.name, server, extras);
       } finally {
         await server.stop();
@@ -329,7 +359,7 @@ for (const r of results) {
     );
   }
   for (const [name, value] of Object.entries(r.extras))
-    console.log(`  ${name.padEnd(34)} ${value.toFixed(0)}`);
+    console.log(`  ${name.padEnd(52)} ${value.toFixed(value < 10 ? 2 : 0)}`);
 }
 for (const [name, value] of Object.entries(fp))
   console.log(`footprint: ${name} ${value.toFixed(0)}`);

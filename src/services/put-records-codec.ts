@@ -45,28 +45,31 @@ class Reader {
 
   /** A field's tag; field number 0 is invalid, and the generic decoder says so. */
   tag(): number {
-    const tag = this.varint();
+    const tag = this.varint32();
     if (tag >>> 3 === 0) throw unsupported;
     return tag;
   }
 
-  /** A varint of up to 53 bits (tags and lengths are far smaller). */
-  varint(): number {
+  /**
+   * A varint that fits 32 bits, as tags and lengths do: at most five bytes,
+   * the fifth holding four bits. Longer or larger encodings, which the
+   * generic decoder refuses or reads its own way, are left to it.
+   */
+  varint32(): number {
     let result = 0;
-    let multiplier = 1;
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 5; i++) {
       if (this.pos >= this.end) throw unsupported;
       const byte = this.buf[this.pos++]!;
-      result += (byte & 0x7f) * multiplier;
+      if (i === 4 && byte > 0x0f) throw unsupported;
+      result += (byte & 0x7f) * 2 ** (7 * i);
       if (byte < 0x80) return result;
-      multiplier *= 128;
     }
     throw unsupported;
   }
 
   /** The bounds of a length-delimited field's payload; moves past it. */
   delimited(): number {
-    const length = this.varint();
+    const length = this.varint32();
     const start = this.pos;
     if (length > this.end - start) throw unsupported;
     this.pos = start + length;

@@ -88,10 +88,7 @@ export function createPutRecordsFastPath(options: PutRecordsFastPathOptions): Un
     ) {
       return generic(uReq);
     }
-    const body = await readSingleEnvelope(uReq.body as AsyncIterable<Uint8Array>, readMaxBytes);
-    const input = body.message && decodePutRecordsRequest(body.message);
-    if (!input) return generic({ ...uReq, body: body.replay() });
-
+    // The call's clock starts now, as Connect's does when the headers are in.
     const context = createHandlerContext({
       service: ProducerService,
       method,
@@ -105,6 +102,12 @@ export function createPutRecordsFastPath(options: PutRecordsFastPathOptions): Un
       responseTrailer: { [headerGrpcStatus]: grpcStatusOk },
       ...(uReq.contextValues && { contextValues: uReq.contextValues }),
     });
+    const body = await readSingleEnvelope(uReq.body as AsyncIterable<Uint8Array>, readMaxBytes);
+    const input = body.message && decodePutRecordsRequest(body.message);
+    if (!input) {
+      context.abort(CALL_FINISHED); // unused: its deadline timer goes
+      return generic({ ...uReq, body: body.replay() });
+    }
     if (compression.response) context.responseHeader.set(headerEncoding, compression.response.name);
     const response: UniversalServerResponse = {
       status: 200,
@@ -193,7 +196,8 @@ interface ReadBody {
 
 /**
  * Reads a unary gRPC request body. Stops early, leaving the rest unread for
- * the generic handler, at a compressed flag or a length over `readMaxBytes`.
+ * the generic handler, at a compressed flag, a length over `readMaxBytes` or
+ * bytes past the first message; a failed read is replayed to it as it came.
  */
 async function readSingleEnvelope(
   body: AsyncIterable<Uint8Array>,
@@ -201,25 +205,53 @@ async function readSingleEnvelope(
 ): Promise<ReadBody> {
   const chunks: Uint8Array[] = [];
   const it = body[Symbol.asyncIterator]();
+  let failure: { error: unknown } | undefined;
   const replay = async function* () {
     yield* chunks;
+    if (failure) throw failure.error;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   };
+  const leftToGeneric: ReadBody = { message: undefined, replay };
   let total = 0;
   let expected = -1; // the whole envelope's length, once its header is in
-  for (let r = await it.next(); !r.done; r = await it.next()) {
-    chunks.push(r.value);
-    total += r.value.byteLength;
-    if (expected < 0 && total >= ENVELOPE_HEADER_BYTES) {
-      const header = chunks.length === 1 ? r.value : Buffer.concat(chunks, ENVELOPE_HEADER_BYTES);
-      const length = new DataView(header.buffer, header.byteOffset, 5).getUint32(1);
-      if (header[0] !== 0 || length > readMaxBytes) return { message: undefined, replay };
-      expected = ENVELOPE_HEADER_BYTES + length;
+  try {
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      chunks.push(r.value);
+      total += r.value.byteLength;
+      if (expected < 0 && total >= ENVELOPE_HEADER_BYTES) {
+        const header = chunks.length === 1 ? r.value : Buffer.concat(chunks, ENVELOPE_HEADER_BYTES);
+        const length = new DataView(header.buffer, header.byteOffset, 5).getUint32(1);
+        if (header[0] !== 0 || length > readMaxBytes) return leftToGeneric;
+        expected = ENVELOPE_HEADER_BYTES + length;
+      }
+      if (expected >= 0 && total > expected) return leftToGeneric; // a second message
     }
+  } catch (error) {
+    failure = { error };
+    return leftToGeneric;
   }
-  if (total !== expected) return { message: undefined, replay };
-  const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-  return { message: whole.subarray(ENVELOPE_HEADER_BYTES), replay };
+  if (total !== expected) return leftToGeneric;
+  return { message: ownBuffer(chunks, total).subarray(ENVELOPE_HEADER_BYTES), replay };
+}
+
+/**
+ * The chunks in one buffer of exactly their size. Stored records keep slices
+ * of it, so it must not be part of anything larger: a chunk is often a view
+ * of the connection's read buffer, and `Buffer.concat` may take a slice of
+ * Node's shared pool.
+ */
+function ownBuffer(chunks: Uint8Array[], total: number): Uint8Array {
+  const first = chunks[0]!;
+  if (chunks.length === 1 && first.byteOffset === 0 && first.buffer.byteLength === total) {
+    return first;
+  }
+  const whole = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return whole;
 }
 
 async function* once(chunk: Uint8Array): AsyncIterable<Uint8Array> {

@@ -6,17 +6,20 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, suite, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { pino } from "pino";
+import { parseConfig } from "../../src/config.ts";
 import {
   PutRecordsRequestSchema,
   PutRecordsResponseSchema,
 } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
-import type { RunningGateway } from "../../src/main.ts";
+import { type RunningGateway, startGateway } from "../../src/main.ts";
 import { PUT_RECORDS_PATH } from "../../src/services/put-records-fast-path.ts";
 import { startTestGateway } from "../helpers/gateway.ts";
 
@@ -207,5 +210,93 @@ void suite("gRPC PutRecords: the fast path answers as Connect's generic handler 
     assert.match(String(refused.trailers["grpc-message"]), /partitionKey/);
     const throttled = observable(await call(fast.url, {}, cases["throttled records"]!.body));
     assert.ok(((throttled.body as { failedRecordCount: number }).failedRecordCount ?? 0) > 0);
+  });
+
+  void test("stops reading at bytes past the first message, answering before the client has sent them all", {
+    timeout: 30_000,
+  }, async () => {
+    const session = http2.connect(fast.url);
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": PUT_RECORDS_PATH,
+        "content-type": "application/grpc",
+        authorization: `Bearer ${TOKEN}`,
+      });
+      const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) =>
+        stream.once("trailers", resolve),
+      );
+      stream.on("data", () => undefined);
+      stream.on("error", () => undefined); // the server may reset the rest
+      // One message, then 64 MiB more, written only as fast as the server reads.
+      let sent = envelope(twoRecords).length;
+      stream.write(envelope(twoRecords));
+      const filler = Buffer.alloc(1024 * 1024);
+      let answered = false;
+      void trailers.then(() => {
+        answered = true;
+      });
+      while (!answered && sent < 64 * 1024 * 1024 && !stream.destroyed) {
+        if (!stream.write(filler)) await new Promise((resolve) => setTimeout(resolve, 5));
+        sent += filler.length;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (!answered) stream.end(); // a server reading it all answers only now
+      const t = await trailers;
+      assert.notEqual(t["grpc-status"], "0", "refused");
+      assert.ok(sent < 64 * 1024 * 1024, `answered after ${sent} bytes`);
+      stream.close();
+    } finally {
+      session.destroy();
+    }
+  });
+
+  void test("keeps a small request's records in a buffer of their own, not in the connection's", async () => {
+    const body = envelope(
+      request({ streamName: "four", records: [{ data: Buffer.from("tiny"), partitionKey: "k" }] }),
+    );
+    const answer = observable(await call(fast.url, {}, body));
+    const { sequenceNumber, shardId } = (answer.body as { records: { shardId: string }[] })
+      .records[0] as unknown as { sequenceNumber: string; shardId: string };
+    assert.ok(shardId);
+    const engine = fast.engine!;
+    const { shardIterator } = await engine.getShardIterator({
+      streamName: "four",
+      shardId,
+      shardIteratorType: "TRIM_HORIZON",
+    });
+    const { records } = await engine.getRecords({ shardIterator: shardIterator! });
+    const stored = records.find((r) => Buffer.from(r.data).toString() === "tiny");
+    assert.ok(stored, sequenceNumber);
+    assert.ok(
+      stored.data.buffer.byteLength <= body.length,
+      `kept ${stored.data.buffer.byteLength} bytes for a ${body.length}-byte request`,
+    );
+  });
+
+  void test("a gRPC client over HTTP/1.1 that hangs up mid-body is no error of the gateway's", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    const result = parseConfig(["--port", "0", "--host", "127.0.0.1", "--streams", "four:4"], {});
+    if (result.kind !== "config") throw new Error("bad flags");
+    const gateway = await startGateway(result.config, logger);
+    try {
+      await new Promise<void>((resolve) => {
+        const req = http.request(`${gateway.url}${PUT_RECORDS_PATH}`, {
+          method: "POST",
+          headers: { "content-type": "application/grpc" },
+        });
+        req.on("error", () => resolve());
+        req.on("close", () => resolve());
+        const header = Buffer.from([0, 0, 0x10, 0, 0]); // a 1 MiB message
+        req.write(Buffer.concat([header, Buffer.alloc(100 * 1024)]), () => {
+          setTimeout(() => req.destroy(), 50);
+        });
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(lines, []);
+    } finally {
+      await gateway.stop();
+    }
   });
 });

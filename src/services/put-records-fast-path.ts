@@ -4,11 +4,12 @@
  * the domain shape, and the answer is written as one finished frame.
  *
  * Everything else about the call is Connect's own: its handler context
- * (deadline, cancellation; a drain lets the call finish), the same interceptors in the same order
- * (authentication, tracing, error mapping), its trailer status for errors,
- * and its Node.js response writer. Whatever this path does not take — another
- * protocol, a compressed or malformed envelope, bytes the specialised decoder
- * leaves to the generic one, a bad `grpc-timeout` — goes to Connect's own
+ * (deadline, cancellation; a drain lets the call finish), the same
+ * interceptors in the same order (authentication, tracing, error mapping),
+ * its trailer status for errors, and its Node.js response writer. Whatever
+ * this path does not take — another protocol, a bad `grpc-timeout`, a
+ * compressed, oversized, truncated or second message, a failed read, bytes
+ * the specialised decoder leaves to the generic one — goes to Connect's own
  * handler for the method with the request body replayed, so those answers
  * are exactly Connect's.
  */

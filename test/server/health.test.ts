@@ -36,7 +36,7 @@ interface HealthClient {
 }
 
 const definition = protoLoader.loadSync("grpc/health/v1/health.proto", {
-  includeDirs: [fileURLToPath(new URL("../../proto", import.meta.url))],
+  includeDirs: [fileURLToPath(new URL("../../third_party/proto", import.meta.url))],
   enums: String,
   defaults: true,
 });

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { globToRegExp } from "./backends/router.ts";
 import type { LogLevel } from "./logger.ts";
+import { MIN_MEMORY_MIB } from "./memory-plan.ts";
 
 /** Where a stream's calls go: the built-in engine, AWS Kinesis, or nowhere (refused). */
 export type BackendKind = "engine" | "kinesis" | "none";
@@ -46,7 +47,13 @@ export interface Config {
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
   readonly maxInFlightRecords: number;
-  readonly maxInFlightMiB: number;
+  /** Undefined: the share `--max-memory-mib` gives (see `memory-plan.ts`). */
+  readonly maxInFlightMiB: number | undefined;
+  /** The process's memory bound; every buffer budget derives from it. */
+  readonly maxMemoryMiB: number;
+  /** Serve `/metrics` on this port instead of the main one. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
   readonly recordSpans: boolean;
   readonly streamTransitionMs: number;
   readonly drainTimeoutSeconds: number;
@@ -73,6 +80,9 @@ export interface AuthToken {
 
 export interface ConnectionLimits {
   readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  /** The least a request body must bring per second, over 5 s, while a call waits for it. */
+  readonly minRequestBytesPerSecond: number;
   readonly maxConcurrentStreams: number;
   readonly maxHeaderBytes: number;
   readonly idleTimeoutSeconds: number;
@@ -188,9 +198,23 @@ const flags = {
     valueName: "N",
   },
   "max-in-flight-mib": {
-    description: "MiB being written at once, past which writes get RESOURCE_EXHAUSTED.",
-    default: "256",
+    description:
+      "MiB being written at once, past which writes get RESOURCE_EXHAUSTED. Default: a fifth of what --max-memory-mib leaves after the runtime.",
     valueName: "N",
+  },
+  "max-memory-mib": {
+    description:
+      "The memory the process may use; the budgets for request bodies, records in flight and engine records derive from it.",
+    default: "384",
+    valueName: "N",
+  },
+  "metrics-port": {
+    description: "Serve GET /metrics on this port, and not on --port (0 picks a free one).",
+    valueName: "N",
+  },
+  "metrics-host": {
+    description: "Address of --metrics-port. Default: --host.",
+    valueName: "ADDR",
   },
   "stream-transition-ms": {
     description: "How long engine streams stay CREATING or DELETING (AWS takes seconds).",
@@ -221,7 +245,23 @@ const flags = {
       "Bearer tokens, one per line: TOKEN [STREAM-PATTERN ...]. Also KINESIS_GATEWAY_AUTH_TOKENS, entries separated by ';'.",
     valueName: "FILE",
   },
-  "max-connections": { description: "Open connections at once.", default: "1000", valueName: "N" },
+  "max-connections": {
+    description:
+      "Open connections at once; past it, the connection idle longest is closed to make room.",
+    default: "1000",
+    valueName: "N",
+  },
+  "max-connections-per-address": {
+    description: "Open connections at once from one client address, likewise.",
+    default: "256",
+    valueName: "N",
+  },
+  "min-request-bytes-per-second": {
+    description:
+      "The slowest a request body may arrive, judged over 5 s; slower calls are answered and closed.",
+    default: "1024",
+    valueName: "N",
+  },
   "max-concurrent-streams": {
     description: "Calls at once on one HTTP/2 connection.",
     default: "100",
@@ -479,7 +519,13 @@ export function parseConfig(
     retryBaseDelayMs: integer("retry-base-delay-ms", 1, 60_000),
     retryMaxDelayMs: integer("retry-max-delay-ms", 1, 600_000),
     maxInFlightRecords: integer("max-in-flight-records", 1, 100_000_000),
-    maxInFlightMiB: integer("max-in-flight-mib", 1, 1024 * 1024),
+    maxInFlightMiB:
+      raw("max-in-flight-mib") === undefined
+        ? undefined
+        : integer("max-in-flight-mib", 1, 1024 * 1024),
+    maxMemoryMiB: integer("max-memory-mib", MIN_MEMORY_MIB, 1024 * 1024),
+    metricsPort: raw("metrics-port") === undefined ? undefined : integer("metrics-port", 0, 65_535),
+    metricsHost: raw("metrics-host") ?? raw("host") ?? "",
     recordSpans: oneOf("record-spans", ["on", "off"] as const) === "on",
     streamTransitionMs: integer("stream-transition-ms", 0, 600_000),
     drainTimeoutSeconds: integer("drain-timeout-seconds", 0, 3600),
@@ -490,6 +536,8 @@ export function parseConfig(
     authTokens,
     limits: {
       maxConnections: integer("max-connections", 1, 1_000_000),
+      maxConnectionsPerAddress: integer("max-connections-per-address", 1, 1_000_000),
+      minRequestBytesPerSecond: integer("min-request-bytes-per-second", 0, 1024 * 1024 * 1024),
       maxConcurrentStreams: integer("max-concurrent-streams", 1, 10_000),
       maxHeaderBytes: integer("max-header-bytes", 1024, 1024 * 1024),
       idleTimeoutSeconds: integer("idle-timeout-seconds", 1, 86_400),

@@ -10,6 +10,7 @@ import type { Backend } from "./backends/backend.ts";
 import { createEngineBackend } from "./backends/engine-backend.ts";
 import { withInFlightLimit } from "./backends/in-flight-limit.ts";
 import type { KinesisBackend } from "./backends/kinesis-backend.ts";
+import { createPageTokenSealer, withSealedPageTokens } from "./backends/page-tokens.ts";
 import { withRetry } from "./backends/retry.ts";
 import { createRouter } from "./backends/router.ts";
 import { withStreamAccess } from "./backends/stream-access.ts";
@@ -18,7 +19,11 @@ import { withValidation } from "./backends/validation.ts";
 import { type BackendKind, type Config, parseConfig } from "./config.ts";
 import { createEngine, type Engine } from "./engine/index.ts";
 import { createLogger } from "./logger.ts";
+import { planMemory } from "./memory-plan.ts";
+import { BODY_RATE_WINDOW_MS } from "./server/connections.ts";
 import { createGatewayServer, DEFAULT_READ_MAX_BYTES } from "./server/gateway-server.ts";
+import { startMetricsServer } from "./server/metrics-server.ts";
+import { createBodyBudget } from "./server/request-body.ts";
 import { createAuthInterceptor } from "./services/auth-interceptor.ts";
 import { createHealthRegistry, ServingStatus } from "./services/health.ts";
 import { createRecordTelemetry } from "./telemetry/record-telemetry.ts";
@@ -60,6 +65,11 @@ export async function startGateway(
   const telemetry = options.telemetry ?? NO_TELEMETRY;
   const tracer = trace.getTracer("kinesis-gateway");
   const meter = metrics.getMeter("kinesis-gateway");
+  const memory = planMemory(
+    config.maxMemoryMiB,
+    DEFAULT_READ_MAX_BYTES,
+    config.limits.maxConnections,
+  );
   const recordTelemetry = createRecordTelemetry({
     tracer,
     meter,
@@ -84,6 +94,7 @@ export async function startGateway(
       burstSeconds: config.throttleBurstSeconds,
       retentionHours: config.retentionHours,
       maxStreamBytes: config.maxStreamMiB * 1024 * 1024,
+      maxTotalBytes: memory.engineRecordBytes,
       transitionDelayMs: config.streamTransitionMs,
     });
     for (const stream of config.streams) {
@@ -162,7 +173,13 @@ export async function startGateway(
       baseDelayMs: config.retryBaseDelayMs,
       maxDelayMs: config.retryMaxDelayMs,
     }),
-    { maxRecords: config.maxInFlightRecords, maxBytes: config.maxInFlightMiB * 1024 * 1024 },
+    {
+      maxRecords: config.maxInFlightRecords,
+      maxBytes:
+        config.maxInFlightMiB === undefined
+          ? memory.inFlightBytes
+          : config.maxInFlightMiB * 1024 * 1024,
+    },
   );
   const recordsInFlight = meter.createObservableUpDownCounter("kinesis_gateway.records.in_flight", {
     description: "Records being written",
@@ -172,9 +189,12 @@ export async function startGateway(
   recordsInFlight.addCallback(observeInFlight);
   onStop.push(() => recordsInFlight.removeCallback(observeInFlight));
   // Outermost first: telemetry sees every record, valid or not; validation
-  // refuses before anything is held in flight or sent; a token limited to
-  // some streams reaches nothing else.
-  const backend = recordTelemetry.outer(withValidation(withStreamAccess(bounded)));
+  // refuses before anything is held in flight or sent; page tokens are
+  // unsealed, so that a token limited to some streams reaches nothing else,
+  // page tokens included.
+  const backend = recordTelemetry.outer(
+    withValidation(withSealedPageTokens(withStreamAccess(bounded), createPageTokenSealer())),
+  );
 
   const auth = createAuthenticator(config.authTokens);
   const shutdown = new AbortController();
@@ -194,17 +214,30 @@ export async function startGateway(
       tracing: telemetry.tracing,
       maxBodyBytes: DEFAULT_READ_MAX_BYTES,
     }),
-    metricsHandler: telemetry.metricsHandler,
+    // With --metrics-port, /metrics is served there and not on the public port.
+    metricsHandler: config.metricsPort === undefined ? telemetry.metricsHandler : undefined,
     // /readyz and the gRPC health check always agree.
     isReady: () => health.status("") === ServingStatus.SERVING,
     health,
+    auth,
     limits: {
-      maxConnections: config.limits.maxConnections,
       maxConcurrentStreams: config.limits.maxConcurrentStreams,
       maxHeaderBytes: config.limits.maxHeaderBytes,
       idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
       headerTimeoutMs: config.limits.headerTimeoutSeconds * 1000,
     },
+    admission: {
+      maxConnections: config.limits.maxConnections,
+      maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
+      idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
+      headerTimeoutMs: config.limits.headerTimeoutSeconds * 1000,
+      minBodyBytesPerWindow: config.limits.minRequestBytesPerSecond * (BODY_RATE_WINDOW_MS / 1000),
+      maxCallsInFlight: memory.callsInFlight,
+      maxStreamingCalls: memory.streamingCalls,
+      maxPendingAnswerBytes: memory.pendingAnswerBytes,
+      answerStallMs: Math.min(10_000, config.limits.idleTimeoutSeconds * 1000),
+    },
+    bodyBudget: createBodyBudget(memory.requestBodyBytes, memory.requestBodyBytesPerConnection),
     tls: config.tls && {
       cert: readFileSync(config.tls.cert),
       key: readFileSync(config.tls.key),
@@ -214,6 +247,10 @@ export async function startGateway(
     fastPath: options.fastPath,
   });
   const address = await server.listen(config.port, config.host);
+  const metricsServer =
+    config.metricsPort !== undefined && telemetry.metricsHandler !== undefined
+      ? await startMetricsServer(telemetry.metricsHandler, config.metricsPort, config.metricsHost)
+      : undefined;
   server.ready = true;
   updateHealth();
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
@@ -232,6 +269,8 @@ export async function startGateway(
       recordSpans: config.recordSpans && telemetry.tracing,
       tls: config.tls === undefined ? "off" : config.tls.clientCa === undefined ? "on" : "mutual",
       auth: auth.enabled ? `${config.authTokens.length} tokens` : "off",
+      metrics: metricsServer?.url ?? (telemetry.metricsHandler ? `${url}/metrics` : "off"),
+      maxMemoryMiB: config.maxMemoryMiB,
     },
     "kinesis-gateway listening",
   );
@@ -243,6 +282,7 @@ export async function startGateway(
       draining = true;
       updateHealth(); // readiness goes first
       await server.close(drainMs);
+      await metricsServer?.close();
       upstream?.monitor.stop();
       upstream?.backend.close();
       for (const undo of onStop) undo();

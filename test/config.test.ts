@@ -28,6 +28,26 @@ void suite("configuration", () => {
     assert.ok(Object.isFrozen(config));
   });
 
+  void test("the memory bound and what derives from it, admission and the metrics port", () => {
+    const defaults = configOf([]);
+    assert.equal(defaults.maxMemoryMiB, 384);
+    assert.equal(defaults.maxInFlightMiB, undefined, "derived from the memory bound");
+    assert.equal(defaults.metricsPort, undefined, "/metrics on the main port");
+    assert.equal(defaults.limits.maxConnectionsPerAddress, 256);
+    assert.equal(defaults.limits.minRequestBytesPerSecond, 1024);
+    const set = configOf(
+      ["--max-memory-mib", "1024", "--max-in-flight-mib", "64", "--metrics-port", "0"],
+      { KINESIS_GATEWAY_HOST: "10.0.0.1" },
+    );
+    assert.equal(set.maxMemoryMiB, 1024);
+    assert.equal(set.maxInFlightMiB, 64);
+    assert.equal(set.metricsPort, 0);
+    assert.equal(set.metricsHost, "10.0.0.1", "--metrics-host defaults to --host");
+    assert.deepEqual(problemsOf(["--max-memory-mib", "100"]), [
+      "--max-memory-mib (KINESIS_GATEWAY_MAX_MEMORY_MIB): expected a whole number from 192 to 1048576, got '100'",
+    ]);
+  });
+
   void test("a flag wins over its environment variable", () => {
     const env = { KINESIS_GATEWAY_PORT: "9000", KINESIS_GATEWAY_REGION: "eu-west-1" };
     const config = configOf(["--port", "9001"], env);

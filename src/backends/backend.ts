@@ -4,6 +4,7 @@
  * A backend throws `KinesisError` for every failure a caller should see.
  */
 import type { Principal } from "../auth/tokens.ts";
+import { GatewayError } from "../kinesis/errors.ts";
 import type {
   AddTagsInput,
   CreateStreamInput,
@@ -67,4 +68,20 @@ export interface Backend {
 /** A call context for work nobody waits on with a deadline (start-up, probes). */
 export function backgroundCall(signal: AbortSignal = new AbortController().signal): CallContext {
   return { signal };
+}
+
+/**
+ * Throws when nobody waits for the call's answer any more: the caller
+ * cancelled, or its deadline passed (the body may have arrived after it). A
+ * caller that gave up will retry, so nothing may be written on its behalf.
+ */
+export function assertCallerWaiting(call: CallContext): void {
+  if (call.signal.aborted) {
+    throw call.signal.reason instanceof Error
+      ? call.signal.reason
+      : new GatewayError("timeout", "The caller's deadline passed; nothing was done.");
+  }
+  if (call.deadline !== undefined && Date.now() >= call.deadline) {
+    throw new GatewayError("timeout", "The caller's deadline passed; nothing was done.");
+  }
 }

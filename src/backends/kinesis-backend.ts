@@ -176,7 +176,7 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
             StreamName: input.streamName,
             ShardCount: input.shardCount,
             StreamModeDetails:
-              input.streamMode === undefined ? undefined : { StreamMode: input.streamMode },
+              input.streamMode == null ? undefined : { StreamMode: input.streamMode },
             Tags: input.tags,
           }),
           o,

@@ -68,10 +68,8 @@ export function createRouter(options: RouterOptions): Router {
     deleteStream: (input, call) => backendFor(input).deleteStream(input, call),
     describeStreamSummary: (input, call) => backendFor(input).describeStreamSummary(input, call),
     listShards: (input, call) =>
-      // A next token alone names no stream; it came from the default backend's listing.
-      input.streamName === undefined && input.streamArn === undefined
-        ? defaultBackend().listShards(input, call)
-        : backendFor(input).listShards(input, call),
+      // A page token goes where the stream it pages through is served.
+      backendFor(input.tokenStream ?? input).listShards(input, call),
     describeStream: (input, call) => backendFor(input).describeStream(input, call),
     getShardIterator: (input, call) => backendFor(input).getShardIterator(input, call),
     getRecords: (input, call) => {

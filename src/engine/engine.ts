@@ -106,8 +106,17 @@ export interface EngineOptions {
    * changes it. Default: 24 (AWS).
    */
   retentionHours?: number | undefined;
-  /** When a stream's records exceed this many bytes, its oldest records are dropped. Default: 268435456 (256 MiB). */
+  /**
+   * When the memory a stream's records hold (data, keys and bookkeeping)
+   * exceeds this many bytes, its oldest records are dropped. Default: 268435456 (256 MiB).
+   */
   maxStreamBytes?: number | undefined;
+  /**
+   * The same bound over all streams together: past it, the largest stream's
+   * oldest records are dropped first, so one busy stream cannot push out the
+   * others' records. Default: no bound beyond each stream's.
+   */
+  maxTotalBytes?: number | undefined;
   /** The most open shards all streams together may have, as the AWS account shard quota. Default: 1000. */
   shardLimit?: number | undefined;
   /** The most on-demand streams the account may have, as the AWS quota. Default: 50 (AWS). */
@@ -196,6 +205,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const clock = options.now ?? Date.now;
   const retentionHours = options.retentionHours ?? DEFAULT_RETENTION_HOURS;
   const maxStreamBytes = options.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES;
+  const maxTotalBytes = options.maxTotalBytes ?? Number.POSITIVE_INFINITY;
+  let totalHeldBytes = 0;
+  const onHeldBytesChange = (delta: number) => {
+    totalHeldBytes += delta;
+  };
   const shardLimit = options.shardLimit ?? 1000;
   const onDemandStreamCountLimit =
     options.onDemandStreamCountLimit ?? DEFAULT_ON_DEMAND_STREAM_COUNT_LIMIT;
@@ -214,6 +228,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const streams = new Map<string, StreamState>();
   /** The DELETING streams, so that removing the ones whose time has come costs nothing when there are none. */
   const deleting = new Set<StreamState>();
+  /**
+   * The `incarnationSeconds` of removed streams, by name, while the clock has
+   * not passed them: a new stream of the name must take a later second.
+   */
+  const removedIncarnations = new Map<string, number>();
   let openShardCount = 0;
   let lastNowMs = Number.NEGATIVE_INFINITY;
 
@@ -251,6 +270,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   function remove(stream: StreamState): void {
     streams.delete(stream.name);
+    removedIncarnations.set(stream.name, stream.incarnationSeconds);
     openShardCount -= stream.openShards.length;
     stream.store.clear();
   }
@@ -272,16 +292,42 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   /**
+   * The second a new stream of `name` carries (see `NewStream.incarnationSeconds`):
+   * now's, unless a removed stream of the name carried it or a later one.
+   */
+  function incarnationSecondsFor(name: string, nowMs: number): number {
+    const nowSeconds = Math.floor(nowMs / 1000);
+    // The clock never runs back, so what it has passed can be forgotten.
+    for (const [removed, seconds] of removedIncarnations) {
+      if (seconds < nowSeconds) removedIncarnations.delete(removed);
+    }
+    const removed = removedIncarnations.get(name);
+    return removed === undefined ? nowSeconds : removed + 1;
+  }
+
+  /**
    * The shard of a stream, or AWS's not-found text for reads, which names the
-   * shard even when the stream is missing.
+   * shard even when the stream is missing. With `incarnationSeconds` (an
+   * iterator's), any other stream of the name refuses, whatever the shard, with
+   * the text AWS has for an iterator it cannot use (kinesalite took it from
+   * AWS); AWS's answer for an iterator of a deleted stream's successor is not
+   * documented.
    */
   function resolveShard(
     named: StreamNamed,
     shardIndex: number,
     nowMs: number,
+    incarnationSeconds?: number,
   ): { stream: StreamState; shard: ShardState } {
     removeDeleted(nowMs);
     const stream = named.ours ? streams.get(named.name) : undefined;
+    if (
+      stream !== undefined &&
+      incarnationSeconds !== undefined &&
+      stream.incarnationSeconds !== incarnationSeconds
+    ) {
+      throw invalidArgument("Invalid ShardIterator.");
+    }
     const shard = stream?.shards[shardIndex];
     if (stream === undefined || shard === undefined) {
       throw new KinesisError(
@@ -290,6 +336,22 @@ export function createEngine(options: EngineOptions = {}): Engine {
       );
     }
     return { stream, shard };
+  }
+
+  /** Keeps all streams' records within `maxTotalBytes`, taking from the largest stream first. */
+  function enforceTotalBound(): void {
+    while (totalHeldBytes > maxTotalBytes) {
+      let largest: StreamState | undefined;
+      for (const stream of streams.values()) {
+        if (largest === undefined || stream.store.heldBytes > largest.store.heldBytes) {
+          largest = stream;
+        }
+      }
+      if (largest === undefined) return;
+      const before = largest.store.heldBytes;
+      largest.store.shrinkTo(before - (totalHeldBytes - maxTotalBytes));
+      if (largest.store.heldBytes === before) return; // nothing left it can drop
+    }
   }
 
   function onDemandStreamCount(): number {
@@ -367,12 +429,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
         mode,
         shardCount,
         createdAtMs: nowMs,
+        incarnationSeconds: incarnationSecondsFor(name, nowMs),
         activeAtMs: nowMs + transitionDelayMs,
         retentionHours,
         keyId: input.kmsKeyId || undefined,
         tags: { ...input.tags },
         accountId,
-        store: createStore({ retentionHours, maxBytes: maxStreamBytes, now }),
+        store: createStore({ retentionHours, maxBytes: maxStreamBytes, now, onHeldBytesChange }),
         createLimiter: () =>
           throttle ? createWriteLimiter({ ...limiterOptions, now }) : undefined,
         createReadLimiter: () =>
@@ -531,6 +594,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
           records.push({ sequenceNumber, shardId: shard.shardId });
         }
       }
+      enforceTotalBound();
       return { failedRecordCount, records, encryptionType: stream.encryptionType };
     },
 
@@ -543,6 +607,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       if (sequenceNumber === undefined) {
         throw new KinesisError("ProvisionedThroughputExceededException", shard.throttledMessage);
       }
+      enforceTotalBound();
       return { shardId: shard.shardId, sequenceNumber, encryptionType: stream.encryptionType };
     },
 
@@ -565,6 +630,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return {
         shardIterator: encodeShardIterator({
           streamName: stream.name,
+          incarnationSeconds: stream.incarnationSeconds,
           shardIndex,
           position,
           issuedAtMs: nowMs,
@@ -596,6 +662,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         { name: iterator.streamName, account: accountId, ours: true },
         iterator.shardIndex,
         nowMs,
+        iterator.incarnationSeconds,
       );
       assertStreamActive(stream, nowMs);
       if (shard.readLimiter !== undefined && !shard.readLimiter.tryAdmit(nowMs)) {

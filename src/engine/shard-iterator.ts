@@ -6,19 +6,26 @@ import type { ReadStart } from "./record-store.ts";
 /**
  * The engine's shard iterators. Like AWS's they are opaque and carry
  * everything a read needs, so the engine keeps no per-iterator state: the
- * stream, the shard, where the next read starts and when the iterator was
- * issued. Unlike AWS's they are not encrypted; nothing in them is secret, and
- * a client that edits one only moves its own read position.
+ * stream (its name, and which stream of that name), the shard, where the next
+ * read starts and when the iterator was issued. Unlike AWS's they are not
+ * encrypted; nothing in them is secret, and a client that edits one only
+ * moves its own read position.
  *
  * Layout: {@link ENGINE_ITERATOR_PREFIX}, then base64url of
- * `1/<issuedAtMs>/<shardIndex>/<kind>/<value>/<streamName>`, where kind is
- * `T` (trim horizon), `A` (at sequence number), `F` (after sequence number)
- * or `S` (at timestamp, value in epoch ms). At most about 400 characters.
+ * `2/<issuedAtMs>/<incarnationSeconds>/<shardIndex>/<kind>/<value>/<streamName>`,
+ * where kind is `T` (trim horizon), `A` (at sequence number), `F` (after
+ * sequence number) or `S` (at timestamp, value in epoch ms). At most about
+ * 415 characters.
  */
 
 /** What an engine shard iterator carries. */
 export interface ShardIteratorState {
   readonly streamName: string;
+  /**
+   * The stream's `incarnationSeconds`, so that a stream deleted and created
+   * again under its name refuses the iterators of the one before.
+   */
+  readonly incarnationSeconds: number;
   readonly shardIndex: number;
   /** Where the next read starts. */
   readonly position: ReadStart;
@@ -37,9 +44,11 @@ export function isEngineShardIterator(iterator: string): boolean {
   return iterator.startsWith(ENGINE_ITERATOR_PREFIX);
 }
 
-const VERSION = "1";
+// Version 1 had no incarnation.
+const VERSION = "2";
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const MILLIS = /^-?\d{1,16}$/;
+const SECONDS = /^\d{1,11}$/;
 const SHARD_INDEX = /^\d{1,10}$/;
 const SEQUENCE_NUMBER = /^[1-9]\d{0,128}$/;
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
@@ -50,6 +59,7 @@ export function encodeShardIterator(state: ShardIteratorState): string {
     VERSION,
     // Whole milliseconds, whatever the clock gives: the iterator then expires up to 1 ms early.
     String(Math.floor(state.issuedAtMs)),
+    String(state.incarnationSeconds),
     String(state.shardIndex),
     ...encodePosition(state.position),
     state.streamName,
@@ -79,8 +89,9 @@ export function decodeShardIterator(iterator: string): ShardIteratorState | unde
   // Only the canonical encoding counts, so an iterator has one spelling.
   if (bytes.toString("base64url") !== encoded) return undefined;
   const parts = bytes.toString("utf8").split("/");
-  if (parts.length !== 6) return undefined;
-  const [version, issued, shard, kind, value, streamName] = parts as [
+  if (parts.length !== 7) return undefined;
+  const [version, issued, incarnation, shard, kind, value, streamName] = parts as [
+    string,
     string,
     string,
     string,
@@ -89,12 +100,19 @@ export function decodeShardIterator(iterator: string): ShardIteratorState | unde
     string,
   ];
   if (version !== VERSION || !MILLIS.test(issued) || !SHARD_INDEX.test(shard)) return undefined;
+  if (!SECONDS.test(incarnation)) return undefined;
   if (!STREAM_NAME.test(streamName)) return undefined;
   const shardIndex = Number(shard);
   if (shardIndex > MAX_SHARD_INDEX) return undefined;
   const position = decodePosition(kind, value);
   if (position === undefined) return undefined;
-  return { streamName, shardIndex, position, issuedAtMs: Number(issued) };
+  return {
+    streamName,
+    incarnationSeconds: Number(incarnation),
+    shardIndex,
+    position,
+    issuedAtMs: Number(issued),
+  };
 }
 
 function decodePosition(kind: string, value: string): ReadStart | undefined {

@@ -79,7 +79,8 @@ function assertSequenceNumberOfShard(
         `while it was used in a call to a shard with ${shard.shardId}`,
     );
   }
-  if (fields.shardCreatedSeconds !== Math.floor(stream.createdAt.getTime() / 1000)) {
+  // Also a number of an earlier stream of the name: each has its own creation second.
+  if (fields.shardCreatedSeconds !== shard.createdSeconds) {
     throw invalidArgument(`${used} because it did not come from this stream.`);
   }
 }

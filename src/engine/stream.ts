@@ -14,6 +14,8 @@ export interface ShardState {
   readonly shardId: string;
   readonly startingHashKey: bigint;
   readonly endingHashKey: bigint;
+  /** When the shard was created, in epoch seconds, as its sequence numbers carry it: its stream's `incarnationSeconds`. */
+  readonly createdSeconds: number;
   readonly sequencer: ShardSequencer;
   /** Undefined when throttling is off. */
   readonly limiter: WriteLimiter | undefined;
@@ -35,7 +37,14 @@ export interface StreamState {
   readonly arn: string;
   readonly accountId: string;
   readonly mode: StreamMode;
+  /** When CreateStream made it, as DescribeStream and ListStreams report it. */
   readonly createdAt: Date;
+  /**
+   * Which stream of its name this is: the creation second its shards' sequence
+   * numbers and its iterators carry, unique among the streams this engine
+   * ever had of the name (see `NewStream.incarnationSeconds`).
+   */
+  readonly incarnationSeconds: number;
   /** When the stream turns from CREATING to ACTIVE, in epoch milliseconds. */
   readonly activeAtMs: number;
   /** Set by DeleteStream: the stream is DELETING until then, in epoch milliseconds, and gone after. */
@@ -61,6 +70,24 @@ export interface NewStream {
   mode: StreamMode;
   shardCount: number;
   createdAtMs: number;
+  /**
+   * The second of `createdAtMs`, or, when an earlier stream of the name
+   * carried that second or a later one, the second after that stream's.
+   *
+   * Why a second, and not an incarnation number of our own: AWS's sequence
+   * numbers (see `sequence-number.ts`) have no field for one. What ties a
+   * number to a stream there is its shard creation second; the one byte of
+   * unknown use is 00 in every AWS sample, and numbers with anything else in
+   * it would be no longer AWS's layout. So the creation second is made unique
+   * per name: numbers keep AWS's 56 digits and their order, and those of a
+   * deleted stream are refused by its successor even when it was created in
+   * the same millisecond. Iterators carry the same second, so one identity
+   * serves both. The cost: a name recreated n times within a second has its
+   * latest stream's second up to n seconds ahead of the clock. Only a client
+   * decoding sequence numbers sees that; the creation time reported
+   * (StreamCreationTimestamp) stays `createdAtMs`.
+   */
+  incarnationSeconds: number;
   /** When the stream becomes ACTIVE; `createdAtMs` for a stream that is never CREATING. */
   activeAtMs: number;
   retentionHours: number;
@@ -75,7 +102,7 @@ export interface NewStream {
 }
 
 export function createStreamState(stream: NewStream): StreamState {
-  const createdSeconds = Math.floor(stream.createdAtMs / 1000);
+  const createdSeconds = stream.incarnationSeconds;
   const shards = splitHashKeySpace(stream.shardCount).map((span, index): ShardState => {
     const shardId = shardIdFor(index);
     return {
@@ -83,6 +110,7 @@ export function createStreamState(stream: NewStream): StreamState {
       shardId,
       startingHashKey: span.startingHashKey,
       endingHashKey: span.endingHashKey,
+      createdSeconds,
       sequencer: createShardSequencer(createdSeconds, index),
       limiter: stream.createLimiter(),
       throttledMessage: writeRateExceededMessage(shardId, stream.name, stream.accountId),
@@ -97,6 +125,7 @@ export function createStreamState(stream: NewStream): StreamState {
     accountId: stream.accountId,
     mode: stream.mode,
     createdAt: new Date(stream.createdAtMs),
+    incarnationSeconds: stream.incarnationSeconds,
     activeAtMs: stream.activeAtMs,
     deletingUntilMs: undefined,
     retentionHours: stream.retentionHours,
@@ -143,8 +172,7 @@ function parseExplicitHashKey(explicitHashKey: string): bigint {
 /**
  * Writes one entry to `shard` if its throughput allows, and returns the new
  * sequence number, or undefined when the shard refused it (nothing is charged
- * or stored then). The data is stored as given, not copied: the Connect and
- * JSON decoders hand the engine buffers of its own.
+ * or stored then). The store keeps a copy of the data.
  */
 export function writeToShard(
   stream: StreamState,

@@ -1,5 +1,5 @@
 /** Kinesis's limits, as the AWS API model and documentation state them. */
-import type { ShardIteratorType } from "./types.ts";
+import type { ShardFilterType, ShardIteratorType, StreamMode } from "./types.ts";
 
 export const MIN_RECORDS_PER_PUT = 1;
 export const MAX_RECORDS_PER_PUT = 500;
@@ -27,6 +27,8 @@ export const MAX_SHARD_ITERATOR_LENGTH = 512;
 export const MAX_GET_RECORDS_LIMIT = 10_000;
 /** Bytes one `GetRecords` returns at most; a single larger record is still returned whole. */
 export const MAX_GET_RECORDS_BYTES = 10 * 1024 * 1024;
+/** The longest `NextToken` of the list operations (AWS's model: 1 to 1,048,576). */
+export const MAX_NEXT_TOKEN_LENGTH = 1_048_576;
 /** How long a shard iterator stays usable after `GetShardIterator` (or `GetRecords`) issued it. */
 export const SHARD_ITERATOR_TTL_MS = 300_000;
 /** Shards one `DescribeStream` returns by default; the most is {@link MAX_LIST_LIMIT}. */
@@ -39,13 +41,40 @@ export const MAX_RETENTION_HOURS = 8760;
 /** On-demand streams an account may have, by default. */
 export const DEFAULT_ON_DEMAND_STREAM_COUNT_LIMIT = 50;
 
-/** The iterator types, in the order AWS lists them in its enum constraint message. */
+/*
+ * The enum value sets, each in the order AWS's ValidationException lists it
+ * ("Member must satisfy enum value set: [...]"). Where a message from AWS
+ * itself was recorded, its order is used; otherwise the order of AWS's model
+ * (botocore `data/kinesis/2013-12-02/service-2.json`, the shapes named below).
+ */
+
+/**
+ * `ShardIteratorType`, for GetShardIterator (and SubscribeToShard's
+ * `StartingPosition.Type`), in the order of AWS's message as kinesalite's
+ * tests, which run against AWS too, recorded it (mhart/kinesalite
+ * `test/getShardIterator.js`, "empty StreamName"). The model's order
+ * (AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST,
+ * AT_TIMESTAMP) is not the one AWS answers with.
+ */
 export const SHARD_ITERATOR_TYPES: readonly ShardIteratorType[] = [
   "AFTER_SEQUENCE_NUMBER",
-  "AT_SEQUENCE_NUMBER",
-  "AT_TIMESTAMP",
-  "TRIM_HORIZON",
   "LATEST",
+  "AT_TIMESTAMP",
+  "AT_SEQUENCE_NUMBER",
+  "TRIM_HORIZON",
+];
+
+/** `StreamMode`, for CreateStream's `StreamModeDetails`: the model's order. */
+export const STREAM_MODES: readonly StreamMode[] = ["PROVISIONED", "ON_DEMAND"];
+
+/** `ShardFilterType`, for ListShards' `ShardFilter`: the model's order. */
+export const SHARD_FILTER_TYPES: readonly ShardFilterType[] = [
+  "AFTER_SHARD_ID",
+  "AT_TRIM_HORIZON",
+  "FROM_TRIM_HORIZON",
+  "AT_LATEST",
+  "AT_TIMESTAMP",
+  "FROM_TIMESTAMP",
 ];
 
 // The patterns as AWS writes them in its messages; the regexes match the whole value.

@@ -66,7 +66,12 @@ export interface CreateStreamInput {
   streamName: string;
   /** Required for provisioned streams; on-demand streams start with 4 shards. */
   shardCount?: number | undefined;
-  streamMode?: StreamMode | undefined;
+  /**
+   * As the client sent it, which validation checks against the enum before
+   * any backend sees it. Null only when a wire client sent `StreamModeDetails`
+   * without a `StreamMode`; validation rejects it.
+   */
+  streamMode?: StreamMode | null | undefined;
   tags?: Record<string, string> | undefined;
   /** A gateway addition: create the stream encrypted with this KMS key id. */
   kmsKeyId?: string | undefined;
@@ -112,8 +117,36 @@ export interface StreamDescriptionSummary {
 
 export interface ListShardsInput extends StreamRef {
   nextToken?: string | undefined;
+  /**
+   * The stream a `nextToken` pages through, read from the sealed token by
+   * `backends/page-tokens.ts` (never from a request): for access control
+   * and routing, as AWS forbids naming the stream beside a token.
+   */
+  tokenStream?: StreamRef | undefined;
   exclusiveStartShardId?: string | undefined;
   maxResults?: number | undefined;
+  /** Which shards to list; validated, but neither backend filters by it yet. */
+  shardFilter?: ShardFilter | undefined;
+}
+
+export type ShardFilterType =
+  | "AFTER_SHARD_ID"
+  | "AT_TRIM_HORIZON"
+  | "FROM_TRIM_HORIZON"
+  | "AT_LATEST"
+  | "AT_TIMESTAMP"
+  | "FROM_TIMESTAMP";
+
+export interface ShardFilter {
+  /**
+   * As the client sent it, which validation checks against the enum. Null
+   * only when a wire client sent no `Type`; validation rejects it.
+   */
+  type: ShardFilterType | null;
+  /** For AFTER_SHARD_ID. */
+  shardId?: string | undefined;
+  /** For AT_TIMESTAMP and FROM_TIMESTAMP. */
+  timestamp?: Date | undefined;
 }
 
 export interface HashKeyRange {
@@ -150,7 +183,10 @@ export type ShardIteratorType =
 export interface GetShardIteratorInput extends StreamRef {
   /** Null only when a wire client sent none; validation rejects it. */
   shardId: string | null;
-  /** Null only when a wire client sent none; validation rejects it. */
+  /**
+   * As the client sent it, which validation checks against the enum. Null
+   * only when a client sent none; validation rejects it.
+   */
   shardIteratorType: ShardIteratorType | null;
   /** For AT_SEQUENCE_NUMBER and AFTER_SEQUENCE_NUMBER. */
   startingSequenceNumber?: string | undefined;

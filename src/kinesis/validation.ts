@@ -12,6 +12,7 @@ import {
   MAX_HASH_KEY,
   MAX_LIST_LIMIT,
   MAX_LIST_TAGS_LIMIT,
+  MAX_NEXT_TOKEN_LENGTH,
   MAX_PARTITION_KEY_LENGTH,
   MAX_PUT_RECORDS_BYTES,
   MAX_RECORD_BYTES,
@@ -26,9 +27,11 @@ import {
   MAX_TAGS_PER_STREAM,
   MIN_RECORDS_PER_PUT,
   SEQUENCE_NUMBER_PATTERN,
+  SHARD_FILTER_TYPES,
   SHARD_ID_PATTERN,
   SHARD_ITERATOR_TYPES,
   STREAM_ARN_PATTERN,
+  STREAM_MODES,
   STREAM_NAME_PATTERN,
 } from "./limits.ts";
 import type {
@@ -61,8 +64,20 @@ const utf8 = new TextEncoder();
 type RenderedValue = string | null;
 const renderBlob = (bytes: Uint8Array): string =>
   `java.nio.HeapByteBuffer[pos=0 lim=${bytes.length} cap=${bytes.length}]`;
-const renderEntryList = (count: number): string =>
-  `[${Array(count).fill("com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310").join(", ")}]`;
+/**
+ * The entries AWS's text lists one by one, at most. AWS renders every entry of
+ * a request with too many; a body of a million tiny entries would make that
+ * a 60 MB answer, so longer lists end by saying how many were left out.
+ */
+const MAX_RENDERED_ENTRIES = 1000;
+const renderEntryList = (count: number): string => {
+  const shown = Math.min(count, MAX_RENDERED_ENTRIES);
+  const entries = Array(shown).fill(
+    "com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry@c965e310",
+  );
+  if (count > shown) entries.push(`… ${count - shown} more entries not shown`);
+  return `[${entries.join(", ")}]`;
+};
 /** A list of strings as Java's `List.toString` writes it: `[a, b]`. */
 const renderStringList = (items: readonly string[]): string => `[${items.join(", ")}]`;
 /** A map as Java's `Map.toString` writes it: `{a=1, b=2}`. */
@@ -122,12 +137,24 @@ class Violations {
     }
   }
 
+  /** A member of an enum shape; `values` in the order AWS's text lists them. */
+  oneOf(value: string, path: string, values: readonly string[]): void {
+    if (!values.includes(value)) {
+      this.add(value, path, `Member must satisfy enum value set: ${renderStringList(values)}`);
+    }
+  }
+
   range(value: number, path: string, min: number, max: number): void {
     if (value < min) {
       this.add(String(value), path, `Member must have value greater than or equal to ${min}`);
     } else if (value > max) {
       this.add(String(value), path, `Member must have value less than or equal to ${max}`);
     }
+  }
+
+  /** Whether the message is complete: later violations would not be shown. */
+  get full(): boolean {
+    return this.messages.length >= MAX_REPORTED_VIOLATIONS;
   }
 
   /** Throws the collected violations as one `ValidationException`. */
@@ -154,6 +181,10 @@ function checkStreamRef(v: Violations, ref: StreamRef): void {
     v.pattern(ref.streamArn, "streamARN", streamArnRegex, STREAM_ARN_PATTERN);
     v.length(ref.streamArn, "streamARN", 1, MAX_STREAM_ARN_LENGTH);
   }
+}
+
+function checkNextToken(v: Violations, token: string | undefined): void {
+  if (token !== undefined) v.length(token, "nextToken", 1, MAX_NEXT_TOKEN_LENGTH);
 }
 
 function checkShardId(v: Violations, shardId: string, path: string): void {
@@ -184,6 +215,11 @@ function checkTagMap(v: Violations, tags: Record<string, string>, min: number, m
       `Map value must satisfy constraint: ${lengthConstraints(0, MAX_TAG_VALUE_LENGTH)}`,
     );
   }
+}
+
+/** Whether a text is a valid stream name (pattern and length), as a request would be checked. */
+export function isStreamName(name: string): boolean {
+  return name.length >= 1 && name.length <= MAX_STREAM_NAME_LENGTH && streamNameRegex.test(name);
 }
 
 /** The stream name an ARN names, or undefined when it is not a stream ARN. */
@@ -268,13 +304,37 @@ function assertRecordSize(bytes: number): void {
   }
 }
 
+/**
+ * The most `PutRecords` entries a request may hold to be decoded at all. A
+ * request with more is refused on its count, counted from its bytes (see
+ * `wire/record-count.ts`): AWS would list every entry's violations too, but
+ * decoding millions of entries costs hundreds of MiB.
+ */
+export const MAX_DECODED_RECORDS = 10_000;
+
+/** Refuses a request holding more than {@link MAX_DECODED_RECORDS} entries, on its count alone. */
+export function assertRecordCountDecodable(count: number | undefined): void {
+  if (count === undefined || count <= MAX_DECODED_RECORDS) return;
+  const v = new Violations();
+  v.lengthOf(
+    () =>
+      `${renderEntryList(count).slice(0, -1)}; a request of more than ${MAX_DECODED_RECORDS} records is refused on its count, its entries unread]`,
+    count,
+    "records",
+    MIN_RECORDS_PER_PUT,
+    MAX_RECORDS_PER_PUT,
+  );
+  v.throwIfAny();
+}
+
 export function validatePutRecords(input: PutRecordsInput): void {
   const v = new Violations();
   const records = input.records;
   if (v.notNull(records, "records")) {
     const rendered = () => (records!.length === 0 ? "[]" : renderEntryList(records!.length));
     v.lengthOf(rendered, records!.length, "records", MIN_RECORDS_PER_PUT, MAX_RECORDS_PER_PUT);
-    for (let i = 0; i < records!.length; i++) {
+    // Past ten violations the text is settled: a huge bad request costs no more.
+    for (let i = 0; i < records!.length && !v.full; i++) {
       checkEntry(v, records![i]!, `records.${i + 1}.member.`);
     }
   }
@@ -320,10 +380,19 @@ export function validateStreamRef(ref: StreamRef): void {
   assertStreamIdentified(ref);
 }
 
+/**
+ * AWS's order is recorded for shardCount before streamName (kinesalite's
+ * tests); the stream mode, which came later, takes its place in the same
+ * name order between them.
+ */
 export function validateCreateStream(input: CreateStreamInput): void {
   const v = new Violations();
   if (input.shardCount !== undefined) {
     v.range(input.shardCount, "shardCount", 1, 100_000);
+  }
+  // Undefined: no StreamModeDetails at all; null: the details without their required mode.
+  if (input.streamMode !== undefined && v.notNull(input.streamMode, "streamModeDetails.streamMode")) {
+    v.oneOf(input.streamMode!, "streamModeDetails.streamMode", STREAM_MODES);
   }
   if (v.notNull(input.streamName, "streamName")) checkStreamName(v, input.streamName);
   if (input.tags !== undefined) checkTagMap(v, input.tags, 0, MAX_TAGS_PER_STREAM);
@@ -347,12 +416,22 @@ export function validateListStreams(input: ListStreamsInput): void {
   const v = new Violations();
   if (input.limit !== undefined) v.range(input.limit, "limit", 1, MAX_LIST_LIMIT);
   checkStreamName(v, input.exclusiveStartStreamName, "exclusiveStartStreamName");
+  checkNextToken(v, input.nextToken);
   v.throwIfAny();
 }
 
+/** The shard filter's members come in name order, as the others do; AWS's is not recorded. */
 export function validateListShards(input: ListShardsInput): void {
   const v = new Violations();
   if (input.maxResults !== undefined) v.range(input.maxResults, "maxResults", 1, MAX_LIST_LIMIT);
+  checkNextToken(v, input.nextToken);
+  const filter = input.shardFilter;
+  if (filter !== undefined) {
+    if (filter.shardId !== undefined) checkShardId(v, filter.shardId, "shardFilter.shardId");
+    if (v.notNull(filter.type, "shardFilter.type")) {
+      v.oneOf(filter.type!, "shardFilter.type", SHARD_FILTER_TYPES);
+    }
+  }
   checkStreamRef(v, input);
   v.throwIfAny();
   // A next token carries the stream; AWS refuses a stream name beside it.
@@ -387,16 +466,8 @@ export function validateDescribeStream(input: DescribeStreamInput): void {
 export function validateGetShardIterator(input: GetShardIteratorInput): void {
   const v = new Violations();
   if (v.notNull(input.shardId, "shardId")) checkShardId(v, input.shardId!, "shardId");
-  const type: string | null = input.shardIteratorType;
-  if (
-    v.notNull(type, "shardIteratorType") &&
-    !(SHARD_ITERATOR_TYPES as readonly string[]).includes(type!)
-  ) {
-    v.add(
-      type,
-      "shardIteratorType",
-      `Member must satisfy enum value set: [${SHARD_ITERATOR_TYPES.join(", ")}]`,
-    );
+  if (v.notNull(input.shardIteratorType, "shardIteratorType")) {
+    v.oneOf(input.shardIteratorType!, "shardIteratorType", SHARD_ITERATOR_TYPES);
   }
   if (input.startingSequenceNumber !== undefined) {
     v.pattern(

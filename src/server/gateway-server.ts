@@ -4,29 +4,42 @@
  */
 import type http2 from "node:http2";
 import type net from "node:net";
-import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import {
-  compressionBrotli,
-  compressionGzip,
-  universalRequestFromNodeRequest,
-  universalResponseToNodeResponse,
-} from "@connectrpc/connect-node";
+import { Code, ConnectError, createContextValues, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import { type Authenticator, bearerToken } from "../auth/tokens.ts";
 import type { Backend } from "../backends/backend.ts";
 import { MAX_PUT_RECORDS_BYTES } from "../kinesis/limits.ts";
-import { createErrorInterceptor } from "../services/errors.ts";
+import { rateLimitedLog } from "../logger.ts";
+import { principalKey } from "../services/auth-interceptor.ts";
 import type { HealthRegistry } from "../services/health.ts";
-import { createPutRecordsFastPath, PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
-import { createRoutes } from "../services/routes.ts";
+import { PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
 import type { MetricsHandler } from "../telemetry/telemetry.ts";
 import { isWireRequest, type WireRequest, type WireResponse } from "../wire/wire-handler.ts";
 import {
+  type AdmissionLimits,
+  BODY_RATE_WINDOW_MS,
+  createConnectionRegistry,
+} from "./connections.ts";
+import { refusingCostlyBodies } from "./decode-guard.ts";
+import {
   createOnePortServer,
+  DEFAULT_PORT_LIMITS,
   type PortLimits,
   type RequestHandler,
   type TlsOptions,
 } from "./one-port.ts";
+import {
+  type BodyBudget,
+  type BodyRefusal,
+  BodyRefusedError,
+  cancelCall,
+  clientGone,
+  createBodyBudget,
+  type GuardedBody,
+  guardBody,
+  releaseAfterAnswer,
+} from "./request-body.ts";
+import { createRpcHandler } from "./rpc-handler.ts";
 
 /**
  * The largest request body read. A valid `PutRecords` holds at most 5 MiB
@@ -49,8 +62,17 @@ export interface GatewayServerOptions {
   isReady?: () => boolean;
   /** Largest request message accepted. Default `DEFAULT_READ_MAX_BYTES` (about 7.7 MiB). */
   readMaxBytes?: number;
+  /**
+   * Tokens: a call without a valid one is refused from its headers, before
+   * a byte of its body is read. Default: none needed.
+   */
+  auth?: Authenticator | undefined;
   /** Connection limits and time-outs. Default `DEFAULT_PORT_LIMITS`. */
   limits?: Partial<PortLimits> | undefined;
+  /** Which connections are admitted and kept. Default `DEFAULT_ADMISSION`. */
+  admission?: Partial<AdmissionLimits> | undefined;
+  /** What request bodies may hold. Default: `DEFAULT_BODY_BUDGET_BYTES`, a quarter per connection. */
+  bodyBudget?: BodyBudget | undefined;
   /** Serve TLS (h2 and http/1.1 by ALPN) instead of cleartext. */
   tls?: TlsOptions | undefined;
   /** Aborted when a drain begins: long-lived streams end with UNAVAILABLE. */
@@ -63,6 +85,19 @@ export interface GatewayServerOptions {
    */
   fastPath?: boolean | undefined;
 }
+
+export const DEFAULT_ADMISSION: AdmissionLimits = {
+  maxConnections: 1000,
+  maxConnectionsPerAddress: 256,
+  idleTimeoutMs: DEFAULT_PORT_LIMITS.idleTimeoutMs,
+  headerTimeoutMs: DEFAULT_PORT_LIMITS.headerTimeoutMs,
+  minBodyBytesPerWindow: 1024 * (BODY_RATE_WINDOW_MS / 1000),
+  maxCallsInFlight: 2000,
+  maxStreamingCalls: 1000,
+  maxPendingAnswerBytes: 64 * 1024 * 1024,
+  answerStallMs: 10_000,
+};
+export const DEFAULT_BODY_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export interface GatewayServer {
   /** Listens; port 0 picks a free port. Resolves with the bound address. */
@@ -79,24 +114,106 @@ export interface GatewayServer {
   ready: boolean;
 }
 
-function sendJson(res: Parameters<RequestHandler>[1], status: number, body: unknown): void {
+type NodeRequest = Parameters<RequestHandler>[0];
+type NodeResponse = Parameters<RequestHandler>[1];
+
+function sendJson(res: NodeResponse, status: number, body: unknown): void {
   res.statusCode = status;
   res.setHeader("content-type", "application/json");
   res.end(JSON.stringify(body));
 }
 
+/**
+ * An answer's bytes not yet sent: on HTTP/2 what Node holds for the stream
+ * until the client's flow-control window lets it go (`bufferSize`); on
+ * HTTP/1.1 what waits in the response and the socket.
+ */
+function unsentBytes(req: NodeRequest, res: NodeResponse): number {
+  if (req.httpVersionMajor === 2) {
+    return (req as unknown as http2.Http2ServerRequest).stream.bufferSize ?? 0;
+  }
+  return res.writableLength + (req.socket?.writableLength ?? 0);
+}
+
+/** Operations whose answers can be megabytes: they wait for room among the unread answers. */
+const readsLarge = (pathOrTarget: string) =>
+  pathOrTarget.endsWith("/GetRecords") ||
+  pathOrTarget.endsWith(".GetRecords") ||
+  pathOrTarget.endsWith("/SubscribeToShard");
+
+/**
+ * Calls `admit` with the size of each chunk of the answer before it is
+ * written; a chunk it refuses is not written (the call is being cut off).
+ * Every protocol writes its answers through `write` and `end`.
+ */
+function meterAnswer(res: NodeResponse, admit: (bytes: number) => boolean): void {
+  const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  const end = res.end.bind(res) as (chunk?: unknown, ...rest: unknown[]) => NodeResponse;
+  const sizeOf = (chunk: unknown) =>
+    typeof chunk === "string" ? Buffer.byteLength(chunk) : ((chunk as Uint8Array)?.byteLength ?? 0);
+  res.write = ((chunk: unknown, ...rest: unknown[]) =>
+    admit(sizeOf(chunk)) ? write(chunk, ...rest) : false) as NodeResponse["write"];
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === "function" || chunk === undefined || admit(sizeOf(chunk))) {
+      return end(chunk, ...rest);
+    }
+    return res;
+  }) as NodeResponse["end"];
+}
+
 export function createGatewayServer(options: GatewayServerOptions): GatewayServer {
   const { logger } = options;
   const state = { ready: false };
+  const admission = { ...DEFAULT_ADMISSION, ...options.admission };
+  const connections = createConnectionRegistry(admission);
+  const budget =
+    options.bodyBudget ??
+    createBodyBudget(DEFAULT_BODY_BUDGET_BYTES, DEFAULT_BODY_BUDGET_BYTES / 4);
+  const logFailure = rateLimitedLog((fields, message) => logger.error(fields, message));
 
-  const fallback: RequestHandler = (req, res) => {
-    if (options.wireHandler && isWireRequest(req.headers)) {
-      options.wireHandler(req, res).catch((err: unknown) => {
-        logger.error({ err }, "wire request failed");
-        res.destroy();
-      });
-      return;
+  /** The request's body, within the budget and the minimum rate, failing with `errorFor`'s errors. */
+  const bodyOf = (
+    req: NodeRequest,
+    res: NodeResponse,
+    errorFor: (reason: BodyRefusal) => Error,
+  ): GuardedBody => {
+    const body = guardBody(req, {
+      budget,
+      connection: connections.of(req),
+      watch: admission.minBodyBytesPerWindow > 0 ? connections.watchBody : undefined,
+      errorFor: (reason) => {
+        // The connection cannot be reused: the rest of the body will not be read.
+        if (req.httpVersionMajor === 1 && !res.headersSent) res.setHeader("connection", "close");
+        return errorFor(reason);
+      },
+    });
+    res.once("close", () => body.release());
+    return body;
+  };
+
+  const serveWire = (req: NodeRequest, res: NodeResponse) => {
+    const body = bodyOf(req, res, (reason) => new BodyRefusedError(reason, refusalText(reason)));
+    if (readsLarge(String(req.headers["x-amz-target"])) && !connections.answersHaveRoom()) {
+      body.refuse("answers");
     }
+    const wireReq: WireRequest = {
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      [Symbol.asyncIterator]: () => body[Symbol.asyncIterator](),
+    };
+    options.wireHandler!(wireReq, res).catch((err: unknown) => {
+      if (clientGone(req, res)) {
+        logger.debug({ err }, "a wire API client went away");
+      } else {
+        logFailure({ err }, "wire request failed");
+        res.destroy();
+      }
+    });
+  };
+
+  const fallback = (req: NodeRequest, res: NodeResponse) => {
+    if (options.wireHandler && isWireRequest(req.headers)) return serveWire(req, res);
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/healthz") return sendJson(res, 200, { status: "ok" });
     if (req.method === "GET" && path === "/readyz") {
@@ -110,20 +227,115 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     sendJson(res, 404, { error: "not found" });
   };
 
-  const handler = createRpcHandler(options, fallback);
+  function refusalText(reason: BodyRefusal): string {
+    switch (reason) {
+      case "budget":
+        return `The gateway holds as many request bytes as it may (${budget.maxBytes} in all, ${budget.maxBytesPerConnection} per connection); retry after a backoff.`;
+      case "too-slow":
+        return `The request body arrived slower than ${admission.minBodyBytesPerWindow} bytes in ${BODY_RATE_WINDOW_MS / 1000} s; the gateway stopped waiting for it.`;
+      case "refused":
+        return "unauthenticated";
+      case "answers":
+        return `The gateway holds as many unread answers as it may (${admission.maxPendingAnswerBytes} bytes); retry after a backoff.`;
+      case "streams":
+        return `The gateway serves as many streaming calls as it may (${admission.maxStreamingCalls}); retry after a backoff.`;
+    }
+  }
+
+  const rpcErrorFor = (reason: BodyRefusal): Error =>
+    new ConnectError(
+      refusalText(reason),
+      reason === "budget" || reason === "streams" || reason === "answers"
+        ? Code.ResourceExhausted
+        : reason === "too-slow"
+          ? Code.DeadlineExceeded
+          : Code.Unauthenticated,
+    );
+  const readMaxBytes = options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES;
+  const handler = createRpcHandler({
+    backend: options.backend,
+    logger,
+    interceptors: options.interceptors,
+    readMaxBytes,
+    shutdown: options.shutdown?.signal,
+    health: options.health,
+    fastPath: options.fastPath,
+    fallback,
+    prepare: (req, res, path, streaming) => {
+      const connection = connections.of(req);
+      let streamingRefused = false;
+      if (streaming && connection !== undefined) {
+        const end = connections.startStreamingCall(connection, () => cancelCall(req));
+        if (end !== undefined) {
+          res.once("close", end);
+        } else if (req.httpVersionMajor === 2) {
+          // HTTP/2's own "not now" (gRPC clients see UNAVAILABLE), which costs
+          // next to nothing; a session that keeps asking is closed.
+          cancelCall(req);
+          server.refused(
+            (req as unknown as http2.Http2ServerRequest).stream.session as http2.ServerHttp2Session,
+          );
+          return undefined;
+        } else {
+          streamingRefused = true;
+        }
+      }
+      const body = bodyOf(req, res, rpcErrorFor);
+      const contextValues = createContextValues();
+      if (streamingRefused) body.refuse("streams");
+      if (readsLarge(path) && !connections.answersHaveRoom()) body.refuse("answers");
+      const auth = options.auth;
+      if (auth?.enabled && !path.startsWith("/grpc.health.")) {
+        const principal = auth.identify(bearerToken(req.headers.authorization));
+        if (principal === undefined) body.refuse("refused");
+        else contextValues.set(principalKey, principal);
+      }
+      const encoding = req.headers["grpc-encoding"] ?? req.headers["content-encoding"];
+      const counted = refusingCostlyBodies(body, {
+        contentType: req.headers["content-type"] ?? "",
+        encoding: typeof encoding === "string" ? encoding : undefined,
+        readMaxBytes,
+        declaredLength:
+          req.headers["content-length"] === undefined
+            ? undefined
+            : Number(req.headers["content-length"]),
+        putRecords: path === PUT_RECORDS_PATH,
+      });
+      return { body: counted, contextValues };
+    },
+    logFailure,
+  });
   let inFlight = 0;
   let draining = false;
-  /** Counts calls in flight; while draining, HTTP/1.1 answers close their connection. */
+  /** Counts calls in flight, per connection too; while draining, HTTP/1.1 answers close their connection. */
   const tracked: RequestHandler = (req, res) => {
     inFlight++;
-    res.once("close", () => inFlight--);
+    const connection = connections.of(req);
+    const endCall = connection === undefined ? undefined : connections.startCall(connection);
+    const answer = connections.watchAnswer(
+      () => unsentBytes(req, res),
+      () => cancelCall(req),
+    );
+    meterAnswer(res, (bytes) => {
+      if (answer.writing(bytes)) return true;
+      cancelCall(req);
+      return false;
+    });
+    res.once("close", () => {
+      inFlight--;
+      endCall?.();
+      answer.stop();
+    });
+    releaseAfterAnswer(req, res);
     if (draining && req.httpVersionMajor === 1) res.setHeader("connection", "close");
     handler(req, res);
   };
   const server = createOnePortServer({
     handler: tracked,
+    connections,
     limits: options.limits,
     tls: options.tls,
+    onCalm: (why) => logger.debug({ why }, "closed an HTTP/2 connection that misbehaved"),
   });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.http2.on("session", (session) => {
@@ -163,59 +375,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       }
       if (inFlight > 0) logger.warn({ inFlight }, "drain time-out: closing calls still in flight");
       for (const socket of server.sockets) socket.destroy();
+      connections.close();
       await closed;
     },
-  };
-}
-
-/**
- * Connect's router behind a Node.js request handler, as `connectNodeAdapter`
- * builds it, except that gRPC `PutRecords` goes through the fast path (which
- * hands Connect whatever it does not take itself).
- */
-function createRpcHandler(options: GatewayServerOptions, fallback: RequestHandler): RequestHandler {
-  const acceptCompression = [compressionGzip, compressionBrotli];
-  const interceptors = [...(options.interceptors ?? []), createErrorInterceptor(options.logger)];
-  const readMaxBytes = options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES;
-  const router = createConnectRouter({
-    interceptors,
-    readMaxBytes,
-    acceptCompression,
-    // Compressed requests are accepted, but answers go out as they are: a
-    // PutRecords answer is a small fraction of its request, and on loopback,
-    // in a pod or a dev stack, gzip costs more CPU than it saves.
-    compressMinBytes: Number.POSITIVE_INFINITY,
-  });
-  createRoutes(options.backend, {
-    shutdown: options.shutdown?.signal,
-    health: options.health,
-  })(router);
-  const paths = new Map<string, UniversalHandler>();
-  for (const uHandler of router.handlers) paths.set(uHandler.requestPath, uHandler);
-  const generic = paths.get(PUT_RECORDS_PATH);
-  if (generic && options.fastPath !== false) {
-    paths.set(
-      PUT_RECORDS_PATH,
-      createPutRecordsFastPath({
-        backend: options.backend,
-        interceptors,
-        acceptCompression,
-        readMaxBytes,
-        generic,
-      }),
-    );
-  }
-  return (req, res) => {
-    const uHandler = paths.get(req.url?.split("?", 2)[0] ?? "");
-    if (!uHandler) return fallback(req, res);
-    uHandler(universalRequestFromNodeRequest(req, res, undefined, undefined))
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
-      .catch((reason: unknown) => {
-        if (ConnectError.from(reason).code === Code.Aborted) return;
-        options.logger.error(
-          { err: reason, procedure: uHandler.method.name },
-          "writing an answer failed",
-        );
-      });
   };
 }

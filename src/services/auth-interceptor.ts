@@ -14,6 +14,8 @@ export const principalKey = createContextKey<Principal | undefined>(undefined, {
 export function createAuthInterceptor(auth: Authenticator): Interceptor {
   return (next) => async (req) => {
     if (!auth.enabled || req.service.typeName.startsWith("grpc.health.")) return next(req);
+    // The server checked the token from the headers already, before reading the body.
+    if (req.contextValues.get(principalKey) !== undefined) return next(req);
     const principal = auth.identify(bearerToken(req.header.get("authorization")));
     if (principal === undefined) throw new ConnectError("unauthenticated", Code.Unauthenticated);
     req.contextValues.set(principalKey, principal);

@@ -98,12 +98,32 @@ export function putRecordResponseToProto(
   };
 }
 
+/**
+ * A proto enum value as the domain's string, undefined when unset (0). A
+ * number the enum does not name (proto3 enums are open, so a client may send
+ * any) passes as its decimal text, which no enum value set holds: validation
+ * then refuses it with AWS's text, naming the number as the value sent.
+ */
+export function enumFromProto<T extends string>(
+  value: number,
+  names: Readonly<Record<number, T>>,
+): T | undefined {
+  if (value === 0) return undefined;
+  return names[value] ?? (String(value) as T);
+}
+
+const streamModes: Readonly<Record<number, kinesis.StreamMode>> = {
+  [StreamMode.PROVISIONED]: "PROVISIONED",
+  [StreamMode.ON_DEMAND]: "ON_DEMAND",
+};
+
 export function createStreamInputFromProto(req: CreateStreamRequest): kinesis.CreateStreamInput {
   const mode = req.streamModeDetails?.streamMode ?? StreamMode.UNSPECIFIED;
   return {
     streamName: req.streamName,
     shardCount: optionalCount(req.shardCount),
-    streamMode: mode === StreamMode.ON_DEMAND ? "ON_DEMAND" : "PROVISIONED",
+    // Unset means provisioned, the proto's documented default.
+    streamMode: enumFromProto(mode, streamModes) ?? "PROVISIONED",
     tags: req.tags,
     kmsKeyId: optional(req.kmsKeyId),
   };

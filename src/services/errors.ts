@@ -8,6 +8,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { KinesisErrorDetailSchema } from "../gen/kinesis/gateway/v1/common_pb.ts";
 import { GatewayError, type GatewayErrorKind, KinesisError } from "../kinesis/errors.ts";
+import { type LogLine, rateLimitedLog } from "../logger.ts";
 
 /** The README's error table, in code. */
 const codeByKinesisType: Readonly<Record<string, Code>> = {
@@ -71,13 +72,38 @@ export function kinesisErrorToConnectError(err: KinesisError): ConnectError {
   ]);
 }
 
-function toConnectError(err: unknown, logger: Logger, procedure: string): ConnectError {
+/** Node's ways of saying the other side went away mid-call. */
+const CLIENT_GONE_CODES = new Set([
+  "ERR_STREAM_PREMATURE_CLOSE",
+  "ERR_STREAM_DESTROYED",
+  "ERR_HTTP2_STREAM_CANCEL",
+  "ECANCELED",
+  "ECONNRESET",
+  "EPIPE",
+]);
+
+function isClientGone(err: unknown, signal: AbortSignal): boolean {
+  if (signal.aborted) return true;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (CLIENT_GONE_CODES.has((e as { code?: string }).code ?? "")) return true;
+  }
+  return false;
+}
+
+function toConnectError(
+  err: unknown,
+  log: LogLine,
+  procedure: string,
+  signal: AbortSignal,
+): ConnectError {
   if (err instanceof KinesisError) return kinesisErrorToConnectError(err);
   if (err instanceof GatewayError) {
     return new ConnectError(err.message, codeByGatewayErrorKind[err.kind]);
   }
   if (err instanceof ConnectError) return err;
-  logger.error({ err, procedure }, "unexpected error");
+  // A client that went away is no failure of the gateway's (and hears no answer).
+  if (isClientGone(err, signal)) return new ConnectError("the client went away", Code.Canceled);
+  log({ err, procedure }, "unexpected error");
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }
 
@@ -93,8 +119,10 @@ async function* mapErrors<T>(
 }
 
 export function createErrorInterceptor(logger: Logger): Interceptor {
+  // One client's calls may fail the same way thousands of times: the log says so a few.
+  const log = rateLimitedLog((fields, message) => logger.error(fields, message));
   return (next) => async (req) => {
-    const map = (err: unknown) => toConnectError(err, logger, req.method.name);
+    const map = (err: unknown) => toConnectError(err, log, req.method.name, req.signal);
     try {
       const res = await next(req);
       return res.stream ? { ...res, message: mapErrors(res.message, map) } : res;

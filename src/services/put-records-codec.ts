@@ -155,6 +155,27 @@ export function decodePutRecordsRequest(buf: Uint8Array): PutRecordsInput | unde
   }
 }
 
+/**
+ * How many `records` entries a binary `PutRecordsRequest` holds, counted
+ * without decoding them (see `wire/record-count.ts` for why), or undefined
+ * when the bytes are not a message this codec reads.
+ */
+export function countPutRecordsEntries(buf: Uint8Array): number | undefined {
+  const r = new Reader(buf, 0, buf.length);
+  let count = 0;
+  try {
+    while (r.pos < r.end) {
+      const tag = r.tag();
+      if (tag === ((3 << 3) | WIRE_LENGTH_DELIMITED)) count++;
+      r.skip(tag & 7);
+    }
+    return count;
+  } catch (err) {
+    if (err === unsupported) return undefined;
+    throw err;
+  }
+}
+
 function readRequest(r: Reader): PutRecordsInput {
   let streamName = "";
   let streamArn = "";

@@ -79,6 +79,7 @@ export function createPutRecordsFastPath(options: PutRecordsFastPathOptions): Un
       uReq.header.get(headerAcceptEncoding),
       headerAcceptEncoding,
     );
+    const headersAtMs = performance.now();
     const timeout = parseTimeout(uReq.header.get(headerTimeout), Number.MAX_SAFE_INTEGER);
     if (
       uReq.method !== "POST" ||
@@ -107,7 +108,9 @@ export function createPutRecordsFastPath(options: PutRecordsFastPathOptions): Un
     const input = body.message && decodePutRecordsRequest(body.message);
     if (!input) {
       context.abort(CALL_FINISHED); // unused: its deadline timer goes
-      return generic({ ...uReq, body: body.replay() });
+      // Connect starts its clock when it gets the call: what is left of the deadline.
+      const header = remainingTimeout(uReq.header, timeout.timeoutMs, headersAtMs);
+      return generic({ ...uReq, header, body: body.replay() });
     }
     if (compression.response) context.responseHeader.set(headerEncoding, compression.response.name);
     const response: UniversalServerResponse = {
@@ -141,6 +144,20 @@ export function createPutRecordsFastPath(options: PutRecordsFastPathOptions): Un
     protocolNames: generic.protocolNames,
     allowedMethods: generic.allowedMethods,
   });
+}
+
+/** The request's headers with `grpc-timeout` down to what is left of it since `startMs`. */
+function remainingTimeout(
+  header: Headers,
+  timeoutMs: number | undefined,
+  startMs: number,
+): Headers {
+  if (timeoutMs === undefined) return header;
+  const left = Math.max(1, Math.floor(timeoutMs - (performance.now() - startMs)));
+  const copy = new Headers(header);
+  // gRPC allows eight digits per unit.
+  copy.set(headerTimeout, left < 1e8 ? `${left}m` : `${Math.ceil(left / 1000)}S`);
+  return copy;
 }
 
 /** Runs the interceptors around the implementation, as Connect does for a unary call. */
@@ -232,27 +249,12 @@ async function readSingleEnvelope(
     return leftToGeneric;
   }
   if (total !== expected) return leftToGeneric;
-  return { message: ownBuffer(chunks, total).subarray(ENVELOPE_HEADER_BYTES), replay };
+  return { message: joinChunks(chunks, total).subarray(ENVELOPE_HEADER_BYTES), replay };
 }
 
-/**
- * The chunks in one buffer of exactly their size. Stored records keep slices
- * of it, so it must not be part of anything larger: a chunk is often a view
- * of the connection's read buffer, and `Buffer.concat` may take a slice of
- * Node's shared pool.
- */
-function ownBuffer(chunks: Uint8Array[], total: number): Uint8Array {
-  const first = chunks[0]!;
-  if (chunks.length === 1 && first.byteOffset === 0 && first.buffer.byteLength === total) {
-    return first;
-  }
-  const whole = Buffer.allocUnsafeSlow(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return whole;
+/** The chunks as one buffer; the engine copies what it keeps, so a view of the first chunk will do. */
+function joinChunks(chunks: Uint8Array[], total: number): Uint8Array {
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 async function* once(chunk: Uint8Array): AsyncIterable<Uint8Array> {

@@ -149,7 +149,10 @@ function recode<From extends DescMessage, To extends DescMessage>(
  * describe the services registered before them, and themselves: register
  * them last.
  */
-export function registerReflection(router: ConnectRouter): void {
+export function registerReflection(
+  router: ConnectRouter,
+  options: { readMaxBytes?: number } = {},
+): void {
   const services = new Map<string, DescService>();
   for (const service of [
     ...router.handlers.map((h) => h.service),
@@ -160,25 +163,33 @@ export function registerReflection(router: ConnectRouter): void {
   }
   const respond = createResponder([...services.values()]);
 
-  router.service(v1.ServerReflection, {
-    async *serverReflectionInfo(requests) {
-      for await (const request of requests) yield respond(request);
+  router.service(
+    v1.ServerReflection,
+    {
+      async *serverReflectionInfo(requests) {
+        for await (const request of requests) yield respond(request);
+      },
     },
-  });
-  router.service(v1alpha.ServerReflection, {
-    async *serverReflectionInfo(requests) {
-      for await (const request of requests) {
-        const v1Request = recode(
-          v1alpha.ServerReflectionRequestSchema,
-          v1.ServerReflectionRequestSchema,
-          request,
-        );
-        yield recode(
-          v1.ServerReflectionResponseSchema,
-          v1alpha.ServerReflectionResponseSchema,
-          respond(v1Request),
-        );
-      }
+    options,
+  );
+  router.service(
+    v1alpha.ServerReflection,
+    {
+      async *serverReflectionInfo(requests) {
+        for await (const request of requests) {
+          const v1Request = recode(
+            v1alpha.ServerReflectionRequestSchema,
+            v1.ServerReflectionRequestSchema,
+            request,
+          );
+          yield recode(
+            v1.ServerReflectionResponseSchema,
+            v1alpha.ServerReflectionResponseSchema,
+            respond(v1Request),
+          );
+        }
+      },
     },
-  });
+    options,
+  );
 }

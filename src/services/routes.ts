@@ -15,21 +15,50 @@ export interface RoutesOptions {
   shutdown?: AbortSignal | undefined;
   /** The statuses `grpc.health.v1.Health` reports. Default: SERVING throughout. */
   health?: HealthRegistry | undefined;
+  /** The largest `ProducerService` request. Default: the router's. */
+  producerReadMaxBytes?: number | undefined;
 }
+
+/**
+ * The largest request message each service takes (decompressed). Only
+ * writes need megabytes; every other request is a few names and numbers, and
+ * a larger limit would only let a client make the gateway decode more.
+ */
+export const REQUEST_MAX_BYTES = {
+  stream: 256 * 1024,
+  consumer: 64 * 1024,
+  health: 4 * 1024,
+  reflection: 64 * 1024,
+} as const;
 
 /** Every RPC service of the gateway, in Connect's `(router) => void` form. */
 export function createRoutes(
   backend: Backend,
   options: RoutesOptions = {},
 ): (router: ConnectRouter) => void {
+  const largest = options.producerReadMaxBytes;
   return (router) => {
-    router.service(ProducerService, createProducerService(backend));
-    router.service(StreamService, createStreamService(backend));
-    router.service(ConsumerService, createConsumerService(backend, { shutdown: options.shutdown }));
+    router.service(
+      ProducerService,
+      createProducerService(backend),
+      largest === undefined ? {} : { readMaxBytes: largest },
+    );
+    router.service(StreamService, createStreamService(backend), {
+      readMaxBytes: REQUEST_MAX_BYTES.stream,
+    });
+    router.service(
+      ConsumerService,
+      createConsumerService(backend, { shutdown: options.shutdown }),
+      {
+        readMaxBytes: REQUEST_MAX_BYTES.consumer,
+      },
+    );
     router.service(
       Health,
       createHealthService(options.health ?? createHealthRegistry(), { shutdown: options.shutdown }),
+      { readMaxBytes: REQUEST_MAX_BYTES.health },
     );
-    registerReflection(router); // last: it describes what is registered before it
+    // Last: it describes what is registered before it.
+    registerReflection(router, { readMaxBytes: REQUEST_MAX_BYTES.reflection });
   };
 }

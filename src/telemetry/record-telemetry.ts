@@ -31,8 +31,9 @@ import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { Backend } from "../backends/backend.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import type { PutRecordsRequestEntry, PutRecordsResultEntry, StreamRef } from "../kinesis/types.ts";
-import { recordBytes, streamNameOf } from "../kinesis/validation.ts";
+import { isStreamName, recordBytes, streamNameOf } from "../kinesis/validation.ts";
 import { DURATION_BUCKETS_SECONDS } from "./buckets.ts";
+import { createStreamLabels, OTHER_STREAMS } from "./stream-labels.ts";
 
 export interface RecordTelemetryOptions {
   tracer: Tracer;
@@ -47,6 +48,8 @@ export interface RecordTelemetryOptions {
    * rather than a non-recording one: the same outcome, for less work.
    */
   parentBasedSampling: boolean;
+  /** Most distinct stream names used as metric attributes. Default: `DEFAULT_MAX_STREAM_LABELS`. */
+  maxStreamLabels?: number | undefined;
 }
 
 /** Where a backend sends its calls, for the send span. */
@@ -69,8 +72,26 @@ const MESSAGING_SYSTEM = "aws.kinesis";
 const SHARD_IN_THROTTLING_MESSAGE = /^Rate exceeded for shard (\S+) in stream /;
 const w3c = new W3CTraceContextPropagator();
 
-/** The stream as telemetry names it ("" when the request named none). */
-const streamLabel = (ref: StreamRef): string => streamNameOf(ref) ?? "";
+/**
+ * The stream as a span names it: the request's name when it is a valid one
+ * (at most 128 characters), else {@link OTHER_STREAMS}. Spans leave the
+ * process through a bounded queue, so a valid name that names no stream may
+ * appear on them; metrics take {@link StreamLabels}' stricter rule.
+ */
+function spanStreamName(ref: StreamRef): string {
+  const name = streamNameOf(ref);
+  return name !== undefined && isStreamName(name) ? name : OTHER_STREAMS;
+}
+
+/** Whether a failure is one a backend only reports for a stream it has. */
+function confirmsStream(err: unknown): boolean {
+  return (
+    err instanceof KinesisError &&
+    (err.type === "ProvisionedThroughputExceededException" ||
+      err.type === "ResourceInUseException" ||
+      err.type.startsWith("KMS"))
+  );
+}
 
 /** A low-cardinality name for why a call failed. */
 export function errorTypeOf(err: unknown): string {
@@ -132,9 +153,11 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
     advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
   });
 
+  const streamLabels = createStreamLabels(options.maxStreamLabels);
+
   /** Counts a call's outcomes, one counter update per stream, shard and error type. */
   function countResults(
-    stream: string,
+    ref: StreamRef,
     entries: readonly PutRecordsRequestEntry[],
     results: readonly PutRecordsResultEntry[],
   ): void {
@@ -144,6 +167,10 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
       { shard: string | undefined; errorType: string; count: number }
     >();
     let bytes = 0;
+    // The backend answered for the stream: it exists.
+    const streamName = streamNameOf(ref);
+    if (streamName !== undefined) streamLabels.confirm(streamName);
+    const stream = streamLabels.label(streamName);
     results.forEach((result, i) => {
       if (result.errorCode === undefined) {
         const shard = result.shardId ?? "";
@@ -221,39 +248,42 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
     }
   }
 
-  function countFailure(stream: string, count: number, err: unknown): void {
-    failed.add(count, { "messaging.destination.name": stream, "error.type": errorTypeOf(err) });
+  function countFailure(ref: StreamRef, count: number, err: unknown): void {
+    const streamName = streamNameOf(ref);
+    if (streamName !== undefined && confirmsStream(err)) streamLabels.confirm(streamName);
+    failed.add(count, {
+      "messaging.destination.name": streamLabels.label(streamName),
+      "error.type": errorTypeOf(err),
+    });
   }
 
   const outer = (backend: Backend): Backend => ({
     ...backend,
     async putRecords(input, call) {
-      const stream = streamLabel(input);
       const entries = input.records ?? [];
-      const spans = startCreateSpans(stream, entries);
+      const spans = startCreateSpans(spanStreamName(input), entries);
       try {
         const out = await backend.putRecords(input, call);
         endCreateSpans(spans, out.records);
-        countResults(stream, entries, out.records);
+        countResults(input, entries, out.records);
         return out;
       } catch (err) {
         failCreateSpans(spans, err);
-        countFailure(stream, entries.length, err);
+        countFailure(input, entries.length, err);
         throw err;
       }
     },
     async putRecord(input, call) {
-      const stream = streamLabel(input);
-      const spans = startCreateSpans(stream, [input]);
+      const spans = startCreateSpans(spanStreamName(input), [input]);
       try {
         const out = await backend.putRecord(input, call);
         const results = [{ shardId: out.shardId, sequenceNumber: out.sequenceNumber }];
         endCreateSpans(spans, results);
-        countResults(stream, [input], results);
+        countResults(input, [input], results);
         return out;
       } catch (err) {
         failCreateSpans(spans, err);
-        countFailure(stream, 1, err);
+        countFailure(input, 1, err);
         throw err;
       }
     },
@@ -298,7 +328,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
         if (linked !== undefined) links.push({ context: linked });
       }
       if (links.length === 0 && callUnsampled()) return timed(operation, work);
-      const stream = streamLabel(ref);
+      const stream = spanStreamName(ref);
       const attributes: Attributes = { ...destination(stream, "send"), ...clientAttributes };
       if (batch) attributes["messaging.batch.message_count"] = entries.length;
       const span = tracer.startSpan(`send ${stream}`, {

@@ -65,17 +65,16 @@ export function createRpcTracingInterceptor(options: RpcTracingOptions): Interce
       "rpc.system.name": grpc ? "grpc" : "connectrpc",
       "rpc.method": method,
     };
-    const authority = req.header.get("host") ?? new URL(req.url).host;
-    if (authority && URL.canParse(`http://${authority}`)) {
-      const { hostname, port } = new URL(`http://${authority}`);
-      attributes["server.address"] = hostname.replace(/^\[(.*)\]$/, "$1");
-      if (port) attributes["server.port"] = Number(port);
-    }
     const parent = options.tracing
       ? propagation.extract(context.active(), req.header, headerGetter)
       : undefined;
     const span =
-      parent && options.tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
+      parent &&
+      options.tracer.startSpan(
+        method,
+        { kind: SpanKind.SERVER, attributes: { ...attributes, ...serverOf(req) } },
+        parent,
+      );
 
     const finish = (err?: unknown) => {
       const code = err === undefined ? undefined : ConnectError.from(err).code;
@@ -106,6 +105,27 @@ export function createRpcTracingInterceptor(options: RpcTracingOptions): Interce
       throw err;
     }
   };
+}
+
+/** The longest host name DNS allows; a longer `Host` names no server. */
+const MAX_HOST_NAME_LENGTH = 253;
+
+/**
+ * `server.address` and `server.port` from the request's authority, for the
+ * span only: it is the client's text, so it never becomes a metric attribute
+ * (each distinct value would be a time series kept until the process ends),
+ * and on the span only when it is a plausible host name.
+ */
+function serverOf(req: { header: Headers; url: string }): Attributes {
+  const authority = req.header.get("host") ?? new URL(req.url).host;
+  if (!authority || authority.length > MAX_HOST_NAME_LENGTH + 8) return {};
+  if (!URL.canParse(`http://${authority}`)) return {};
+  const { hostname, port } = new URL(`http://${authority}`);
+  const address = hostname.replace(/^\[(.*)\]$/, "$1");
+  if (address.length > MAX_HOST_NAME_LENGTH) return {};
+  return port
+    ? { "server.address": address, "server.port": Number(port) }
+    : { "server.address": address };
 }
 
 /** Ends the span when the stream ends, however it ends. */

@@ -95,6 +95,52 @@ async function otlpMetricExporter(env: NodeJS.ProcessEnv) {
   return new (await import("@opentelemetry/exporter-metrics-otlp-proto")).OTLPMetricExporter();
 }
 
+/**
+ * How long one rendering of `/metrics` serves every scrape that asks: a
+ * scraper polls every 15 s or more, while a client asking thousands of times
+ * a second would otherwise make the gateway render the text each time.
+ */
+const METRICS_RENDER_INTERVAL_MS = 1_000;
+
+interface RenderedMetrics {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Serves the exporter's text, rendered at most once per interval (concurrent scrapes share it). */
+function renderedAtMostEvery(intervalMs: number, prometheus: PrometheusExporter): MetricsHandler {
+  let rendering: Promise<RenderedMetrics> | undefined;
+  let startedAtMs = Number.NEGATIVE_INFINITY;
+  // The exporter writes only statusCode, setHeader and end, to this stand-in.
+  const render = () =>
+    new Promise<RenderedMetrics>((resolve) => {
+      const headers: Record<string, string> = {};
+      const capture = {
+        statusCode: 200,
+        setHeader(name: string, value: string) {
+          headers[name] = value;
+        },
+        end(body: string) {
+          resolve({ status: capture.statusCode, headers, body });
+        },
+      };
+      prometheus.getMetricsRequestHandler(undefined as never, capture as unknown as ServerResponse);
+    });
+  return (res) => {
+    const nowMs = performance.now();
+    if (rendering === undefined || nowMs - startedAtMs >= intervalMs) {
+      rendering = render();
+      startedAtMs = nowMs;
+    }
+    void rendering.then((rendered) => {
+      res.statusCode = rendered.status;
+      for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
+      res.end(rendered.body);
+    });
+  };
+}
+
 /** How the batch span processor reports spans it dropped from a full queue. */
 const DROPPED_SPANS = /^Dropped (\d+) spans because maxQueueSize reached/;
 
@@ -168,10 +214,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   // An empty list installs no tracer provider: spans cost next to nothing.
   const spanProcessors = options.spanProcessors ?? (tracesChosen ? undefined : []);
   const parentBasedSampling = (env.OTEL_TRACES_SAMPLER ?? "").trim().startsWith("parentbased_");
-  // The exporter uses only the response's statusCode, setHeader and end,
-  // which HTTP/2 responses have too.
-  const metricsHandler: MetricsHandler = (res) =>
-    prometheus.getMetricsRequestHandler(undefined as never, res as unknown as ServerResponse);
+  const metricsHandler = renderedAtMostEvery(METRICS_RENDER_INTERVAL_MS, prometheus);
 
   if (spanProcessors?.length === 0 && !metricsOverOtlp) {
     // Nothing is exported: metrics for /metrics only, without loading the

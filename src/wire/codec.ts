@@ -64,22 +64,27 @@ function contiguous(body: Body): Buffer {
   return scratch.subarray(0, body.size);
 }
 
-function parseJson(body: Body): unknown {
-  const bytes = contiguous(body);
+function parseJson(bytes: Buffer): unknown {
   const read = bytes.length >= BYTE_READER_MIN_BYTES ? readJsonBytes(bytes) : undefined;
   return read ?? JSON.parse(bytes.toString("utf8"));
 }
 
-/** A body as a plain object; an empty body is an empty request. */
-export function decodeBody(format: WireFormat, body: Body): Record<string, unknown> {
+/**
+ * A body as a plain object; an empty body is an empty request. `inspect`
+ * sees the body's bytes first, and may refuse them by throwing.
+ */
+export function decodeBody(
+  format: WireFormat,
+  body: Body,
+  inspect?: (format: WireFormat, bytes: Buffer) => void,
+): Record<string, unknown> {
   if (body.size === 0) return {};
+  // CBOR byte strings may be views of the buffer decoded: it is the body's own.
+  const bytes = format === "json" ? contiguous(body) : Buffer.concat(body.chunks, body.size);
+  inspect?.(format, bytes);
   let value: unknown;
   try {
-    // CBOR byte strings may be views of the buffer decoded: it is the body's own.
-    value =
-      format === "json"
-        ? parseJson(body)
-        : cborDecoder.decode(Buffer.concat(body.chunks, body.size));
+    value = format === "json" ? parseJson(bytes) : cborDecoder.decode(bytes);
   } catch {
     throw serialization(format === "json" ? "Malformed JSON body" : "Malformed CBOR body");
   }

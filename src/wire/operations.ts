@@ -2,7 +2,10 @@
  * The Kinesis API operations in their wire shapes (PascalCase members), as
  * thin adapters over the same backend stack the gRPC services use: each
  * reads a request into the domain input, calls the backend, and writes the
- * domain output back out. Behaviour lives below, never here.
+ * domain output back out. Behaviour lives below, never here. Enum members
+ * are passed on as the client sent them (hence the casts): the shared
+ * validation refuses a value outside the enum, with AWS's text, before any
+ * backend sees it.
  */
 import type { Backend, CallContext } from "../backends/backend.ts";
 import type * as kinesis from "../kinesis/types.ts";
@@ -38,6 +41,13 @@ const shardOut = (s: kinesis.Shard) => ({
     EndingSequenceNumber: s.sequenceNumberRange.endingSequenceNumber,
   },
 });
+
+const shardFilter = (f: Members | undefined): kinesis.ShardFilter | undefined =>
+  f && {
+    type: (f.string("Type") ?? null) as kinesis.ShardFilterType | null,
+    shardId: f.string("ShardId"),
+    timestamp: f.timestamp("Timestamp"),
+  };
 
 const retention = (m: Members): kinesis.RetentionPeriodInput => ({
   ...streamRef(m),
@@ -79,12 +89,14 @@ export const operations: Readonly<Record<string, Operation>> = {
   },
 
   async CreateStream(m, backend, call) {
-    const mode = m.structure("StreamModeDetails")?.string("StreamMode");
+    const details = m.structure("StreamModeDetails");
+    // The details without their required mode are null, for validation to name.
+    const mode = details === undefined ? undefined : (details.string("StreamMode") ?? null);
     await backend.createStream(
       {
         streamName: m.string("StreamName") ?? "",
         shardCount: m.integer("ShardCount"),
-        streamMode: mode as kinesis.StreamMode | undefined,
+        streamMode: mode as kinesis.StreamMode | null | undefined,
         tags: m.stringMap("Tags"),
       },
       call,
@@ -175,6 +187,7 @@ export const operations: Readonly<Record<string, Operation>> = {
         nextToken: m.string("NextToken"),
         exclusiveStartShardId: m.string("ExclusiveStartShardId"),
         maxResults: m.integer("MaxResults"),
+        shardFilter: shardFilter(m.structure("ShardFilter")),
       },
       call,
     );

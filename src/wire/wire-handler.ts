@@ -19,9 +19,12 @@ import {
   trace,
 } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { type Authenticator, accessKeyId } from "../auth/tokens.ts";
+import { type Authenticator, accessKeyId, type Principal } from "../auth/tokens.ts";
 import type { Backend } from "../backends/backend.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
+import { assertRecordCountDecodable, MAX_DECODED_RECORDS } from "../kinesis/validation.ts";
+import { type LogLine, rateLimitedLog } from "../logger.ts";
+import { BodyRefusedError } from "../server/request-body.ts";
 import { DURATION_BUCKETS_SECONDS } from "../telemetry/buckets.ts";
 import {
   type Body,
@@ -33,6 +36,13 @@ import {
   type WireFormat,
 } from "./codec.ts";
 import { operations } from "./operations.ts";
+import {
+  cborHasMoreContainers,
+  countWireRecords,
+  jsonHasMoreContainers,
+  MAX_DECODED_CONTAINERS,
+  tooManyContainers,
+} from "./record-count.ts";
 
 export const TARGET_PREFIX = "Kinesis_20131202.";
 
@@ -49,6 +59,7 @@ export interface WireResponse {
   end(body: Uint8Array): unknown;
   once(event: "close", listener: () => void): unknown;
   readonly writableFinished: boolean;
+  readonly destroyed: boolean;
 }
 
 export interface WireHandlerOptions {
@@ -74,8 +85,33 @@ interface WireError {
   message?: string | undefined;
 }
 
+/** Refuses a body that would cost far more to decode than any request does (see record-count.ts). */
+function refuseCostly(format: WireFormat, bytes: Buffer): void {
+  const tooMany =
+    format === "json"
+      ? jsonHasMoreContainers(bytes, MAX_DECODED_CONTAINERS)
+      : cborHasMoreContainers(bytes, MAX_DECODED_CONTAINERS);
+  if (tooMany) throw tooManyContainers();
+}
+
+/** Refuses a PutRecords body with too many entries to decode, before it is decoded. */
+function refuseCostlyRecords(format: WireFormat, bytes: Buffer): void {
+  assertRecordCountDecodable(countWireRecords(format, bytes, MAX_DECODED_RECORDS));
+  refuseCostly(format, bytes);
+}
+
+/** How a call whose client went away is counted: it has no answer, and is not the server's failure. */
+const CLIENT_GONE: WireError = { status: 499, type: "CANCELLED" };
+
+/** A body the gateway stopped reading, as AWS SDKs retry it. */
+function refusedBodyError(err: BodyRefusedError): WireError {
+  return err.reason === "too-slow"
+    ? { status: 408, type: "RequestTimeout", message: err.message }
+    : { status: 503, type: "ServiceUnavailable", message: err.message };
+}
+
 /** A failure as AWS would answer it. */
-function wireErrorOf(err: unknown, logger: Logger): WireError {
+function wireErrorOf(err: unknown, logFailure: LogLine): WireError {
   if (err instanceof KinesisError) {
     const server = err.type === "InternalFailure" || err.type === "ServiceUnavailable";
     return { status: server ? 500 : 400, type: err.type, message: err.message || undefined };
@@ -94,7 +130,7 @@ function wireErrorOf(err: unknown, logger: Logger): WireError {
         return { status: 400, type: "AccessDeniedException", message: err.message };
     }
   }
-  logger.error({ err }, "unexpected error");
+  logFailure({ err }, "unexpected error");
   return { status: 500, type: "InternalFailure", message: "Internal service failure." };
 }
 
@@ -123,6 +159,7 @@ const headerGetter = {
 
 export function createWireHandler(options: WireHandlerOptions) {
   const { backend, logger, tracer } = options;
+  const logFailure = rateLimitedLog((fields, message) => logger.error(fields, message));
   const duration = options.meter.createHistogram("rpc.server.call.duration", {
     description: "Duration of RPCs handled by the gateway",
     unit: "s",
@@ -136,6 +173,24 @@ export function createWireHandler(options: WireHandlerOptions) {
     res.setHeader("x-amz-id-2", randomBytes(48).toString("base64"));
     res.setHeader("content-length", body.length);
     res.end(body);
+  }
+
+  /** The caller a signed request names, or the AWS error for an unsigned or unknown one. */
+  function authenticate(req: WireRequest): Principal {
+    // A presigned request carries its signature in the query instead.
+    const signed =
+      Boolean(req.headers.authorization) || /[?&]X-Amz-Algorithm=/i.test(req.url ?? "");
+    if (!signed) {
+      throw new KinesisError("MissingAuthenticationTokenException", "Missing Authentication Token");
+    }
+    const principal = options.auth.identify(accessKeyId(req.headers.authorization, req.url));
+    if (principal === undefined) {
+      throw new KinesisError(
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+      );
+    }
+    return principal;
   }
 
   return async function handleWire(req: WireRequest, res: WireResponse): Promise<void> {
@@ -179,50 +234,60 @@ export function createWireHandler(options: WireHandlerOptions) {
     });
 
     let outcome: WireError | undefined;
+    const fail = (error: WireError) => {
+      outcome = error;
+      send(
+        res,
+        format,
+        error.status,
+        encodeBody(format, { __type: error.type, message: error.message }),
+      );
+    };
     try {
       const serve = async () => {
-        let body: Body;
-        try {
-          body = await readBody(req, options.maxBodyBytes);
-        } catch (err) {
-          if (!(err instanceof BodyTooLarge)) throw err;
-          outcome = { status: 413, type: "RequestEntityTooLarge" };
-          res.statusCode = 413;
-          res.end(new Uint8Array(0));
-          return;
+        // Everything that can be refused from the headers is, before a byte of the body is read.
+        if (Number(req.headers["content-length"] ?? 0) > options.maxBodyBytes) {
+          return tooLarge();
         }
+        let principal: Principal | undefined;
         try {
           if (operation === undefined) {
             throw new KinesisError("UnknownOperationException", "");
           }
-          // A presigned request carries its signature in the query instead.
-          const signed =
-            Boolean(req.headers.authorization) || /[?&]X-Amz-Algorithm=/i.test(req.url ?? "");
-          if (!signed) {
-            throw new KinesisError(
-              "MissingAuthenticationTokenException",
-              "Missing Authentication Token",
-            );
-          }
-          const principal = options.auth.identify(accessKeyId(req.headers.authorization, req.url));
-          if (principal === undefined) {
-            throw new KinesisError(
-              "UnrecognizedClientException",
-              "The security token included in the request is invalid.",
-            );
-          }
-          const members = new Members(decodeBody(format, body), format);
+          principal = authenticate(req);
+        } catch (err) {
+          return fail(wireErrorOf(err, logFailure));
+        }
+        let body: Body;
+        try {
+          body = await readBody(req, options.maxBodyBytes);
+        } catch (err) {
+          if (err instanceof BodyTooLarge) return tooLarge();
+          if (err instanceof BodyRefusedError) return fail(refusedBodyError(err));
+          // The client went away mid-body: nobody is there to answer.
+          outcome = CLIENT_GONE;
+          logger.debug({ err }, "a wire API client went away before its request was read");
+          return;
+        }
+        try {
+          const members = new Members(
+            decodeBody(format, body, name === "PutRecords" ? refuseCostlyRecords : refuseCostly),
+            format,
+          );
           const out = await operation(members, backend, { signal: aborted.signal, principal });
           send(res, format, 200, encodeBody(format, out));
         } catch (err) {
-          outcome = wireErrorOf(err, logger);
-          send(
-            res,
-            format,
-            outcome.status,
-            encodeBody(format, { __type: outcome.type, message: outcome.message }),
-          );
+          if (res.destroyed) {
+            outcome = CLIENT_GONE;
+            return;
+          }
+          fail(wireErrorOf(err, logFailure));
         }
+      };
+      const tooLarge = () => {
+        outcome = { status: 413, type: "RequestEntityTooLarge" };
+        res.statusCode = 413;
+        res.end(new Uint8Array(0));
       };
       await (parent && span ? context.with(trace.setSpan(parent, span), serve) : serve());
     } finally {

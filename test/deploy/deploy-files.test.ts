@@ -711,15 +711,17 @@ void suite("Kubernetes manifests", () => {
     }
   });
 
-  void test("bounds memory: requests, a limit, and in-flight writes well inside it", () => {
+  void test("bounds memory: requests, a limit, and the gateway's own bound inside it", () => {
     for (const { deployment, container } of gateways) {
       const name = deployment.metadata.name;
       const { requests = {}, limits = {} } = container.resources ?? {};
       assert.ok(requests.cpu && requests.memory, `${name}: requests`);
       const limitMiB = mebibytes(limits.memory ?? "");
       assert.ok(limitMiB >= mebibytes(requests.memory!), `${name}: limit ≥ request`);
-      assert.ok(limitMiB >= 256, `${name}: the idle gateway alone takes about 140 MiB`);
-      assert.ok(gatewayConfig(container).maxInFlightMiB <= limitMiB / 4, name);
+      assert.ok(limitMiB >= 256, `${name}: the idle gateway alone takes about 100 MiB`);
+      const { maxMemoryMiB } = gatewayConfig(container);
+      assert.ok(maxMemoryMiB + 32 <= limitMiB, `${name}: --max-memory-mib leaves headroom`);
+      assert.ok(maxMemoryMiB >= mebibytes(requests.memory!), `${name}: the request is used`);
     }
   });
 

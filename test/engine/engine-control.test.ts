@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { createEngine, type Engine, type EngineOptions } from "../../src/engine/engine.ts";
-import { KinesisError } from "../../src/kinesis/errors.ts";
-import { bytes, createManualClock } from "./helpers.ts";
+import { bytes, createManualClock, kinesisError } from "./helpers.ts";
 
 const ACCOUNT = "000000000000";
 const SHARD0 = "shardId-000000000000";
 const HOUR = 3_600_000;
-
-function kinesisError(type: string, message: string) {
-  return (error: unknown) => {
-    assert.ok(error instanceof KinesisError, `expected a KinesisError, got ${String(error)}`);
-    assert.equal(error.type, type);
-    assert.equal(error.message, message);
-    return true;
-  };
-}
 
 function setUp(options: EngineOptions = {}, shardCount = 1) {
   const clock = createManualClock();

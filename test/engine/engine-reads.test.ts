@@ -5,23 +5,13 @@ import { createEngine, type Engine, type EngineOptions } from "../../src/engine/
 import { createMemoryRecordStore } from "../../src/engine/record-store.ts";
 import { formatSequenceNumber, parseSequenceNumber } from "../../src/engine/sequence-number.ts";
 import { ENGINE_ITERATOR_PREFIX, isEngineShardIterator } from "../../src/engine/shard-iterator.ts";
-import { KinesisError } from "../../src/kinesis/errors.ts";
 import type { GetShardIteratorInput, ShardIteratorType } from "../../src/kinesis/types.ts";
-import { bytes, createManualClock } from "./helpers.ts";
+import { bytes, createManualClock, kinesisError } from "./helpers.ts";
 
 const ACCOUNT = "000000000000";
 const SHARD0 = "shardId-000000000000";
 const MiB = 1024 * 1024;
 const HOUR = 3_600_000;
-
-function kinesisError(type: string, message: string) {
-  return (error: unknown) => {
-    assert.ok(error instanceof KinesisError, `expected a KinesisError, got ${String(error)}`);
-    assert.equal(error.type, type);
-    assert.equal(error.message, message);
-    return true;
-  };
-}
 
 function setUp(options: EngineOptions = {}, shardCount = 1) {
   const clock = createManualClock();
@@ -458,8 +448,9 @@ suite("engine getRecords", () => {
     const made = (payload: string) =>
       ENGINE_ITERATOR_PREFIX + Buffer.from(payload).toString("base64url");
     put(engine, "a");
+    const created = Math.floor(clock.now() / 1000); // a fresh name's incarnation
     assert.deepEqual(
-      keysAt(engine, made(`1/${clock.now()}/0/T//s`)),
+      keysAt(engine, made(`2/${clock.now()}/${created}/0/T//s`)),
       ["a"],
       "the documented layout",
     );
@@ -468,11 +459,14 @@ suite("engine getRecords", () => {
       "AAAAAAAAAAGK9EEG0sJqVhCUS2JsgigQ5dcpB4q9PYswrH2oK44Skb8Xa1",
       ENGINE_ITERATOR_PREFIX,
       `${it}x`,
-      made(`1/${clock.now()}/0/T//s/extra`),
-      made(`2/${clock.now()}/0/T//s`),
-      made(`1/${clock.now()}/0/A/12x/s`),
-      made(`1/${clock.now()}/0/T//bad name`),
-      made(`1/${clock.now() + 1}/0/T//s`),
+      made(`2/${clock.now()}/${created}/0/T//s/extra`),
+      made(`1/${clock.now()}/0/T//s`), // version 1, which had no incarnation
+      made(`3/${clock.now()}/${created}/0/T//s`),
+      made(`2/${clock.now()}/x/0/T//s`),
+      made(`2/${clock.now()}/${created}/0/A/12x/s`),
+      made(`2/${clock.now()}/${created}/0/T//bad name`),
+      made(`2/${clock.now() + 1}/${created}/0/T//s`),
+      made(`2/${clock.now()}/${created + 1}/0/T//s`), // no stream of the name carried it
     ];
     for (const shardIterator of damaged) {
       assert.throws(() => engine.getRecords({ shardIterator }), invalid, shardIterator);

@@ -5,18 +5,9 @@ import { parseSequenceNumber } from "../../src/engine/sequence-number.ts";
 import { parseStreamArn } from "../../src/engine/stream-arn.ts";
 import { KinesisError } from "../../src/kinesis/errors.ts";
 import { shardRangeVectors } from "../helpers/vectors.ts";
-import { createManualClock } from "./helpers.ts";
+import { createManualClock, kinesisError } from "./helpers.ts";
 
 const ACCOUNT = "000000000000";
-
-function kinesisError(type: string, message: string) {
-  return (error: unknown) => {
-    assert.ok(error instanceof KinesisError, `expected a KinesisError, got ${String(error)}`);
-    assert.equal(error.type, type);
-    assert.equal(error.message, message);
-    return true;
-  };
-}
 
 suite("engine streams", () => {
   test("describes a new provisioned stream", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { createMemoryRecordStore, type StoredRecord } from "../../src/engine/record-store.ts";
 import { createShardSequencer } from "../../src/engine/sequence-number.ts";
+import { RECORD_OVERHEAD_BYTES, SHARD_LOG_OVERHEAD_BYTES } from "../../src/engine/shard-log.ts";
 import { createManualClock } from "./helpers.ts";
 
 const HOUR = 3_600_000;
@@ -63,7 +64,6 @@ suite("createMemoryRecordStore", () => {
     assert.deepEqual(store.read(0), []);
     assert.equal(store.read(1).length, 1);
     assert.equal(store.recordCount, 1);
-    assert.equal(store.sizeBytes, 10);
   });
 
   test("follows a changed retention period: longer keeps records longer, shorter drops them", () => {
@@ -77,14 +77,21 @@ suite("createMemoryRecordStore", () => {
     assert.deepEqual(store.read(0), []);
   });
 
-  test("drops the oldest records of the stream when its byte cap is exceeded", () => {
+  test("drops the oldest records of the stream when what it holds exceeds its byte cap", () => {
     const clock = createManualClock();
-    const store = createMemoryRecordStore({ maxBytes: 30, now: clock.now });
-    store.append(0, recordAt("1", clock.now()));
-    store.append(1, recordAt("2", clock.now()));
-    store.append(0, recordAt("3", clock.now()));
-    assert.equal(store.sizeBytes, 30);
-    store.append(1, recordAt("4", clock.now()));
+    // Room for three records of 300 KiB with their bookkeeping, not four.
+    const maxBytes = 1024 * 1024;
+    const size = 300 * 1024;
+    const store = createMemoryRecordStore({ maxBytes, now: clock.now });
+    store.append(0, recordAt("1", clock.now(), size));
+    store.append(1, recordAt("2", clock.now(), size));
+    store.append(0, recordAt("3", clock.now(), size));
+    assert.equal(store.recordCount, 3);
+    assert.equal(
+      store.heldBytes,
+      3 * (size - 1 + 1 + RECORD_OVERHEAD_BYTES) + 2 * SHARD_LOG_OVERHEAD_BYTES,
+    );
+    store.append(1, recordAt("4", clock.now(), size));
     assert.deepEqual(
       store.read(0).map((r) => r.sequenceNumber),
       ["3"],
@@ -93,26 +100,41 @@ suite("createMemoryRecordStore", () => {
       store.read(1).map((r) => r.sequenceNumber),
       ["2", "4"],
     );
-    assert.equal(store.sizeBytes, 30);
+    assert.ok(store.heldBytes <= maxBytes);
+  });
+
+  test("shrinkTo drops the oldest records until the store holds at most that much", () => {
+    const clock = createManualClock();
+    const store = createMemoryRecordStore({ now: clock.now });
+    for (let i = 1; i <= 1000; i++) store.append(i % 2, recordAt(String(i), clock.now(), 1025));
+    const half = store.heldBytes / 2;
+    store.shrinkTo(half);
+    assert.ok(store.heldBytes <= half);
+    const kept = [0, 1].flatMap((shard) => store.read(shard).map((r) => Number(r.sequenceNumber)));
+    assert.ok(kept.length > 0 && kept.length < 1000, `${kept.length} kept`);
+    assert.equal(Math.min(...kept), 1001 - kept.length, "the newest are kept");
+    store.shrinkTo(0);
+    assert.equal(store.recordCount, 0);
   });
 
   test("keeps order and counts across many trims (compaction)", () => {
     const clock = createManualClock();
-    const store = createMemoryRecordStore({ maxBytes: 10 * 100, now: clock.now });
+    const store = createMemoryRecordStore({ maxBytes: 200 * 1024, now: clock.now });
     for (let i = 1; i <= 10_000; i++) store.append(i % 3, recordAt(String(i), clock.now()));
-    assert.equal(store.recordCount, 100);
+    const count = store.recordCount;
+    assert.ok(count > 500 && count < 2_000, `${count} kept`);
     const kept = [0, 1, 2].flatMap((shard) =>
       store.read(shard).map((r) => Number(r.sequenceNumber)),
     );
     assert.deepEqual(
       kept.sort((a, b) => a - b),
-      Array.from({ length: 100 }, (_, i) => 9901 + i),
+      Array.from({ length: count }, (_, i) => 10_001 - count + i),
     );
   });
 
   test("keeps each record's bytes, key and hash key across many thousands of appends and trims", () => {
     const clock = createManualClock();
-    const store = createMemoryRecordStore({ maxBytes: 6_000 * 10, now: clock.now });
+    const store = createMemoryRecordStore({ now: clock.now });
     // One request buffer per 500 records, as the gRPC path hands them over.
     const written: StoredRecord[] = [];
     for (let call = 0; call < 30; call++) {
@@ -131,11 +153,11 @@ suite("createMemoryRecordStore", () => {
         store.append(0, record);
       }
     }
-    assert.equal(store.recordCount, 6_000);
-    const kept = written.slice(-6_000);
-    assert.deepEqual(store.read(0), kept);
+    assert.equal(store.recordCount, 15_000);
+    const kept = written;
+    assert.deepEqual(store.read(0, { limit: 20_000 }), kept);
     // Starts that fall in every chunk of the shard, and the page after each.
-    for (const start of [0, 1, 4095, 4096, 4097, 5999]) {
+    for (const start of [0, 1, 4095, 4096, 4097, 14_999]) {
       const from = {
         type: "AT_SEQUENCE_NUMBER",
         sequenceNumber: kept[start]!.sequenceNumber,
@@ -149,7 +171,7 @@ suite("createMemoryRecordStore", () => {
     store.append(0, recordAt("1", Date.now()));
     store.clear();
     assert.equal(store.recordCount, 0);
-    assert.equal(store.sizeBytes, 0);
+    assert.equal(store.heldBytes, 0);
     assert.deepEqual(store.read(0), []);
   });
 });

@@ -13,6 +13,8 @@ export interface GatewayProcess {
   /** Where it listens, as it logged it, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
   readonly port: number;
+  /** Its process id, to read its memory and CPU from /proc. */
+  readonly pid: number;
   /** Everything it wrote to stdout so far. */
   stdout(): string;
   /** Everything it wrote to stderr so far. */
@@ -137,6 +139,7 @@ export async function startGatewayProcess(
 
   return {
     ...started,
+    pid: child.pid!,
     stdout: () => stdout,
     stderr: () => stderr,
     // One SIGTERM only: a second one would end the process before its shutdown is done.

@@ -3,7 +3,7 @@
  * the command is (flags), and hands out clients for each protocol.
  */
 import { after, before } from "node:test";
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import {
   createConnectTransport,
   createGrpcTransport,
@@ -60,3 +60,12 @@ export function clientsFor(transport: Transport): Clients {
     streams: createClient(StreamService, transport),
   };
 }
+
+/** A client interceptor that presents a bearer token. */
+export const withBearerToken =
+  (token: string): Interceptor =>
+  (next) =>
+  (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };

@@ -4,7 +4,10 @@ import { KinesisError } from "../../src/kinesis/errors.ts";
 import type {
   GetShardIteratorInput,
   PutRecordsRequestEntry,
+  ShardFilter,
+  ShardFilterType,
   ShardIteratorType,
+  StreamMode,
 } from "../../src/kinesis/types.ts";
 import {
   validateAddTags,
@@ -90,6 +93,28 @@ void suite("PutRecords limits, on both sides of each boundary", () => {
       "ValidationException",
       /at 'records' failed to satisfy constraint: Member must have length less than or equal to 500$/,
     );
+  });
+
+  void test("renders at most 1,000 entries of a request with far too many, and says so", () => {
+    const entries = Array.from({ length: 1_000_000 }, () => ({ data: null, partitionKey: null }));
+    const err = (() => {
+      try {
+        put(entries);
+      } catch (caught) {
+        return caught as KinesisError;
+      }
+      assert.fail("accepted a million records");
+    })();
+    assert.equal(err.type, "ValidationException");
+    assert.match(err.message, /^10 validation errors detected: Value '\[com\.amazonaws/);
+    assert.match(
+      err.message,
+      /, … 999000 more entries not shown\]' at 'records' failed to satisfy/,
+    );
+    assert.equal(err.message.split("PutRecordsRequestEntry@").length - 1, 1000);
+    // Nine of the records' own violations follow; the rest are not looked at.
+    assert.match(err.message, /records\.1\.member\.partitionKey/);
+    assert.ok(err.message.length < 80_000, `${err.message.length} characters`);
   });
 
   void test("needs records at all", () => {
@@ -319,16 +344,24 @@ void suite("GetShardIterator", () => {
     );
   });
 
-  void test("refuses an unknown iterator type with AWS's enum list", () => {
+  void test("refuses an unknown iterator type with AWS's enum list, in AWS's order", () => {
     rejects(
       () => validateGetShardIterator(input({ shardIteratorType: "OLDEST" as ShardIteratorType })),
       "ValidationException",
       one(
         "OLDEST",
         "shardIteratorType",
-        "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, AT_SEQUENCE_NUMBER, AT_TIMESTAMP, TRIM_HORIZON, LATEST]",
+        "Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER, TRIM_HORIZON]",
       ),
     );
+    // Enum values are case-sensitive, and an empty one is a value too.
+    for (const type of ["latest", ""]) {
+      rejects(
+        () => validateGetShardIterator(input({ shardIteratorType: type as ShardIteratorType })),
+        "ValidationException",
+        new RegExp(`^1 validation error detected: Value '${type}' at 'shardIteratorType' .*enum`),
+      );
+    }
   });
 
   void test("reports missing members and bad values in AWS's order", () => {
@@ -360,6 +393,102 @@ void suite("GetShardIterator", () => {
       () => validateGetShardIterator(input({ streamName: undefined })),
       "InvalidArgumentException",
       /Neither StreamName nor StreamARN/,
+    );
+  });
+});
+
+const STREAM_MODE_SET = "Member must satisfy enum value set: [PROVISIONED, ON_DEMAND]";
+const SHARD_FILTER_SET =
+  "Member must satisfy enum value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]";
+
+void suite("CreateStream's stream mode", () => {
+  void test("takes both modes", () => {
+    assert.doesNotThrow(() =>
+      validateCreateStream({ streamName: "s", shardCount: 1, streamMode: "PROVISIONED" }),
+    );
+    assert.doesNotThrow(() => validateCreateStream({ streamName: "s", streamMode: "ON_DEMAND" }));
+  });
+
+  void test("refuses any other with AWS's enum list, before the service's own rules", () => {
+    // Without a shard count the service would ask for one, but the enum comes first.
+    rejects(
+      () => validateCreateStream({ streamName: "s", streamMode: "BOGUS" as StreamMode }),
+      "ValidationException",
+      one("BOGUS", "streamModeDetails.streamMode", STREAM_MODE_SET),
+    );
+    rejects(
+      () =>
+        validateCreateStream({ streamName: "s", shardCount: 1, streamMode: "on_demand" as StreamMode }),
+      "ValidationException",
+      one("on_demand", "streamModeDetails.streamMode", STREAM_MODE_SET),
+    );
+  });
+
+  void test("needs the mode when the details are given", () => {
+    rejects(
+      () => validateCreateStream({ streamName: "s", shardCount: 1, streamMode: null }),
+      "ValidationException",
+      one(null, "streamModeDetails.streamMode", "Member must not be null"),
+    );
+  });
+
+  void test("is reported with the other violations, between shardCount and streamName", () => {
+    rejects(
+      () => validateCreateStream({ streamName: "", shardCount: 0, streamMode: "X" as StreamMode }),
+      "ValidationException",
+      "4 validation errors detected: " +
+        "Value '0' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
+        `Value 'X' at 'streamModeDetails.streamMode' failed to satisfy constraint: ${STREAM_MODE_SET}; ` +
+        "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
+        "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
+    );
+  });
+});
+
+void suite("ListShards' shard filter", () => {
+  const filtered = (shardFilter: ShardFilter) => () =>
+    validateListShards({ streamName: "s", shardFilter });
+
+  void test("takes every filter type", () => {
+    for (const type of [
+      "AFTER_SHARD_ID",
+      "AT_TRIM_HORIZON",
+      "FROM_TRIM_HORIZON",
+      "AT_LATEST",
+      "AT_TIMESTAMP",
+      "FROM_TIMESTAMP",
+    ] as const) {
+      assert.doesNotThrow(filtered({ type, shardId: "shardId-000000000000" }));
+    }
+  });
+
+  void test("refuses any other type with AWS's enum list, and a filter without one", () => {
+    rejects(
+      filtered({ type: "LATEST" as ShardFilterType }),
+      "ValidationException",
+      one("LATEST", "shardFilter.type", SHARD_FILTER_SET),
+    );
+    rejects(
+      filtered({ type: null }),
+      "ValidationException",
+      one(null, "shardFilter.type", "Member must not be null"),
+    );
+  });
+
+  void test("checks the filter's shard id as a shard id, with the other violations", () => {
+    rejects(
+      () =>
+        validateListShards({
+          streamName: "bad name",
+          maxResults: 0,
+          shardFilter: { type: "BOGUS" as ShardFilterType, shardId: "shard/0" },
+        }),
+      "ValidationException",
+      "4 validation errors detected: " +
+        "Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
+        "Value 'shard/0' at 'shardFilter.shardId' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
+        `Value 'BOGUS' at 'shardFilter.type' failed to satisfy constraint: ${SHARD_FILTER_SET}; ` +
+        "Value 'bad name' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
     );
   });
 });

@@ -8,7 +8,7 @@ import https from "node:https";
 import { join } from "node:path";
 import { after, before, suite, test } from "node:test";
 import { KinesisClient, ListStreamsCommand, PutRecordCommand } from "@aws-sdk/client-kinesis";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -16,22 +16,13 @@ import { ProducerService } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts
 import { StreamService } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
 import type { RunningGateway } from "../../src/main.ts";
 import { hasOpenssl, makeCertificates, type TestCertificates } from "../helpers/certificates.ts";
-import { startTestGateway } from "../helpers/gateway.ts";
+import { startTestGateway, withBearerToken } from "../helpers/gateway.ts";
 import { createGrpcJsClient } from "../helpers/grpc-js-client.ts";
 
 const TOKEN = "full-access-token-0123456789";
 const LIMITED = "orders-only-token-0123456789";
 
 const codeOf = (err: unknown) => Code[ConnectError.from(err).code];
-
-/** A client interceptor that presents a bearer token. */
-const withToken =
-  (token: string): Interceptor =>
-  (next) =>
-  (req) => {
-    req.header.set("authorization", `Bearer ${token}`);
-    return next(req);
-  };
 
 void suite("TLS and tokens", { skip: hasOpenssl() ? false : "openssl is not installed" }, () => {
   let certs: TestCertificates;
@@ -57,7 +48,7 @@ void suite("TLS and tokens", { skip: hasOpenssl() ? false : "openssl is not inst
     const transport = createGrpcTransport({
       baseUrl: gateway.url,
       nodeOptions: { ca: certs.ca },
-      interceptors: token ? [withToken(token)] : [],
+      interceptors: token ? [withBearerToken(token)] : [],
     });
     return {
       producer: createClient(ProducerService, transport),
@@ -98,7 +89,7 @@ void suite("TLS and tokens", { skip: hasOpenssl() ? false : "openssl is not inst
       baseUrl: gateway.url,
       httpVersion: "1.1",
       nodeOptions: { ca: certs.ca },
-      interceptors: [withToken(TOKEN)],
+      interceptors: [withBearerToken(TOKEN)],
     });
     const res = await createClient(ProducerService, transport).putRecord({
       streamName: "other",

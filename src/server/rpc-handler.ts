@@ -4,6 +4,8 @@
  * fast path (which hands Connect whatever it does not take itself), and every
  * body is read through the gateway's guard (`prepare`).
  */
+
+import http2, { type Http2ServerRequest } from "node:http2";
 import {
   Code,
   ConnectError,
@@ -11,7 +13,8 @@ import {
   createConnectRouter,
   type Interceptor,
 } from "@connectrpc/connect";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { headerGrpcMessage, headerGrpcStatus } from "@connectrpc/connect/protocol-grpc";
 import {
   compressionBrotli,
   compressionGzip,
@@ -21,6 +24,7 @@ import {
 import type { Logger } from "pino";
 import type { Backend } from "../backends/backend.ts";
 import type { LogLine } from "../logger.ts";
+import { fitGrpcStatus } from "../services/error-budget.ts";
 import { createErrorInterceptor } from "../services/errors.ts";
 import type { HealthRegistry } from "../services/health.ts";
 import { createPutRecordsFastPath, PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
@@ -108,7 +112,7 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
     const { body, contextValues } = prepared;
     const uReq = universalRequestFromNodeRequest(req, res, undefined, contextValues);
     uHandler({ ...uReq, body })
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .then((uRes) => universalResponseToNodeResponse(withFittedStatus(uRes), res))
       .catch((reason: unknown) => {
         // A client that went away (reset, closed, cancelled) is not the server's failure.
         if (ConnectError.from(reason).code === Code.Aborted || clientGone(req, res)) {
@@ -116,6 +120,61 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
           return;
         }
         logFailure({ err: reason, procedure: uHandler.method.name }, "writing an answer failed");
+        answerAnyway(req, res);
       });
   };
+}
+
+/**
+ * The answer, its gRPC status fitted to the metadata budget once the body is
+ * out (Connect sets the status when the body ends). gRPC-Web carries its
+ * status in the body, where no metadata limit applies.
+ */
+function withFittedStatus(uRes: UniversalServerResponse): UniversalServerResponse {
+  const { body, trailer } = uRes;
+  if (trailer === undefined || !trailer.has(headerGrpcStatus)) return uRes;
+  if (body === undefined || body instanceof Uint8Array) {
+    fitGrpcStatus(trailer);
+    return uRes;
+  }
+  return {
+    ...uRes,
+    body: (async function* () {
+      yield* body;
+      fitGrpcStatus(trailer);
+    })(),
+  };
+}
+
+/**
+ * An answer for a call whose own could not be written: every call ends,
+ * whatever happened on the way. Before anything is sent, a plain failure the
+ * protocol's clients read (gRPC and gRPC-Web: status INTERNAL in the headers;
+ * Connect: HTTP 500); after, the stream is reset (HTTP/2) or the connection
+ * closed (HTTP/1.1), which every client reads as the end of the call.
+ */
+function answerAnyway(req: NodeRequest, res: NodeResponse): void {
+  if (res.writableEnded) return;
+  if (!res.headersSent) {
+    const contentType = req.headers["content-type"] ?? "";
+    if (/^application\/grpc/i.test(contentType)) {
+      res.writeHead(200, {
+        "content-type": contentType.startsWith("application/grpc-web")
+          ? "application/grpc-web+proto"
+          : "application/grpc",
+        [headerGrpcStatus]: String(Code.Internal),
+        [headerGrpcMessage]: "internal error",
+      });
+    } else {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.write('{"code":"internal","message":"internal error"}');
+    }
+    res.end();
+    return;
+  }
+  if (req.httpVersionMajor === 2) {
+    (req as unknown as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  } else {
+    req.socket.destroy();
+  }
 }

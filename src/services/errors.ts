@@ -1,14 +1,15 @@
 /**
  * Turns Kinesis errors into Connect errors: the status code from the AWS
- * error type, the AWS message word for word, and a `KinesisErrorDetail` so a
- * program can read the type. Anything unexpected is logged with its cause and
+ * error type, the AWS message word for word where it fits gRPC's metadata
+ * (`error-budget.ts`), and a `KinesisErrorDetail` so a program can read the
+ * type. Anything unexpected is logged with its cause and
  * answered `internal` without its details.
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { KinesisErrorDetailSchema } from "../gen/kinesis/gateway/v1/common_pb.ts";
 import { GatewayError, type GatewayErrorKind, KinesisError } from "../kinesis/errors.ts";
 import { type LogLine, rateLimitedLog } from "../logger.ts";
+import { fittedConnectError, kinesisConnectError } from "./error-budget.ts";
 
 /** The README's error table, in code. */
 const codeByKinesisType: Readonly<Record<string, Code>> = {
@@ -49,27 +50,8 @@ const codeByGatewayErrorKind: Readonly<Record<GatewayErrorKind, Code>> = {
   forbidden: Code.PermissionDenied,
 };
 
-/**
- * The longest error message sent in a gRPC trailer. gRPC carries the message
- * (and again in the status details) in HTTP/2 headers, which clients cap
- * (grpc-go at 16 KiB in all), while AWS quotes every entry of a 501-record
- * request back — about 40 KiB. Longer messages keep their head and tail.
- */
-export const MAX_ERROR_MESSAGE_LENGTH = 4096;
-
-export function abbreviateErrorMessage(message: string): string {
-  if (message.length <= MAX_ERROR_MESSAGE_LENGTH) return message;
-  const marker = " … ";
-  const tail = 512;
-  const head = MAX_ERROR_MESSAGE_LENGTH - tail - marker.length;
-  return message.slice(0, head) + marker + message.slice(-tail);
-}
-
 export function kinesisErrorToConnectError(err: KinesisError): ConnectError {
-  const message = abbreviateErrorMessage(err.message);
-  return new ConnectError(message, connectCodeForKinesisType(err.type), undefined, [
-    { desc: KinesisErrorDetailSchema, value: { type: err.type, message } },
-  ]);
+  return kinesisConnectError(connectCodeForKinesisType(err.type), err.type, err.message);
 }
 
 /** Node's ways of saying the other side went away mid-call. */
@@ -98,9 +80,9 @@ function toConnectError(
 ): ConnectError {
   if (err instanceof KinesisError) return kinesisErrorToConnectError(err);
   if (err instanceof GatewayError) {
-    return new ConnectError(err.message, codeByGatewayErrorKind[err.kind]);
+    return fittedConnectError(new ConnectError(err.message, codeByGatewayErrorKind[err.kind]));
   }
-  if (err instanceof ConnectError) return err;
+  if (err instanceof ConnectError) return fittedConnectError(err);
   // A client that went away is no failure of the gateway's (and hears no answer).
   if (isClientGone(err, signal)) return new ConnectError("the client went away", Code.Canceled);
   log({ err, procedure }, "unexpected error");

@@ -7,7 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { parseSequenceNumber } from "../../src/engine/index.ts";
 import { KinesisErrorDetailSchema } from "../../src/gen/kinesis/gateway/v1/common_pb.ts";
 import { PutRecordsRequestSchema } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
-import { abbreviateErrorMessage } from "../../src/services/errors.ts";
+import { fitErrorMessage } from "../../src/services/error-budget.ts";
 import { clientsFor, transports, useGateway } from "../helpers/gateway.ts";
 import { isSerializationCase, validationCases, wireRequest } from "../helpers/vectors.ts";
 
@@ -60,8 +60,12 @@ void suite("malformed requests get AWS's answer over gRPC", () => {
       }
       await assert.rejects(call, (err: unknown) => {
         const error = ConnectError.from(err);
-        // AWS's text, shortened in the middle only where it would not fit in a trailer.
-        const expected = abbreviateErrorMessage(c.expected.message!);
+        // AWS's text, shortened in the middle only where it would not fit gRPC's metadata.
+        const expected = fitErrorMessage(
+          c.expected.message!,
+          codeByType[c.expected.type!]!,
+          c.expected.type,
+        );
         assert.equal(error.code, codeByType[c.expected.type!]);
         assert.equal(error.rawMessage, expected);
         const [detail] = error.findDetails(KinesisErrorDetailSchema);

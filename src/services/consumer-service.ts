@@ -4,6 +4,10 @@
  * pushes what it finds. The stream is pulled by the transport: when the
  * caller stops reading, HTTP/2 flow control stops the writes, the generator
  * is not resumed, and no more records are read for it.
+ *
+ * Every answer and every event fits the caller's `max_message_bytes`
+ * (`read-budget.ts`): GetRecords returns fewer records and continues after
+ * them, SubscribeToShard splits a read into several events.
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
@@ -11,17 +15,20 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Backend, CallContext } from "../backends/backend.ts";
+import { decodeShardIterator, parseSequenceNumber, shardIdFor } from "../engine/index.ts";
 import { EncryptionType } from "../gen/kinesis/gateway/v1/common_pb.ts";
 import {
   type ConsumerService,
   type RecordSchema,
   ShardIteratorType,
   type StartingPosition,
+  type SubscribeToShardResponseSchema,
 } from "../gen/kinesis/gateway/v1/consumer_pb.ts";
 import { KinesisError } from "../kinesis/errors.ts";
 import type * as kinesis from "../kinesis/types.ts";
 import { callContextOf } from "./call-context.ts";
 import { streamRefFromProto } from "./convert.ts";
+import { messageBudget, recordsThatFit } from "./read-budget.ts";
 
 export interface ConsumerServiceOptions {
   /** Wait between polls that found nothing new. Default 250 ms (4 of a shard's 5 reads a second). */
@@ -35,6 +42,28 @@ const shuttingDown = () =>
     "the gateway is shutting down; subscribe again at the continuation",
     Code.Unavailable,
   );
+
+/**
+ * A client that resets its stream this close to the deadline does so because
+ * its deadline passed: gRPC clients reset the stream when theirs does, which
+ * is about when ours does (the timeout they send leaves out the time the
+ * request took to get here, which the reset takes too).
+ */
+const DEADLINE_SLACK_MS = 100;
+
+/**
+ * How a call ends that its caller cut short: DEADLINE_EXCEEDED when its
+ * deadline passed, CANCELLED when it went away. Never OK, which a caller
+ * would read as a closed shard read to its end.
+ */
+function cutShort(call: CallContext): ConnectError {
+  const reason: unknown = call.signal.reason;
+  if (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) return reason;
+  if (call.deadline !== undefined && Date.now() >= call.deadline - DEADLINE_SLACK_MS) {
+    return new ConnectError("the operation timed out", Code.DeadlineExceeded);
+  }
+  return new ConnectError("the client went away", Code.Canceled);
+}
 
 const iteratorTypes: Readonly<Record<number, kinesis.ShardIteratorType>> = {
   [ShardIteratorType.AT_SEQUENCE_NUMBER]: "AT_SEQUENCE_NUMBER",
@@ -80,24 +109,79 @@ async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
 }
 
 /**
- * GetRecords, waiting and trying again while the shard's read budget is
- * spent; undefined when the caller went away.
+ * Makes a call to the backend, waiting and trying again while the shard's
+ * budget is spent, until the caller goes away.
  */
-async function readThrottled(
-  backend: Backend,
-  input: kinesis.GetRecordsInput,
+async function whileThrottled<T>(
+  attempt: () => Promise<T>,
   call: CallContext,
   waitMs: number,
-): Promise<kinesis.GetRecordsOutput | undefined> {
+): Promise<T> {
   for (;;) {
     try {
-      return await backend.getRecords(input, call);
+      return await attempt();
     } catch (err) {
       if (!(err instanceof KinesisError && err.type === "ProvisionedThroughputExceededException"))
         throw err;
-      if (!(await pause(waitMs, call.signal))) return undefined;
+      if (!(await pause(waitMs, call.signal))) throw cutShort(call);
     }
   }
+}
+
+/**
+ * `millis_behind_latest` for an answer that ends at `last` while `out`, the
+ * read it came from, goes on: at least as far behind as `out`, and never 0,
+ * which would say the reader has caught up.
+ */
+function millisBehindAfter(last: kinesis.KinesisRecord, out: kinesis.GetRecordsOutput): number {
+  return Math.max(
+    out.millisBehindLatest,
+    Date.now() - last.approximateArrivalTimestamp.getTime(),
+    1,
+  );
+}
+
+/**
+ * The stream and shard a GetRecords read, when something names them: an
+ * engine iterator does; an AWS iterator is opaque, but a StreamARN names the
+ * stream and a sequence number (the layout AWS uses) the shard.
+ */
+function shardOf(
+  input: kinesis.GetRecordsInput,
+  sequenceNumber: string,
+): (kinesis.StreamRef & { shardId: string }) | undefined {
+  const engine = decodeShardIterator(input.shardIterator ?? "");
+  if (engine !== undefined) {
+    return { streamName: engine.streamName, shardId: shardIdFor(engine.shardIndex) };
+  }
+  const fields = parseSequenceNumber(sequenceNumber);
+  if (input.streamArn === undefined || fields === undefined) return undefined;
+  return { streamArn: input.streamArn, shardId: shardIdFor(fields.shardIndex) };
+}
+
+/** A read's records as events of at most `budgetBytes` each; one event when there are none. */
+function* eventsOf(
+  out: kinesis.GetRecordsOutput,
+  budgetBytes: number,
+  continuation: string,
+): Generator<MessageInitShape<typeof SubscribeToShardResponseSchema>> {
+  let from = 0;
+  do {
+    const to = from + recordsThatFit(out.records, budgetBytes, from);
+    const records = out.records.slice(from, to);
+    const last = records.at(-1);
+    from = to;
+    yield {
+      records: records.map(recordToProto),
+      // Each event's own last record: a subscriber that resumes there misses nothing.
+      continuationSequenceNumber: last?.sequenceNumber ?? continuation,
+      millisBehindLatest: BigInt(
+        last === undefined || from === out.records.length
+          ? out.millisBehindLatest
+          : millisBehindAfter(last, out),
+      ),
+    };
+  } while (from < out.records.length);
 }
 
 export function createConsumerService(
@@ -105,6 +189,64 @@ export function createConsumerService(
   options: ConsumerServiceOptions = {},
 ): ServiceImpl<typeof ConsumerService> {
   const idlePollMs = options.idlePollMs ?? 250;
+
+  /**
+   * `out` as an answer of at most `budgetBytes`: the records that fit, and an
+   * iterator that continues right after them. Where the shard is known,
+   * GetShardIterator AFTER_SEQUENCE_NUMBER makes it without spending the
+   * shard's read budget; otherwise the same iterator is read again, limited
+   * to the records that fit.
+   */
+  async function fitted(
+    input: kinesis.GetRecordsInput,
+    out: kinesis.GetRecordsOutput,
+    budgetBytes: number,
+    call: CallContext,
+  ): Promise<kinesis.GetRecordsOutput> {
+    const count = recordsThatFit(out.records, budgetBytes);
+    if (count === out.records.length) return out;
+    const records = out.records.slice(0, count);
+    const last = records[count - 1]!;
+    const shard = shardOf(input, last.sequenceNumber);
+    if (shard === undefined) {
+      // It has no more records than fit, but they may be others (retention
+      // moved on meanwhile), so it is measured again.
+      const again = await fitted(
+        input,
+        await whileThrottled(
+          () => backend.getRecords({ ...input, limit: count }, call),
+          call,
+          idlePollMs,
+        ),
+        budgetBytes,
+        call,
+      );
+      // Read with a limit, it may not know that more records follow; `out` does.
+      const lastAgain = again.records.at(-1);
+      if (lastAgain === undefined) return again;
+      const behind = Math.max(again.millisBehindLatest, millisBehindAfter(lastAgain, out));
+      return { ...again, millisBehindLatest: behind };
+    }
+    const { shardIterator } = await whileThrottled(
+      () =>
+        backend.getShardIterator(
+          {
+            ...shard,
+            shardIteratorType: "AFTER_SEQUENCE_NUMBER",
+            startingSequenceNumber: last.sequenceNumber,
+          },
+          call,
+        ),
+      call,
+      idlePollMs,
+    );
+    return {
+      records,
+      nextShardIterator: shardIterator,
+      millisBehindLatest: millisBehindAfter(last, out),
+    };
+  }
+
   return {
     async getShardIterator(req, ctx) {
       return backend.getShardIterator(
@@ -118,14 +260,14 @@ export function createConsumerService(
     },
 
     async getRecords(req, ctx) {
-      const out = await backend.getRecords(
-        {
-          shardIterator: req.shardIterator,
-          limit: req.limit === 0 ? undefined : req.limit,
-          streamArn: req.streamArn === "" ? undefined : req.streamArn,
-        },
-        callContextOf(ctx),
-      );
+      const call = callContextOf(ctx);
+      const input: kinesis.GetRecordsInput = {
+        shardIterator: req.shardIterator,
+        limit: req.limit === 0 ? undefined : req.limit,
+        streamArn: req.streamArn === "" ? undefined : req.streamArn,
+      };
+      const budgetBytes = messageBudget(req.maxMessageBytes);
+      const out = await fitted(input, await backend.getRecords(input, call), budgetBytes, call);
       return {
         records: out.records.map(recordToProto),
         nextShardIterator: out.nextShardIterator ?? "",
@@ -141,6 +283,7 @@ export function createConsumerService(
         type: ShardIteratorType.UNSPECIFIED,
         sequenceNumber: "",
       };
+      const budgetBytes = messageBudget(req.maxMessageBytes);
       let continuation = position.sequenceNumber;
       let first = true;
       try {
@@ -149,17 +292,17 @@ export function createConsumerService(
           call,
         );
         while (!until.aborted) {
-          const out = await readThrottled(backend, { shardIterator }, call, idlePollMs);
-          if (out === undefined) break;
-          const last = out.records.at(-1);
-          if (last !== undefined) continuation = last.sequenceNumber;
+          const out = await whileThrottled(
+            () => backend.getRecords({ shardIterator }, call),
+            call,
+            idlePollMs,
+          );
           // The first event says the subscription is live even when there is nothing yet.
           if (out.records.length > 0 || first) {
-            yield {
-              records: out.records.map(recordToProto),
-              continuationSequenceNumber: continuation,
-              millisBehindLatest: BigInt(out.millisBehindLatest),
-            };
+            for (const event of eventsOf(out, budgetBytes, continuation)) {
+              continuation = event.continuationSequenceNumber ?? continuation;
+              yield event;
+            }
           }
           first = false;
           if (out.nextShardIterator === undefined) return; // the shard is closed and read
@@ -167,10 +310,10 @@ export function createConsumerService(
           if (out.records.length === 0 && !(await pause(idlePollMs, until))) break;
         }
       } catch (err) {
-        // A read cut short by the drain is the drain's doing, not a failure.
-        if (!shutdown.aborted) throw err;
+        // A read cut short by the drain or the caller is their doing, not a failure.
+        if (!until.aborted) throw err;
       }
-      if (shutdown.aborted) throw shuttingDown();
+      throw shutdown.aborted ? shuttingDown() : cutShort(call);
     },
   };
 }

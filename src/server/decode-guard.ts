@@ -9,10 +9,17 @@
  * (measured: 6 MB of empty entries through gRPC-Web, +515 MiB resident).
  * Binary Protobuf needs no count but for PutRecords: unknown fields are
  * skipped, and every other request message is small (`REQUEST_MAX_BYTES`).
+ *
+ * A message larger than its method takes is refused here too, before Connect
+ * would refuse it in words about its own settings: RESOURCE_EXHAUSTED with
+ * the size, the limit and a `KinesisErrorDetail` of type
+ * `RequestEntityTooLarge`, as the wire API's 413.
  */
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { KinesisError } from "../kinesis/errors.ts";
 import { assertRecordCountDecodable } from "../kinesis/validation.ts";
+import { kinesisConnectError } from "../services/error-budget.ts";
 import { kinesisErrorToConnectError } from "../services/errors.ts";
 import { countPutRecordsEntries } from "../services/put-records-codec.ts";
 import {
@@ -36,38 +43,43 @@ export interface DecodeGuardOptions {
   contentType: string;
   /** The request's `grpc-encoding` or `content-encoding`. */
   encoding: string | undefined;
-  /** Bytes past which nothing is counted: the decoder refuses larger messages anyway. */
+  /** The largest request message the method takes, decompressed. */
   readMaxBytes: number;
+  /** The method, as the refusal names it: `package.Service/Method`. */
+  method: string;
   /** The request's `content-length`, if it has one. */
   declaredLength?: number | undefined;
   /** Whether the body is a `PutRecordsRequest`, whose entries are counted. */
   putRecords: boolean;
 }
 
-/** The body as it came, or, when it needs a look before it is decoded, the guarded one. */
+/** The body, its first message looked at before a decoder sees it. */
 export function refusingCostlyBodies(
   body: AsyncIterable<Uint8Array>,
   options: DecodeGuardOptions,
 ): AsyncIterable<Uint8Array> {
-  const json = /json/i.test(options.contentType);
-  return json || options.putRecords ? guarded(body, options, json) : body;
+  return guarded(body, options, /json/i.test(options.contentType));
 }
 
-/** The body, unchanged, unless its first message would cost too much to decode. */
+/** The body, unchanged, unless its first message is too large or would cost too much to decode. */
 async function* guarded(
   body: AsyncIterable<Uint8Array>,
   options: DecodeGuardOptions,
   json: boolean,
 ): AsyncIterable<Uint8Array> {
-  // gRPC and gRPC-Web frame their messages (binary or JSON); Connect's unary calls do not.
-  const enveloped = /^application\/grpc/i.test(options.contentType);
+  // gRPC, gRPC-Web and Connect's streaming calls frame their messages; Connect's unary calls do not.
+  const enveloped = /^application\/(grpc|connect\+)/i.test(options.contentType);
+  const limit = options.readMaxBytes;
+  const declared = options.declaredLength;
+  const it = body[Symbol.asyncIterator]();
+  if (!enveloped && declared !== undefined && declared > limit) {
+    throw await refused(it, tooLarge(declared, options), declared, limit);
+  }
   const held: Uint8Array[] = [];
   let size = 0;
   let needed = enveloped ? ENVELOPE_HEADER_BYTES : Number.POSITIVE_INFINITY;
-  if ((options.declaredLength ?? 0) > options.readMaxBytes) needed = 0; // refused unread
   let ended = false;
-  const it = body[Symbol.asyncIterator]();
-  while (size < needed && size <= options.readMaxBytes + ENVELOPE_HEADER_BYTES) {
+  while (size < needed) {
     const result = await it.next();
     if (result.done) {
       ended = true;
@@ -76,13 +88,20 @@ async function* guarded(
     held.push(result.value);
     size += result.value.byteLength;
     if (enveloped && needed === ENVELOPE_HEADER_BYTES && size >= ENVELOPE_HEADER_BYTES) {
-      needed = ENVELOPE_HEADER_BYTES + Buffer.concat(held, ENVELOPE_HEADER_BYTES).readUInt32BE(1);
-      // Larger than any message the decoder takes: it refuses it as soon as it knows.
-      if (needed > options.readMaxBytes + ENVELOPE_HEADER_BYTES) break;
+      const length = Buffer.concat(held, ENVELOPE_HEADER_BYTES).readUInt32BE(1);
+      if (length > limit) {
+        const left = ENVELOPE_HEADER_BYTES + length - size;
+        throw await refused(it, tooLarge(length, options), left, limit);
+      }
+      needed = ENVELOPE_HEADER_BYTES + length;
+    }
+    if (!enveloped && size > limit) {
+      const error = tooLarge(declared ?? size, options, declared === undefined);
+      throw await refused(it, error, (declared ?? Number.POSITIVE_INFINITY) - size, limit);
     }
   }
-  const whole = enveloped ? needed > 0 && size >= needed : ended;
-  if (whole && size <= options.readMaxBytes + ENVELOPE_HEADER_BYTES) {
+  const whole = enveloped ? size >= needed : ended;
+  if (whole) {
     // One buffer, handed on as the body's first chunk: the decoders join the chunks anyway.
     const bytes = held.length === 1 ? held[0]! : Buffer.concat(held, size);
     const message = enveloped ? bytes.subarray(ENVELOPE_HEADER_BYTES, needed) : bytes;
@@ -98,6 +117,32 @@ async function* guarded(
   for (let result = await it.next(); !result.done; result = await it.next()) yield result.value;
 }
 
+/**
+ * `error`, once the rest of the body is read and dropped, when that rest is
+ * no larger than `limit`: an HTTP/1.1 client still writing would otherwise
+ * see its connection closed (EPIPE) rather than the answer. A larger rest
+ * is not waited for.
+ */
+async function refused(
+  it: AsyncIterator<Uint8Array>,
+  error: ConnectError,
+  left: number,
+  limit: number,
+): Promise<ConnectError> {
+  if (left <= limit) while (!(await it.next()).done);
+  return error;
+}
+
+/** The refusal of a message of `bytes` bytes (at least, when `atLeast`). */
+function tooLarge(bytes: number, options: DecodeGuardOptions, atLeast = false): ConnectError {
+  const size = atLeast ? `more than ${options.readMaxBytes}` : String(bytes);
+  return kinesisConnectError(
+    Code.ResourceExhausted,
+    "RequestEntityTooLarge",
+    `The request message is ${size} bytes; ${options.method} takes messages of up to ${options.readMaxBytes} bytes. The limit follows from what a valid Kinesis request can hold, and no setting raises it.`,
+  );
+}
+
 function check(
   message: Uint8Array,
   compressed: boolean,
@@ -110,10 +155,14 @@ function check(
     if (decompress === undefined) return;
     try {
       plain = decompress(message, { maxOutputLength: options.readMaxBytes });
-    } catch {
+    } catch (err) {
+      if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+        throw tooLarge(options.readMaxBytes, options, true);
+      }
       return; // the decoder says what is wrong with it
     }
   }
+  if (!json && !options.putRecords) return;
   try {
     if (options.putRecords) {
       assertRecordCountDecodable(

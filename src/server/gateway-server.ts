@@ -13,6 +13,7 @@ import { rateLimitedLog } from "../logger.ts";
 import { principalKey } from "../services/auth-interceptor.ts";
 import type { HealthRegistry } from "../services/health.ts";
 import { PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
+import { requestMaxBytes } from "../services/routes.ts";
 import type { MetricsHandler } from "../telemetry/telemetry.ts";
 import { isWireRequest, type WireRequest, type WireResponse } from "../wire/wire-handler.ts";
 import {
@@ -294,7 +295,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
       const counted = refusingCostlyBodies(body, {
         contentType: req.headers["content-type"] ?? "",
         encoding: typeof encoding === "string" ? encoding : undefined,
-        readMaxBytes,
+        readMaxBytes: requestMaxBytes(path, readMaxBytes),
+        method: path.slice(1),
         declaredLength:
           req.headers["content-length"] === undefined
             ? undefined

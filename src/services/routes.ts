@@ -31,6 +31,23 @@ export const REQUEST_MAX_BYTES = {
   reflection: 64 * 1024,
 } as const;
 
+/** The largest request message the method at `path` takes; `producer` for `ProducerService`. */
+export function requestMaxBytes(path: string, producer: number): number {
+  const service = path.slice(1, path.lastIndexOf("/"));
+  switch (service) {
+    case ProducerService.typeName:
+      return producer;
+    case StreamService.typeName:
+      return REQUEST_MAX_BYTES.stream;
+    case ConsumerService.typeName:
+      return REQUEST_MAX_BYTES.consumer;
+    case Health.typeName:
+      return REQUEST_MAX_BYTES.health;
+    default:
+      return REQUEST_MAX_BYTES.reflection;
+  }
+}
+
 /** Every RPC service of the gateway, in Connect's `(router) => void` form. */
 export function createRoutes(
   backend: Backend,

@@ -37,8 +37,9 @@ const SERVER_ERRORS = new Set<Code>([
   Code.DataLoss,
 ]);
 
-/** `DEADLINE_EXCEEDED` for gRPC, `deadline_exceeded` for Connect. */
+/** `DEADLINE_EXCEEDED` for gRPC, `deadline_exceeded` for Connect; gRPC spells `CANCELLED`, Connect `canceled`. */
 function statusCodeName(code: Code | undefined, grpc: boolean): string {
+  if (code === Code.Canceled) return grpc ? "CANCELLED" : "canceled";
   const name =
     code === undefined ? "OK" : Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
   return grpc ? name : name.toLowerCase();

@@ -8,6 +8,7 @@
 import { Decoder, Encoder, type Options, Tag } from "cbor-x";
 import { KinesisError } from "../kinesis/errors.ts";
 import { readJsonBytes } from "./json-bytes.ts";
+import { withDefiniteStrings } from "./record-count.ts";
 
 export type WireFormat = "json" | "cbor";
 
@@ -70,6 +71,22 @@ function parseJson(bytes: Buffer): unknown {
 }
 
 /**
+ * cbor-x refuses indefinite-length strings, which are valid CBOR (RFC 8949
+ * §3.2.3) and which some SDKs stream. It throws at the first one, so only a
+ * body it refuses is walked, and read again with them made definite: every
+ * body it reads takes the path it always took.
+ */
+function decodeCbor(bytes: Buffer): unknown {
+  try {
+    return cborDecoder.decode(bytes);
+  } catch (err) {
+    const definite = withDefiniteStrings(bytes);
+    if (definite === undefined) throw err;
+    return cborDecoder.decode(definite);
+  }
+}
+
+/**
  * A body as a plain object; an empty body is an empty request. `inspect`
  * sees the body's bytes first, and may refuse them by throwing.
  */
@@ -84,7 +101,7 @@ export function decodeBody(
   inspect?.(format, bytes);
   let value: unknown;
   try {
-    value = format === "json" ? parseJson(bytes) : cborDecoder.decode(bytes);
+    value = format === "json" ? parseJson(bytes) : decodeCbor(bytes);
   } catch {
     throw serialization(format === "json" ? "Malformed JSON body" : "Malformed CBOR body");
   }

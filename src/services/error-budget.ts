@@ -38,7 +38,7 @@ const FIELD_OVERHEAD_BYTES = 32;
  * unit at worst in `grpc-message` and 8 in the details, plus their framing.
  */
 const ALWAYS_FITS_UNITS = 160;
-/** The end of a shortened text: AWS's texts end with the constraint broken. */
+/** The end of a shortened text, kept first: AWS's texts end with the constraint broken. */
 const TAIL_CHARACTERS = 160;
 /** Past this, a text is cut to it before it is measured (the rest is left out anyway). */
 const MEASURED_UNITS_MAX = 16_384;
@@ -92,22 +92,46 @@ export function fitErrorMessage(message: string, code: Code, detailType?: string
   if (!long && cost(text) <= ERROR_METADATA_MAX_BYTES) return text;
   const characters = Array.from(text);
   const total = long ? codePointCount(message) : characters.length;
-  // The most characters kept whose shortened text fits.
-  let low = 0;
-  let high = characters.length;
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (cost(shortened(characters, mid, total)) <= ERROR_METADATA_MAX_BYTES) low = mid;
-    else high = mid - 1;
-  }
-  return shortened(characters, low, total);
+  // AWS's texts end with the constraint broken: the end is kept first, then
+  // as much of the beginning as fits.
+  const tail = Math.min(TAIL_CHARACTERS, characters.length);
+  const fits = (head: number, end: number) =>
+    cost(shortened(characters, head, end, total)) <= ERROR_METADATA_MAX_BYTES;
+  if (!fits(0, tail))
+    return shortened(
+      characters,
+      0,
+      mostThatFit(tail, (n) => fits(0, n)),
+      total,
+    );
+  return shortened(
+    characters,
+    mostThatFit(characters.length - tail, (n) => fits(n, tail)),
+    tail,
+    total,
+  );
 }
 
-/** `kept` of the characters, the last of them from the end, and a note of how many of `total` are left out. */
-function shortened(characters: readonly string[], kept: number, total: number): string {
-  const tail = Math.min(TAIL_CHARACTERS, Math.floor(kept / 4));
-  const head = kept - tail;
-  const note = ` … [${total - kept} characters left out to fit gRPC metadata] … `;
+/** The largest n in [0, max] for which `fits(n)` holds, `fits` holding for 0 and being monotone. */
+function mostThatFit(max: number, fits: (n: number) => boolean): number {
+  let low = 0;
+  let high = max;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (fits(mid)) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+/** The first `head` and last `tail` characters, and a note of how many of `total` are left out. */
+function shortened(
+  characters: readonly string[],
+  head: number,
+  tail: number,
+  total: number,
+): string {
+  const note = ` … [${total - head - tail} characters left out to fit gRPC metadata] … `;
   return (
     characters.slice(0, head).join("") + note + characters.slice(characters.length - tail).join("")
   );

@@ -19,6 +19,7 @@ const codeByKinesisType: Readonly<Record<string, Code>> = {
   ResourceNotFoundException: Code.NotFound,
   ResourceInUseException: Code.FailedPrecondition,
   LimitExceededException: Code.ResourceExhausted,
+  RequestEntityTooLarge: Code.ResourceExhausted,
   ProvisionedThroughputExceededException: Code.ResourceExhausted,
   KMSThrottlingException: Code.ResourceExhausted,
   ThrottlingException: Code.ResourceExhausted,

@@ -146,6 +146,13 @@ export function createOnePortServer(options: OnePortOptions): OnePortServer {
       initialWindowSize: STREAM_WINDOW_BYTES,
     },
     maxHeaderListPairs: 256,
+    // Node's own cap on a session's memory (10 MB by default) counts an
+    // answer queued for a stream even after the client reset it, for the
+    // session's life (measured with Node 24.21: five subscriptions cancelled
+    // over a backlog, and every new stream on the connection was reset with
+    // ENHANCE_YOUR_CALM). The gateway bounds what sessions hold itself
+    // (unread answers, calls in flight, header lists), so Node's cap is off.
+    maxSessionMemory: 1e6,
     ...GUARDED_LIMIT_OPTIONS,
   };
   /**

@@ -18,6 +18,7 @@ import {
   ShardIteratorType,
   SubscribeToShardRequestSchema,
 } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
+import { ProducerService } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
 import { startTelemetry, type Telemetry } from "../../src/telemetry/telemetry.ts";
 import { transports, useGateway } from "../helpers/gateway.ts";
 import { envelope, grpcStatusOf, rawGrpcCall } from "../helpers/raw-grpc.ts";
@@ -168,5 +169,45 @@ void suite("SubscribeToShard cut short", () => {
 
     assert.equal(await untilCounted("CANCELLED", cancelledBefore, 2), 2);
     assert.equal(await counted("OK"), okBefore);
+  });
+});
+
+void suite("SubscribeToShard cancelled over a backlog", () => {
+  const gateway = useGateway(["--streams", "backlog:1", "--throttle", "off"]);
+
+  // Node counts an answer queued for a reset stream against the session's
+  // memory for good; with its default cap, the sixth subscription or so
+  // was reset with ENHANCE_YOUR_CALM, and every call after it on the connection.
+  void test("40 subscriptions on one connection, each cancelled as its 4 MiB events queue, all end CANCELLED", async () => {
+    const producer = createClient(
+      ProducerService,
+      transports["gRPC over h2c"]!(gateway.current.url),
+    );
+    for (let i = 0; i < 3; i++) {
+      await producer.putRecords({
+        streamName: "backlog",
+        records: Array.from({ length: 4 }, () => ({
+          partitionKey: "k",
+          data: new Uint8Array(1024 * 1024 - 16),
+        })),
+      });
+    }
+    const client = grpcJsConsumer(new URL(gateway.current.url).host);
+    const codes: grpc.status[] = [];
+    for (let i = 0; i < 40; i++) {
+      const call = client.SubscribeToShard({
+        stream_name: "backlog",
+        shard_id: "shardId-000000000000",
+        starting_position: { type: "SHARD_ITERATOR_TYPE_TRIM_HORIZON" },
+      });
+      setTimeout(() => call.cancel(), 10);
+      codes.push(await statusOf(call));
+    }
+    client.close();
+    assert.deepEqual(
+      codes.filter((c) => c !== grpc.status.CANCELLED),
+      [],
+      "every call ends CANCELLED",
+    );
   });
 });

@@ -29,6 +29,12 @@ const MiB = 1024 * 1024;
  * own), and a call being set up makes about as much garbage again.
  */
 const CALL_BYTES = 128 * 1024;
+/**
+ * What a connection may hold past the largest request message: its framing,
+ * and the frame (HTTP/2 frames are up to 1 MiB here) that shows a message to
+ * be too large, so that it is refused as too large rather than as over budget.
+ */
+const BODY_SLACK_BYTES = MiB;
 
 export interface MemoryPlan {
   /** Bytes of request bodies all calls together may hold, besides each connection's guaranteed share. */
@@ -59,10 +65,16 @@ export function planMemory(
 ): MemoryPlan {
   const spare = Math.max(0, maxMemoryMiB - RUNTIME_RESERVE_MIB) * MiB;
   const guaranteed = maxConnections * GUARANTEED_BYTES_PER_CONNECTION;
-  const requestBodyBytes = Math.max(largestRequestBytes, Math.floor(spare * 0.15) - guaranteed);
+  const requestBodyBytes = Math.max(
+    largestRequestBytes + BODY_SLACK_BYTES,
+    Math.floor(spare * 0.15) - guaranteed,
+  );
   return {
     requestBodyBytes,
-    requestBodyBytesPerConnection: Math.max(largestRequestBytes, Math.floor(requestBodyBytes / 4)),
+    requestBodyBytesPerConnection: Math.max(
+      largestRequestBytes + BODY_SLACK_BYTES,
+      Math.floor(requestBodyBytes / 4),
+    ),
     inFlightBytes: Math.floor(spare * 0.15),
     engineRecordBytes: Math.floor(spare * 0.3),
     callsInFlight: Math.max(32, Math.floor((spare * 0.2) / CALL_BYTES)),

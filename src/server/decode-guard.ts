@@ -31,6 +31,8 @@ import {
 
 const ENVELOPE_HEADER_BYTES = 5;
 const COMPRESSED_FLAG = 0x01;
+/** The most of an oversized body read (and dropped) before it is refused: about the largest message. */
+const DRAINED_MAX_BYTES = 8 * 1024 * 1024;
 
 type Decompress = (bytes: Uint8Array, options: { maxOutputLength: number }) => Buffer;
 const decompressors: Readonly<Record<string, Decompress>> = {
@@ -73,7 +75,7 @@ async function* guarded(
   const declared = options.declaredLength;
   const it = body[Symbol.asyncIterator]();
   if (!enveloped && declared !== undefined && declared > limit) {
-    throw await refused(it, tooLarge(declared, options), declared, limit);
+    throw await refused(it, tooLarge(declared, options), declared);
   }
   const held: Uint8Array[] = [];
   let size = 0;
@@ -91,13 +93,13 @@ async function* guarded(
       const length = Buffer.concat(held, ENVELOPE_HEADER_BYTES).readUInt32BE(1);
       if (length > limit) {
         const left = ENVELOPE_HEADER_BYTES + length - size;
-        throw await refused(it, tooLarge(length, options), left, limit);
+        throw await refused(it, tooLarge(length, options), left);
       }
       needed = ENVELOPE_HEADER_BYTES + length;
     }
     if (!enveloped && size > limit) {
       const error = tooLarge(declared ?? size, options, declared === undefined);
-      throw await refused(it, error, (declared ?? Number.POSITIVE_INFINITY) - size, limit);
+      throw await refused(it, error, (declared ?? Number.POSITIVE_INFINITY) - size);
     }
   }
   const whole = enveloped ? size >= needed : ended;
@@ -118,18 +120,25 @@ async function* guarded(
 }
 
 /**
- * `error`, once the rest of the body is read and dropped, when that rest is
- * no larger than `limit`: an HTTP/1.1 client still writing would otherwise
- * see its connection closed (EPIPE) rather than the answer. A larger rest
- * is not waited for.
+ * `error`, once the rest of the body is read and dropped, if it ends within
+ * {@link DRAINED_MAX_BYTES} (`left`, when known, says whether it will): an
+ * HTTP/1.1 client still writing would otherwise see its connection closed
+ * (EPIPE) rather than the answer. A larger rest is not waited for.
  */
 async function refused(
   it: AsyncIterator<Uint8Array>,
   error: ConnectError,
   left: number,
-  limit: number,
 ): Promise<ConnectError> {
-  if (left <= limit) while (!(await it.next()).done);
+  if (left > DRAINED_MAX_BYTES && Number.isFinite(left)) return error;
+  try {
+    let dropped = 0;
+    for (let r = await it.next(); !r.done && dropped <= DRAINED_MAX_BYTES; r = await it.next()) {
+      dropped += r.value.byteLength;
+    }
+  } catch {
+    // The body ended otherwise (too slow, over budget, gone): the refusal stands.
+  }
   return error;
 }
 

@@ -291,7 +291,10 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
         if (principal === undefined) body.refuse("refused");
         else contextValues.set(principalKey, principal);
       }
-      const encoding = req.headers["grpc-encoding"] ?? req.headers["content-encoding"];
+      const encoding =
+        req.headers["grpc-encoding"] ??
+        req.headers["connect-content-encoding"] ??
+        req.headers["content-encoding"];
       const counted = refusingCostlyBodies(body, {
         contentType: req.headers["content-type"] ?? "",
         encoding: typeof encoding === "string" ? encoding : undefined,

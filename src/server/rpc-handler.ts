@@ -111,6 +111,9 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
     if (prepared === undefined) return; // refused before Connect saw it
     const { body, contextValues } = prepared;
     const uReq = universalRequestFromNodeRequest(req, res, undefined, contextValues);
+    // The guard in `prepare` refuses a body declared too large, in the
+    // gateway's words; Connect would refuse it first, in its own.
+    uReq.header.delete("content-length");
     uHandler({ ...uReq, body })
       .then((uRes) => universalResponseToNodeResponse(withFittedStatus(uRes), res))
       .catch((reason: unknown) => {

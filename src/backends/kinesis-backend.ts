@@ -464,6 +464,31 @@ function resultEntry(entry: AwsPutRecordsResultEntry): kinesis.PutRecordsResultE
   return { sequenceNumber: entry.SequenceNumber ?? "", shardId: entry.ShardId ?? "" };
 }
 
+/**
+ * Names the SDK gives an answer without an AWS error type: its own for an
+ * untyped answer, and JavaScript's for a body it could not parse (a proxy's
+ * HTML page, say).
+ */
+const NOT_AWS_TYPES = new Set([
+  "Error",
+  "Unknown",
+  "UnknownError",
+  "KinesisServiceException",
+  "SyntaxError",
+  "TypeError",
+  "RangeError",
+]);
+
+/**
+ * Whether the upstream's error type looks like one of AWS's (`KMSOptInRequired`,
+ * `ResourceNotFoundException`…): it becomes a detail, a metric label and an
+ * answer's `__type`, so a Kinesis-compatible endpoint cannot make it anything
+ * else, or longer.
+ */
+function isAwsErrorType(name: string): boolean {
+  return /^[A-Z][A-Za-z0-9]{0,99}$/.test(name) && !NOT_AWS_TYPES.has(name);
+}
+
 interface SdkError {
   name?: string;
   message?: string;
@@ -483,10 +508,7 @@ export function translateError(err: unknown, signal: AbortSignal): Error {
   const e = (err ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined) {
-    // The SDK names an answer without an error type `UnknownError` (or its service exception).
-    const untyped =
-      !e.name || ["Error", "Unknown", "UnknownError", "KinesisServiceException"].includes(e.name);
-    const type = untyped ? undefined : e.name;
+    const type = e.name !== undefined && isAwsErrorType(e.name) ? e.name : undefined;
     if (type !== undefined) return new KinesisError(type, e.message ?? "");
     const message = `Kinesis answered HTTP ${status} without an error type`;
     return new KinesisError(status >= 500 ? "InternalFailure" : "UnknownError", message);

@@ -20,8 +20,8 @@ function assertConnectError(err: unknown, code: Code, type?: string, message?: s
   if (type !== undefined) {
     const [detail] = error.findDetails(KinesisErrorDetailSchema);
     assert.equal(detail?.type, type);
-    assert.equal(detail?.message, message);
-    assert.equal(error.rawMessage, message);
+    assert.equal(detail?.message, error.rawMessage);
+    if (message !== undefined) assert.equal(error.rawMessage, message);
   }
   return true;
 }
@@ -86,6 +86,31 @@ void suite("forwarding: AWS errors map to Connect codes", () => {
       assertConnectError(err, Code.Unavailable),
     );
   });
+
+  void test("a 500 whose body is not JSON is UNAVAILABLE, InternalFailure", async () => {
+    forwarding.upstream.answer = { status: 500, raw: "<html><body>Bad gateway</body></html>" };
+    const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
+    await assert.rejects(producer.putRecord({ streamName: "s", partitionKey: "k" }), (err) =>
+      assertConnectError(err, Code.Unavailable, "InternalFailure"),
+    );
+  });
+
+  for (const [name, type] of [
+    ["15,000 characters", "X".repeat(15_000)],
+    ["3,000 emoji", "😀".repeat(3_000)],
+    ["a space", "Resource Not Found"],
+  ] as const) {
+    void test(`an upstream error type of ${name} is not taken for an AWS type`, async () => {
+      forwarding.upstream.answer = {
+        status: 400,
+        body: { __type: type, message: "😀".repeat(3_000) },
+      };
+      const { producer } = clientsFor(transports["gRPC over h2c"]!(forwarding.gateway.url));
+      await assert.rejects(producer.putRecord({ streamName: "s", partitionKey: "k" }), (err) =>
+        assertConnectError(err, Code.Unknown, "UnknownError"),
+      );
+    });
+  }
 
   void test("per-record failures pass through unchanged and in order", async () => {
     const results = [

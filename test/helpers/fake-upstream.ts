@@ -9,6 +9,8 @@ export interface FakeAnswer {
   status: number;
   /** Sent as the JSON body, e.g. `{ __type, message }`. */
   body?: unknown;
+  /** Sent as it is instead, for an answer that is not JSON. */
+  raw?: string;
 }
 
 export interface FakeUpstream {
@@ -55,7 +57,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         "content-type": "application/x-amz-json-1.1",
         "x-amzn-requestid": "fake-request-id",
       });
-      res.end(answer.body === undefined ? "" : JSON.stringify(answer.body));
+      res.end(answer.raw ?? (answer.body === undefined ? "" : JSON.stringify(answer.body)));
     });
   });
   server.on("connection", (socket) => {

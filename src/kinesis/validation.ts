@@ -391,7 +391,10 @@ export function validateCreateStream(input: CreateStreamInput): void {
     v.range(input.shardCount, "shardCount", 1, 100_000);
   }
   // Undefined: no StreamModeDetails at all; null: the details without their required mode.
-  if (input.streamMode !== undefined && v.notNull(input.streamMode, "streamModeDetails.streamMode")) {
+  if (
+    input.streamMode !== undefined &&
+    v.notNull(input.streamMode, "streamModeDetails.streamMode")
+  ) {
     v.oneOf(input.streamMode!, "streamModeDetails.streamMode", STREAM_MODES);
   }
   if (v.notNull(input.streamName, "streamName")) checkStreamName(v, input.streamName);

@@ -418,7 +418,11 @@ void suite("CreateStream's stream mode", () => {
     );
     rejects(
       () =>
-        validateCreateStream({ streamName: "s", shardCount: 1, streamMode: "on_demand" as StreamMode }),
+        validateCreateStream({
+          streamName: "s",
+          shardCount: 1,
+          streamMode: "on_demand" as StreamMode,
+        }),
       "ValidationException",
       one("on_demand", "streamModeDetails.streamMode", STREAM_MODE_SET),
     );

@@ -44,16 +44,7 @@ function varint(value: number): number[] {
 function createStreamBytes(streamName: string, streamMode: number): Uint8Array {
   const name = Buffer.from(streamName);
   const details = [0x08, ...varint(streamMode)];
-  return new Uint8Array([
-    0x0a,
-    name.length,
-    ...name,
-    0x10,
-    1,
-    0x1a,
-    details.length,
-    ...details,
-  ]);
+  return new Uint8Array([0x0a, name.length, ...name, 0x10, 1, 0x1a, details.length, ...details]);
 }
 
 void suite("unknown proto enum numbers", () => {

@@ -34,7 +34,7 @@ FROM node:${NODE_VERSION}-slim
 LABEL org.opencontainers.image.title="kinesis-gateway" \
       org.opencontainers.image.description="gRPC, gRPC-Web, Connect and Kinesis API gateway for Amazon Kinesis Data Streams" \
       org.opencontainers.image.licenses="Apache-2.0"
-ENV NODE_ENV=production
+ENV NODE_ENV=production MALLOC_MMAP_THRESHOLD_=4194304
 WORKDIR /app
 # Owned by root and read-only to the process: the gateway writes no files, so
 # the container also runs with a read-only root filesystem.

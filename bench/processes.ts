@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { NODE_FLAGS } from "../src/node-flags.ts";
+import { NODE_ENV, NODE_FLAGS } from "../src/node-flags.ts";
 
 export interface ServerProcess {
   readonly url: string;
@@ -114,7 +114,7 @@ export function startGatewayProcess(
   return startNode(
     "bin/kinesis-gateway.js",
     ["--port", "0", "--host", "127.0.0.1", ...flags],
-    cleanEnv(env),
+    cleanEnv({ ...NODE_ENV, ...env }), // as every launcher of the command
     (line) => {
       try {
         const entry = JSON.parse(line) as { msg?: string; port?: number };

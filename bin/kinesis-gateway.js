@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=4194304 node --max-semi-space-size=8
 // The command. It runs the JavaScript `npm run build` emits into dist/ (the
 // image holds only that), unless the TypeScript sources beside it are newer:
 // then it runs them directly (Node 24 type stripping, ~30 MiB more resident),

@@ -20,6 +20,7 @@ import { type BackendKind, type Config, parseConfig } from "./config.ts";
 import { createEngine, type Engine } from "./engine/index.ts";
 import { createLogger } from "./logger.ts";
 import { planMemory } from "./memory-plan.ts";
+import { createAnswerBudget } from "./server/answer-budget.ts";
 import { BODY_RATE_WINDOW_MS } from "./server/connections.ts";
 import { createGatewayServer, DEFAULT_READ_MAX_BYTES } from "./server/gateway-server.ts";
 import { startMetricsServer } from "./server/metrics-server.ts";
@@ -238,6 +239,7 @@ export async function startGateway(
       answerStallMs: Math.min(10_000, config.limits.idleTimeoutSeconds * 1000),
     },
     bodyBudget: createBodyBudget(memory.requestBodyBytes, memory.requestBodyBytesPerConnection),
+    answers: createAnswerBudget(memory.answersInMakingBytes),
     tls: config.tls && {
       cert: readFileSync(config.tls.cert),
       key: readFileSync(config.tls.key),

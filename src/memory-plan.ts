@@ -8,13 +8,15 @@
  * | --- | --- | --- |
  * | request bodies | 15 % | bytes of bodies being read, until read whole: 16 KiB per connection it may always hold, the rest shared, of which one connection may hold a quarter |
  * | records in flight | 15 % | data being written to a backend (forward mode serialises a copy) |
- * | engine records | 30 % | records kept by the engine, all streams together |
+ * | engine records | 22 % | records kept by the engine, all streams together |
  * | calls in flight | 20 % | ~128 KiB each, what Node and the gateway keep for a call; streaming ones (subscriptions, watches) at most half |
+ * | answers being made | 8 % | GetRecords answers and SubscribeToShard events being read and encoded (twice their size), at least the largest; past it, reads wait their turn |
  * | answers pending | 8 % | answers written and not yet read by their clients (past it, the stalled are cut off) |
  * | the rest | 12 % | what reading and decoding a body costs beyond its bytes (a JSON body about twice over), connections' buffers, telemetry |
  */
 
 import { GUARANTEED_BYTES_PER_CONNECTION } from "./server/request-body.ts";
+import { MAX_ANSWER_BYTES } from "./services/read-budget.ts";
 
 /** What the runtime needs before any request: V8, the code, the telemetry SDK, idle connections. */
 export const RUNTIME_RESERVE_MIB = 96;
@@ -35,6 +37,8 @@ const CALL_BYTES = 128 * 1024;
  * be too large, so that it is refused as too large rather than as over budget.
  */
 const BODY_SLACK_BYTES = MiB;
+/** What making the largest read answer may hold: the answer encoded, and again in its envelope. */
+export const MAKING_LARGEST_ANSWER_BYTES = 2 * MAX_ANSWER_BYTES;
 
 export interface MemoryPlan {
   /** Bytes of request bodies all calls together may hold, besides each connection's guaranteed share. */
@@ -51,6 +55,8 @@ export interface MemoryPlan {
   readonly streamingCalls: number;
   /** Bytes of answers written and not yet read by their clients. */
   readonly pendingAnswerBytes: number;
+  /** Bytes of read answers being made (read, encoded), counted at twice their most. */
+  readonly answersInMakingBytes: number;
 }
 
 /**
@@ -76,9 +82,10 @@ export function planMemory(
       Math.floor(requestBodyBytes / 4),
     ),
     inFlightBytes: Math.floor(spare * 0.15),
-    engineRecordBytes: Math.floor(spare * 0.3),
+    engineRecordBytes: Math.floor(spare * 0.22),
     callsInFlight: Math.max(32, Math.floor((spare * 0.2) / CALL_BYTES)),
     streamingCalls: Math.max(16, Math.floor((spare * 0.1) / CALL_BYTES)),
     pendingAnswerBytes: Math.floor(spare * 0.08),
+    answersInMakingBytes: Math.max(MAKING_LARGEST_ANSWER_BYTES, Math.floor(spare * 0.08)),
   };
 }

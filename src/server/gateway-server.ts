@@ -11,6 +11,7 @@ import type { Backend } from "../backends/backend.ts";
 import { MAX_PUT_RECORDS_BYTES } from "../kinesis/limits.ts";
 import { rateLimitedLog } from "../logger.ts";
 import { principalKey } from "../services/auth-interceptor.ts";
+import type { AnswerAdmission } from "../services/consumer-service.ts";
 import type { HealthRegistry } from "../services/health.ts";
 import { PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
 import { requestMaxBytes } from "../services/routes.ts";
@@ -74,6 +75,8 @@ export interface GatewayServerOptions {
   admission?: Partial<AdmissionLimits> | undefined;
   /** What request bodies may hold. Default: `DEFAULT_BODY_BUDGET_BYTES`, a quarter per connection. */
   bodyBudget?: BodyBudget | undefined;
+  /** What read answers being made may hold. Default: no bound. */
+  answers?: AnswerAdmission | undefined;
   /** Serve TLS (h2 and http/1.1 by ALPN) instead of cleartext. */
   tls?: TlsOptions | undefined;
   /** Aborted when a drain begins: long-lived streams end with UNAVAILABLE. */
@@ -260,6 +263,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     readMaxBytes,
     shutdown: options.shutdown?.signal,
     health: options.health,
+    answers: options.answers,
     fastPath: options.fastPath,
     fallback,
     prepare: (req, res, path, streaming) => {

@@ -24,6 +24,7 @@ import {
 import type { Logger } from "pino";
 import type { Backend } from "../backends/backend.ts";
 import type { LogLine } from "../logger.ts";
+import type { AnswerAdmission } from "../services/consumer-service.ts";
 import { fitGrpcStatus } from "../services/error-budget.ts";
 import { createErrorInterceptor } from "../services/errors.ts";
 import type { HealthRegistry } from "../services/health.ts";
@@ -44,6 +45,8 @@ export interface RpcHandlerOptions {
   /** Aborted when a drain begins: long-lived streams end with UNAVAILABLE. */
   shutdown?: AbortSignal | undefined;
   health?: HealthRegistry | undefined;
+  /** What read answers being made may hold. Default: no bound. */
+  answers?: AnswerAdmission | undefined;
   /** Serve gRPC `PutRecords` through the specialised codec. Default true. */
   fastPath?: boolean | undefined;
   /** Serves what is not an RPC. */
@@ -82,6 +85,7 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
   createRoutes(options.backend, {
     shutdown: options.shutdown,
     health: options.health,
+    answers: options.answers,
     producerReadMaxBytes: readMaxBytes,
   })(router);
   const paths = new Map<string, UniversalHandler>();

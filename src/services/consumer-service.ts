@@ -28,14 +28,26 @@ import { KinesisError } from "../kinesis/errors.ts";
 import type * as kinesis from "../kinesis/types.ts";
 import { callContextOf } from "./call-context.ts";
 import { streamRefFromProto } from "./convert.ts";
-import { messageBudget, recordsThatFit } from "./read-budget.ts";
+import { MAX_ANSWER_BYTES, messageBudget, recordsThatFit } from "./read-budget.ts";
 
 export interface ConsumerServiceOptions {
   /** Wait between polls that found nothing new. Default 250 ms (4 of a shard's 5 reads a second). */
   idlePollMs?: number;
   /** Aborted when the gateway drains: subscriptions end with UNAVAILABLE. */
   shutdown?: AbortSignal | undefined;
+  /** Admits each answer to be made within a memory budget. Default: no budget. */
+  answers?: AnswerAdmission | undefined;
 }
+
+/** Lets a read answer of `bytes` (what making it holds) be made; the call gives them back when it is written. */
+export interface AnswerAdmission {
+  admit(bytes: number, signal: AbortSignal): Promise<() => void>;
+}
+
+const NO_BUDGET: AnswerAdmission = { admit: async () => () => {} };
+
+/** What making an answer of `budgetBytes` may hold: the answer encoded, and again in its envelope. */
+const makingBytes = (budgetBytes: number) => 2 * Math.min(budgetBytes, MAX_ANSWER_BYTES);
 
 const shuttingDown = () =>
   new ConnectError(
@@ -189,6 +201,7 @@ export function createConsumerService(
   options: ConsumerServiceOptions = {},
 ): ServiceImpl<typeof ConsumerService> {
   const idlePollMs = options.idlePollMs ?? 250;
+  const answers = options.answers ?? NO_BUDGET;
 
   /**
    * `out` as an answer of at most `budgetBytes`: the records that fit, and an
@@ -267,6 +280,9 @@ export function createConsumerService(
         streamArn: req.streamArn === "" ? undefined : req.streamArn,
       };
       const budgetBytes = messageBudget(req.maxMessageBytes);
+      // Held until the call ends: Connect encodes and writes the answer after this returns.
+      const release = await answers.admit(makingBytes(budgetBytes), call.signal);
+      ctx.signal.addEventListener("abort", release, { once: true });
       const out = await fitted(input, await backend.getRecords(input, call), budgetBytes, call);
       return {
         records: out.records.map(recordToProto),
@@ -292,17 +308,24 @@ export function createConsumerService(
           call,
         );
         while (!until.aborted) {
-          const out = await whileThrottled(
-            () => backend.getRecords({ shardIterator }, call),
-            call,
-            idlePollMs,
-          );
-          // The first event says the subscription is live even when there is nothing yet.
-          if (out.records.length > 0 || first) {
-            for (const event of eventsOf(out, budgetBytes, continuation)) {
-              continuation = event.continuationSequenceNumber ?? continuation;
-              yield event;
+          // Held until the read's last event is written (Connect asks for the next one then).
+          const release = await answers.admit(makingBytes(budgetBytes), until);
+          let out: kinesis.GetRecordsOutput;
+          try {
+            out = await whileThrottled(
+              () => backend.getRecords({ shardIterator }, call),
+              call,
+              idlePollMs,
+            );
+            // The first event says the subscription is live even when there is nothing yet.
+            if (out.records.length > 0 || first) {
+              for (const event of eventsOf(out, budgetBytes, continuation)) {
+                continuation = event.continuationSequenceNumber ?? continuation;
+                yield event;
+              }
             }
+          } finally {
+            release();
           }
           first = false;
           if (out.nextShardIterator === undefined) return; // the shard is closed and read

@@ -15,6 +15,12 @@
 import { EncryptionType } from "../gen/kinesis/gateway/v1/common_pb.ts";
 import type * as kinesis from "../kinesis/types.ts";
 
+/**
+ * No read answer is larger: 10 MiB of data and keys, plus some 82 bytes of
+ * framing for each of up to 10,000 records (about 11.3 MB).
+ */
+export const MAX_ANSWER_BYTES = 12 * 1024 * 1024;
+
 /** gRPC's default receive limit, the budget when a caller states none (0). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
@@ -28,9 +34,8 @@ const OTHER_FIELDS_BYTES = 1 + 2 + 512 + (1 + 10);
 /**
  * The byte budget for a caller's `max_message_bytes`: 0 means gRPC's default.
  * Any other value is taken as it is: from about 11.3 MB on it never trims
- * (no answer is larger: 10 MiB of data and keys, plus some 82 bytes of
- * framing for each of up to 10,000 records), and however small, an answer
- * still carries one record.
+ * (see {@link MAX_ANSWER_BYTES}), and however small, an answer still carries
+ * one record.
  */
 export function messageBudget(maxMessageBytes: number): number {
   return maxMessageBytes === 0 ? DEFAULT_MAX_MESSAGE_BYTES : maxMessageBytes;

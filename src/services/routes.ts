@@ -4,7 +4,7 @@ import { Health } from "../gen/grpc/health/v1/health_pb.ts";
 import { ConsumerService } from "../gen/kinesis/gateway/v1/consumer_pb.ts";
 import { ProducerService } from "../gen/kinesis/gateway/v1/producer_pb.ts";
 import { StreamService } from "../gen/kinesis/gateway/v1/stream_pb.ts";
-import { createConsumerService } from "./consumer-service.ts";
+import { type AnswerAdmission, createConsumerService } from "./consumer-service.ts";
 import { createHealthRegistry, createHealthService, type HealthRegistry } from "./health.ts";
 import { createProducerService } from "./producer-service.ts";
 import { registerReflection } from "./reflection.ts";
@@ -15,6 +15,8 @@ export interface RoutesOptions {
   shutdown?: AbortSignal | undefined;
   /** The statuses `grpc.health.v1.Health` reports. Default: SERVING throughout. */
   health?: HealthRegistry | undefined;
+  /** What read answers being made may hold. Default: no bound. */
+  answers?: AnswerAdmission | undefined;
   /** The largest `ProducerService` request. Default: the router's. */
   producerReadMaxBytes?: number | undefined;
 }
@@ -65,7 +67,7 @@ export function createRoutes(
     });
     router.service(
       ConsumerService,
-      createConsumerService(backend, { shutdown: options.shutdown }),
+      createConsumerService(backend, { shutdown: options.shutdown, answers: options.answers }),
       {
         readMaxBytes: REQUEST_MAX_BYTES.consumer,
       },

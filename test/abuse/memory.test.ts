@@ -11,7 +11,17 @@ import http from "node:http";
 import http2 from "node:http2";
 import { after, before, suite, test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { PutRecordsRequestSchema } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  ConsumerService,
+  GetRecordsRequestSchema,
+  ShardIteratorType,
+} from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
+import {
+  ProducerService,
+  PutRecordsRequestSchema,
+} from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 import { envelope } from "../helpers/raw-grpc.ts";
 import { underAttack } from "./helpers.ts";
@@ -258,5 +268,70 @@ void suite("abuse: request bodies (tokens on)", () => {
       [...outcomes.values()].reduce((a, b) => a + b),
       400,
     );
+  });
+});
+
+void suite("abuse: large reads dropped mid-answer (--streams s:1,backlog:1 --throttle off)", () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await startGatewayProcess(["--streams", "s:1,backlog:1", "--throttle", "off"]);
+  });
+  after(() => gateway.stop());
+
+  // Each read makes a 10 MiB answer (encoded, then enveloped) before a byte
+  // of it is written. Without a budget for answers being made and with
+  // glibc's sliding mmap threshold (see src/node-flags.ts), 16 readers
+  // dropping their connections took the gateway to 400–470 MiB.
+  void test("16 readers asking for 10 MiB answers and dropping them keep the gateway within its bound", async (t) => {
+    const consumer = createClient(ConsumerService, createGrpcTransport({ baseUrl: gateway.url }));
+    const producer = createClient(ProducerService, createGrpcTransport({ baseUrl: gateway.url }));
+    for (let i = 0; i < 3; i++) {
+      await producer.putRecords({
+        streamName: "backlog",
+        records: Array.from({ length: 4 }, () => ({
+          partitionKey: "k",
+          data: new Uint8Array(MiB - 16),
+        })),
+      });
+    }
+    const { shardIterator } = await consumer.getShardIterator({
+      streamName: "backlog",
+      shardId: "shardId-000000000000",
+      shardIteratorType: ShardIteratorType.TRIM_HORIZON,
+    });
+    const request = envelope(
+      toBinary(
+        GetRecordsRequestSchema,
+        create(GetRecordsRequestSchema, { shardIterator, maxMessageBytes: 10 * MiB }),
+      ),
+    );
+    /** One GetRecords whose connection is dropped at its answer's first bytes. */
+    const dropped = () =>
+      new Promise<void>((resolve) => {
+        const session = http2.connect(gateway.url);
+        session.on("error", () => {});
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/kinesis.gateway.v1.ConsumerService/GetRecords",
+          "content-type": "application/grpc",
+          te: "trailers",
+        });
+        stream.on("error", () => {});
+        stream.once("data", () => session.destroy());
+        stream.once("close", () => {
+          session.destroy();
+          resolve();
+        });
+        stream.end(request);
+      });
+    const until = Date.now() + 5_000;
+    const { peakMiB } = await underAttack(gateway, bounds, () =>
+      Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (Date.now() < until) await dropped();
+        }),
+      ).then(() => undefined),
+    );
+    t.diagnostic(`peak RSS ${peakMiB.toFixed(0)} MiB`);
   });
 });

@@ -16,7 +16,7 @@ import { after, before, suite, test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { type Config, parseConfig } from "../../src/config.ts";
 import type { RunningGateway } from "../../src/main.ts";
-import { NODE_FLAGS } from "../../src/node-flags.ts";
+import { NODE_ENV_ASSIGNMENTS, NODE_FLAGS } from "../../src/node-flags.ts";
 import { startTestGateway } from "../helpers/gateway.ts";
 
 const root = join(import.meta.dirname, "../..");
@@ -208,7 +208,7 @@ void suite("Dockerfile", () => {
     assert.ok(existsSync(join(root, bin)));
     assert.deepEqual(jsonArgs(one("ENTRYPOINT")), ["node", ...NODE_FLAGS, bin]);
     assert.equal(one("WORKDIR"), "/app");
-    assert.equal(one("ENV"), "NODE_ENV=production");
+    assert.equal(one("ENV"), `NODE_ENV=production ${NODE_ENV_ASSIGNMENTS}`);
   });
 
   void test("runs as a non-root user, by number", () => {
@@ -247,12 +247,15 @@ void suite("Dockerfile", () => {
     });
   });
 
-  void test("the command and npm start pass the node flags the image does", () => {
+  void test("the command and npm start pass the node flags and environment the image does", () => {
     const flags = NODE_FLAGS.join(" ");
-    assert.equal(read("bin/kinesis-gateway.js").split("\n")[0], `#!/usr/bin/env -S node ${flags}`);
+    assert.equal(
+      read("bin/kinesis-gateway.js").split("\n")[0],
+      `#!/usr/bin/env -S ${NODE_ENV_ASSIGNMENTS} node ${flags}`,
+    );
     const scripts = (JSON.parse(read("package.json")) as { scripts: Record<string, string> })
       .scripts;
-    assert.equal(scripts.start, `node ${flags} src/main.ts`);
+    assert.equal(scripts.start, `${NODE_ENV_ASSIGNMENTS} node ${flags} src/main.ts`);
     // The Dockerfile's ENTRYPOINT is checked with the rest of the image.
   });
 

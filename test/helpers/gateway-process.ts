@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { NODE_FLAGS } from "../../src/node-flags.ts";
+import { NODE_ENV, NODE_FLAGS } from "../../src/node-flags.ts";
 
 export interface GatewayProcess {
   /** Where it listens, as it logged it, e.g. `http://127.0.0.1:41234`. */
@@ -65,7 +65,7 @@ export async function startGatewayProcess(
 ): Promise<GatewayProcess> {
   const args = [...NODE_FLAGS, COMMAND, "--port", "0", "--host", "127.0.0.1", ...flags];
   const child = spawn(process.execPath, args, {
-    env: childEnv(env),
+    env: childEnv({ ...NODE_ENV, ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -1,0 +1,66 @@
+/**
+ * The bytes that read answers being made may hold at once, process-wide: a
+ * GetRecords answer or a SubscribeToShard event is read, encoded and
+ * enveloped (about twice its size) before a byte of it is written, and a few
+ * clients asking for 10 MiB each could otherwise take the process past its
+ * bound (measured: 16 clients dropping their connections mid-answer, peak
+ * RSS 480 MiB against a 384 MiB bound). Reads past the budget wait their
+ * turn, first come first served, for as long as their callers do.
+ */
+import type { AnswerAdmission } from "../services/consumer-service.ts";
+
+interface Waiting {
+  bytes: number;
+  grant: (release: () => void) => void;
+}
+
+export function createAnswerBudget(maxBytes: number): AnswerAdmission {
+  let free = maxBytes;
+  const queue: Waiting[] = [];
+
+  /** Lets in, in order, the waiting reads that now fit. */
+  const admitWaiting = () => {
+    while (queue.length > 0 && queue[0]!.bytes <= free) {
+      const next = queue.shift()!;
+      free -= next.bytes;
+      next.grant(releaser(next.bytes));
+    }
+  };
+  const releaser = (bytes: number) => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      free += bytes;
+      admitWaiting();
+    };
+  };
+
+  return {
+    admit(bytes, signal) {
+      // One answer may always be made, however large it asked to be.
+      const wanted = Math.min(bytes, maxBytes);
+      signal.throwIfAborted();
+      if (queue.length === 0 && wanted <= free) {
+        free -= wanted;
+        return Promise.resolve(releaser(wanted));
+      }
+      return new Promise((resolve, reject) => {
+        const waiting: Waiting = {
+          bytes: wanted,
+          grant: (release) => {
+            signal.removeEventListener("abort", leave);
+            resolve(release);
+          },
+        };
+        const leave = () => {
+          queue.splice(queue.indexOf(waiting), 1);
+          reject(signal.reason);
+          admitWaiting(); // those it held back may fit now
+        };
+        signal.addEventListener("abort", leave, { once: true });
+        queue.push(waiting);
+      });
+    },
+  };
+}

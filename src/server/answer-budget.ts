@@ -2,10 +2,11 @@
  * The bytes that read answers being made may hold at once, process-wide: a
  * GetRecords answer or a SubscribeToShard event is read, encoded and
  * enveloped (about twice its size) before a byte of it is written, and a few
- * clients asking for 10 MiB each could otherwise take the process past its
- * bound (measured: 16 clients dropping their connections mid-answer, peak
- * RSS 480 MiB against a 384 MiB bound). Reads past the budget wait their
- * turn, first come first served, for as long as their callers do.
+ * clients asking for 10 MiB each could otherwise have many made at once. Once
+ * an answer is handed to its connection, the budget of unread answers
+ * counts it instead. Reads past this budget wait their turn, first come
+ * first served, for as long as their callers do; one answer may always be
+ * made, however large.
  */
 import type { AnswerAdmission } from "../services/consumer-service.ts";
 
@@ -38,9 +39,8 @@ export function createAnswerBudget(maxBytes: number): AnswerAdmission {
 
   return {
     admit(bytes, signal) {
-      // One answer may always be made, however large it asked to be.
       const wanted = Math.min(bytes, maxBytes);
-      signal.throwIfAborted();
+      if (signal.aborted) return Promise.reject(signal.reason);
       if (queue.length === 0 && wanted <= free) {
         free -= wanted;
         return Promise.resolve(releaser(wanted));
@@ -54,7 +54,8 @@ export function createAnswerBudget(maxBytes: number): AnswerAdmission {
           },
         };
         const leave = () => {
-          queue.splice(queue.indexOf(waiting), 1);
+          const at = queue.indexOf(waiting);
+          if (at >= 0) queue.splice(at, 1);
           reject(signal.reason);
           admitWaiting(); // those it held back may fit now
         };

@@ -31,8 +31,10 @@ import {
 
 const ENVELOPE_HEADER_BYTES = 5;
 const COMPRESSED_FLAG = 0x01;
-/** The most of an oversized body read (and dropped) before it is refused: about the largest message. */
+/** The most of an oversized HTTP/1.1 body read (and dropped) before it is refused: about the largest message. */
 const DRAINED_MAX_BYTES = 8 * 1024 * 1024;
+/** How long that may take: a body trickled at the minimum rate is not waited for. */
+const DRAINED_MAX_MS = 5_000;
 
 type Decompress = (bytes: Uint8Array, options: { maxOutputLength: number }) => Buffer;
 const decompressors: Readonly<Record<string, Decompress>> = {
@@ -53,6 +55,12 @@ export interface DecodeGuardOptions {
   declaredLength?: number | undefined;
   /** Whether the body is a `PutRecordsRequest`, whose entries are counted. */
   putRecords: boolean;
+  /**
+   * Whether the rest of an oversized body is read before it is refused:
+   * HTTP/1.1, whose client would otherwise see its connection closed. HTTP/2
+   * resets the stream after the answer, which every client reads.
+   */
+  drainRefused: boolean;
 }
 
 /** The body, its first message looked at before a decoder sees it. */
@@ -75,7 +83,7 @@ async function* guarded(
   const declared = options.declaredLength;
   const it = body[Symbol.asyncIterator]();
   if (!enveloped && declared !== undefined && declared > limit) {
-    throw await refused(it, tooLarge(declared, options), declared);
+    throw await refused(it, tooLarge(declared, options), options.drainRefused ? declared : 0);
   }
   const held: Uint8Array[] = [];
   let size = 0;
@@ -93,13 +101,14 @@ async function* guarded(
       const length = Buffer.concat(held, ENVELOPE_HEADER_BYTES).readUInt32BE(1);
       if (length > limit) {
         const left = ENVELOPE_HEADER_BYTES + length - size;
-        throw await refused(it, tooLarge(length, options), left);
+        throw await refused(it, tooLarge(length, options), options.drainRefused ? left : 0);
       }
       needed = ENVELOPE_HEADER_BYTES + length;
     }
     if (!enveloped && size > limit) {
       const error = tooLarge(declared ?? size, options, declared === undefined);
-      throw await refused(it, error, (declared ?? Number.POSITIVE_INFINITY) - size);
+      const left = options.drainRefused ? (declared ?? Number.POSITIVE_INFINITY) - size : 0;
+      throw await refused(it, error, left);
     }
   }
   const whole = enveloped ? size >= needed : ended;
@@ -120,24 +129,32 @@ async function* guarded(
 }
 
 /**
- * `error`, once the rest of the body is read and dropped, if it ends within
- * {@link DRAINED_MAX_BYTES} (`left`, when known, says whether it will): an
- * HTTP/1.1 client still writing would otherwise see its connection closed
- * (EPIPE) rather than the answer. A larger rest is not waited for.
+ * `error`, once the `left` bytes still to come (Infinity: unknown) are read
+ * and dropped, if they end within {@link DRAINED_MAX_BYTES} and
+ * {@link DRAINED_MAX_MS}: an HTTP/1.1 client still writing would otherwise see
+ * its connection closed (EPIPE) rather than the answer.
  */
 async function refused(
   it: AsyncIterator<Uint8Array>,
   error: ConnectError,
   left: number,
 ): Promise<ConnectError> {
-  if (left > DRAINED_MAX_BYTES && Number.isFinite(left)) return error;
+  if (left <= 0 || (left > DRAINED_MAX_BYTES && Number.isFinite(left))) return error;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(resolve, DRAINED_MAX_MS, "timeout");
+  });
   try {
     let dropped = 0;
-    for (let r = await it.next(); !r.done && dropped <= DRAINED_MAX_BYTES; r = await it.next()) {
-      dropped += r.value.byteLength;
+    while (dropped <= DRAINED_MAX_BYTES) {
+      const next = await Promise.race([it.next(), timedOut]);
+      if (next === "timeout" || next.done) break;
+      dropped += next.value.byteLength;
     }
   } catch {
     // The body ended otherwise (too slow, over budget, gone): the refusal stands.
+  } finally {
+    clearTimeout(timer);
   }
   return error;
 }

@@ -309,6 +309,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
             ? undefined
             : Number(req.headers["content-length"]),
         putRecords: path === PUT_RECORDS_PATH,
+        drainRefused: req.httpVersionMajor === 1,
       });
       return { body: counted, contextValues };
     },

@@ -39,7 +39,11 @@ export interface ConsumerServiceOptions {
   answers?: AnswerAdmission | undefined;
 }
 
-/** Lets a read answer of `bytes` (what making it holds) be made; the call gives them back when it is written. */
+/**
+ * Lets a read answer be made that holds `bytes` while it is read and encoded;
+ * the caller gives them back (the function it resolves with) once the answer
+ * is handed to the connection, where the budget of unread answers takes over.
+ */
 export interface AnswerAdmission {
   admit(bytes: number, signal: AbortSignal): Promise<() => void>;
 }
@@ -48,6 +52,13 @@ const NO_BUDGET: AnswerAdmission = { admit: async () => () => {} };
 
 /** What making an answer of `budgetBytes` may hold: the answer encoded, and again in its envelope. */
 const makingBytes = (budgetBytes: number) => 2 * Math.min(budgetBytes, MAX_ANSWER_BYTES);
+
+/**
+ * Runs `release` once the answer made now is handed to the connection:
+ * Connect encodes it and writes it to Node in the promise jobs that follow,
+ * before the next turn of the event loop.
+ */
+const afterHandover = (release: () => void) => setImmediate(release);
 
 const shuttingDown = () =>
   new ConnectError(
@@ -280,15 +291,17 @@ export function createConsumerService(
         streamArn: req.streamArn === "" ? undefined : req.streamArn,
       };
       const budgetBytes = messageBudget(req.maxMessageBytes);
-      // Held until the call ends: Connect encodes and writes the answer after this returns.
       const release = await answers.admit(makingBytes(budgetBytes), call.signal);
-      ctx.signal.addEventListener("abort", release, { once: true });
-      const out = await fitted(input, await backend.getRecords(input, call), budgetBytes, call);
-      return {
-        records: out.records.map(recordToProto),
-        nextShardIterator: out.nextShardIterator ?? "",
-        millisBehindLatest: BigInt(out.millisBehindLatest),
-      };
+      try {
+        const out = await fitted(input, await backend.getRecords(input, call), budgetBytes, call);
+        return {
+          records: out.records.map(recordToProto),
+          nextShardIterator: out.nextShardIterator ?? "",
+          millisBehindLatest: BigInt(out.millisBehindLatest),
+        };
+      } finally {
+        afterHandover(release);
+      }
     },
 
     async *subscribeToShard(req, ctx: HandlerContext) {
@@ -308,24 +321,22 @@ export function createConsumerService(
           call,
         );
         while (!until.aborted) {
-          // Held until the read's last event is written (Connect asks for the next one then).
-          const release = await answers.admit(makingBytes(budgetBytes), until);
-          let out: kinesis.GetRecordsOutput;
-          try {
-            out = await whileThrottled(
-              () => backend.getRecords({ shardIterator }, call),
-              call,
-              idlePollMs,
-            );
-            // The first event says the subscription is live even when there is nothing yet.
-            if (out.records.length > 0 || first) {
-              for (const event of eventsOf(out, budgetBytes, continuation)) {
-                continuation = event.continuationSequenceNumber ?? continuation;
-                yield event;
-              }
+          // Each event is admitted as it is made and given back once it is
+          // handed over, so a reader that does not read holds no budget. (The
+          // read itself costs little in the engine, whose records are views
+          // of its store.)
+          const out = await whileThrottled(
+            () => backend.getRecords({ shardIterator }, call),
+            call,
+            idlePollMs,
+          );
+          // The first event says the subscription is live even when there is nothing yet.
+          if (out.records.length > 0 || first) {
+            for (const event of eventsOf(out, budgetBytes, continuation)) {
+              continuation = event.continuationSequenceNumber ?? continuation;
+              afterHandover(await answers.admit(makingBytes(budgetBytes), until));
+              yield event;
             }
-          } finally {
-            release();
           }
           first = false;
           if (out.nextShardIterator === undefined) return; // the shard is closed and read

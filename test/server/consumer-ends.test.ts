@@ -5,6 +5,7 @@
  * the RPC metrics alike.
  */
 import assert from "node:assert/strict";
+import http2 from "node:http2";
 import { after, before, suite, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { pino } from "pino";
 import {
   ConsumerService,
+  GetRecordsRequestSchema,
   ShardIteratorType,
   SubscribeToShardRequestSchema,
 } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
@@ -209,5 +211,51 @@ void suite("SubscribeToShard cancelled over a backlog", () => {
       [],
       "every call ends CANCELLED",
     );
+  });
+
+  // Each read admitted to the budget of answers being made gives its bytes
+  // back whatever its client does; a leak would leave the last read waiting.
+  void test("after 40 large reads dropped mid-answer, a large read is still made at once", async () => {
+    const consumer = createClient(
+      ConsumerService,
+      transports["gRPC over h2c"]!(gateway.current.url),
+    );
+    const { shardIterator } = await consumer.getShardIterator({
+      streamName: "backlog",
+      shardId: "shardId-000000000000",
+      shardIteratorType: ShardIteratorType.TRIM_HORIZON,
+    });
+    const request = envelope(
+      toBinary(
+        GetRecordsRequestSchema,
+        create(GetRecordsRequestSchema, { shardIterator, maxMessageBytes: 10 * 1024 * 1024 }),
+      ),
+    );
+    await Promise.all(
+      Array.from(
+        { length: 40 },
+        () =>
+          new Promise<void>((resolve) => {
+            const session = http2.connect(gateway.current.url);
+            session.on("error", () => {});
+            session.on("close", () => resolve());
+            const stream = session.request({
+              ":method": "POST",
+              ":path": "/kinesis.gateway.v1.ConsumerService/GetRecords",
+              "content-type": "application/grpc",
+              te: "trailers",
+            });
+            stream.on("error", () => {});
+            stream.once("data", () => session.destroy());
+            stream.once("close", () => session.destroy());
+            stream.end(request);
+          }),
+      ),
+    );
+    const answer = await consumer.getRecords(
+      { shardIterator, maxMessageBytes: 10 * 1024 * 1024 },
+      { timeoutMs: 5_000 },
+    );
+    assert.ok(answer.records.length > 0);
   });
 });

@@ -1,36 +1,18 @@
 /**
- * What a backend does: the Kinesis operations in domain form. The engine
- * backend serves them in process; the kinesis backend forwards them to AWS.
- * A backend throws `KinesisError` for every failure a caller should see.
+ * What a backend does: the Kinesis operations of the table
+ * (`operations/table.ts`) in domain form. The engine backend serves them in
+ * process; the kinesis backend forwards them to AWS; decorators stack on
+ * either. A backend throws `KinesisError` for every failure a caller should see.
  */
 import type { Principal } from "../auth/tokens.ts";
 import { GatewayError } from "../kinesis/errors.ts";
-import type {
-  AddTagsInput,
-  CreateStreamInput,
-  DeleteStreamInput,
-  DescribeLimitsOutput,
-  DescribeStreamInput,
-  GetRecordsInput,
-  GetRecordsOutput,
-  GetShardIteratorInput,
-  GetShardIteratorOutput,
-  ListShardsInput,
-  ListShardsOutput,
-  ListStreamsInput,
-  ListStreamsOutput,
-  ListTagsInput,
-  ListTagsOutput,
-  PutRecordInput,
-  PutRecordOutput,
-  PutRecordsInput,
-  PutRecordsOutput,
-  RemoveTagsInput,
-  RetentionPeriodInput,
-  StreamDescription,
-  StreamDescriptionSummary,
-  StreamRef,
-} from "../kinesis/types.ts";
+import {
+  allOperations,
+  type InputOf,
+  type Operation,
+  type OperationName,
+  type OutputOf,
+} from "../operations/table.ts";
 
 /** The caller's side of one call. */
 export interface CallContext {
@@ -42,27 +24,41 @@ export interface CallContext {
   readonly principal?: Principal | undefined;
 }
 
-export interface Backend {
-  /** Inputs are validated by the caller (`kinesis/validation.ts`) first. */
-  putRecords(input: PutRecordsInput, call: CallContext): Promise<PutRecordsOutput>;
-  putRecord(input: PutRecordInput, call: CallContext): Promise<PutRecordOutput>;
-  createStream(input: CreateStreamInput, call: CallContext): Promise<void>;
-  deleteStream(input: DeleteStreamInput, call: CallContext): Promise<void>;
-  listStreams(input: ListStreamsInput, call: CallContext): Promise<ListStreamsOutput>;
-  describeStreamSummary(input: StreamRef, call: CallContext): Promise<StreamDescriptionSummary>;
-  listShards(input: ListShardsInput, call: CallContext): Promise<ListShardsOutput>;
-  describeStream(input: DescribeStreamInput, call: CallContext): Promise<StreamDescription>;
-  getShardIterator(
-    input: GetShardIteratorInput,
+/**
+ * One call of any operation in the table: what every backend and decorator
+ * implements, once for all operations. Inputs are validated by the caller
+ * (`kinesis/validation.ts`, through `validation.ts`) first.
+ */
+export type Dispatch = <N extends OperationName>(
+  operation: Operation<N>,
+  input: InputOf<N>,
+  call: CallContext,
+) => Promise<OutputOf<N>>;
+
+/** The typed facade: one method per operation (`putRecords` for PutRecords…). */
+export type BackendMethods = {
+  readonly [N in OperationName as Uncapitalize<N>]: (
+    input: InputOf<N>,
     call: CallContext,
-  ): Promise<GetShardIteratorOutput>;
-  getRecords(input: GetRecordsInput, call: CallContext): Promise<GetRecordsOutput>;
-  increaseStreamRetentionPeriod(input: RetentionPeriodInput, call: CallContext): Promise<void>;
-  decreaseStreamRetentionPeriod(input: RetentionPeriodInput, call: CallContext): Promise<void>;
-  addTagsToStream(input: AddTagsInput, call: CallContext): Promise<void>;
-  removeTagsFromStream(input: RemoveTagsInput, call: CallContext): Promise<void>;
-  listTagsForStream(input: ListTagsInput, call: CallContext): Promise<ListTagsOutput>;
-  describeLimits(call: CallContext): Promise<DescribeLimitsOutput>;
+  ) => Promise<OutputOf<N>>;
+};
+
+export interface Backend extends BackendMethods {
+  readonly call: Dispatch;
+}
+
+/** The method the facade names an operation by. */
+export const methodName = <N extends OperationName>(name: N) =>
+  (name[0]!.toLowerCase() + name.slice(1)) as Uncapitalize<N>;
+
+/** A backend from its dispatch: the facade's methods are made from the table. */
+export function backendOf(call: Dispatch): Backend {
+  const backend: Record<string, unknown> = { call };
+  for (const operation of allOperations) {
+    backend[methodName(operation.name)] = (input: never, context: CallContext) =>
+      call(operation, input, context);
+  }
+  return backend as unknown as Backend;
 }
 
 /** A call context for work nobody waits on with a deadline (start-up, probes). */

@@ -2,12 +2,13 @@
  * Backpressure: a bound on the records and bytes that writes hold in flight
  * in this process. A write that would pass it is refused at once with
  * `overloaded` (RESOURCE_EXHAUSTED), so a slow upstream makes callers back
- * off instead of making the gateway queue without limit.
+ * off instead of making the gateway queue without limit. Every operation
+ * whose entry says it writes records is bounded.
  */
 import { GatewayError } from "../kinesis/errors.ts";
 import type { PutRecordsRequestEntry } from "../kinesis/types.ts";
 import { recordBytes } from "../kinesis/validation.ts";
-import type { Backend } from "./backend.ts";
+import { type Backend, backendOf } from "./backend.ts";
 
 export interface InFlightLimits {
   /** Most records in flight at once. */
@@ -52,13 +53,11 @@ export function withInFlightLimit(
     }
   }
 
-  return {
-    ...backend,
-    inFlight,
-    putRecords: (input, call) => {
-      const records = input.records ?? [];
-      return admitted(records.length, sizeOf(records), () => backend.putRecords(input, call));
-    },
-    putRecord: (input, call) => admitted(1, sizeOf([input]), () => backend.putRecord(input, call)),
-  };
+  const bounded = backendOf((operation, input, call) => {
+    const writes = operation.writes;
+    if (writes === undefined) return backend.call(operation, input, call);
+    const records = writes.records(input);
+    return admitted(records.length, sizeOf(records), () => backend.call(operation, input, call));
+  });
+  return { ...bounded, inFlight };
 }

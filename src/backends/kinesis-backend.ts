@@ -6,34 +6,25 @@
  */
 import http from "node:http";
 import https from "node:https";
-import {
-  AddTagsToStreamCommand,
-  type PutRecordsResultEntry as AwsPutRecordsResultEntry,
-  type Shard as AwsShard,
-  CreateStreamCommand,
-  DecreaseStreamRetentionPeriodCommand,
-  DeleteStreamCommand,
-  DescribeLimitsCommand,
-  DescribeStreamCommand,
-  DescribeStreamSummaryCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  IncreaseStreamRetentionPeriodCommand,
-  KinesisClient,
-  ListShardsCommand,
-  ListStreamsCommand,
-  ListTagsForStreamCommand,
-  PutRecordCommand,
-  PutRecordsCommand,
-  RemoveTagsFromStreamCommand,
-} from "@aws-sdk/client-kinesis";
+import * as sdk from "@aws-sdk/client-kinesis";
+import { KinesisClient, ListStreamsCommand } from "@aws-sdk/client-kinesis";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { Logger } from "pino";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
-import type * as kinesis from "../kinesis/types.ts";
-import type { Backend, CallContext } from "./backend.ts";
+import { PlainMembers, read, write } from "../operations/aws-shape.ts";
+import type { OperationName } from "../operations/table.ts";
+import { type Backend, backendOf, type CallContext } from "./backend.ts";
+
+/**
+ * The SDK's command for each operation, by the operation's name: the SDK
+ * names every command `<Operation>Command`, so any operation in the table is
+ * forwarded without a member of its own.
+ */
+type SdkCommand = new (input: Record<string, unknown>) => Parameters<KinesisClient["send"]>[0];
+const commandFor = (name: OperationName) =>
+  (sdk as unknown as Record<string, SdkCommand>)[`${name}Command`]!;
 
 export interface KinesisBackendOptions {
   /** AWS region; also picks the endpoint when `endpoint` is not set. */
@@ -123,302 +114,20 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
     }
   }
 
+  /**
+   * Any operation of the table: its input written as the AWS request by the
+   * operation's shape, sent as the SDK's command of the same name, and the
+   * answer read back by the same shape.
+   */
+  const backend = backendOf(async (operation, input, call) => {
+    const Command = commandFor(operation.name);
+    const { input: request, output: answer } = operation.aws;
+    const out = await send(call, (o) => client.send(new Command(write(request, input)), o));
+    return read(answer, new PlainMembers(out));
+  });
+
   return {
-    async putRecords(input, call) {
-      const out = await send(call, (o) =>
-        client.send(
-          new PutRecordsCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            Records: (input.records ?? []).map((r) => ({
-              Data: r.data ?? new Uint8Array(0),
-              PartitionKey: r.partitionKey ?? "",
-              ExplicitHashKey: r.explicitHashKey,
-            })),
-          }),
-          o,
-        ),
-      );
-      return {
-        failedRecordCount: out.FailedRecordCount ?? 0,
-        records: (out.Records ?? []).map(resultEntry),
-        encryptionType: out.EncryptionType === "KMS" ? "KMS" : "NONE",
-        requestId: out.$metadata.requestId,
-      };
-    },
-
-    async putRecord(input, call) {
-      const out = await send(call, (o) =>
-        client.send(
-          new PutRecordCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            Data: input.data ?? new Uint8Array(0),
-            PartitionKey: input.partitionKey ?? "",
-            ExplicitHashKey: input.explicitHashKey,
-            SequenceNumberForOrdering: input.sequenceNumberForOrdering,
-          }),
-          o,
-        ),
-      );
-      return {
-        shardId: out.ShardId ?? "",
-        sequenceNumber: out.SequenceNumber ?? "",
-        encryptionType: out.EncryptionType === "KMS" ? "KMS" : "NONE",
-        requestId: out.$metadata.requestId,
-      };
-    },
-
-    async createStream(input, call) {
-      await send(call, (o) =>
-        client.send(
-          new CreateStreamCommand({
-            StreamName: input.streamName,
-            ShardCount: input.shardCount,
-            StreamModeDetails:
-              input.streamMode == null ? undefined : { StreamMode: input.streamMode },
-            Tags: input.tags,
-          }),
-          o,
-        ),
-      );
-    },
-
-    async deleteStream(input, call) {
-      await send(call, (o) =>
-        client.send(
-          new DeleteStreamCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            EnforceConsumerDeletion: input.enforceConsumerDeletion,
-          }),
-          o,
-        ),
-      );
-    },
-
-    async listStreams(input, call) {
-      const out = await send(call, (o) =>
-        client.send(
-          new ListStreamsCommand({
-            Limit: input.limit,
-            ExclusiveStartStreamName: input.exclusiveStartStreamName,
-            NextToken: input.nextToken,
-          }),
-          o,
-        ),
-      );
-      return {
-        streamNames: out.StreamNames ?? [],
-        hasMoreStreams: out.HasMoreStreams ?? false,
-        ...(out.NextToken === undefined ? {} : { nextToken: out.NextToken }),
-        streamSummaries: (out.StreamSummaries ?? []).map((s) => ({
-          streamName: s.StreamName ?? "",
-          streamArn: s.StreamARN ?? "",
-          streamStatus: s.StreamStatus ?? "ACTIVE",
-          streamMode: s.StreamModeDetails?.StreamMode ?? "PROVISIONED",
-          streamCreationTimestamp: s.StreamCreationTimestamp ?? new Date(0),
-        })),
-      };
-    },
-
-    async describeStreamSummary(input, call) {
-      const out = await send(call, (o) =>
-        client.send(
-          new DescribeStreamSummaryCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-          }),
-          o,
-        ),
-      );
-      const s = out.StreamDescriptionSummary;
-      return {
-        streamName: s?.StreamName ?? "",
-        streamArn: s?.StreamARN ?? "",
-        streamStatus: s?.StreamStatus ?? "ACTIVE",
-        streamMode: s?.StreamModeDetails?.StreamMode ?? "PROVISIONED",
-        retentionPeriodHours: s?.RetentionPeriodHours ?? 24,
-        streamCreationTimestamp: s?.StreamCreationTimestamp ?? new Date(0),
-        encryptionType: s?.EncryptionType === "KMS" ? "KMS" : "NONE",
-        ...(s?.KeyId === undefined ? {} : { keyId: s.KeyId }),
-        openShardCount: s?.OpenShardCount ?? 0,
-        consumerCount: s?.ConsumerCount ?? 0,
-      };
-    },
-
-    async listShards(input, call) {
-      const out = await send(call, (o) =>
-        client.send(
-          new ListShardsCommand({
-            // AWS refuses a stream name together with a next token.
-            StreamName: input.nextToken === undefined ? input.streamName : undefined,
-            StreamARN: input.nextToken === undefined ? input.streamArn : undefined,
-            NextToken: input.nextToken,
-            ExclusiveStartShardId: input.exclusiveStartShardId,
-            MaxResults: input.maxResults,
-          }),
-          o,
-        ),
-      );
-      return {
-        shards: (out.Shards ?? []).map(shardOf),
-        ...(out.NextToken === undefined ? {} : { nextToken: out.NextToken }),
-      };
-    },
-
-    async describeStream(input, call) {
-      const out = await send(call, (o) =>
-        client.send(
-          new DescribeStreamCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            Limit: input.limit,
-            ExclusiveStartShardId: input.exclusiveStartShardId,
-          }),
-          o,
-        ),
-      );
-      const d = out.StreamDescription;
-      return {
-        streamName: d?.StreamName ?? "",
-        streamArn: d?.StreamARN ?? "",
-        streamStatus: d?.StreamStatus ?? "ACTIVE",
-        streamMode: d?.StreamModeDetails?.StreamMode ?? "PROVISIONED",
-        shards: (d?.Shards ?? []).map(shardOf),
-        hasMoreShards: d?.HasMoreShards ?? false,
-        retentionPeriodHours: d?.RetentionPeriodHours ?? 24,
-        streamCreationTimestamp: d?.StreamCreationTimestamp ?? new Date(0),
-        encryptionType: d?.EncryptionType === "KMS" ? "KMS" : "NONE",
-        ...(d?.KeyId === undefined ? {} : { keyId: d.KeyId }),
-      };
-    },
-
-    async getShardIterator(input, call) {
-      const out = await send(call, (o) =>
-        client.send(
-          new GetShardIteratorCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            ShardId: input.shardId ?? "",
-            ShardIteratorType: input.shardIteratorType ?? "LATEST",
-            StartingSequenceNumber: input.startingSequenceNumber,
-            Timestamp: input.timestamp,
-          }),
-          o,
-        ),
-      );
-      return { shardIterator: out.ShardIterator ?? "" };
-    },
-
-    async getRecords(input, call) {
-      const out = await send(call, (o) =>
-        client.send(
-          new GetRecordsCommand({
-            ShardIterator: input.shardIterator ?? "",
-            Limit: input.limit,
-            StreamARN: input.streamArn,
-          }),
-          o,
-        ),
-      );
-      return {
-        records: (out.Records ?? []).map((r) => ({
-          sequenceNumber: r.SequenceNumber ?? "",
-          approximateArrivalTimestamp: r.ApproximateArrivalTimestamp ?? new Date(0),
-          data: r.Data ?? new Uint8Array(0),
-          partitionKey: r.PartitionKey ?? "",
-          ...(r.EncryptionType === undefined
-            ? {}
-            : { encryptionType: r.EncryptionType === "KMS" ? "KMS" : "NONE" }),
-        })),
-        ...(out.NextShardIterator === undefined
-          ? {}
-          : { nextShardIterator: out.NextShardIterator }),
-        millisBehindLatest: out.MillisBehindLatest ?? 0,
-      };
-    },
-
-    async increaseStreamRetentionPeriod(input, call) {
-      await send(call, (o) =>
-        client.send(
-          new IncreaseStreamRetentionPeriodCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            RetentionPeriodHours: input.retentionPeriodHours ?? 0,
-          }),
-          o,
-        ),
-      );
-    },
-
-    async decreaseStreamRetentionPeriod(input, call) {
-      await send(call, (o) =>
-        client.send(
-          new DecreaseStreamRetentionPeriodCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            RetentionPeriodHours: input.retentionPeriodHours ?? 0,
-          }),
-          o,
-        ),
-      );
-    },
-
-    async addTagsToStream(input, call) {
-      await send(call, (o) =>
-        client.send(
-          new AddTagsToStreamCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            Tags: input.tags ?? {},
-          }),
-          o,
-        ),
-      );
-    },
-
-    async removeTagsFromStream(input, call) {
-      await send(call, (o) =>
-        client.send(
-          new RemoveTagsFromStreamCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            TagKeys: input.tagKeys ?? [],
-          }),
-          o,
-        ),
-      );
-    },
-
-    async listTagsForStream(input, call) {
-      const out = await send(call, (o) =>
-        client.send(
-          new ListTagsForStreamCommand({
-            StreamName: input.streamName,
-            StreamARN: input.streamArn,
-            ExclusiveStartTagKey: input.exclusiveStartTagKey,
-            Limit: input.limit,
-          }),
-          o,
-        ),
-      );
-      return {
-        tags: (out.Tags ?? []).map((t) => ({ key: t.Key ?? "", value: t.Value ?? "" })),
-        hasMoreTags: out.HasMoreTags ?? false,
-      };
-    },
-
-    async describeLimits(call) {
-      const out = await send(call, (o) => client.send(new DescribeLimitsCommand({}), o));
-      return {
-        shardLimit: out.ShardLimit ?? 0,
-        openShardCount: out.OpenShardCount ?? 0,
-        onDemandStreamCount: out.OnDemandStreamCount ?? 0,
-        onDemandStreamCountLimit: out.OnDemandStreamCountLimit ?? 0,
-      };
-    },
-
+    ...backend,
     async reachable(signal) {
       try {
         await send({ signal }, (o) => client.send(new ListStreamsCommand({ Limit: 1 }), o));
@@ -432,36 +141,6 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
       client.destroy();
     },
   };
-}
-
-function shardOf(s: AwsShard): kinesis.Shard {
-  return {
-    shardId: s.ShardId ?? "",
-    ...(s.ParentShardId === undefined ? {} : { parentShardId: s.ParentShardId }),
-    ...(s.AdjacentParentShardId === undefined
-      ? {}
-      : { adjacentParentShardId: s.AdjacentParentShardId }),
-    hashKeyRange: {
-      startingHashKey: s.HashKeyRange?.StartingHashKey ?? "",
-      endingHashKey: s.HashKeyRange?.EndingHashKey ?? "",
-    },
-    sequenceNumberRange: {
-      startingSequenceNumber: s.SequenceNumberRange?.StartingSequenceNumber ?? "",
-      ...(s.SequenceNumberRange?.EndingSequenceNumber === undefined
-        ? {}
-        : { endingSequenceNumber: s.SequenceNumberRange.EndingSequenceNumber }),
-    },
-  };
-}
-
-function resultEntry(entry: AwsPutRecordsResultEntry): kinesis.PutRecordsResultEntry {
-  if (entry.ErrorCode !== undefined) {
-    return {
-      errorCode: entry.ErrorCode as NonNullable<kinesis.PutRecordsResultEntry["errorCode"]>,
-      errorMessage: entry.ErrorMessage ?? "",
-    };
-  }
-  return { sequenceNumber: entry.SequenceNumber ?? "", shardId: entry.ShardId ?? "" };
 }
 
 /**

@@ -14,7 +14,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { KinesisError } from "../kinesis/errors.ts";
 import type { StreamRef } from "../kinesis/types.ts";
-import type { Backend } from "./backend.ts";
+import type { OutputOf } from "../operations/table.ts";
+import { type Backend, backendOf } from "./backend.ts";
 
 const ALGORITHM = "aes-256-gcm";
 const IV_BYTES = 12;
@@ -87,33 +88,36 @@ export function createPageTokenSealer(key: Uint8Array = randomBytes(32)): PageTo
   };
 }
 
+/** What a paging operation's input and output have in common. */
+interface PagedInput extends StreamRef {
+  nextToken?: string | undefined;
+  tokenStream?: StreamRef | undefined;
+}
+interface PagedOutput {
+  nextToken?: string | undefined;
+}
+
 /** Seals the page tokens of `backend`'s answers and unseals the ones callers send back. */
 export function withSealedPageTokens(backend: Backend, sealer: PageTokenSealer): Backend {
-  return {
-    ...backend,
-    async listStreams(input, call) {
-      const inner =
-        input.nextToken === undefined
-          ? input
-          : { ...input, nextToken: sealer.unseal(input.nextToken, "ListStreams").token };
-      const out = await backend.listStreams(inner, call);
-      if (out.nextToken === undefined) return out;
-      return { ...out, nextToken: sealer.seal({ operation: "ListStreams", token: out.nextToken }) };
-    },
-    async listShards(input, call) {
-      let inner = input;
-      let stream: StreamRef = { streamName: input.streamName, streamArn: input.streamArn };
-      if (input.nextToken !== undefined) {
-        const page = sealer.unseal(input.nextToken, "ListShards");
+  return backendOf(async (operation, input, call) => {
+    const paging = operation.paging;
+    if (paging === undefined) return backend.call(operation, input, call);
+    const paged = input as PagedInput;
+    let inner = paged;
+    let stream: StreamRef | undefined = paging.sealsStream
+      ? { streamName: paged.streamName, streamArn: paged.streamArn }
+      : undefined;
+    if (paged.nextToken !== undefined) {
+      const page = sealer.unseal(paged.nextToken, operation.name);
+      inner = { ...paged, nextToken: page.token };
+      if (paging.sealsStream) {
         stream = page.stream ?? {};
-        inner = { ...input, nextToken: page.token, tokenStream: page.stream };
+        inner.tokenStream = page.stream;
       }
-      const out = await backend.listShards(inner, call);
-      if (out.nextToken === undefined) return out;
-      return {
-        ...out,
-        nextToken: sealer.seal({ operation: "ListShards", token: out.nextToken, stream }),
-      };
-    },
-  };
+    }
+    const out = (await backend.call(operation, inner as typeof input, call)) as PagedOutput;
+    if (out.nextToken === undefined) return out as OutputOf<typeof operation.name>;
+    const nextToken = sealer.seal({ operation: operation.name, token: out.nextToken, stream });
+    return { ...out, nextToken } as OutputOf<typeof operation.name>;
+  });
 }

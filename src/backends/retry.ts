@@ -8,8 +8,9 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { KinesisError } from "../kinesis/errors.ts";
-import type { PutRecordsOutput, PutRecordsResultEntry } from "../kinesis/types.ts";
-import type { Backend, CallContext } from "./backend.ts";
+import type { PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry } from "../kinesis/types.ts";
+import type { OutputOf } from "../operations/table.ts";
+import { type Backend, backendOf, type CallContext } from "./backend.ts";
 
 export interface RetryOptions {
   /** Retries after the first attempt; 0 turns retrying off. */
@@ -50,52 +51,64 @@ async function pause(delayMs: number, call: CallContext): Promise<boolean> {
 
 export function withRetry(backend: Backend, options: RetryOptions): Backend {
   if (options.retries <= 0) return backend;
-  return {
-    ...backend,
 
-    async putRecords(input, call) {
-      const records = input.records ?? [];
-      let out: PutRecordsOutput = await backend.putRecords(input, call);
-      const results: PutRecordsResultEntry[] = [...out.records];
-      for (let attempt = 1; attempt <= options.retries; attempt++) {
-        const retried = results.flatMap((r, i) =>
-          r.errorCode && RETRYABLE.has(r.errorCode) ? [i] : [],
-        );
-        if (retried.length === 0) break;
+  /** A batch answers record by record: only its failed records are sent again. */
+  async function batchWithRetries(
+    input: PutRecordsInput,
+    call: CallContext,
+    send: (input: PutRecordsInput) => Promise<PutRecordsOutput>,
+  ): Promise<PutRecordsOutput> {
+    const records = input.records ?? [];
+    let out = await send(input);
+    const results: PutRecordsResultEntry[] = [...out.records];
+    for (let attempt = 1; attempt <= options.retries; attempt++) {
+      const retried = results.flatMap((r, i) =>
+        r.errorCode && RETRYABLE.has(r.errorCode) ? [i] : [],
+      );
+      if (retried.length === 0) break;
+      const delayMs = backoffMs(attempt, options);
+      if (!leavesTime(call, delayMs) || !(await pause(delayMs, call))) break;
+      options.onRetry?.(attempt, retried.length);
+      try {
+        out = await send({ ...input, records: retried.map((i) => records[i]!) });
+      } catch {
+        break; // the records already written stay reported as written
+      }
+      out.records.forEach((result, k) => {
+        results[retried[k]!] = result;
+      });
+    }
+    return {
+      failedRecordCount: results.filter((r) => r.errorCode !== undefined).length,
+      records: results,
+      encryptionType: out.encryptionType,
+    };
+  }
+
+  /** A single write fails whole: it is sent again while its error is retryable. */
+  async function callWithRetries<T>(call: CallContext, send: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (err) {
+        const retryable = err instanceof KinesisError && RETRYABLE.has(err.type);
+        if (!retryable || attempt > options.retries) throw err;
         const delayMs = backoffMs(attempt, options);
-        if (!leavesTime(call, delayMs) || !(await pause(delayMs, call))) break;
-        options.onRetry?.(attempt, retried.length);
-        try {
-          out = await backend.putRecords(
-            { ...input, records: retried.map((i) => records[i]!) },
-            call,
-          );
-        } catch {
-          break; // the records already written stay reported as written
-        }
-        out.records.forEach((result, k) => {
-          results[retried[k]!] = result;
-        });
+        if (!leavesTime(call, delayMs) || !(await pause(delayMs, call))) throw err;
+        options.onRetry?.(attempt, 1);
       }
-      return {
-        failedRecordCount: results.filter((r) => r.errorCode !== undefined).length,
-        records: results,
-        encryptionType: out.encryptionType,
-      };
-    },
+    }
+  }
 
-    async putRecord(input, call) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await backend.putRecord(input, call);
-        } catch (err) {
-          const retryable = err instanceof KinesisError && RETRYABLE.has(err.type);
-          if (!retryable || attempt > options.retries) throw err;
-          const delayMs = backoffMs(attempt, options);
-          if (!leavesTime(call, delayMs) || !(await pause(delayMs, call))) throw err;
-          options.onRetry?.(attempt, 1);
-        }
-      }
-    },
-  };
+  return backendOf((operation, input, call) => {
+    const writes = operation.writes;
+    if (writes === undefined) return backend.call(operation, input, call);
+    if (!writes.batch) return callWithRetries(call, () => backend.call(operation, input, call));
+    // A batch write is PutRecords-shaped: records in, a result per record out.
+    const send = (batch: PutRecordsInput) =>
+      backend.call(operation, batch as typeof input, call) as Promise<PutRecordsOutput>;
+    return batchWithRetries(input as PutRecordsInput, call, send) as Promise<
+      OutputOf<typeof operation.name>
+    >;
+  });
 }

@@ -7,7 +7,8 @@ import { isEngineShardIterator } from "../engine/index.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import type { ListStreamsInput, ListStreamsOutput, StreamRef } from "../kinesis/types.ts";
 import { streamNameOf } from "../kinesis/validation.ts";
-import type { Backend, CallContext } from "./backend.ts";
+import type { OutputOf } from "../operations/table.ts";
+import { type Backend, backendOf, type CallContext } from "./backend.ts";
 
 export interface RouterRoute {
   /** An exact stream name or a glob. */
@@ -56,47 +57,41 @@ export function createRouter(options: RouterOptions): Router {
     return backend;
   }
 
+  /** An iterator names no stream, but the engine's are recognisable. */
+  function backendForIterator(iterator: string): Backend {
+    const engine = options.backends.get("engine");
+    const fromEngine = isEngineShardIterator(iterator);
+    if (fromEngine && engine !== undefined) return engine;
+    const forwarded = options.backends.get("kinesis");
+    if (!fromEngine && forwarded !== undefined) return forwarded;
+    return defaultBackend();
+  }
+
   const inUse = [...new Set([options.defaultBackend, ...options.routes.map((r) => r.backend)])]
     .map((name) => ({ name, backend: options.backends.get(name) }))
     .filter((b): b is { name: string; backend: Backend } => b.backend !== undefined);
 
-  return {
-    backendNameFor,
-    putRecords: (input, call) => backendFor(input).putRecords(input, call),
-    putRecord: (input, call) => backendFor(input).putRecord(input, call),
-    createStream: (input, call) => backendFor(input).createStream(input, call),
-    deleteStream: (input, call) => backendFor(input).deleteStream(input, call),
-    describeStreamSummary: (input, call) => backendFor(input).describeStreamSummary(input, call),
-    listShards: (input, call) =>
-      // A page token goes where the stream it pages through is served.
-      backendFor(input.tokenStream ?? input).listShards(input, call),
-    describeStream: (input, call) => backendFor(input).describeStream(input, call),
-    getShardIterator: (input, call) => backendFor(input).getShardIterator(input, call),
-    getRecords: (input, call) => {
-      // An iterator names no stream, but the engine's are recognisable.
-      const engine = options.backends.get("engine");
-      const fromEngine = isEngineShardIterator(input.shardIterator ?? "");
-      if (fromEngine && engine !== undefined) return engine.getRecords(input, call);
-      const forwarded = options.backends.get("kinesis");
-      if (!fromEngine && forwarded !== undefined) return forwarded.getRecords(input, call);
-      return defaultBackend().getRecords(input, call);
-    },
-    increaseStreamRetentionPeriod: (input, call) =>
-      backendFor(input).increaseStreamRetentionPeriod(input, call),
-    decreaseStreamRetentionPeriod: (input, call) =>
-      backendFor(input).decreaseStreamRetentionPeriod(input, call),
-    addTagsToStream: (input, call) => backendFor(input).addTagsToStream(input, call),
-    removeTagsFromStream: (input, call) => backendFor(input).removeTagsFromStream(input, call),
-    listTagsForStream: (input, call) => backendFor(input).listTagsForStream(input, call),
-    describeLimits: (call) => defaultBackend().describeLimits(call),
-    async listStreams(input, call) {
-      const only = inUse[0];
-      if (inUse.length === 1 && only !== undefined && routes.length === 0) {
-        return only.backend.listStreams(input, call);
-      }
-      return mergedListing(input, call);
-    },
-  };
+  function listStreams(input: ListStreamsInput, call: CallContext): Promise<ListStreamsOutput> {
+    const only = inUse[0];
+    if (inUse.length === 1 && only !== undefined && routes.length === 0) {
+      return only.backend.listStreams(input, call);
+    }
+    return mergedListing(input, call);
+  }
+
+  const router = backendOf((operation, input, call) => {
+    const target = operation.target(input);
+    if ("stream" in target) return backendFor(target.stream).call(operation, input, call);
+    if ("iterator" in target) {
+      return backendForIterator(target.iterator).call(operation, input, call);
+    }
+    if ("listing" in target) {
+      // Only ListStreams addresses the listing.
+      return listStreams(target.listing, call) as Promise<OutputOf<typeof operation.name>>;
+    }
+    return defaultBackend().call(operation, input, call);
+  });
+  return { ...router, backendNameFor };
 
   function defaultBackend(): Backend {
     const backend = options.backends.get(options.defaultBackend) ?? inUse[0]?.backend;

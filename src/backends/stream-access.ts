@@ -7,9 +7,10 @@
 import type { Principal } from "../auth/tokens.ts";
 import { decodeShardIterator } from "../engine/index.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
-import type { ListStreamsInput, ListStreamsOutput, StreamRef } from "../kinesis/types.ts";
+import type { ListStreamsInput, ListStreamsOutput } from "../kinesis/types.ts";
 import { streamNameOf as nameOf, streamNameFromArn } from "../kinesis/validation.ts";
-import type { Backend, CallContext } from "./backend.ts";
+import type { OutputOf, Target } from "../operations/table.ts";
+import { type Backend, backendOf, type CallContext } from "./backend.ts";
 
 const forbidden = () =>
   new GatewayError(
@@ -17,54 +18,37 @@ const forbidden = () =>
     "The caller is not allowed to perform this operation on this stream.",
   );
 
-function check(call: CallContext, streamName: string | undefined): void {
-  const principal = call.principal;
-  if (principal === undefined || !principal.restricted) return;
-  if (streamName === undefined || !principal.mayUse(streamName)) throw forbidden();
+/** The stream a target names, as far as it can be told before the call. */
+function streamNameOfTarget(target: Target): string | undefined {
+  if ("stream" in target) return nameOf(target.stream);
+  if ("iterator" in target) {
+    // Engine iterators carry their stream; an AWS one is named by StreamARN only.
+    return (
+      decodeShardIterator(target.iterator)?.streamName ?? streamNameFromArn(target.streamArn ?? "")
+    );
+  }
+  return undefined;
 }
 
 export function withStreamAccess(backend: Backend): Backend {
-  /** An operation on the stream its input names. */
-  const guarded =
-    <I extends StreamRef, O>(op: (input: I, call: CallContext) => Promise<O>) =>
-    (input: I, call: CallContext): Promise<O> => {
-      check(call, nameOf(input));
-      return op(input, call);
-    };
-  return {
-    putRecords: guarded(backend.putRecords),
-    putRecord: guarded(backend.putRecord),
-    createStream: (input, call) => {
-      check(call, input.streamName);
-      return backend.createStream(input, call);
-    },
-    deleteStream: guarded(backend.deleteStream),
-    describeStreamSummary: guarded(backend.describeStreamSummary),
-    describeStream: guarded(backend.describeStream),
-    listShards: async (input, call) => {
-      // A page token is authorised by the stream it was issued for.
-      check(call, nameOf(input) ?? (input.tokenStream && nameOf(input.tokenStream)));
-      return backend.listShards(input, call);
-    },
-    getShardIterator: guarded(backend.getShardIterator),
-    getRecords: (input, call) => {
-      // Engine iterators carry their stream; an AWS one is named by StreamARN only.
-      const fromIterator = decodeShardIterator(input.shardIterator ?? "")?.streamName;
-      check(call, fromIterator ?? streamNameFromArn(input.streamArn ?? ""));
-      return backend.getRecords(input, call);
-    },
-    increaseStreamRetentionPeriod: guarded(backend.increaseStreamRetentionPeriod),
-    decreaseStreamRetentionPeriod: guarded(backend.decreaseStreamRetentionPeriod),
-    addTagsToStream: guarded(backend.addTagsToStream),
-    removeTagsFromStream: guarded(backend.removeTagsFromStream),
-    listTagsForStream: guarded(backend.listTagsForStream),
-    describeLimits: (call) => backend.describeLimits(call),
-    async listStreams(input, call) {
-      const principal = call.principal;
-      if (principal === undefined || !principal.restricted) return backend.listStreams(input, call);
-      return visibleListing(backend, input, call, principal);
-    },
-  };
+  return backendOf((operation, input, call) => {
+    const principal = call.principal;
+    if (principal === undefined || !principal.restricted) {
+      return backend.call(operation, input, call);
+    }
+    const target = operation.target(input);
+    if ("listing" in target) {
+      // Only ListStreams addresses the listing.
+      return visibleListing(backend, target.listing, call, principal) as Promise<
+        OutputOf<typeof operation.name>
+      >;
+    }
+    if (!("account" in target)) {
+      const streamName = streamNameOfTarget(target);
+      if (streamName === undefined || !principal.mayUse(streamName)) throw forbidden();
+    }
+    return backend.call(operation, input, call);
+  });
 }
 
 /** Names read from the backend per call while paging for a limited caller. */

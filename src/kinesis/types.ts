@@ -278,3 +278,6 @@ export interface DescribeLimitsOutput {
   onDemandStreamCount: number;
   onDemandStreamCountLimit: number;
 }
+
+/** DescribeLimits takes no members. */
+export type DescribeLimitsInput = Record<never, never>;

@@ -28,10 +28,11 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import type { Backend } from "../backends/backend.ts";
+import { type Backend, backendOf } from "../backends/backend.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import type { PutRecordsRequestEntry, PutRecordsResultEntry, StreamRef } from "../kinesis/types.ts";
 import { isStreamName, recordBytes, streamNameOf } from "../kinesis/validation.ts";
+import { streamOf, type Writes } from "../operations/table.ts";
 import { DURATION_BUCKETS_SECONDS } from "./buckets.ts";
 import { createStreamLabels, OTHER_STREAMS } from "./stream-labels.ts";
 
@@ -257,37 +258,26 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
     });
   }
 
-  const outer = (backend: Backend): Backend => ({
-    ...backend,
-    async putRecords(input, call) {
-      const entries = input.records ?? [];
-      const spans = startCreateSpans(spanStreamName(input), entries);
+  /** Create spans and record counts around every call that writes records. */
+  const outer = (backend: Backend): Backend =>
+    backendOf(async (operation, input, call) => {
+      const writes = operation.writes;
+      if (writes === undefined) return backend.call(operation, input, call);
+      const ref = streamOf(operation.target(input));
+      const entries = writes.records(input);
+      const spans = startCreateSpans(spanStreamName(ref), entries);
       try {
-        const out = await backend.putRecords(input, call);
-        endCreateSpans(spans, out.records);
-        countResults(input, entries, out.records);
-        return out;
-      } catch (err) {
-        failCreateSpans(spans, err);
-        countFailure(input, entries.length, err);
-        throw err;
-      }
-    },
-    async putRecord(input, call) {
-      const spans = startCreateSpans(spanStreamName(input), [input]);
-      try {
-        const out = await backend.putRecord(input, call);
-        const results = [{ shardId: out.shardId, sequenceNumber: out.sequenceNumber }];
+        const out = await backend.call(operation, input, call);
+        const results = writes.results(out);
         endCreateSpans(spans, results);
-        countResults(input, [input], results);
+        countResults(ref, entries, results);
         return out;
       } catch (err) {
         failCreateSpans(spans, err);
-        countFailure(input, 1, err);
+        countFailure(ref, entries.length, err);
         throw err;
       }
-    },
-  });
+    });
 
   const send = (backend: Backend, target: SendTarget): Backend => {
     const base: Attributes = { "kinesis_gateway.backend": target.backend };
@@ -313,7 +303,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
     }
 
     /** The send span around one write call. */
-    async function sent<T extends { requestId?: string | undefined }>(
+    async function sent<T>(
       ref: StreamRef,
       entries: readonly PutRecordsRequestEntry[],
       batch: boolean,
@@ -338,7 +328,9 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
       });
       try {
         const out = await timed(operation, work);
-        if (out.requestId !== undefined) span.setAttribute("aws.request_id", out.requestId);
+        // A forwarded write's answer carries AWS's request id.
+        const requestId = (out as { requestId?: string | undefined }).requestId;
+        if (requestId !== undefined) span.setAttribute("aws.request_id", requestId);
         describe(out, span);
         return out;
       } catch (err) {
@@ -351,61 +343,33 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
       }
     }
 
-    return {
-      putRecords: (input, call) =>
-        sent(
-          input,
-          input.records ?? [],
-          true,
-          "PutRecords",
-          () => backend.putRecords(input, call),
-          (out, span) => {
-            if (out.failedRecordCount > 0) {
-              span.setAttribute("aws.kinesis.failed_record_count", out.failedRecordCount);
-            }
-          },
-        ),
-      putRecord: (input, call) =>
-        sent(
-          input,
-          [input],
-          false,
-          "PutRecord",
-          () => backend.putRecord(input, call),
-          (out, span) => {
-            if (!recordSpans) {
-              span.setAttribute("messaging.destination.partition.id", out.shardId);
-              span.setAttribute("messaging.message.id", out.sequenceNumber);
-            }
-          },
-        ),
-      createStream: (input, call) => timed("CreateStream", () => backend.createStream(input, call)),
-      deleteStream: (input, call) => timed("DeleteStream", () => backend.deleteStream(input, call)),
-      listStreams: (input, call) => timed("ListStreams", () => backend.listStreams(input, call)),
-      describeStreamSummary: (input, call) =>
-        timed("DescribeStreamSummary", () => backend.describeStreamSummary(input, call)),
-      listShards: (input, call) => timed("ListShards", () => backend.listShards(input, call)),
-      describeStream: (input, call) =>
-        timed("DescribeStream", () => backend.describeStream(input, call)),
-      getShardIterator: (input, call) =>
-        timed("GetShardIterator", () => backend.getShardIterator(input, call)),
-      getRecords: (input, call) => timed("GetRecords", () => backend.getRecords(input, call)),
-      increaseStreamRetentionPeriod: (input, call) =>
-        timed("IncreaseStreamRetentionPeriod", () =>
-          backend.increaseStreamRetentionPeriod(input, call),
-        ),
-      decreaseStreamRetentionPeriod: (input, call) =>
-        timed("DecreaseStreamRetentionPeriod", () =>
-          backend.decreaseStreamRetentionPeriod(input, call),
-        ),
-      addTagsToStream: (input, call) =>
-        timed("AddTagsToStream", () => backend.addTagsToStream(input, call)),
-      removeTagsFromStream: (input, call) =>
-        timed("RemoveTagsFromStream", () => backend.removeTagsFromStream(input, call)),
-      listTagsForStream: (input, call) =>
-        timed("ListTagsForStream", () => backend.listTagsForStream(input, call)),
-      describeLimits: (call) => timed("DescribeLimits", () => backend.describeLimits(call)),
-    };
+    /** What the send span says of a write's outcome. */
+    function describe(writes: Writes<unknown, unknown>, out: unknown, span: Span): void {
+      const results = writes.results(out);
+      if (writes.batch) {
+        const failedRecordCount = results.filter((r) => r.errorCode !== undefined).length;
+        if (failedRecordCount > 0) {
+          span.setAttribute("aws.kinesis.failed_record_count", failedRecordCount);
+        }
+      } else if (!recordSpans) {
+        span.setAttribute("messaging.destination.partition.id", results[0]?.shardId ?? "");
+        span.setAttribute("messaging.message.id", results[0]?.sequenceNumber ?? "");
+      }
+    }
+
+    return backendOf((operation, input, call) => {
+      const work = () => backend.call(operation, input, call);
+      const writes = operation.writes;
+      if (writes === undefined) return timed(operation.name, work);
+      return sent(
+        streamOf(operation.target(input)),
+        writes.records(input),
+        writes.batch,
+        operation.name,
+        work,
+        (out, span) => describe(writes as Writes<unknown, unknown>, out, span),
+      );
+    });
   };
 
   return { outer, send };

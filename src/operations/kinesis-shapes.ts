@@ -1,0 +1,139 @@
+/**
+ * The AWS structures several operations share, in `aws-shape.ts`'s terms.
+ * Enum members are read as the client sent them: the shared validation
+ * refuses a value outside the enum, with AWS's text, before any backend sees it.
+ */
+import type * as k from "../kinesis/types.ts";
+import { type Custom, constant, listOf, type MemberSpec, readOnly, shape } from "./aws-shape.ts";
+
+/** `StreamName` and `StreamARN`, as most requests name their stream. */
+export const streamRefMembers = {
+  StreamName: ["streamName", "string"],
+  StreamARN: ["streamArn", "string"],
+} as const satisfies Record<string, MemberSpec>;
+
+/** An answer's encryption: anything but KMS reads as NONE, as the domain has only those two. */
+export const encryption: Custom = {
+  read: (members, aws) => {
+    const value = members.string(aws);
+    return value === undefined ? undefined : value === "KMS" ? "KMS" : "NONE";
+  },
+  write: (value) => value,
+};
+
+/**
+ * `StreamModeDetails.StreamMode` as the domain's `streamMode`. Details sent
+ * without their required mode read as null, for validation to name.
+ */
+export const streamModeDetails: Custom = {
+  read: (members, aws) => {
+    const details = members.structure(aws);
+    return details === undefined ? undefined : (details.string("StreamMode") ?? null);
+  },
+  write: (mode) => (mode == null ? undefined : { StreamMode: mode }),
+};
+
+/** What AWS answers for a stream's enhanced monitoring, which the gateway does not offer. */
+export const noEnhancedMonitoring = constant([{ ShardLevelMetrics: [] }]);
+
+/** The request id the SDK reports beside a forwarded answer (for telemetry). */
+export const requestId = readOnly((members) => members.structure("$metadata")?.string("requestId"));
+
+export const shardShape = shape<k.Shard>({
+  ShardId: ["shardId", "string", ""],
+  ParentShardId: ["parentShardId", "string"],
+  AdjacentParentShardId: ["adjacentParentShardId", "string"],
+  HashKeyRange: [
+    "hashKeyRange",
+    shape<k.HashKeyRange>({
+      StartingHashKey: ["startingHashKey", "string", ""],
+      EndingHashKey: ["endingHashKey", "string", ""],
+    }),
+    { startingHashKey: "", endingHashKey: "" },
+  ],
+  SequenceNumberRange: [
+    "sequenceNumberRange",
+    shape<k.SequenceNumberRange>({
+      StartingSequenceNumber: ["startingSequenceNumber", "string", ""],
+      EndingSequenceNumber: ["endingSequenceNumber", "string"],
+    }),
+    { startingSequenceNumber: "" },
+  ],
+});
+
+/** A record to write, in PutRecords and (beside the stream) PutRecord. */
+export const recordMembers = {
+  // Null when a wire client sent none: validation names it.
+  Data: ["data", "blob", null],
+  PartitionKey: ["partitionKey", "string", null],
+  ExplicitHashKey: ["explicitHashKey", "string"],
+} as const satisfies Record<string, MemberSpec>;
+
+export const putRecordsEntry = shape<k.PutRecordsRequestEntry>(recordMembers);
+
+export const putRecordsResult = shape<k.PutRecordsResultEntry>({
+  SequenceNumber: ["sequenceNumber", "string"],
+  ShardId: ["shardId", "string"],
+  ErrorCode: ["errorCode", "string"],
+  ErrorMessage: ["errorMessage", "string"],
+});
+
+const streamHeader = {
+  StreamName: ["streamName", "string", ""],
+  StreamARN: ["streamArn", "string", ""],
+  StreamStatus: ["streamStatus", "string", "ACTIVE"],
+  StreamModeDetails: ["streamMode", streamModeDetails, "PROVISIONED"],
+} as const satisfies Record<string, MemberSpec>;
+
+const UNKNOWN_TIME = new Date(0);
+
+export const streamSummary = shape<k.StreamSummary>({
+  ...streamHeader,
+  StreamCreationTimestamp: ["streamCreationTimestamp", "timestamp", UNKNOWN_TIME],
+});
+
+export const streamDescriptionSummary = shape<k.StreamDescriptionSummary>({
+  ...streamHeader,
+  RetentionPeriodHours: ["retentionPeriodHours", "integer", 24],
+  StreamCreationTimestamp: ["streamCreationTimestamp", "timestamp", UNKNOWN_TIME],
+  EnhancedMonitoring: ["enhancedMonitoring", noEnhancedMonitoring],
+  EncryptionType: ["encryptionType", encryption, "NONE"],
+  KeyId: ["keyId", "string"],
+  OpenShardCount: ["openShardCount", "integer", 0],
+  ConsumerCount: ["consumerCount", "integer", 0],
+});
+
+export const streamDescription = shape<k.StreamDescription>({
+  ...streamHeader,
+  Shards: ["shards", listOf(shardShape), []],
+  HasMoreShards: ["hasMoreShards", "boolean", false],
+  RetentionPeriodHours: ["retentionPeriodHours", "integer", 24],
+  StreamCreationTimestamp: ["streamCreationTimestamp", "timestamp", UNKNOWN_TIME],
+  EnhancedMonitoring: ["enhancedMonitoring", noEnhancedMonitoring],
+  EncryptionType: ["encryptionType", encryption, "NONE"],
+  KeyId: ["keyId", "string"],
+});
+
+export const shardFilter = shape<k.ShardFilter>({
+  Type: ["type", "string", null],
+  ShardId: ["shardId", "string"],
+  Timestamp: ["timestamp", "timestamp"],
+});
+
+export const kinesisRecord = shape<k.KinesisRecord>({
+  SequenceNumber: ["sequenceNumber", "string", ""],
+  ApproximateArrivalTimestamp: ["approximateArrivalTimestamp", "timestamp", UNKNOWN_TIME],
+  Data: ["data", "blob", new Uint8Array(0)],
+  PartitionKey: ["partitionKey", "string", ""],
+  EncryptionType: ["encryptionType", encryption],
+});
+
+export const retentionPeriod = shape<k.RetentionPeriodInput>({
+  ...streamRefMembers,
+  RetentionPeriodHours: ["retentionPeriodHours", "integer", null],
+});
+
+export const tag = shape<{ key: string; value: string }>({
+  Key: ["key", "string", ""],
+  Value: ["value", "string", ""],
+});

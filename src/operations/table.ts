@@ -1,0 +1,370 @@
+/**
+ * The Kinesis operations the gateway serves, one declarative entry each: its
+ * domain types, its validation, what it addresses (the one answer routing,
+ * stream access and telemetry all use), whether it writes records or pages
+ * with tokens, and how the engine serves it. Backends and decorators are
+ * generic over this table (`backends/backend.ts`), so adding an operation is
+ * an entry here, its engine logic, its AWS shape (`aws-shapes.ts`) and its
+ * proto mapping — nothing in between.
+ */
+import type { Engine } from "../engine/index.ts";
+import type * as k from "../kinesis/types.ts";
+import * as v from "../kinesis/validation.ts";
+import { empty, listOf, nothing, type Shape, shape, WHOLE } from "./aws-shape.ts";
+import {
+  encryption,
+  kinesisRecord,
+  putRecordsEntry,
+  putRecordsResult,
+  recordMembers,
+  requestId,
+  retentionPeriod,
+  shardFilter,
+  shardShape,
+  streamDescription,
+  streamDescriptionSummary,
+  streamModeDetails,
+  streamRefMembers,
+  streamSummary,
+  tag,
+} from "./kinesis-shapes.ts";
+
+/** Each operation's input and output in domain form. */
+export interface OperationTypes {
+  PutRecords: { input: k.PutRecordsInput; output: k.PutRecordsOutput };
+  PutRecord: { input: k.PutRecordInput; output: k.PutRecordOutput };
+  CreateStream: { input: k.CreateStreamInput; output: undefined };
+  DeleteStream: { input: k.DeleteStreamInput; output: undefined };
+  ListStreams: { input: k.ListStreamsInput; output: k.ListStreamsOutput };
+  DescribeStreamSummary: { input: k.StreamRef; output: k.StreamDescriptionSummary };
+  ListShards: { input: k.ListShardsInput; output: k.ListShardsOutput };
+  DescribeStream: { input: k.DescribeStreamInput; output: k.StreamDescription };
+  GetShardIterator: { input: k.GetShardIteratorInput; output: k.GetShardIteratorOutput };
+  GetRecords: { input: k.GetRecordsInput; output: k.GetRecordsOutput };
+  IncreaseStreamRetentionPeriod: { input: k.RetentionPeriodInput; output: undefined };
+  DecreaseStreamRetentionPeriod: { input: k.RetentionPeriodInput; output: undefined };
+  AddTagsToStream: { input: k.AddTagsInput; output: undefined };
+  RemoveTagsFromStream: { input: k.RemoveTagsInput; output: undefined };
+  ListTagsForStream: { input: k.ListTagsInput; output: k.ListTagsOutput };
+  DescribeLimits: { input: k.DescribeLimitsInput; output: k.DescribeLimitsOutput };
+}
+
+export type OperationName = keyof OperationTypes;
+export type InputOf<N extends OperationName> = OperationTypes[N]["input"];
+export type OutputOf<N extends OperationName> = OperationTypes[N]["output"];
+
+/**
+ * What one call addresses. A stream by name or ARN — or the stream a page
+ * token pages through, which the sealed token carries; a shard iterator,
+ * which names its stream only when it is the engine's; the stream listing
+ * (ListStreams: each backend lists its own, and a limited caller sees only
+ * its streams); or the account as a whole.
+ */
+export type Target =
+  | { readonly stream: k.StreamRef }
+  | { readonly iterator: string; readonly streamArn?: string | undefined }
+  | { readonly listing: k.ListStreamsInput }
+  | { readonly account: true };
+
+/** The stream a target names; none for the others. */
+export const streamOf = (target: Target): k.StreamRef => ("stream" in target ? target.stream : {});
+
+/**
+ * How an operation writes records: what the in-flight bound holds, what
+ * retries send again, and what telemetry makes a span for.
+ */
+export interface Writes<I, O> {
+  records(input: I): readonly k.PutRecordsRequestEntry[];
+  /** One result per record, in order. */
+  results(output: O): readonly k.PutRecordsResultEntry[];
+  /**
+   * A batch (PutRecords) answers record by record, so failed records are
+   * retried on their own; a single write (PutRecord) fails or succeeds whole.
+   */
+  readonly batch: boolean;
+}
+
+export interface Operation<N extends OperationName = OperationName> {
+  readonly name: N;
+  /** Throws AWS's error for input no backend may see (`kinesis/validation.ts`). */
+  validate(input: InputOf<N>): void;
+  target(input: InputOf<N>): Target;
+  /** Set for operations that write records. */
+  readonly writes?: Writes<InputOf<N>, OutputOf<N>> | undefined;
+  /**
+   * Set for operations whose answers page with a `NextToken`; `sealsStream`
+   * when the token stands for the stream too (AWS takes no name beside it).
+   */
+  readonly paging?: { readonly sealsStream: boolean } | undefined;
+  /**
+   * Its AWS JSON request and answer, which the wire API reads and writes and
+   * the forward backend writes and reads (`aws-shape.ts`).
+   */
+  readonly aws: { readonly input: Shape<InputOf<N>>; readonly output: Shape<OutputOf<N>> };
+  /** How the built-in engine serves it. */
+  engine(engine: Engine, input: InputOf<N>): OutputOf<N>;
+}
+
+export type OperationTable = { readonly [N in OperationName]: Operation<N> };
+
+const byRef = (input: k.StreamRef): Target => ({ stream: input });
+const account = (): Target => ({ account: true });
+const nothingToCheck = () => {};
+
+export const operations: OperationTable = {
+  PutRecords: {
+    name: "PutRecords",
+    validate: v.validatePutRecords,
+    target: byRef,
+    writes: {
+      records: (input) => input.records ?? [],
+      results: (output) => output.records,
+      batch: true,
+    },
+    aws: {
+      input: shape<k.PutRecordsInput>({
+        ...streamRefMembers,
+        Records: ["records", listOf(putRecordsEntry), null],
+      }),
+      output: shape<k.PutRecordsOutput>({
+        FailedRecordCount: ["failedRecordCount", "integer", 0],
+        Records: ["records", listOf(putRecordsResult), []],
+        EncryptionType: ["encryptionType", encryption, "NONE"],
+        $metadata: ["requestId", requestId],
+      }),
+    },
+    engine: (engine, input) => engine.putRecords(input),
+  },
+  PutRecord: {
+    name: "PutRecord",
+    validate: v.validatePutRecord,
+    target: byRef,
+    writes: {
+      records: (input) => [input],
+      results: (output) => [{ shardId: output.shardId, sequenceNumber: output.sequenceNumber }],
+      batch: false,
+    },
+    aws: {
+      input: shape<k.PutRecordInput>({
+        ...streamRefMembers,
+        ...recordMembers,
+        SequenceNumberForOrdering: ["sequenceNumberForOrdering", "string"],
+      }),
+      output: shape<k.PutRecordOutput>({
+        ShardId: ["shardId", "string", ""],
+        SequenceNumber: ["sequenceNumber", "string", ""],
+        EncryptionType: ["encryptionType", encryption, "NONE"],
+        $metadata: ["requestId", requestId],
+      }),
+    },
+    engine: (engine, input) => engine.putRecord(input),
+  },
+  CreateStream: {
+    name: "CreateStream",
+    validate: v.validateCreateStream,
+    target: (input) => ({ stream: { streamName: input.streamName } }),
+    aws: {
+      input: shape<k.CreateStreamInput>({
+        StreamName: ["streamName", "string", ""],
+        ShardCount: ["shardCount", "integer"],
+        StreamModeDetails: ["streamMode", streamModeDetails],
+        Tags: ["tags", "stringMap"],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.createStream(input),
+  },
+  DeleteStream: {
+    name: "DeleteStream",
+    validate: v.validateStreamRef,
+    target: byRef,
+    aws: {
+      input: shape<k.DeleteStreamInput>({
+        ...streamRefMembers,
+        EnforceConsumerDeletion: ["enforceConsumerDeletion", "boolean"],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.deleteStream(input),
+  },
+  ListStreams: {
+    name: "ListStreams",
+    validate: v.validateListStreams,
+    target: (input) => ({ listing: input }),
+    paging: { sealsStream: false },
+    aws: {
+      input: shape<k.ListStreamsInput>({
+        Limit: ["limit", "integer"],
+        ExclusiveStartStreamName: ["exclusiveStartStreamName", "string"],
+        NextToken: ["nextToken", "string"],
+      }),
+      output: shape<k.ListStreamsOutput>({
+        StreamNames: ["streamNames", "strings", []],
+        HasMoreStreams: ["hasMoreStreams", "boolean", false],
+        NextToken: ["nextToken", "string"],
+        StreamSummaries: ["streamSummaries", listOf(streamSummary), []],
+      }),
+    },
+    engine: (engine, input) => engine.listStreams(input),
+  },
+  DescribeStreamSummary: {
+    name: "DescribeStreamSummary",
+    validate: v.validateStreamRef,
+    target: byRef,
+    aws: {
+      input: shape<k.StreamRef>(streamRefMembers),
+      output: shape<k.StreamDescriptionSummary>({
+        StreamDescriptionSummary: [WHOLE, streamDescriptionSummary],
+      }),
+    },
+    engine: (engine, input) => engine.describeStreamSummary(input),
+  },
+  ListShards: {
+    name: "ListShards",
+    validate: v.validateListShards,
+    // Validation lets a token come only without a name, so at most one is set.
+    target: (input) => ({ stream: input.tokenStream ?? input }),
+    paging: { sealsStream: true },
+    aws: {
+      input: shape<k.ListShardsInput>({
+        ...streamRefMembers,
+        NextToken: ["nextToken", "string"],
+        ExclusiveStartShardId: ["exclusiveStartShardId", "string"],
+        MaxResults: ["maxResults", "integer"],
+        ShardFilter: ["shardFilter", shardFilter],
+      }),
+      output: shape<k.ListShardsOutput>({
+        Shards: ["shards", listOf(shardShape), []],
+        NextToken: ["nextToken", "string"],
+      }),
+    },
+    engine: (engine, input) => engine.listShards(input),
+  },
+  DescribeStream: {
+    name: "DescribeStream",
+    validate: v.validateDescribeStream,
+    target: byRef,
+    aws: {
+      input: shape<k.DescribeStreamInput>({
+        ...streamRefMembers,
+        Limit: ["limit", "integer"],
+        ExclusiveStartShardId: ["exclusiveStartShardId", "string"],
+      }),
+      output: shape<k.StreamDescription>({ StreamDescription: [WHOLE, streamDescription] }),
+    },
+    engine: (engine, input) => engine.describeStream(input),
+  },
+  GetShardIterator: {
+    name: "GetShardIterator",
+    validate: v.validateGetShardIterator,
+    target: byRef,
+    aws: {
+      input: shape<k.GetShardIteratorInput>({
+        ...streamRefMembers,
+        ShardId: ["shardId", "string", null],
+        ShardIteratorType: ["shardIteratorType", "string", null],
+        StartingSequenceNumber: ["startingSequenceNumber", "string"],
+        Timestamp: ["timestamp", "timestamp"],
+      }),
+      output: shape<k.GetShardIteratorOutput>({
+        ShardIterator: ["shardIterator", "string", ""],
+      }),
+    },
+    engine: (engine, input) => engine.getShardIterator(input),
+  },
+  GetRecords: {
+    name: "GetRecords",
+    validate: v.validateGetRecords,
+    target: (input) => ({ iterator: input.shardIterator ?? "", streamArn: input.streamArn }),
+    aws: {
+      input: shape<k.GetRecordsInput>({
+        ShardIterator: ["shardIterator", "string", null],
+        Limit: ["limit", "integer"],
+        StreamARN: ["streamArn", "string"],
+      }),
+      output: shape<k.GetRecordsOutput>({
+        Records: ["records", listOf(kinesisRecord), []],
+        NextShardIterator: ["nextShardIterator", "string"],
+        MillisBehindLatest: ["millisBehindLatest", "integer", 0],
+      }),
+    },
+    engine: (engine, input) => engine.getRecords(input),
+  },
+  IncreaseStreamRetentionPeriod: {
+    name: "IncreaseStreamRetentionPeriod",
+    validate: v.validateRetentionPeriod,
+    target: byRef,
+    aws: { input: retentionPeriod, output: nothing },
+    engine: (engine, input) => void engine.increaseStreamRetentionPeriod(input),
+  },
+  DecreaseStreamRetentionPeriod: {
+    name: "DecreaseStreamRetentionPeriod",
+    validate: v.validateRetentionPeriod,
+    target: byRef,
+    aws: { input: retentionPeriod, output: nothing },
+    engine: (engine, input) => void engine.decreaseStreamRetentionPeriod(input),
+  },
+  AddTagsToStream: {
+    name: "AddTagsToStream",
+    validate: v.validateAddTags,
+    target: byRef,
+    aws: {
+      input: shape<k.AddTagsInput>({ ...streamRefMembers, Tags: ["tags", "stringMap", null] }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.addTagsToStream(input),
+  },
+  RemoveTagsFromStream: {
+    name: "RemoveTagsFromStream",
+    validate: v.validateRemoveTags,
+    target: byRef,
+    aws: {
+      input: shape<k.RemoveTagsInput>({
+        ...streamRefMembers,
+        TagKeys: ["tagKeys", "strings", null],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.removeTagsFromStream(input),
+  },
+  ListTagsForStream: {
+    name: "ListTagsForStream",
+    validate: v.validateListTags,
+    target: byRef,
+    aws: {
+      input: shape<k.ListTagsInput>({
+        ...streamRefMembers,
+        ExclusiveStartTagKey: ["exclusiveStartTagKey", "string"],
+        Limit: ["limit", "integer"],
+      }),
+      output: shape<k.ListTagsOutput>({
+        Tags: ["tags", listOf(tag), []],
+        HasMoreTags: ["hasMoreTags", "boolean", false],
+      }),
+    },
+    engine: (engine, input) => engine.listTagsForStream(input),
+  },
+  DescribeLimits: {
+    name: "DescribeLimits",
+    validate: nothingToCheck,
+    target: account,
+    aws: {
+      input: empty,
+      output: shape<k.DescribeLimitsOutput>({
+        ShardLimit: ["shardLimit", "integer", 0],
+        OpenShardCount: ["openShardCount", "integer", 0],
+        OnDemandStreamCount: ["onDemandStreamCount", "integer", 0],
+        OnDemandStreamCountLimit: ["onDemandStreamCountLimit", "integer", 0],
+      }),
+    },
+    engine: (engine) => engine.describeLimits(),
+  },
+};
+
+/** Every entry, for code that serves them all (the wire API, the facade). */
+export const allOperations: readonly Operation[] = Object.values(operations) as Operation[];
+
+/** The operation of that name, or undefined for a name the gateway does not serve. */
+export function operationNamed(name: string): Operation | undefined {
+  return Object.hasOwn(operations, name) ? operations[name as OperationName] : undefined;
+}

@@ -20,6 +20,8 @@ import type {
   ListShardsOutput,
   ListStreamsInput,
   ListStreamsOutput,
+  ListTagsForResourceInput,
+  ListTagsForResourceOutput,
   ListTagsInput,
   ListTagsOutput,
   PutRecordInput,
@@ -166,6 +168,8 @@ export interface Engine {
   addTagsToStream(input: AddTagsInput): void;
   removeTagsFromStream(input: RemoveTagsInput): void;
   listTagsForStream(input: ListTagsInput): ListTagsOutput;
+  /** A stream's tags, the stream named by its ARN (consumers have none yet). */
+  listTagsForResource(input: ListTagsForResourceInput): ListTagsForResourceOutput;
   /** The account's shard and on-demand stream quotas and their use; DELETING streams still count. */
   describeLimits(): DescribeLimitsOutput;
   /**
@@ -707,6 +711,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
     listTagsForStream(input) {
       return listTags(resolve(input, now()), input);
+    },
+
+    listTagsForResource(input) {
+      // A stream holds at most 50 tags, one page of ListTagsForStream.
+      const stream = resolve({ streamArn: input.resourceArn ?? "" }, now());
+      return { tags: listTags(stream, {}).tags };
     },
 
     describeLimits() {

@@ -80,6 +80,8 @@ export const SHARD_FILTER_TYPES: readonly ShardFilterType[] = [
 // The patterns as AWS writes them in its messages; the regexes match the whole value.
 export const STREAM_NAME_PATTERN = "[a-zA-Z0-9_.-]+";
 export const STREAM_ARN_PATTERN = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+";
+/** A stream's or a consumer's ARN, as TagResource and its kin take it (AWS API reference). */
+export const RESOURCE_ARN_PATTERN = "arn:aws.*:kinesis:.*:\\d{12}:.+";
 export const SHARD_ID_PATTERN = "[a-zA-Z0-9_.-]+";
 export const HASH_KEY_PATTERN = "0|([1-9]\\d{0,38})";
 export const SEQUENCE_NUMBER_PATTERN = "0|([1-9]\\d{0,128})";

@@ -272,6 +272,15 @@ export interface ListTagsOutput {
   hasMoreTags: boolean;
 }
 
+export interface ListTagsForResourceInput {
+  /** A stream's ARN (a consumer's, once consumers exist). Null only when a wire client sent none. */
+  resourceArn: string | null;
+}
+
+export interface ListTagsForResourceOutput {
+  tags: { key: string; value: string }[];
+}
+
 export interface DescribeLimitsOutput {
   shardLimit: number;
   openShardCount: number;

@@ -26,6 +26,7 @@ import {
   MAX_TAGS_PER_CALL,
   MAX_TAGS_PER_STREAM,
   MIN_RECORDS_PER_PUT,
+  RESOURCE_ARN_PATTERN,
   SEQUENCE_NUMBER_PATTERN,
   SHARD_FILTER_TYPES,
   SHARD_ID_PATTERN,
@@ -42,6 +43,7 @@ import type {
   GetShardIteratorInput,
   ListShardsInput,
   ListStreamsInput,
+  ListTagsForResourceInput,
   ListTagsInput,
   PutRecordInput,
   PutRecordsInput,
@@ -55,6 +57,7 @@ const MAX_REPORTED_VIOLATIONS = 10;
 const wholeMatch = (pattern: string) => new RegExp(`^(?:${pattern})$`);
 const streamNameRegex = wholeMatch(STREAM_NAME_PATTERN);
 const streamArnRegex = wholeMatch(STREAM_ARN_PATTERN);
+const resourceArnRegex = wholeMatch(RESOURCE_ARN_PATTERN);
 const hashKeyRegex = wholeMatch(HASH_KEY_PATTERN);
 const sequenceNumberRegex = wholeMatch(SEQUENCE_NUMBER_PATTERN);
 const shardIdRegex = wholeMatch(SHARD_ID_PATTERN);
@@ -555,4 +558,14 @@ export function validateListTags(input: ListTagsInput): void {
   checkStreamRef(v, input);
   v.throwIfAny();
   assertStreamIdentified(input);
+}
+
+/** A stream's or a consumer's ARN, which the model bounds as it bounds a stream's. */
+export function validateListTagsForResource(input: ListTagsForResourceInput): void {
+  const v = new Violations();
+  if (v.notNull(input.resourceArn, "resourceARN")) {
+    v.pattern(input.resourceArn!, "resourceARN", resourceArnRegex, RESOURCE_ARN_PATTERN);
+    v.length(input.resourceArn!, "resourceARN", 1, MAX_STREAM_ARN_LENGTH);
+  }
+  v.throwIfAny();
 }

@@ -47,6 +47,7 @@ export interface OperationTypes {
   RemoveTagsFromStream: { input: k.RemoveTagsInput; output: undefined };
   ListTagsForStream: { input: k.ListTagsInput; output: k.ListTagsOutput };
   DescribeLimits: { input: k.DescribeLimitsInput; output: k.DescribeLimitsOutput };
+  ListTagsForResource: { input: k.ListTagsForResourceInput; output: k.ListTagsForResourceOutput };
 }
 
 export type OperationName = keyof OperationTypes;
@@ -358,6 +359,16 @@ export const operations: OperationTable = {
       }),
     },
     engine: (engine) => engine.describeLimits(),
+  },
+  ListTagsForResource: {
+    name: "ListTagsForResource",
+    validate: v.validateListTagsForResource,
+    target: (input) => ({ stream: { streamArn: input.resourceArn ?? undefined } }),
+    aws: {
+      input: shape<k.ListTagsForResourceInput>({ ResourceARN: ["resourceArn", "string", null] }),
+      output: shape<k.ListTagsForResourceOutput>({ Tags: ["tags", listOf(tag), []] }),
+    },
+    engine: (engine, input) => engine.listTagsForResource(input),
   },
 };
 

@@ -1,6 +1,7 @@
 /**
- * Protobuf messages ⇄ Kinesis domain shapes. In proto3 an unset string is
- * empty, so empty optional strings and zero counts become `undefined` here.
+ * Protobuf messages ⇄ Kinesis domain shapes, one `ProtoMapping` per
+ * operation (at the end), which `unary.ts` serves. In proto3 an unset string
+ * is empty, so empty optional strings and zero counts become `undefined` here.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -20,11 +21,14 @@ import {
   type ListShardsResponseSchema,
   type ListStreamsRequest,
   type ListStreamsResponseSchema,
+  type ListTagsForResourceRequest,
+  type ListTagsForResourceResponseSchema,
   type StreamDescriptionSummarySchema,
   StreamMode,
   StreamStatus,
 } from "../gen/kinesis/gateway/v1/stream_pb.ts";
 import type * as kinesis from "../kinesis/types.ts";
+import type { ProtoMapping } from "./unary.ts";
 
 const optional = (value: string): string | undefined => (value === "" ? undefined : value);
 const optionalCount = (value: number): number | undefined => (value === 0 ? undefined : value);
@@ -191,3 +195,53 @@ export function listShardsResponseToProto(
 ): MessageInitShape<typeof ListShardsResponseSchema> {
   return { shards: out.shards, nextToken: out.nextToken ?? "" };
 }
+
+export const putRecordsMapping: ProtoMapping<"PutRecords", PutRecordsRequest, PutRecordsResponse> =
+  { fromProto: putRecordsInputFromProto, toProto: putRecordsResponseToProto };
+
+export const putRecordMapping: ProtoMapping<
+  "PutRecord",
+  PutRecordRequest,
+  MessageInitShape<typeof PutRecordResponseSchema>
+> = { fromProto: putRecordInputFromProto, toProto: putRecordResponseToProto };
+
+export const createStreamMapping: ProtoMapping<"CreateStream", CreateStreamRequest, object> = {
+  fromProto: createStreamInputFromProto,
+  toProto: () => ({}),
+};
+
+export const deleteStreamMapping: ProtoMapping<"DeleteStream", DeleteStreamRequest, object> = {
+  fromProto: deleteStreamInputFromProto,
+  toProto: () => ({}),
+};
+
+export const listStreamsMapping: ProtoMapping<
+  "ListStreams",
+  ListStreamsRequest,
+  MessageInitShape<typeof ListStreamsResponseSchema>
+> = { fromProto: listStreamsInputFromProto, toProto: listStreamsResponseToProto };
+
+export const describeStreamSummaryMapping: ProtoMapping<
+  "DescribeStreamSummary",
+  { streamName: string; streamArn: string },
+  { streamDescriptionSummary: MessageInitShape<typeof StreamDescriptionSummarySchema> }
+> = {
+  fromProto: streamRefFromProto,
+  toProto: (summary) => ({ streamDescriptionSummary: streamDescriptionSummaryToProto(summary) }),
+};
+
+export const listShardsMapping: ProtoMapping<
+  "ListShards",
+  ListShardsRequest,
+  MessageInitShape<typeof ListShardsResponseSchema>
+> = { fromProto: listShardsInputFromProto, toProto: listShardsResponseToProto };
+
+export const listTagsForResourceMapping: ProtoMapping<
+  "ListTagsForResource",
+  ListTagsForResourceRequest,
+  MessageInitShape<typeof ListTagsForResourceResponseSchema>
+> = {
+  // Unset is null, as from a wire client that sent none: validation names it.
+  fromProto: (req) => ({ resourceArn: req.resourceArn === "" ? null : req.resourceArn }),
+  toProto: (out) => ({ tags: out.tags }),
+};

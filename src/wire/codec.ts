@@ -164,10 +164,15 @@ export class Members {
     return value === null ? undefined : value;
   }
 
-  string(name: string): string | undefined {
+  /** A member of a JSON primitive type, or AWS's text naming the type expected. */
+  #primitive<T>(name: string, type: "string" | "boolean", expected: string): T | undefined {
     const value = this.#get(name);
-    if (value === undefined || typeof value === "string") return value;
-    throw mismatch(value, "String");
+    if (value === undefined || typeof value === type) return value as T | undefined;
+    throw mismatch(value, expected);
+  }
+
+  string(name: string): string | undefined {
+    return this.#primitive(name, "string", "String");
   }
 
   integer(name: string): number | undefined {
@@ -178,9 +183,7 @@ export class Members {
   }
 
   boolean(name: string): boolean | undefined {
-    const value = this.#get(name);
-    if (value === undefined || typeof value === "boolean") return value;
-    throw mismatch(value, "Boolean");
+    return this.#primitive(name, "boolean", "Boolean");
   }
 
   /** JSON: epoch seconds. CBOR: tag 1 with epoch milliseconds (AWS's usage), or plain seconds. */

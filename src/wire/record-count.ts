@@ -34,6 +34,14 @@ const COLON = 0x3a;
 /** Gives up; never escapes a counter. */
 const unreadable = new Error("not countable");
 
+/** A CBOR argument's unsigned big-endian integer of `size` bytes (1, 2, 4 or 8) at `pos`. */
+function uintAt(view: DataView, pos: number, size: number): number {
+  if (size === 1) return view.getUint8(pos);
+  if (size === 2) return view.getUint16(pos);
+  if (size === 4) return view.getUint32(pos);
+  return Number(view.getBigUint64(pos));
+}
+
 /**
  * The number of items of the top-level JSON object's array member `name`,
  * undefined when the body is not such an object or the member is absent.
@@ -175,14 +183,7 @@ class CborReader {
     const pos = this.pos;
     const view = this.#view;
     if (pos + size > body.length) throw unreadable;
-    const value =
-      size === 1
-        ? view.getUint8(pos)
-        : size === 2
-          ? view.getUint16(pos)
-          : size === 4
-            ? view.getUint32(pos)
-            : Number(view.getBigUint64(pos));
+    const value = uintAt(view, pos, size);
     this.pos += size;
     return [major, value];
   }
@@ -417,14 +418,7 @@ function walkCbor(
     else {
       const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
       if (size === 0 || pos + size > body.length) throw unreadable;
-      argument =
-        size === 1
-          ? view.getUint8(pos)
-          : size === 2
-            ? view.getUint16(pos)
-            : size === 4
-              ? view.getUint32(pos)
-              : Number(view.getBigUint64(pos));
+      argument = uintAt(view, pos, size);
       pos += size;
     }
     if (major === 2 || major === 3) {

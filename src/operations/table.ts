@@ -4,8 +4,8 @@
  * stream access and telemetry all use), whether it writes records or pages
  * with tokens, and how the engine serves it. Backends and decorators are
  * generic over this table (`backends/backend.ts`), so adding an operation is
- * an entry here, its engine logic, its AWS shape (`aws-shapes.ts`) and its
- * proto mapping — nothing in between.
+ * its entry here (with its AWS shape), its engine logic, and its proto and
+ * proto mapping — nothing in between (README: "Adding an operation").
  */
 import type { Engine } from "../engine/index.ts";
 import type * as k from "../kinesis/types.ts";
@@ -374,8 +374,3 @@ export const operations: OperationTable = {
 
 /** Every entry, for code that serves them all (the wire API, the facade). */
 export const allOperations: readonly Operation[] = Object.values(operations) as Operation[];
-
-/** The operation of that name, or undefined for a name the gateway does not serve. */
-export function operationNamed(name: string): Operation | undefined {
-  return Object.hasOwn(operations, name) ? operations[name as OperationName] : undefined;
-}

@@ -12,7 +12,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Backend, CallContext } from "../backends/backend.ts";
 import { decodeShardIterator, parseSequenceNumber, shardIdFor } from "../engine/index.ts";
@@ -21,14 +21,15 @@ import {
   type ConsumerService,
   type RecordSchema,
   ShardIteratorType,
-  type StartingPosition,
   type SubscribeToShardResponseSchema,
 } from "../gen/kinesis/gateway/v1/consumer_pb.ts";
 import { KinesisError } from "../kinesis/errors.ts";
 import type * as kinesis from "../kinesis/types.ts";
+import { operations } from "../operations/table.ts";
 import { callContextOf } from "./call-context.ts";
-import { streamRefFromProto } from "./convert.ts";
+import { getShardIteratorMapping, iteratorInput } from "./convert.ts";
 import { MAX_ANSWER_BYTES, messageBudget, recordsThatFit } from "./read-budget.ts";
+import { unary } from "./unary.ts";
 
 export interface ConsumerServiceOptions {
   /** Wait between polls that found nothing new. Default 250 ms (4 of a shard's 5 reads a second). */
@@ -88,14 +89,6 @@ function cutShort(call: CallContext): ConnectError {
   return new ConnectError("the client went away", Code.Canceled);
 }
 
-const iteratorTypes: Readonly<Record<number, kinesis.ShardIteratorType>> = {
-  [ShardIteratorType.AT_SEQUENCE_NUMBER]: "AT_SEQUENCE_NUMBER",
-  [ShardIteratorType.AFTER_SEQUENCE_NUMBER]: "AFTER_SEQUENCE_NUMBER",
-  [ShardIteratorType.TRIM_HORIZON]: "TRIM_HORIZON",
-  [ShardIteratorType.LATEST]: "LATEST",
-  [ShardIteratorType.AT_TIMESTAMP]: "AT_TIMESTAMP",
-};
-
 function recordToProto(r: kinesis.KinesisRecord): MessageInitShape<typeof RecordSchema> {
   return {
     sequenceNumber: r.sequenceNumber,
@@ -103,21 +96,6 @@ function recordToProto(r: kinesis.KinesisRecord): MessageInitShape<typeof Record
     data: r.data,
     partitionKey: r.partitionKey,
     encryptionType: EncryptionType[r.encryptionType ?? "NONE"],
-  };
-}
-
-function iteratorInput(
-  ref: { streamName: string; streamArn: string },
-  shardId: string,
-  position: Pick<StartingPosition, "type" | "sequenceNumber" | "timestamp">,
-): kinesis.GetShardIteratorInput {
-  return {
-    ...streamRefFromProto(ref),
-    shardId,
-    // Unset is null, as from a wire client that sent none: validation names it.
-    shardIteratorType: iteratorTypes[position.type] ?? null,
-    startingSequenceNumber: position.sequenceNumber === "" ? undefined : position.sequenceNumber,
-    timestamp: position.timestamp === undefined ? undefined : timestampDate(position.timestamp),
   };
 }
 
@@ -272,16 +250,7 @@ export function createConsumerService(
   }
 
   return {
-    async getShardIterator(req, ctx) {
-      return backend.getShardIterator(
-        iteratorInput(req, req.shardId, {
-          type: req.shardIteratorType,
-          sequenceNumber: req.startingSequenceNumber,
-          timestamp: req.timestamp,
-        }),
-        callContextOf(ctx),
-      );
-    },
+    getShardIterator: unary(backend, operations.GetShardIterator, getShardIteratorMapping),
 
     async getRecords(req, ctx) {
       const call = callContextOf(ctx);

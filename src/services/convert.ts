@@ -4,8 +4,14 @@
  * is empty, so empty optional strings and zero counts become `undefined` here.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { EncryptionType } from "../gen/kinesis/gateway/v1/common_pb.ts";
+import {
+  type GetShardIteratorRequest,
+  type GetShardIteratorResponseSchema,
+  ShardIteratorType,
+  type StartingPosition,
+} from "../gen/kinesis/gateway/v1/consumer_pb.ts";
 import type {
   PutRecordRequest,
   PutRecordResponseSchema,
@@ -244,4 +250,42 @@ export const listTagsForResourceMapping: ProtoMapping<
   // Unset is null, as from a wire client that sent none: validation names it.
   fromProto: (req) => ({ resourceArn: req.resourceArn === "" ? null : req.resourceArn }),
   toProto: (out) => ({ tags: out.tags }),
+};
+
+const iteratorTypes: Readonly<Record<number, kinesis.ShardIteratorType>> = {
+  [ShardIteratorType.AT_SEQUENCE_NUMBER]: "AT_SEQUENCE_NUMBER",
+  [ShardIteratorType.AFTER_SEQUENCE_NUMBER]: "AFTER_SEQUENCE_NUMBER",
+  [ShardIteratorType.TRIM_HORIZON]: "TRIM_HORIZON",
+  [ShardIteratorType.LATEST]: "LATEST",
+  [ShardIteratorType.AT_TIMESTAMP]: "AT_TIMESTAMP",
+};
+
+/** GetShardIterator's input from a stream, a shard and a starting position (SubscribeToShard's too). */
+export function iteratorInput(
+  ref: { streamName: string; streamArn: string },
+  shardId: string,
+  position: Pick<StartingPosition, "type" | "sequenceNumber" | "timestamp">,
+): kinesis.GetShardIteratorInput {
+  return {
+    ...streamRefFromProto(ref),
+    shardId,
+    // Unset is null, as from a wire client that sent none: validation names it.
+    shardIteratorType: iteratorTypes[position.type] ?? null,
+    startingSequenceNumber: position.sequenceNumber === "" ? undefined : position.sequenceNumber,
+    timestamp: position.timestamp === undefined ? undefined : timestampDate(position.timestamp),
+  };
+}
+
+export const getShardIteratorMapping: ProtoMapping<
+  "GetShardIterator",
+  GetShardIteratorRequest,
+  MessageInitShape<typeof GetShardIteratorResponseSchema>
+> = {
+  fromProto: (req) =>
+    iteratorInput(req, req.shardId, {
+      type: req.shardIteratorType,
+      sequenceNumber: req.startingSequenceNumber,
+      timestamp: req.timestamp,
+    }),
+  toProto: (out) => out,
 };

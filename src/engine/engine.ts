@@ -714,8 +714,18 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     listTagsForResource(input) {
+      const arn = input.resourceArn ?? "";
+      // AWS's pattern for a resource ARN takes any Kinesis resource; the
+      // engine has streams (consumers come later), whose names have no "/".
+      const named = parseStreamArn(arn)?.streamName;
+      if (named === undefined || named.includes("/")) {
+        throw new KinesisError(
+          "InvalidArgumentException",
+          `Resource ARN ${arn} is not a recognized Kinesis stream ARN.`,
+        );
+      }
       // A stream holds at most 50 tags, one page of ListTagsForStream.
-      const stream = resolve({ streamArn: input.resourceArn ?? "" }, now());
+      const stream = resolve({ streamArn: arn }, now());
       return { tags: listTags(stream, {}).tags };
     },
 

@@ -178,7 +178,8 @@ export class Members {
   integer(name: string): number | undefined {
     const value = this.#get(name);
     if (value === undefined) return undefined;
-    if (typeof value === "number") return Math.trunc(value);
+    // CBOR can carry NaN and infinities, and JSON's 1e400 parses to one: no Integer.
+    if (typeof value === "number" && Number.isFinite(value)) return Math.trunc(value);
     throw mismatch(value, "Integer");
   }
 
@@ -193,9 +194,15 @@ export class Members {
     if (value instanceof Date) {
       // cbor-x reads tag 1 as seconds; AWS clients put milliseconds there.
       const tagged = value.getTime() / 1000;
-      return new Date(tagged > 1e11 ? tagged : tagged * 1000);
+      const date = new Date(tagged > 1e11 ? tagged : tagged * 1000);
+      if (Number.isNaN(date.getTime())) throw mismatch(tagged, "Date");
+      return date;
     }
-    if (typeof value === "number") return new Date(value * 1000);
+    if (typeof value === "number") {
+      const date = new Date(value * 1000);
+      // NaN, infinities and instants past a Date's range are no timestamp.
+      if (!Number.isNaN(date.getTime())) return date;
+    }
     throw mismatch(value, "Date");
   }
 
@@ -244,7 +251,8 @@ export class Members {
   stringMap(name: string): Record<string, string> | undefined {
     const members = this.structure(name);
     if (members === undefined) return undefined;
-    const out: Record<string, string> = {};
+    // Without a prototype, a key such as `__proto__` is a key like any other.
+    const out: Record<string, string> = Object.create(null);
     for (const key of Object.keys(members.#body)) out[key] = members.string(key) ?? "";
     return out;
   }

@@ -5,8 +5,24 @@ import {
   MAX_GET_RECORDS_LIMIT,
   MAX_LIST_LIMIT,
 } from "../kinesis/limits.ts";
+import {
+  type ConsumerNamed,
+  consumerNotFound,
+  consumerOutput,
+  findConsumer,
+  listConsumers,
+  registerConsumer,
+  removeDeregisteredConsumers,
+} from "./consumers.ts";
+import { parseConsumerArn } from "../kinesis/validation.ts";
 import type {
   AddTagsInput,
+  ConsumerRef,
+  DescribeStreamConsumerOutput,
+  ListStreamConsumersInput,
+  ListStreamConsumersOutput,
+  RegisterStreamConsumerInput,
+  RegisterStreamConsumerOutput,
   CreateStreamInput,
   DeleteStreamInput,
   DescribeLimitsOutput,
@@ -168,8 +184,14 @@ export interface Engine {
   addTagsToStream(input: AddTagsInput): void;
   removeTagsFromStream(input: RemoveTagsInput): void;
   listTagsForStream(input: ListTagsInput): ListTagsOutput;
-  /** A stream's tags, the stream named by its ARN (consumers have none yet). */
+  /** A stream's or a consumer's tags, named by its ARN. */
   listTagsForResource(input: ListTagsForResourceInput): ListTagsForResourceOutput;
+  /** Registers an enhanced fan-out consumer: CREATING for `transitionDelayMs`, then ACTIVE. */
+  registerStreamConsumer(input: RegisterStreamConsumerInput): RegisterStreamConsumerOutput;
+  /** DELETING for `transitionDelayMs`, then gone. */
+  deregisterStreamConsumer(input: ConsumerRef): void;
+  describeStreamConsumer(input: ConsumerRef): DescribeStreamConsumerOutput;
+  listStreamConsumers(input: ListStreamConsumersInput): ListStreamConsumersOutput;
   /** The account's shard and on-demand stream quotas and their use; DELETING streams still count. */
   describeLimits(): DescribeLimitsOutput;
   /**
@@ -293,6 +315,34 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const stream = resolve(ref, nowMs);
     assertStreamActive(stream, nowMs);
     return stream;
+  }
+
+  /**
+   * The stream and consumer a validated reference names. A consumer ARN whose
+   * stream part is no stream ARN of ours names no consumer here.
+   */
+  function resolveConsumer(ref: ConsumerRef, nowMs: number) {
+    let streamArn = ref.streamArn;
+    let named: ConsumerNamed;
+    if (ref.consumerArn !== undefined) {
+      const parts = parseConsumerArn(ref.consumerArn);
+      if (parts === undefined) throw new Error("a malformed consumer ARN reached the engine");
+      streamArn ??= parts.streamArn;
+      named = { name: parts.consumerName, arn: ref.consumerArn };
+    } else if (ref.consumerName !== undefined) {
+      named = { name: ref.consumerName };
+    } else {
+      throw new Error("a request naming no consumer reached the engine");
+    }
+    if (streamArn === undefined || parseStreamArn(streamArn) === undefined) {
+      const arn = parseStreamArn(ref.consumerArn ?? "");
+      throw consumerNotFound(ref.consumerArn ?? named.name, {
+        name: arn?.streamName ?? "",
+        accountId: arn?.accountId ?? accountId,
+      });
+    }
+    const stream = resolve({ streamArn }, nowMs);
+    return { stream, consumer: findConsumer(stream, named, nowMs) };
   }
 
   /**
@@ -454,6 +504,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const stream = resolve(input, nowMs);
       // Deleting a DELETING stream changes nothing; a CREATING one may be deleted, as on AWS.
       if (stream.deletingUntilMs !== undefined) return;
+      removeDeregisteredConsumers(stream, nowMs);
+      if (stream.consumers.size > 0 && input.enforceConsumerDeletion !== true) {
+        // AWS's text, as a user quoted it (cloud-custodian/cloud-custodian#7260).
+        throw new KinesisError(
+          "ResourceInUseException",
+          `DeleteStream can't delete ${stream.arn} because there are consumers associated with ` +
+            `this data stream. To delete ${stream.name} anyway, set the EnforceConsumerDeletion ` +
+            "parameter to true to force the deletion of all the consumers that are associated with it.",
+        );
+      }
       stream.deletingUntilMs = nowMs + transitionDelayMs;
       deleting.add(stream);
       removeDeleted(nowMs);
@@ -504,7 +564,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         streamCreationTimestamp: new Date(stream.createdAt),
         encryptionType: stream.encryptionType,
         openShardCount: stream.openShards.length,
-        consumerCount: 0,
+        consumerCount: countConsumers(stream, nowMs),
       };
       if (stream.keyId !== undefined) summary.keyId = stream.keyId;
       return summary;
@@ -715,18 +775,63 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
     listTagsForResource(input) {
       const arn = input.resourceArn ?? "";
+      if (parseConsumerArn(arn) !== undefined) {
+        const { consumer } = resolveConsumer({ consumerArn: arn }, now());
+        const keys = [...consumer.tags.keys()].sort();
+        return { tags: keys.map((key) => ({ key, value: consumer.tags.get(key)! })) };
+      }
       // AWS's pattern for a resource ARN takes any Kinesis resource; the
-      // engine has streams (consumers come later), whose names have no "/".
+      // engine has streams, whose names have no "/", and their consumers.
       const named = parseStreamArn(arn)?.streamName;
       if (named === undefined || named.includes("/")) {
         throw new KinesisError(
           "InvalidArgumentException",
-          `Resource ARN ${arn} is not a recognized Kinesis stream ARN.`,
+          `Resource ARN ${arn} is not a recognized Kinesis stream or consumer ARN.`,
         );
       }
       // A stream holds at most 50 tags, one page of ListTagsForStream.
       const stream = resolve({ streamArn: arn }, now());
       return { tags: listTags(stream, {}).tags };
+    },
+
+    registerStreamConsumer(input) {
+      if (input.streamArn === null || input.consumerName === null) {
+        throw new Error("RegisterStreamConsumer without a stream ARN or a name reached the engine");
+      }
+      const nowMs = now();
+      const stream = resolveActive({ streamArn: input.streamArn }, nowMs);
+      const consumer = registerConsumer(
+        stream,
+        input.consumerName,
+        input.tags ?? {},
+        nowMs,
+        transitionDelayMs,
+      );
+      return { consumer: consumerOutput(consumer, nowMs) };
+    },
+
+    deregisterStreamConsumer(input) {
+      const nowMs = now();
+      const { stream, consumer } = resolveConsumer(input, nowMs);
+      if (consumer.deletingUntilMs !== undefined) return;
+      consumer.deletingUntilMs = nowMs + transitionDelayMs;
+      removeDeregisteredConsumers(stream, nowMs);
+    },
+
+    describeStreamConsumer(input) {
+      const nowMs = now();
+      const { stream, consumer } = resolveConsumer(input, nowMs);
+      return {
+        consumerDescription: { ...consumerOutput(consumer, nowMs), streamArn: stream.arn },
+      };
+    },
+
+    listStreamConsumers(input) {
+      if (input.streamArn === null) {
+        throw new Error("ListStreamConsumers without a stream ARN reached the engine");
+      }
+      const nowMs = now();
+      return listConsumers(resolve({ streamArn: input.streamArn }, nowMs), input, nowMs);
     },
 
     describeLimits() {
@@ -768,6 +873,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return stream.store.read(shard.index, readOptions);
     },
   };
+}
+
+/** The consumers registered with a stream, whatever their status. */
+function countConsumers(stream: StreamState, nowMs: number): number {
+  removeDeregisteredConsumers(stream, nowMs);
+  return stream.consumers.size;
 }
 
 /** A stored record as GetRecords returns it; the encryption type only for encrypted streams. */

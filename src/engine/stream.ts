@@ -2,6 +2,7 @@ import { KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
 import type { EncryptionType, PutRecordsRequestEntry, StreamMode } from "../kinesis/types.ts";
 import { recordBytes } from "../kinesis/validation.ts";
 import { hashKeyHex, MAX_HASH_KEY, partitionKeyHashHex } from "./hash-key.ts";
+import type { ConsumerState } from "./consumers.ts";
 import type { ReadLimiter } from "./read-limiter.ts";
 import type { RecordStore } from "./record-store.ts";
 import { createShardSequencer, type ShardSequencer } from "./sequence-number.ts";
@@ -55,6 +56,8 @@ export interface StreamState {
   /** The KMS key id when `encryptionType` is KMS. */
   readonly keyId: string | undefined;
   readonly tags: Map<string, string>;
+  /** Its registered consumers, by name; they go with the stream. */
+  readonly consumers: Map<string, ConsumerState>;
   /** Every shard, by index. */
   readonly shards: readonly ShardState[];
   /** The open shards in hash key order; their ranges cover the whole key space. */
@@ -132,6 +135,7 @@ export function createStreamState(stream: NewStream): StreamState {
     encryptionType: stream.keyId === undefined ? "NONE" : "KMS",
     keyId: stream.keyId,
     tags: new Map(Object.entries(stream.tags)),
+    consumers: new Map(),
     shards,
     openShards: shards,
     openStartingHashKeys: shards.map((shard) => hashKeyHex(shard.startingHashKey)),

@@ -10,6 +10,16 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 export const MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024;
 export const MAX_STREAM_NAME_LENGTH = 128;
 export const MAX_STREAM_ARN_LENGTH = 2048;
+export const MAX_CONSUMER_NAME_LENGTH = 128;
+export const MAX_CONSUMER_ARN_LENGTH = 2048;
+/**
+ * Consumers one stream may have registered (AWS API reference,
+ * RegisterStreamConsumer: 20 for provisioned and on-demand standard streams;
+ * 50 for on-demand advantage, which the engine does not have).
+ */
+export const MAX_CONSUMERS_PER_STREAM = 20;
+/** The most consumers one `ListStreamConsumers` returns (AWS model: `MaxResults` 1 to 10,000). */
+export const MAX_LIST_STREAM_CONSUMERS = 10_000;
 export const MAX_SHARD_ID_LENGTH = 128;
 export const MAX_HASH_KEY = 2n ** 128n - 1n;
 export const MAX_LIST_LIMIT = 10_000;
@@ -82,6 +92,11 @@ export const STREAM_NAME_PATTERN = "[a-zA-Z0-9_.-]+";
 export const STREAM_ARN_PATTERN = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+";
 /** A stream's or a consumer's ARN, as TagResource and its kin take it (AWS API reference). */
 export const RESOURCE_ARN_PATTERN = "arn:aws.*:kinesis:.*:\\d{12}:.+";
+/** A consumer's name (AWS model `ConsumerName`). */
+export const CONSUMER_NAME_PATTERN = "[a-zA-Z0-9_.-]+";
+/** A consumer's ARN, as AWS's model writes it: `stream/<name>/consumer/<name>:<creation second>`. */
+export const CONSUMER_ARN_PATTERN =
+  "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+";
 export const SHARD_ID_PATTERN = "[a-zA-Z0-9_.-]+";
 export const HASH_KEY_PATTERN = "0|([1-9]\\d{0,38})";
 export const SEQUENCE_NUMBER_PATTERN = "0|([1-9]\\d{0,128})";

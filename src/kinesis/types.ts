@@ -290,3 +290,58 @@ export interface DescribeLimitsOutput {
 
 /** DescribeLimits takes no members. */
 export type DescribeLimitsInput = Record<never, never>;
+
+export type ConsumerStatus = "CREATING" | "DELETING" | "ACTIVE";
+
+/** A registered consumer as RegisterStreamConsumer and ListStreamConsumers answer it. */
+export interface Consumer {
+  consumerName: string;
+  consumerArn: string;
+  consumerStatus: ConsumerStatus;
+  consumerCreationTimestamp: Date;
+}
+
+/** A consumer as DescribeStreamConsumer answers it: with its stream's ARN. */
+export interface ConsumerDescription extends Consumer {
+  streamArn: string;
+}
+
+export interface RegisterStreamConsumerInput {
+  /** Null only when a wire client sent none; validation rejects it. */
+  streamArn: string | null;
+  /** Null only when a wire client sent none; validation rejects it. */
+  consumerName: string | null;
+  tags?: Record<string, string> | undefined;
+}
+
+export interface RegisterStreamConsumerOutput {
+  consumer: Consumer;
+}
+
+/**
+ * A consumer named by its ARN, or by its stream's ARN and its name, or by all
+ * three when they agree (DescribeStreamConsumer, DeregisterStreamConsumer).
+ */
+export interface ConsumerRef {
+  streamArn?: string | undefined;
+  consumerName?: string | undefined;
+  consumerArn?: string | undefined;
+}
+
+export interface DescribeStreamConsumerOutput {
+  consumerDescription: ConsumerDescription;
+}
+
+export interface ListStreamConsumersInput {
+  /** Null only when a wire client sent none; validation rejects it. */
+  streamArn: string | null;
+  nextToken?: string | undefined;
+  maxResults?: number | undefined;
+  /** Accepted as AWS takes it; a stream of the engine is known by its ARN alone. */
+  streamCreationTimestamp?: Date | undefined;
+}
+
+export interface ListStreamConsumersOutput {
+  consumers: Consumer[];
+  nextToken?: string | undefined;
+}

@@ -25,6 +25,11 @@ import {
   MAX_TAG_VALUE_LENGTH,
   MAX_TAGS_PER_CALL,
   MAX_TAGS_PER_STREAM,
+  MAX_CONSUMER_ARN_LENGTH,
+  MAX_CONSUMER_NAME_LENGTH,
+  MAX_LIST_STREAM_CONSUMERS,
+  CONSUMER_ARN_PATTERN,
+  CONSUMER_NAME_PATTERN,
   MIN_RECORDS_PER_PUT,
   RESOURCE_ARN_PATTERN,
   SEQUENCE_NUMBER_PATTERN,
@@ -41,6 +46,9 @@ import type {
   DescribeStreamInput,
   GetRecordsInput,
   GetShardIteratorInput,
+  ConsumerRef,
+  ListStreamConsumersInput,
+  RegisterStreamConsumerInput,
   ListShardsInput,
   ListStreamsInput,
   ListTagsForResourceInput,
@@ -58,6 +66,8 @@ const wholeMatch = (pattern: string) => new RegExp(`^(?:${pattern})$`);
 const streamNameRegex = wholeMatch(STREAM_NAME_PATTERN);
 const streamArnRegex = wholeMatch(STREAM_ARN_PATTERN);
 const resourceArnRegex = wholeMatch(RESOURCE_ARN_PATTERN);
+const consumerNameRegex = wholeMatch(CONSUMER_NAME_PATTERN);
+const consumerArnRegex = wholeMatch(CONSUMER_ARN_PATTERN);
 const hashKeyRegex = wholeMatch(HASH_KEY_PATTERN);
 const sequenceNumberRegex = wholeMatch(SEQUENCE_NUMBER_PATTERN);
 const shardIdRegex = wholeMatch(SHARD_ID_PATTERN);
@@ -567,5 +577,95 @@ export function validateListTagsForResource(input: ListTagsForResourceInput): vo
     v.pattern(input.resourceArn!, "resourceARN", resourceArnRegex, RESOURCE_ARN_PATTERN);
     v.length(input.resourceArn!, "resourceARN", 1, MAX_STREAM_ARN_LENGTH);
   }
+  v.throwIfAny();
+}
+
+/** What a consumer's ARN names: its stream (by ARN), its name and its creation second. */
+export interface ConsumerArnParts {
+  readonly streamArn: string;
+  readonly consumerName: string;
+  readonly creationSeconds: number;
+}
+
+const CONSUMER_ARN =
+  /^(arn:aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+)\/consumer\/([a-zA-Z0-9_.-]+):([0-9]+)$/;
+
+/** The parts of a consumer ARN, or undefined when it is none (a stream's ARN, say). */
+export function parseConsumerArn(arn: string): ConsumerArnParts | undefined {
+  const match = CONSUMER_ARN.exec(arn);
+  if (match === null) return undefined;
+  return { streamArn: match[1]!, consumerName: match[2]!, creationSeconds: Number(match[3]) };
+}
+
+/** The stream a consumer reference addresses: by its stream's ARN, or by its own ARN's. */
+export function streamOfConsumerRef(ref: ConsumerRef): StreamRef {
+  const streamArn =
+    ref.streamArn ??
+    (ref.consumerArn === undefined ? undefined : parseConsumerArn(ref.consumerArn)?.streamArn);
+  return { streamArn };
+}
+
+function checkConsumerName(v: Violations, name: string): void {
+  v.pattern(name, "consumerName", consumerNameRegex, CONSUMER_NAME_PATTERN);
+  v.length(name, "consumerName", 1, MAX_CONSUMER_NAME_LENGTH);
+}
+
+function checkStreamArn(v: Violations, arn: string): void {
+  v.pattern(arn, "streamARN", streamArnRegex, STREAM_ARN_PATTERN);
+  v.length(arn, "streamARN", 1, MAX_STREAM_ARN_LENGTH);
+}
+
+/** Members in name order, as for the other operations; AWS's order here is not recorded. */
+export function validateRegisterStreamConsumer(input: RegisterStreamConsumerInput): void {
+  const v = new Violations();
+  if (v.notNull(input.consumerName, "consumerName")) checkConsumerName(v, input.consumerName!);
+  if (v.notNull(input.streamArn, "streamARN")) checkStreamArn(v, input.streamArn!);
+  if (input.tags !== undefined) checkTagMap(v, input.tags, 0, MAX_TAGS_PER_STREAM);
+  v.throwIfAny();
+}
+
+/**
+ * DescribeStreamConsumer and DeregisterStreamConsumer: the consumer's ARN, or
+ * its stream's ARN and its name, or all three when they agree (AWS API
+ * reference). The texts for a missing or disagreeing reference are not
+ * documented: the first is kinesis-mock's, the second ours.
+ */
+export function validateConsumerRef(ref: ConsumerRef): void {
+  const v = new Violations();
+  if (ref.consumerArn !== undefined) {
+    v.pattern(ref.consumerArn, "consumerARN", consumerArnRegex, CONSUMER_ARN_PATTERN);
+    v.length(ref.consumerArn, "consumerARN", 1, MAX_CONSUMER_ARN_LENGTH);
+  }
+  if (ref.consumerName !== undefined) checkConsumerName(v, ref.consumerName);
+  if (ref.streamArn !== undefined) checkStreamArn(v, ref.streamArn);
+  v.throwIfAny();
+  if (ref.consumerArn === undefined) {
+    if (ref.streamArn === undefined || ref.consumerName === undefined) {
+      throw new KinesisError(
+        "InvalidArgumentException",
+        "ConsumerArn or both ConsumerName and StreamARN are required for this request.",
+      );
+    }
+    return;
+  }
+  const named = parseConsumerArn(ref.consumerArn)!;
+  if (
+    (ref.streamArn !== undefined && ref.streamArn !== named.streamArn) ||
+    (ref.consumerName !== undefined && ref.consumerName !== named.consumerName)
+  ) {
+    throw new KinesisError(
+      "InvalidArgumentException",
+      `ConsumerARN ${ref.consumerArn} does not name the consumer of the given StreamARN and ConsumerName.`,
+    );
+  }
+}
+
+export function validateListStreamConsumers(input: ListStreamConsumersInput): void {
+  const v = new Violations();
+  if (input.maxResults !== undefined) {
+    v.range(input.maxResults, "maxResults", 1, MAX_LIST_STREAM_CONSUMERS);
+  }
+  checkNextToken(v, input.nextToken);
+  if (v.notNull(input.streamArn, "streamARN")) checkStreamArn(v, input.streamArn!);
   v.throwIfAny();
 }

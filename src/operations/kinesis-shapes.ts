@@ -137,3 +137,25 @@ export const tag = shape<{ key: string; value: string }>({
   Key: ["key", "string", ""],
   Value: ["value", "string", ""],
 });
+
+export const consumerShape = shape<k.Consumer>({
+  ConsumerName: ["consumerName", "string", ""],
+  ConsumerARN: ["consumerArn", "string", ""],
+  ConsumerStatus: ["consumerStatus", "string", "ACTIVE"],
+  ConsumerCreationTimestamp: ["consumerCreationTimestamp", "timestamp"],
+});
+
+export const consumerDescription = shape<k.ConsumerDescription>({
+  ConsumerName: ["consumerName", "string", ""],
+  ConsumerARN: ["consumerArn", "string", ""],
+  ConsumerStatus: ["consumerStatus", "string", "ACTIVE"],
+  ConsumerCreationTimestamp: ["consumerCreationTimestamp", "timestamp"],
+  StreamARN: ["streamArn", "string", ""],
+});
+
+/** How DescribeStreamConsumer and DeregisterStreamConsumer name a consumer. */
+export const consumerRef = shape<k.ConsumerRef>({
+  StreamARN: ["streamArn", "string"],
+  ConsumerName: ["consumerName", "string"],
+  ConsumerARN: ["consumerArn", "string"],
+});

@@ -12,6 +12,9 @@ import type * as k from "../kinesis/types.ts";
 import * as v from "../kinesis/validation.ts";
 import { empty, listOf, nothing, type Shape, shape, WHOLE } from "./aws-shape.ts";
 import {
+  consumerDescription,
+  consumerRef,
+  consumerShape,
   encryption,
   kinesisRecord,
   putRecordsEntry,
@@ -48,6 +51,13 @@ export interface OperationTypes {
   ListTagsForStream: { input: k.ListTagsInput; output: k.ListTagsOutput };
   DescribeLimits: { input: k.DescribeLimitsInput; output: k.DescribeLimitsOutput };
   ListTagsForResource: { input: k.ListTagsForResourceInput; output: k.ListTagsForResourceOutput };
+  RegisterStreamConsumer: {
+    input: k.RegisterStreamConsumerInput;
+    output: k.RegisterStreamConsumerOutput;
+  };
+  DeregisterStreamConsumer: { input: k.ConsumerRef; output: undefined };
+  DescribeStreamConsumer: { input: k.ConsumerRef; output: k.DescribeStreamConsumerOutput };
+  ListStreamConsumers: { input: k.ListStreamConsumersInput; output: k.ListStreamConsumersOutput };
 }
 
 export type OperationName = keyof OperationTypes;
@@ -363,12 +373,73 @@ export const operations: OperationTable = {
   ListTagsForResource: {
     name: "ListTagsForResource",
     validate: v.validateListTagsForResource,
-    target: (input) => ({ stream: { streamArn: input.resourceArn ?? undefined } }),
+    // A consumer's ARN addresses its stream, for routing and stream access.
+    target: (input) => ({
+      stream: {
+        streamArn:
+          input.resourceArn === null
+            ? undefined
+            : (v.parseConsumerArn(input.resourceArn)?.streamArn ?? input.resourceArn),
+      },
+    }),
     aws: {
       input: shape<k.ListTagsForResourceInput>({ ResourceARN: ["resourceArn", "string", null] }),
       output: shape<k.ListTagsForResourceOutput>({ Tags: ["tags", listOf(tag), []] }),
     },
     engine: (engine, input) => engine.listTagsForResource(input),
+  },
+  RegisterStreamConsumer: {
+    name: "RegisterStreamConsumer",
+    validate: v.validateRegisterStreamConsumer,
+    target: (input) => ({ stream: { streamArn: input.streamArn ?? undefined } }),
+    aws: {
+      input: shape<k.RegisterStreamConsumerInput>({
+        StreamARN: ["streamArn", "string", null],
+        ConsumerName: ["consumerName", "string", null],
+        Tags: ["tags", "stringMap"],
+      }),
+      output: shape<k.RegisterStreamConsumerOutput>({ Consumer: ["consumer", consumerShape] }),
+    },
+    engine: (engine, input) => engine.registerStreamConsumer(input),
+  },
+  DeregisterStreamConsumer: {
+    name: "DeregisterStreamConsumer",
+    validate: v.validateConsumerRef,
+    target: (input) => ({ stream: v.streamOfConsumerRef(input) }),
+    aws: { input: consumerRef, output: nothing },
+    engine: (engine, input) => void engine.deregisterStreamConsumer(input),
+  },
+  DescribeStreamConsumer: {
+    name: "DescribeStreamConsumer",
+    validate: v.validateConsumerRef,
+    target: (input) => ({ stream: v.streamOfConsumerRef(input) }),
+    aws: {
+      input: consumerRef,
+      output: shape<k.DescribeStreamConsumerOutput>({
+        ConsumerDescription: ["consumerDescription", consumerDescription],
+      }),
+    },
+    engine: (engine, input) => engine.describeStreamConsumer(input),
+  },
+  ListStreamConsumers: {
+    name: "ListStreamConsumers",
+    validate: v.validateListStreamConsumers,
+    target: (input) => ({ stream: { streamArn: input.streamArn ?? undefined } }),
+    // AWS takes the stream's ARN beside a token, so the token need not stand for it.
+    paging: { sealsStream: false },
+    aws: {
+      input: shape<k.ListStreamConsumersInput>({
+        StreamARN: ["streamArn", "string", null],
+        NextToken: ["nextToken", "string"],
+        MaxResults: ["maxResults", "integer"],
+        StreamCreationTimestamp: ["streamCreationTimestamp", "timestamp"],
+      }),
+      output: shape<k.ListStreamConsumersOutput>({
+        Consumers: ["consumers", listOf(consumerShape), []],
+        NextToken: ["nextToken", "string"],
+      }),
+    },
+    engine: (engine, input) => engine.listStreamConsumers(input),
   },
 };
 

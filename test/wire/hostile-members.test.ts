@@ -119,7 +119,7 @@ void suite("members no AWS SDK sends, over the wire API", () => {
     ]);
   });
 
-  for (const resource of ["stream/", "stream", "x", "/", "stream/s/consumer/c:1796100724"]) {
+  for (const resource of ["stream/", "stream", "x", "/", "stream/s/consumer/c"]) {
     const arn = `arn:aws:kinesis:us-east-1:000000000000:${resource}`;
     void test(`ListTagsForResource of ${arn} is InvalidArgumentException, not a failure`, async () => {
       const answer = await call(gateway.current.url, "ListTagsForResource", { ResourceARN: arn });
@@ -127,7 +127,7 @@ void suite("members no AWS SDK sends, over the wire API", () => {
       assert.equal(answer.body.__type, "InvalidArgumentException");
       assert.equal(
         answer.body.message,
-        `Resource ARN ${arn} is not a recognized Kinesis stream ARN.`,
+        `Resource ARN ${arn} is not a recognized Kinesis stream or consumer ARN.`,
       );
       const grpc = createClient(StreamService, transports["gRPC over h2c"]!(gateway.current.url));
       await assert.rejects(grpc.listTagsForResource({ resourceArn: arn }), (err) => {
@@ -136,4 +136,15 @@ void suite("members no AWS SDK sends, over the wire API", () => {
       });
     });
   }
+
+  void test("ListTagsForResource of a consumer ARN that names no consumer is ResourceNotFoundException", async () => {
+    const arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s/consumer/c:1796100724";
+    const answer = await call(gateway.current.url, "ListTagsForResource", { ResourceARN: arn });
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.__type, "ResourceNotFoundException");
+    assert.equal(
+      answer.body.message,
+      `Consumer ${arn} under stream s under account 000000000000 not found.`,
+    );
+  });
 });

@@ -1,5 +1,9 @@
 import { KinesisError } from "../kinesis/errors.ts";
-import { MAX_CONSUMERS_PER_STREAM, MAX_LIST_STREAM_CONSUMERS } from "../kinesis/limits.ts";
+import {
+  MAX_CONSUMERS_PER_STREAM,
+  MAX_CREATING_CONSUMERS,
+  MAX_LIST_STREAM_CONSUMERS,
+} from "../kinesis/limits.ts";
 import type { Consumer, ConsumerStatus, ListStreamConsumersInput } from "../kinesis/types.ts";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.ts";
 import type { StreamState } from "./stream.ts";
@@ -75,6 +79,18 @@ export function registerConsumer(
       `Stream ${stream.name} under account ${stream.accountId} already has ` +
         `${stream.consumers.size} registered consumers, the most a stream may have ` +
         `(${MAX_CONSUMERS_PER_STREAM}).`,
+    );
+  }
+  // AWS counts them per account or per stream, it does not say which;
+  // kinesis-mock counts per stream, and so does this, with its text.
+  let creating = 0;
+  for (const other of stream.consumers.values()) {
+    if (consumerStatus(other, nowMs) === "CREATING") creating++;
+  }
+  if (creating >= MAX_CREATING_CONSUMERS) {
+    throw new KinesisError(
+      "LimitExceededException",
+      `Only ${MAX_CREATING_CONSUMERS} consumers can be created at the same time`,
     );
   }
   const consumer: ConsumerState = {

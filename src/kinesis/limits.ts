@@ -18,6 +18,12 @@ export const MAX_CONSUMER_ARN_LENGTH = 2048;
  * 50 for on-demand advantage, which the engine does not have).
  */
 export const MAX_CONSUMERS_PER_STREAM = 20;
+/**
+ * Consumers that may be CREATING at once (AWS API reference,
+ * RegisterStreamConsumer: "Registering a 6th consumer while there are 5 in a
+ * CREATING status results in a LimitExceededException").
+ */
+export const MAX_CREATING_CONSUMERS = 5;
 /** The most consumers one `ListStreamConsumers` returns (AWS model: `MaxResults` 1 to 10,000). */
 export const MAX_LIST_STREAM_CONSUMERS = 10_000;
 export const MAX_SHARD_ID_LENGTH = 128;

@@ -5,6 +5,9 @@
  * engine, and forwarded to a real emulator.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, suite, test } from "node:test";
 import {
@@ -198,7 +201,18 @@ void suite("stream consumers against the engine", () => {
 
   void test("a stream takes 20 consumers; a 21st is LimitExceededException, a name twice ResourceInUseException", async () => {
     const streamArn = await activeStream(kinesis, "fan-out-full");
-    for (let i = 0; i < 20; i++) await register(kinesis, streamArn, `c${i}`);
+    // Five at a time: a sixth while five are CREATING is refused.
+    for (let i = 0; i < 20; i++) {
+      const consumer = await register(kinesis, streamArn, `c${i}`);
+      if (i === 4) {
+        await rejectsWith(
+          register(kinesis, streamArn, "sixth"),
+          "LimitExceededException",
+          "Only 5 consumers can be created at the same time",
+        );
+      }
+      if (i % 5 === 4) await waitUntilConsumerActive(kinesis, consumer.ConsumerARN!);
+    }
     await rejectsWith(
       register(kinesis, streamArn, "c20"),
       "LimitExceededException",
@@ -212,6 +226,16 @@ void suite("stream consumers against the engine", () => {
       register(kinesis, otherArn, "same"),
       "ResourceInUseException",
       "Consumer same under stream fan-out-twice under account 000000000000 already exists.",
+    );
+  });
+
+  void test("a stream that is not ACTIVE takes no consumer", async () => {
+    await kinesis.send(new CreateStreamCommand({ StreamName: "fan-out-creating", ShardCount: 1 }));
+    const streamArn = (await summaryOf(kinesis, "fan-out-creating")).StreamARN!;
+    await rejectsWith(
+      register(kinesis, streamArn, "early"),
+      "ResourceInUseException",
+      "Stream fan-out-creating under account 000000000000 is not currently ACTIVE or UPDATING.",
     );
   });
 
@@ -308,6 +332,63 @@ void suite("stream consumers against the engine", () => {
   });
 });
 
+void suite("stream consumers and tokens limited to some streams", () => {
+  const FULL = "full-access-token-0123456789";
+  const LIMITED = "orders-only-token-0123456789";
+  let gateway: RunningGateway;
+  before(async () => {
+    const tokens = join(mkdtempSync(join(tmpdir(), "tokens-")), "tokens");
+    writeFileSync(tokens, `${FULL}\n${LIMITED} orders\n`);
+    gateway = await startTestGateway([
+      "--streams",
+      "orders:1,other:1",
+      "--auth-tokens-file",
+      tokens,
+    ]);
+  });
+  after(() => gateway.stop());
+  const withToken = (token: string) =>
+    new KinesisClient({
+      endpoint: gateway.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: token, secretAccessKey: "unused" },
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler(),
+    });
+
+  void test("a consumer ARN is its stream's: a limited caller reaches its own stream's consumers only", async () => {
+    const full = withToken(FULL);
+    const limited = withToken(LIMITED);
+    const arnOf = async (name: string) => (await summaryOf(full, name)).StreamARN!;
+    const ordersArn = await arnOf("orders");
+    const otherArn = await arnOf("other");
+    const theirs = await register(full, otherArn, "theirs");
+    const mine = await register(limited, ordersArn, "mine");
+    assert.equal((await describeByArn(limited, mine.ConsumerARN!)).ConsumerName, "mine");
+    const tags = await limited.send(
+      new ListTagsForResourceCommand({ ResourceARN: mine.ConsumerARN }),
+    );
+    assert.deepEqual(tags.Tags, []);
+    const listed = await limited.send(new ListStreamConsumersCommand({ StreamARN: ordersArn }));
+    assert.deepEqual(
+      listed.Consumers?.map((c) => c.ConsumerName),
+      ["mine"],
+    );
+    for (const command of [
+      new RegisterStreamConsumerCommand({ StreamARN: otherArn, ConsumerName: "x" }),
+      new DescribeStreamConsumerCommand({ ConsumerARN: theirs.ConsumerARN }),
+      new DeregisterStreamConsumerCommand({ ConsumerARN: theirs.ConsumerARN }),
+      new ListStreamConsumersCommand({ StreamARN: otherArn }),
+      new ListTagsForResourceCommand({ ResourceARN: theirs.ConsumerARN }),
+    ]) {
+      await rejectsWith(limited.send(command as never), "AccessDeniedException");
+    }
+    await limited.send(new DeregisterStreamConsumerCommand({ ConsumerARN: mine.ConsumerARN }));
+    full.destroy();
+    limited.destroy();
+  });
+});
+
 void suite("stream consumers forwarded to a real emulator", () => {
   const emulator = useEmulator();
   let gateway: RunningGateway;
@@ -340,9 +421,9 @@ void suite("stream consumers forwarded to a real emulator", () => {
     await register(kinesis, streamArn, "reader-2");
     await register(kinesis, streamArn, "reader-3");
     // The emulator's token passes through sealed, and pages on when sent back.
-    // (kinesis-mock 0.6.2 deviates from AWS: a page whose MaxResults leaves
-    // one consumer or fewer unlisted carries no NextToken, so only the first
-    // step of paging is asserted here; the engine's paging is tested above.)
+    // (kinesis-mock 0.6.2 deviates from AWS: of three consumers with
+    // MaxResults 2 it answers two and no NextToken, so only the first step
+    // of paging is asserted here; the engine's paging is tested above.)
     const first = await kinesis.send(
       new ListStreamConsumersCommand({ StreamARN: streamArn, MaxResults: 1 }),
     );

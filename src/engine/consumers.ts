@@ -18,6 +18,8 @@ export interface ConsumerState {
   readonly name: string;
   /** `<stream ARN>/consumer/<name>:<creation second>`, as AWS makes it. */
   readonly arn: string;
+  /** The second its ARN carries (see {@link registerConsumer}). */
+  readonly arnSeconds: number;
   readonly createdAtMs: number;
   readonly activeAtMs: number;
   deletingUntilMs: number | undefined;
@@ -46,15 +48,31 @@ export function removeDeregisteredConsumers(stream: StreamState, nowMs: number):
   for (const [name, consumer] of stream.consumers) {
     if (consumer.deletingUntilMs !== undefined && nowMs >= consumer.deletingUntilMs) {
       stream.consumers.delete(name);
+      stream.removedConsumerSeconds.set(name, consumer.arnSeconds);
     }
   }
 }
 
 /**
+ * The second a new consumer's ARN carries: now's, unless a removed consumer
+ * of the name carried it or a later one — then the second after, so that no
+ * two consumers ever share an ARN (as for streams, `NewStream.incarnationSeconds`).
+ */
+function arnSecondsFor(stream: StreamState, name: string, nowMs: number): number {
+  const nowSeconds = Math.floor(nowMs / 1000);
+  // The clock never runs back, so what it has passed can be forgotten.
+  for (const [removed, seconds] of stream.removedConsumerSeconds) {
+    if (seconds < nowSeconds) stream.removedConsumerSeconds.delete(removed);
+  }
+  const removed = stream.removedConsumerSeconds.get(name);
+  return removed === undefined ? nowSeconds : removed + 1;
+}
+
+/**
  * Registers a consumer, CREATING for `transitionDelayMs`. Its ARN carries its
  * creation second, so a consumer registered again under a name gets another
- * ARN (AWS API reference, `Consumer.ConsumerARN`) — unless both fall in the
- * same second, which AWS does not say how it avoids.
+ * ARN (AWS API reference, `Consumer.ConsumerARN`); within one second, the
+ * next second ({@link arnSecondsFor}).
  */
 export function registerConsumer(
   stream: StreamState,
@@ -93,9 +111,11 @@ export function registerConsumer(
       `Only ${MAX_CREATING_CONSUMERS} consumers can be created at the same time`,
     );
   }
+  const arnSeconds = arnSecondsFor(stream, name, nowMs);
   const consumer: ConsumerState = {
     name,
-    arn: `${stream.arn}/consumer/${name}:${Math.floor(nowMs / 1000)}`,
+    arn: `${stream.arn}/consumer/${name}:${arnSeconds}`,
+    arnSeconds,
     createdAtMs: nowMs,
     activeAtMs: nowMs + transitionDelayMs,
     deletingUntilMs: undefined,

@@ -58,6 +58,8 @@ export interface StreamState {
   readonly tags: Map<string, string>;
   /** Its registered consumers, by name; they go with the stream. */
   readonly consumers: Map<string, ConsumerState>;
+  /** The ARN seconds of removed consumers, by name, while the clock has not passed them. */
+  readonly removedConsumerSeconds: Map<string, number>;
   /** Every shard, by index. */
   readonly shards: readonly ShardState[];
   /** The open shards in hash key order; their ranges cover the whole key space. */
@@ -136,6 +138,7 @@ export function createStreamState(stream: NewStream): StreamState {
     keyId: stream.keyId,
     tags: new Map(Object.entries(stream.tags)),
     consumers: new Map(),
+    removedConsumerSeconds: new Map(),
     shards,
     openShards: shards,
     openStartingHashKeys: shards.map((shard) => hashKeyHex(shard.startingHashKey)),

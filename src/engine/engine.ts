@@ -5,27 +5,13 @@ import {
   MAX_GET_RECORDS_LIMIT,
   MAX_LIST_LIMIT,
 } from "../kinesis/limits.ts";
-import {
-  type ConsumerNamed,
-  consumerNotFound,
-  consumerOutput,
-  findConsumer,
-  listConsumers,
-  registerConsumer,
-  removeDeregisteredConsumers,
-} from "./consumers.ts";
-import { parseConsumerArn } from "../kinesis/validation.ts";
 import type {
   AddTagsInput,
   ConsumerRef,
-  DescribeStreamConsumerOutput,
-  ListStreamConsumersInput,
-  ListStreamConsumersOutput,
-  RegisterStreamConsumerInput,
-  RegisterStreamConsumerOutput,
   CreateStreamInput,
   DeleteStreamInput,
   DescribeLimitsOutput,
+  DescribeStreamConsumerOutput,
   DescribeStreamInput,
   GetRecordsInput,
   GetRecordsOutput,
@@ -34,6 +20,8 @@ import type {
   KinesisRecord,
   ListShardsInput,
   ListShardsOutput,
+  ListStreamConsumersInput,
+  ListStreamConsumersOutput,
   ListStreamsInput,
   ListStreamsOutput,
   ListTagsForResourceInput,
@@ -45,6 +33,8 @@ import type {
   PutRecordsInput,
   PutRecordsOutput,
   PutRecordsResultEntry,
+  RegisterStreamConsumerInput,
+  RegisterStreamConsumerOutput,
   RemoveTagsInput,
   RetentionPeriodInput,
   Shard,
@@ -52,6 +42,16 @@ import type {
   StreamDescriptionSummary,
   StreamRef,
 } from "../kinesis/types.ts";
+import { parseConsumerArn } from "../kinesis/validation.ts";
+import {
+  type ConsumerNamed,
+  consumerNotFound,
+  consumerOutput,
+  findConsumer,
+  listConsumers,
+  registerConsumer,
+  removeDeregisteredConsumers,
+} from "./consumers.ts";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.ts";
 import {
   createReadLimiter,
@@ -327,6 +327,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
     if (ref.consumerArn !== undefined) {
       const parts = parseConsumerArn(ref.consumerArn);
       if (parts === undefined) throw new Error("a malformed consumer ARN reached the engine");
+      // AWS's pattern lets more than `:stream/` stand before the stream's name.
+      if (parseStreamArn(parts.streamArn) === undefined) {
+        throw consumerNotFound(ref.consumerArn, {
+          name: parts.streamName,
+          accountId: parts.accountId,
+        });
+      }
       streamArn ??= parts.streamArn;
       named = { name: parts.consumerName, arn: ref.consumerArn };
     } else if (ref.consumerName !== undefined) {
@@ -334,13 +341,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     } else {
       throw new Error("a request naming no consumer reached the engine");
     }
-    if (streamArn === undefined || parseStreamArn(streamArn) === undefined) {
-      const arn = parseStreamArn(ref.consumerArn ?? "");
-      throw consumerNotFound(ref.consumerArn ?? named.name, {
-        name: arn?.streamName ?? "",
-        accountId: arn?.accountId ?? accountId,
-      });
-    }
+    if (streamArn === undefined) throw new Error("a request naming no stream reached the engine");
     const stream = resolve({ streamArn }, nowMs);
     return { stream, consumer: findConsumer(stream, named, nowMs) };
   }

@@ -1,8 +1,8 @@
 import { KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
 import type { EncryptionType, PutRecordsRequestEntry, StreamMode } from "../kinesis/types.ts";
 import { recordBytes } from "../kinesis/validation.ts";
-import { hashKeyHex, MAX_HASH_KEY, partitionKeyHashHex } from "./hash-key.ts";
 import type { ConsumerState } from "./consumers.ts";
+import { hashKeyHex, MAX_HASH_KEY, partitionKeyHashHex } from "./hash-key.ts";
 import type { ReadLimiter } from "./read-limiter.ts";
 import type { RecordStore } from "./record-store.ts";
 import { createShardSequencer, type ShardSequencer } from "./sequence-number.ts";

@@ -7,10 +7,15 @@
  */
 import { KinesisError } from "./errors.ts";
 import {
+  CONSUMER_ARN_PATTERN,
+  CONSUMER_NAME_PATTERN,
   HASH_KEY_PATTERN,
+  MAX_CONSUMER_ARN_LENGTH,
+  MAX_CONSUMER_NAME_LENGTH,
   MAX_GET_RECORDS_LIMIT,
   MAX_HASH_KEY,
   MAX_LIST_LIMIT,
+  MAX_LIST_STREAM_CONSUMERS,
   MAX_LIST_TAGS_LIMIT,
   MAX_NEXT_TOKEN_LENGTH,
   MAX_PARTITION_KEY_LENGTH,
@@ -25,11 +30,6 @@ import {
   MAX_TAG_VALUE_LENGTH,
   MAX_TAGS_PER_CALL,
   MAX_TAGS_PER_STREAM,
-  MAX_CONSUMER_ARN_LENGTH,
-  MAX_CONSUMER_NAME_LENGTH,
-  MAX_LIST_STREAM_CONSUMERS,
-  CONSUMER_ARN_PATTERN,
-  CONSUMER_NAME_PATTERN,
   MIN_RECORDS_PER_PUT,
   RESOURCE_ARN_PATTERN,
   SEQUENCE_NUMBER_PATTERN,
@@ -42,20 +42,20 @@ import {
 } from "./limits.ts";
 import type {
   AddTagsInput,
+  ConsumerRef,
   CreateStreamInput,
   DescribeStreamInput,
   GetRecordsInput,
   GetShardIteratorInput,
-  ConsumerRef,
-  ListStreamConsumersInput,
-  RegisterStreamConsumerInput,
   ListShardsInput,
+  ListStreamConsumersInput,
   ListStreamsInput,
   ListTagsForResourceInput,
   ListTagsInput,
   PutRecordInput,
   PutRecordsInput,
   PutRecordsRequestEntry,
+  RegisterStreamConsumerInput,
   RemoveTagsInput,
   RetentionPeriodInput,
   StreamRef,
@@ -583,18 +583,27 @@ export function validateListTagsForResource(input: ListTagsForResourceInput): vo
 /** What a consumer's ARN names: its stream (by ARN), its name and its creation second. */
 export interface ConsumerArnParts {
   readonly streamArn: string;
+  readonly accountId: string;
+  readonly streamName: string;
   readonly consumerName: string;
   readonly creationSeconds: number;
 }
 
+// AWS's ConsumerARN pattern with groups: every ARN validation lets through parses.
 const CONSUMER_ARN =
-  /^(arn:aws.*:kinesis:.*:\d{12}:.*stream\/[a-zA-Z0-9_.-]+)\/consumer\/([a-zA-Z0-9_.-]+):([0-9]+)$/;
+  /^(arn:aws.*:kinesis:.*:(\d{12}):.*stream\/([a-zA-Z0-9_.-]+))\/consumer\/([a-zA-Z0-9_.-]+):([0-9]+)$/;
 
 /** The parts of a consumer ARN, or undefined when it is none (a stream's ARN, say). */
 export function parseConsumerArn(arn: string): ConsumerArnParts | undefined {
   const match = CONSUMER_ARN.exec(arn);
   if (match === null) return undefined;
-  return { streamArn: match[1]!, consumerName: match[2]!, creationSeconds: Number(match[3]) };
+  return {
+    streamArn: match[1]!,
+    accountId: match[2]!,
+    streamName: match[3]!,
+    consumerName: match[4]!,
+    creationSeconds: Number(match[5]),
+  };
 }
 
 /** The stream a consumer reference addresses: by its stream's ARN, or by its own ARN's. */

@@ -34,3 +34,16 @@ void test("a consumer registered again in the same second gets another ARN, and 
   const third = engine.registerStreamConsumer({ streamArn, consumerName: "c" }).consumer;
   assert.equal(third.consumerArn, `${streamArn}/consumer/c:${seconds + 5}`);
 });
+
+void test("a consumer ARN that AWS's pattern takes but that names no stream of ours names no consumer", () => {
+  const engine = createEngine();
+  engine.createStream({ streamName: "s", shardCount: 1 });
+  const arn = "arn:aws:kinesis:us-east-1:000000000000:xstream/s/consumer/c:1";
+  assert.throws(
+    () => engine.describeStreamConsumer({ consumerArn: arn }),
+    kinesisError(
+      "ResourceNotFoundException",
+      `Consumer ${arn} under stream s under account 000000000000 not found.`,
+    ),
+  );
+});

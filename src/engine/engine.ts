@@ -41,6 +41,8 @@ import type {
   StreamDescription,
   StreamDescriptionSummary,
   StreamRef,
+  TagResourceInput,
+  UntagResourceInput,
 } from "../kinesis/types.ts";
 import { parseConsumerArn } from "../kinesis/validation.ts";
 import {
@@ -88,6 +90,7 @@ import {
   listTags,
   removeTags,
   streamStatus,
+  type TagOwner,
 } from "./stream-control.ts";
 import {
   createWriteLimiter,
@@ -186,6 +189,10 @@ export interface Engine {
   listTagsForStream(input: ListTagsInput): ListTagsOutput;
   /** A stream's or a consumer's tags, named by its ARN. */
   listTagsForResource(input: ListTagsForResourceInput): ListTagsForResourceOutput;
+  /** Adds or overwrites a stream's or a consumer's tags, all or none; a stream must be ACTIVE or UPDATING. */
+  tagResource(input: TagResourceInput): void;
+  /** Removes a stream's or a consumer's tags by key; a stream must be ACTIVE or UPDATING. */
+  untagResource(input: UntagResourceInput): void;
   /** Registers an enhanced fan-out consumer: CREATING for `transitionDelayMs`, then ACTIVE. */
   registerStreamConsumer(input: RegisterStreamConsumerInput): RegisterStreamConsumerOutput;
   /** DELETING for `transitionDelayMs`, then gone. */
@@ -344,6 +351,37 @@ export function createEngine(options: EngineOptions = {}): Engine {
     if (streamArn === undefined) throw new Error("a request naming no stream reached the engine");
     const stream = resolve({ streamArn }, nowMs);
     return { stream, consumer: findConsumer(stream, named, nowMs) };
+  }
+
+  /**
+   * The stream or consumer a validated resource ARN names. A stream about to
+   * change must be ACTIVE or UPDATING, as for AddTagsToStream.
+   */
+  function resourceByArn(arn: string | null, nowMs: number, { changing = false } = {}) {
+    if (arn === null) throw new Error("a request naming no resource reached the engine");
+    if (parseConsumerArn(arn) !== undefined) {
+      const { stream, consumer } = resolveConsumer({ consumerArn: arn }, nowMs);
+      const owner: TagOwner = {
+        kind: "consumer",
+        name: consumer.name,
+        accountId: stream.accountId,
+        tags: consumer.tags,
+      };
+      return { owner, holder: consumer };
+    }
+    // AWS's pattern for a resource ARN takes any Kinesis resource; the
+    // engine has streams, whose names have no "/", and their consumers.
+    const named = parseStreamArn(arn)?.streamName;
+    if (named === undefined || named.includes("/")) {
+      throw new KinesisError(
+        "InvalidArgumentException",
+        `Resource ARN ${arn} is not a recognized Kinesis stream or consumer ARN.`,
+      );
+    }
+    const stream = changing
+      ? resolveActive({ streamArn: arn }, nowMs)
+      : resolve({ streamArn: arn }, nowMs);
+    return { owner: streamTagOwner(stream), holder: stream };
   }
 
   /**
@@ -760,14 +798,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
     addTagsToStream(input) {
       if (input.tags === null) throw new Error("AddTagsToStream without tags reached the engine");
-      addTags(resolveActive(input, now()), input.tags);
+      addTags(streamTagOwner(resolveActive(input, now())), input.tags);
     },
 
     removeTagsFromStream(input) {
       if (input.tagKeys === null) {
         throw new Error("RemoveTagsFromStream without tag keys reached the engine");
       }
-      removeTags(resolveActive(input, now()), input.tagKeys);
+      removeTags(streamTagOwner(resolveActive(input, now())), input.tagKeys);
     },
 
     listTagsForStream(input) {
@@ -775,24 +813,22 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     listTagsForResource(input) {
-      const arn = input.resourceArn ?? "";
-      if (parseConsumerArn(arn) !== undefined) {
-        const { consumer } = resolveConsumer({ consumerArn: arn }, now());
-        const keys = [...consumer.tags.keys()].sort();
-        return { tags: keys.map((key) => ({ key, value: consumer.tags.get(key)! })) };
+      const { owner } = resourceByArn(input.resourceArn, now());
+      const keys = [...owner.tags.keys()].sort();
+      // A resource holds at most 50 tags, one page.
+      return { tags: keys.map((key) => ({ key, value: owner.tags.get(key)! })) };
+    },
+
+    tagResource(input) {
+      if (input.tags === null) throw new Error("TagResource without tags reached the engine");
+      addTags(resourceByArn(input.resourceArn, now(), { changing: true }).owner, input.tags);
+    },
+
+    untagResource(input) {
+      if (input.tagKeys === null) {
+        throw new Error("UntagResource without tag keys reached the engine");
       }
-      // AWS's pattern for a resource ARN takes any Kinesis resource; the
-      // engine has streams, whose names have no "/", and their consumers.
-      const named = parseStreamArn(arn)?.streamName;
-      if (named === undefined || named.includes("/")) {
-        throw new KinesisError(
-          "InvalidArgumentException",
-          `Resource ARN ${arn} is not a recognized Kinesis stream or consumer ARN.`,
-        );
-      }
-      // A stream holds at most 50 tags, one page of ListTagsForStream.
-      const stream = resolve({ streamArn: arn }, now());
-      return { tags: listTags(stream, {}).tags };
+      removeTags(resourceByArn(input.resourceArn, now(), { changing: true }).owner, input.tagKeys);
     },
 
     registerStreamConsumer(input) {
@@ -896,4 +932,8 @@ function kinesisRecord(record: StoredRecord, stream: StreamState): KinesisRecord
 
 function invalidArgument(message: string): KinesisError {
   return new KinesisError("InvalidArgumentException", message);
+}
+
+function streamTagOwner(stream: StreamState): TagOwner {
+  return { kind: "stream", name: stream.name, accountId: stream.accountId, tags: stream.tags };
 }

@@ -69,26 +69,37 @@ export function changeRetention(
 }
 
 /**
+ * What holds tags: a stream, or a consumer (its account is its stream's).
+ * A consumer holds as many as a stream: TagResource shares AddTagsToStream's limits.
+ */
+export interface TagOwner {
+  readonly kind: "stream" | "consumer";
+  readonly name: string;
+  readonly accountId: string;
+  readonly tags: Map<string, string>;
+}
+
+/**
  * Adds or overwrites tags, all or none. The limit's text is kinesalite's
  * (from AWS when the limit was 10) with today's limit of 50; AWS's model
  * lists LimitExceededException for it.
  */
-export function addTags(stream: StreamState, tags: Readonly<Record<string, string>>): void {
+export function addTags(owner: TagOwner, tags: Readonly<Record<string, string>>): void {
   const entries = Object.entries(tags);
-  const added = entries.filter(([key]) => !stream.tags.has(key)).length;
-  if (stream.tags.size + added > MAX_TAGS_PER_STREAM) {
+  const added = entries.filter(([key]) => !owner.tags.has(key)).length;
+  if (owner.tags.size + added > MAX_TAGS_PER_STREAM) {
     throw new KinesisError(
       "LimitExceededException",
-      `Failed to add tags to stream ${stream.name} under account ${stream.accountId} because a ` +
-        `given stream cannot have more than ${MAX_TAGS_PER_STREAM} tags associated with it.`,
+      `Failed to add tags to ${owner.kind} ${owner.name} under account ${owner.accountId} because ` +
+        `a given ${owner.kind} cannot have more than ${MAX_TAGS_PER_STREAM} tags associated with it.`,
     );
   }
-  for (const [key, value] of entries) stream.tags.set(key, value);
+  for (const [key, value] of entries) owner.tags.set(key, value);
 }
 
-/** Removes tags by key; keys the stream does not have are ignored, as on AWS. */
-export function removeTags(stream: StreamState, keys: readonly string[]): void {
-  for (const key of keys) stream.tags.delete(key);
+/** Removes tags by key; keys the resource does not have are ignored, as on AWS. */
+export function removeTags(owner: TagOwner, keys: readonly string[]): void {
+  for (const key of keys) owner.tags.delete(key);
 }
 
 /** A page of a stream's tags in key order, after `exclusiveStartTagKey`. */

@@ -277,6 +277,20 @@ export interface ListTagsForResourceInput {
   resourceArn: string | null;
 }
 
+export interface TagResourceInput {
+  /** A stream's or a consumer's ARN. Null only when a wire client sent none. */
+  resourceArn: string | null;
+  /** Null only when a wire client sent none; validation rejects it. */
+  tags: Record<string, string> | null;
+}
+
+export interface UntagResourceInput {
+  /** A stream's or a consumer's ARN. Null only when a wire client sent none. */
+  resourceArn: string | null;
+  /** Null only when a wire client sent none; validation rejects it. */
+  tagKeys: string[] | null;
+}
+
 export interface ListTagsForResourceOutput {
   tags: { key: string; value: string }[];
 }

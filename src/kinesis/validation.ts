@@ -59,6 +59,8 @@ import type {
   RemoveTagsInput,
   RetentionPeriodInput,
   StreamRef,
+  TagResourceInput,
+  UntagResourceInput,
 } from "./types.ts";
 
 const MAX_REPORTED_VIOLATIONS = 10;
@@ -226,6 +228,19 @@ function checkTagMap(v: Violations, tags: Record<string, string>, min: number, m
       rendered,
       "tags",
       `Map value must satisfy constraint: ${lengthConstraints(0, MAX_TAG_VALUE_LENGTH)}`,
+    );
+  }
+}
+
+function checkTagKeys(v: Violations, keys: string[] | null): void {
+  if (!v.notNull(keys, "tagKeys")) return;
+  const rendered = renderStringList(keys!);
+  v.lengthOf(rendered, keys!.length, "tagKeys", 1, MAX_TAGS_PER_CALL);
+  if (keys!.some((key) => key.length < 1 || key.length > MAX_TAG_KEY_LENGTH)) {
+    v.add(
+      rendered,
+      "tagKeys",
+      `Member must satisfy constraint: ${lengthConstraints(1, MAX_TAG_KEY_LENGTH)}`,
     );
   }
 }
@@ -542,18 +557,7 @@ export function validateAddTags(input: AddTagsInput): void {
 
 export function validateRemoveTags(input: RemoveTagsInput): void {
   const v = new Violations();
-  const keys = input.tagKeys;
-  if (v.notNull(keys, "tagKeys")) {
-    const rendered = renderStringList(keys!);
-    v.lengthOf(rendered, keys!.length, "tagKeys", 1, MAX_TAGS_PER_CALL);
-    if (keys!.some((key) => key.length < 1 || key.length > MAX_TAG_KEY_LENGTH)) {
-      v.add(
-        rendered,
-        "tagKeys",
-        `Member must satisfy constraint: ${lengthConstraints(1, MAX_TAG_KEY_LENGTH)}`,
-      );
-    }
-  }
+  checkTagKeys(v, input.tagKeys);
   checkStreamRef(v, input);
   v.throwIfAny();
   assertStreamIdentified(input);
@@ -573,10 +577,30 @@ export function validateListTags(input: ListTagsInput): void {
 /** A stream's or a consumer's ARN, which the model bounds as it bounds a stream's. */
 export function validateListTagsForResource(input: ListTagsForResourceInput): void {
   const v = new Violations();
-  if (v.notNull(input.resourceArn, "resourceARN")) {
-    v.pattern(input.resourceArn!, "resourceARN", resourceArnRegex, RESOURCE_ARN_PATTERN);
-    v.length(input.resourceArn!, "resourceARN", 1, MAX_STREAM_ARN_LENGTH);
+  checkResourceArn(v, input.resourceArn);
+  v.throwIfAny();
+}
+
+function checkResourceArn(v: Violations, arn: string | null): void {
+  if (v.notNull(arn, "resourceARN")) {
+    v.pattern(arn!, "resourceARN", resourceArnRegex, RESOURCE_ARN_PATTERN);
+    v.length(arn!, "resourceARN", 1, MAX_STREAM_ARN_LENGTH);
   }
+}
+
+/** AddTagsToStream's limits on the tags, for a stream or a consumer by ARN. */
+export function validateTagResource(input: TagResourceInput): void {
+  const v = new Violations();
+  if (v.notNull(input.tags, "tags")) checkTagMap(v, input.tags!, 1, MAX_TAGS_PER_CALL);
+  checkResourceArn(v, input.resourceArn);
+  v.throwIfAny();
+}
+
+/** RemoveTagsFromStream's limits on the keys, for a stream or a consumer by ARN. */
+export function validateUntagResource(input: UntagResourceInput): void {
+  const v = new Violations();
+  checkTagKeys(v, input.tagKeys);
+  checkResourceArn(v, input.resourceArn);
   v.throwIfAny();
 }
 

@@ -51,6 +51,8 @@ export interface OperationTypes {
   ListTagsForStream: { input: k.ListTagsInput; output: k.ListTagsOutput };
   DescribeLimits: { input: k.DescribeLimitsInput; output: k.DescribeLimitsOutput };
   ListTagsForResource: { input: k.ListTagsForResourceInput; output: k.ListTagsForResourceOutput };
+  TagResource: { input: k.TagResourceInput; output: undefined };
+  UntagResource: { input: k.UntagResourceInput; output: undefined };
   RegisterStreamConsumer: {
     input: k.RegisterStreamConsumerInput;
     output: k.RegisterStreamConsumerOutput;
@@ -119,6 +121,15 @@ export interface Operation<N extends OperationName = OperationName> {
 export type OperationTable = { readonly [N in OperationName]: Operation<N> };
 
 const byRef = (input: k.StreamRef): Target => ({ stream: input });
+/** A stream's or a consumer's ARN; a consumer's addresses its stream, for routing and stream access. */
+const byResourceArn = (input: { resourceArn: string | null }): Target => ({
+  stream: {
+    streamArn:
+      input.resourceArn === null
+        ? undefined
+        : (v.parseConsumerArn(input.resourceArn)?.streamArn ?? input.resourceArn),
+  },
+});
 const account = (): Target => ({ account: true });
 const nothingToCheck = () => {};
 
@@ -373,20 +384,38 @@ export const operations: OperationTable = {
   ListTagsForResource: {
     name: "ListTagsForResource",
     validate: v.validateListTagsForResource,
-    // A consumer's ARN addresses its stream, for routing and stream access.
-    target: (input) => ({
-      stream: {
-        streamArn:
-          input.resourceArn === null
-            ? undefined
-            : (v.parseConsumerArn(input.resourceArn)?.streamArn ?? input.resourceArn),
-      },
-    }),
+    target: byResourceArn,
     aws: {
       input: shape<k.ListTagsForResourceInput>({ ResourceARN: ["resourceArn", "string", null] }),
       output: shape<k.ListTagsForResourceOutput>({ Tags: ["tags", listOf(tag), []] }),
     },
     engine: (engine, input) => engine.listTagsForResource(input),
+  },
+  TagResource: {
+    name: "TagResource",
+    validate: v.validateTagResource,
+    target: byResourceArn,
+    aws: {
+      input: shape<k.TagResourceInput>({
+        ResourceARN: ["resourceArn", "string", null],
+        Tags: ["tags", "stringMap", null],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.tagResource(input),
+  },
+  UntagResource: {
+    name: "UntagResource",
+    validate: v.validateUntagResource,
+    target: byResourceArn,
+    aws: {
+      input: shape<k.UntagResourceInput>({
+        ResourceARN: ["resourceArn", "string", null],
+        TagKeys: ["tagKeys", "strings", null],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.untagResource(input),
   },
   RegisterStreamConsumer: {
     name: "RegisterStreamConsumer",

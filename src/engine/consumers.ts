@@ -24,6 +24,8 @@ export interface ConsumerState {
   readonly activeAtMs: number;
   deletingUntilMs: number | undefined;
   readonly tags: Map<string, string>;
+  /** Set by PutResourcePolicy, as given; stored, never evaluated. */
+  resourcePolicy: string | undefined;
 }
 
 /** ListStreamConsumers' page size when the request sets none (AWS API reference). */
@@ -120,6 +122,7 @@ export function registerConsumer(
     activeAtMs: nowMs + transitionDelayMs,
     deletingUntilMs: undefined,
     tags: new Map(Object.entries(tags)),
+    resourcePolicy: undefined,
   };
   stream.consumers.set(name, consumer);
   return consumer;

@@ -15,6 +15,7 @@ import type {
   DescribeStreamInput,
   GetRecordsInput,
   GetRecordsOutput,
+  GetResourcePolicyOutput,
   GetShardIteratorInput,
   GetShardIteratorOutput,
   KinesisRecord,
@@ -33,9 +34,11 @@ import type {
   PutRecordsInput,
   PutRecordsOutput,
   PutRecordsResultEntry,
+  PutResourcePolicyInput,
   RegisterStreamConsumerInput,
   RegisterStreamConsumerOutput,
   RemoveTagsInput,
+  ResourceRef,
   RetentionPeriodInput,
   Shard,
   StreamDescription,
@@ -193,6 +196,12 @@ export interface Engine {
   tagResource(input: TagResourceInput): void;
   /** Removes a stream's or a consumer's tags by key; a stream must be ACTIVE or UPDATING. */
   untagResource(input: UntagResourceInput): void;
+  /** Stores a policy for a stream or a consumer, as given; it is never evaluated. */
+  putResourcePolicy(input: PutResourcePolicyInput): void;
+  /** The stored policy, or "{}" when there is none. */
+  getResourcePolicy(input: ResourceRef): GetResourcePolicyOutput;
+  /** Removes the stored policy; a resource without one stays without. */
+  deleteResourcePolicy(input: ResourceRef): void;
   /** Registers an enhanced fan-out consumer: CREATING for `transitionDelayMs`, then ACTIVE. */
   registerStreamConsumer(input: RegisterStreamConsumerInput): RegisterStreamConsumerOutput;
   /** DELETING for `transitionDelayMs`, then gone. */
@@ -829,6 +838,21 @@ export function createEngine(options: EngineOptions = {}): Engine {
         throw new Error("UntagResource without tag keys reached the engine");
       }
       removeTags(resourceByArn(input.resourceArn, now(), { changing: true }).owner, input.tagKeys);
+    },
+
+    putResourcePolicy(input) {
+      if (input.policy === null)
+        throw new Error("PutResourcePolicy without a policy reached the engine");
+      resourceByArn(input.resourceArn, now(), { changing: true }).holder.resourcePolicy =
+        input.policy;
+    },
+
+    getResourcePolicy(input) {
+      return { policy: resourceByArn(input.resourceArn, now()).holder.resourcePolicy ?? "{}" };
+    },
+
+    deleteResourcePolicy(input) {
+      resourceByArn(input.resourceArn, now(), { changing: true }).holder.resourcePolicy = undefined;
     },
 
     registerStreamConsumer(input) {

@@ -56,6 +56,8 @@ export interface StreamState {
   /** The KMS key id when `encryptionType` is KMS. */
   readonly keyId: string | undefined;
   readonly tags: Map<string, string>;
+  /** Set by PutResourcePolicy, as given; stored, never evaluated. */
+  resourcePolicy: string | undefined;
   /** Its registered consumers, by name; they go with the stream. */
   readonly consumers: Map<string, ConsumerState>;
   /** The ARN seconds of removed consumers, by name, while the clock has not passed them. */
@@ -137,6 +139,7 @@ export function createStreamState(stream: NewStream): StreamState {
     encryptionType: stream.keyId === undefined ? "NONE" : "KMS",
     keyId: stream.keyId,
     tags: new Map(Object.entries(stream.tags)),
+    resourcePolicy: undefined,
     consumers: new Map(),
     removedConsumerSeconds: new Map(),
     shards,

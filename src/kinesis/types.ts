@@ -291,6 +291,22 @@ export interface UntagResourceInput {
   tagKeys: string[] | null;
 }
 
+/** A stream's or a consumer's ARN, for GetResourcePolicy and DeleteResourcePolicy. */
+export interface ResourceRef {
+  /** Null only when a wire client sent none. */
+  resourceArn: string | null;
+}
+
+export interface PutResourcePolicyInput extends ResourceRef {
+  /** A JSON document, stored as given. Null only when a wire client sent none. */
+  policy: string | null;
+}
+
+export interface GetResourcePolicyOutput {
+  /** The policy as PutResourcePolicy was given it; "{}" when the resource has none. */
+  policy: string;
+}
+
 export interface ListTagsForResourceOutput {
   tags: { key: string; value: string }[];
 }

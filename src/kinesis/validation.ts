@@ -55,8 +55,10 @@ import type {
   PutRecordInput,
   PutRecordsInput,
   PutRecordsRequestEntry,
+  PutResourcePolicyInput,
   RegisterStreamConsumerInput,
   RemoveTagsInput,
+  ResourceRef,
   RetentionPeriodInput,
   StreamRef,
   TagResourceInput,
@@ -585,6 +587,35 @@ function checkResourceArn(v: Violations, arn: string | null): void {
   if (v.notNull(arn, "resourceARN")) {
     v.pattern(arn!, "resourceARN", resourceArnRegex, RESOURCE_ARN_PATTERN);
     v.length(arn!, "resourceARN", 1, MAX_STREAM_ARN_LENGTH);
+  }
+}
+
+export function validateResourceRef(input: ResourceRef): void {
+  const v = new Violations();
+  checkResourceArn(v, input.resourceArn);
+  v.throwIfAny();
+}
+
+/**
+ * The policy must be a JSON object; AWS documents no size limit and no text
+ * for a policy that is none, so the text is ours. The engine does not read it further.
+ */
+export function validatePutResourcePolicy(input: PutResourcePolicyInput): void {
+  const v = new Violations();
+  v.notNull(input.policy, "policy");
+  checkResourceArn(v, input.resourceArn);
+  v.throwIfAny();
+  if (!isJsonObject(input.policy!)) {
+    throw new KinesisError("InvalidArgumentException", "Policy is not a valid JSON object.");
+  }
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
   }
 }
 

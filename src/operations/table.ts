@@ -53,6 +53,9 @@ export interface OperationTypes {
   ListTagsForResource: { input: k.ListTagsForResourceInput; output: k.ListTagsForResourceOutput };
   TagResource: { input: k.TagResourceInput; output: undefined };
   UntagResource: { input: k.UntagResourceInput; output: undefined };
+  PutResourcePolicy: { input: k.PutResourcePolicyInput; output: undefined };
+  GetResourcePolicy: { input: k.ResourceRef; output: k.GetResourcePolicyOutput };
+  DeleteResourcePolicy: { input: k.ResourceRef; output: undefined };
   RegisterStreamConsumer: {
     input: k.RegisterStreamConsumerInput;
     output: k.RegisterStreamConsumerOutput;
@@ -416,6 +419,39 @@ export const operations: OperationTable = {
       output: nothing,
     },
     engine: (engine, input) => void engine.untagResource(input),
+  },
+  PutResourcePolicy: {
+    name: "PutResourcePolicy",
+    validate: v.validatePutResourcePolicy,
+    target: byResourceArn,
+    aws: {
+      input: shape<k.PutResourcePolicyInput>({
+        ResourceARN: ["resourceArn", "string", null],
+        Policy: ["policy", "string", null],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.putResourcePolicy(input),
+  },
+  GetResourcePolicy: {
+    name: "GetResourcePolicy",
+    validate: v.validateResourceRef,
+    target: byResourceArn,
+    aws: {
+      input: shape<k.ResourceRef>({ ResourceARN: ["resourceArn", "string", null] }),
+      output: shape<k.GetResourcePolicyOutput>({ Policy: ["policy", "string"] }),
+    },
+    engine: (engine, input) => engine.getResourcePolicy(input),
+  },
+  DeleteResourcePolicy: {
+    name: "DeleteResourcePolicy",
+    validate: v.validateResourceRef,
+    target: byResourceArn,
+    aws: {
+      input: shape<k.ResourceRef>({ ResourceARN: ["resourceArn", "string", null] }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.deleteResourcePolicy(input),
   },
   RegisterStreamConsumer: {
     name: "RegisterStreamConsumer",

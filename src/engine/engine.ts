@@ -13,6 +13,8 @@ import type {
   DescribeLimitsOutput,
   DescribeStreamConsumerOutput,
   DescribeStreamInput,
+  EnhancedMonitoringInput,
+  EnhancedMonitoringOutput,
   GetRecordsInput,
   GetRecordsOutput,
   GetResourcePolicyOutput,
@@ -57,6 +59,7 @@ import {
   registerConsumer,
   removeDeregisteredConsumers,
 } from "./consumers.ts";
+import { changeMonitoring, enabledMetrics } from "./enhanced-monitoring.ts";
 import { decodePageToken, encodePageToken, pageSize } from "./page-token.ts";
 import {
   createReadLimiter,
@@ -208,6 +211,10 @@ export interface Engine {
   deregisterStreamConsumer(input: ConsumerRef): void;
   describeStreamConsumer(input: ConsumerRef): DescribeStreamConsumerOutput;
   listStreamConsumers(input: ListStreamConsumersInput): ListStreamConsumersOutput;
+  /** Enables shard-level metrics (recorded, not published); the stream must be ACTIVE or UPDATING. */
+  enableEnhancedMonitoring(input: EnhancedMonitoringInput): EnhancedMonitoringOutput;
+  /** Disables shard-level metrics; the stream must be ACTIVE or UPDATING. */
+  disableEnhancedMonitoring(input: EnhancedMonitoringInput): EnhancedMonitoringOutput;
   /** The account's shard and on-demand stream quotas and their use; DELETING streams still count. */
   describeLimits(): DescribeLimitsOutput;
   /**
@@ -502,6 +509,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
     changeRetention(stream, hours, direction);
   }
 
+  function changeMonitoringOf(input: EnhancedMonitoringInput, enable: boolean) {
+    const metrics = input.shardLevelMetrics;
+    if (metrics === null) throw new Error("a monitoring change without metrics reached the engine");
+    return changeMonitoring(resolveActive(input, now()), metrics, enable);
+  }
+
   return {
     accountId,
     region,
@@ -611,6 +624,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         retentionPeriodHours: stream.retentionHours,
         streamCreationTimestamp: new Date(stream.createdAt),
         encryptionType: stream.encryptionType,
+        enhancedMonitoring: [{ shardLevelMetrics: enabledMetrics(stream) }],
         openShardCount: stream.openShards.length,
         consumerCount: countConsumers(stream, nowMs),
       };
@@ -639,6 +653,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         retentionPeriodHours: stream.retentionHours,
         streamCreationTimestamp: new Date(stream.createdAt),
         encryptionType: stream.encryptionType,
+        enhancedMonitoring: [{ shardLevelMetrics: enabledMetrics(stream) }],
       };
       if (stream.keyId !== undefined) description.keyId = stream.keyId;
       return description;
@@ -815,6 +830,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
         throw new Error("RemoveTagsFromStream without tag keys reached the engine");
       }
       removeTags(streamTagOwner(resolveActive(input, now())), input.tagKeys);
+    },
+
+    enableEnhancedMonitoring(input) {
+      return changeMonitoringOf(input, true);
+    },
+
+    disableEnhancedMonitoring(input) {
+      return changeMonitoringOf(input, false);
     },
 
     listTagsForStream(input) {

@@ -1,5 +1,10 @@
 import { KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
-import type { EncryptionType, PutRecordsRequestEntry, StreamMode } from "../kinesis/types.ts";
+import type {
+  EncryptionType,
+  MetricsName,
+  PutRecordsRequestEntry,
+  StreamMode,
+} from "../kinesis/types.ts";
 import { recordBytes } from "../kinesis/validation.ts";
 import type { ConsumerState } from "./consumers.ts";
 import { hashKeyHex, MAX_HASH_KEY, partitionKeyHashHex } from "./hash-key.ts";
@@ -56,6 +61,8 @@ export interface StreamState {
   /** The KMS key id when `encryptionType` is KMS. */
   readonly keyId: string | undefined;
   readonly tags: Map<string, string>;
+  /** Changed by Enable/DisableEnhancedMonitoring; never ALL. */
+  readonly shardLevelMetrics: Set<MetricsName>;
   /** Set by PutResourcePolicy, as given; stored, never evaluated. */
   resourcePolicy: string | undefined;
   /** Its registered consumers, by name; they go with the stream. */
@@ -139,6 +146,7 @@ export function createStreamState(stream: NewStream): StreamState {
     encryptionType: stream.keyId === undefined ? "NONE" : "KMS",
     keyId: stream.keyId,
     tags: new Map(Object.entries(stream.tags)),
+    shardLevelMetrics: new Set(),
     resourcePolicy: undefined,
     consumers: new Map(),
     removedConsumerSeconds: new Map(),

@@ -1,5 +1,5 @@
 /** Kinesis's limits, as the AWS API model and documentation state them. */
-import type { ShardFilterType, ShardIteratorType, StreamMode } from "./types.ts";
+import type { MetricsName, ShardFilterType, ShardIteratorType, StreamMode } from "./types.ts";
 
 export const MIN_RECORDS_PER_PUT = 1;
 export const MAX_RECORDS_PER_PUT = 500;
@@ -92,6 +92,20 @@ export const SHARD_FILTER_TYPES: readonly ShardFilterType[] = [
   "AT_TIMESTAMP",
   "FROM_TIMESTAMP",
 ];
+
+/** `MetricsName`, for Enable/DisableEnhancedMonitoring: the model's order. */
+export const METRICS_NAMES: readonly MetricsName[] = [
+  "IncomingBytes",
+  "IncomingRecords",
+  "OutgoingBytes",
+  "OutgoingRecords",
+  "WriteProvisionedThroughputExceeded",
+  "ReadProvisionedThroughputExceeded",
+  "IteratorAgeMilliseconds",
+  "ALL",
+];
+/** The model's bounds on `ShardLevelMetrics` (a request's list). */
+export const MAX_SHARD_LEVEL_METRICS = 7;
 
 // The patterns as AWS writes them in its messages; the regexes match the whole value.
 export const STREAM_NAME_PATTERN = "[a-zA-Z0-9_.-]+";

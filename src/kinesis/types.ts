@@ -111,6 +111,8 @@ export interface StreamDescriptionSummary {
   streamCreationTimestamp: Date;
   encryptionType: EncryptionType;
   keyId?: string;
+  /** One entry, as AWS answers: the shard-level metrics enabled. */
+  enhancedMonitoring: EnhancedMetrics[];
   openShardCount: number;
   consumerCount: number;
 }
@@ -244,6 +246,8 @@ export interface StreamDescription {
   streamCreationTimestamp: Date;
   encryptionType: EncryptionType;
   keyId?: string;
+  /** One entry, as AWS answers: the shard-level metrics enabled. */
+  enhancedMonitoring: EnhancedMetrics[];
 }
 
 export interface RetentionPeriodInput extends StreamRef {
@@ -374,4 +378,34 @@ export interface ListStreamConsumersInput {
 export interface ListStreamConsumersOutput {
   consumers: Consumer[];
   nextToken?: string | undefined;
+}
+
+/** A shard-level metric, or ALL of them (in requests only). */
+export type MetricsName =
+  | "IncomingBytes"
+  | "IncomingRecords"
+  | "OutgoingBytes"
+  | "OutgoingRecords"
+  | "WriteProvisionedThroughputExceeded"
+  | "ReadProvisionedThroughputExceeded"
+  | "IteratorAgeMilliseconds"
+  | "ALL";
+
+export interface EnhancedMetrics {
+  shardLevelMetrics: MetricsName[];
+}
+
+/** For EnableEnhancedMonitoring and DisableEnhancedMonitoring. */
+export interface EnhancedMonitoringInput extends StreamRef {
+  /** As sent, checked against the enum by validation; null only when a wire client sent none. */
+  shardLevelMetrics: string[] | null;
+}
+
+export interface EnhancedMonitoringOutput {
+  streamName: string;
+  streamArn: string;
+  /** Before the change. */
+  currentShardLevelMetrics: MetricsName[];
+  /** After it. */
+  desiredShardLevelMetrics: MetricsName[];
 }

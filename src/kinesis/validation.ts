@@ -39,6 +39,8 @@ import {
   STREAM_ARN_PATTERN,
   STREAM_MODES,
   STREAM_NAME_PATTERN,
+  METRICS_NAMES,
+  MAX_SHARD_LEVEL_METRICS,
 } from "./limits.ts";
 import type {
   AddTagsInput,
@@ -60,6 +62,7 @@ import type {
   RemoveTagsInput,
   ResourceRef,
   RetentionPeriodInput,
+  EnhancedMonitoringInput,
   StreamRef,
   TagResourceInput,
   UntagResourceInput,
@@ -546,6 +549,29 @@ export function validateRetentionPeriod(input: RetentionPeriodInput): void {
       `RetentionPeriodHours must be a whole number of hours, got ${hours}.`,
     );
   }
+  assertStreamIdentified(input);
+}
+
+/**
+ * For Enable/DisableEnhancedMonitoring: 1-7 metrics, each of the enum; a
+ * list whose member breaks it is named whole, as AWS names a list.
+ */
+export function validateEnhancedMonitoring(input: EnhancedMonitoringInput): void {
+  const v = new Violations();
+  const metrics = input.shardLevelMetrics;
+  if (v.notNull(metrics, "shardLevelMetrics")) {
+    const rendered = renderStringList(metrics!);
+    v.lengthOf(rendered, metrics!.length, "shardLevelMetrics", 1, MAX_SHARD_LEVEL_METRICS);
+    if (metrics!.some((metric) => !(METRICS_NAMES as readonly string[]).includes(metric))) {
+      v.add(
+        rendered,
+        "shardLevelMetrics",
+        `Member must satisfy constraint: [Member must satisfy enum value set: ${renderStringList(METRICS_NAMES)}]`,
+      );
+    }
+  }
+  checkStreamRef(v, input);
+  v.throwIfAny();
   assertStreamIdentified(input);
 }
 

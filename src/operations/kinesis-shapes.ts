@@ -4,7 +4,7 @@
  * refuses a value outside the enum, with AWS's text, before any backend sees it.
  */
 import type * as k from "../kinesis/types.ts";
-import { type Custom, constant, listOf, type MemberSpec, readOnly, shape } from "./aws-shape.ts";
+import { type Custom, listOf, type MemberSpec, readOnly, shape } from "./aws-shape.ts";
 
 /** `StreamName` and `StreamARN`, as most requests name their stream. */
 export const streamRefMembers = {
@@ -33,8 +33,12 @@ export const streamModeDetails: Custom = {
   write: (mode) => (mode == null ? undefined : { StreamMode: mode }),
 };
 
-/** What AWS answers for a stream's enhanced monitoring, which the gateway does not offer. */
-export const noEnhancedMonitoring = constant([{ ShardLevelMetrics: [] }]);
+/** A stream's `EnhancedMonitoring`: one entry, its enabled shard-level metrics. */
+const enhancedMonitoring = listOf(
+  shape<k.EnhancedMetrics>({ ShardLevelMetrics: ["shardLevelMetrics", "strings", []] }),
+);
+/** What a stream answered without `EnhancedMonitoring` has: no metrics enabled. */
+const NO_ENHANCED_MONITORING: k.EnhancedMetrics[] = [{ shardLevelMetrics: [] }];
 
 /** The request id the SDK reports beside a forwarded answer (for telemetry). */
 export const requestId = readOnly((members) => members.structure("$metadata")?.string("requestId"));
@@ -96,7 +100,7 @@ export const streamDescriptionSummary = shape<k.StreamDescriptionSummary>({
   ...streamHeader,
   RetentionPeriodHours: ["retentionPeriodHours", "integer", 24],
   StreamCreationTimestamp: ["streamCreationTimestamp", "timestamp", UNKNOWN_TIME],
-  EnhancedMonitoring: ["enhancedMonitoring", noEnhancedMonitoring],
+  EnhancedMonitoring: ["enhancedMonitoring", enhancedMonitoring, NO_ENHANCED_MONITORING],
   EncryptionType: ["encryptionType", encryption, "NONE"],
   KeyId: ["keyId", "string"],
   OpenShardCount: ["openShardCount", "integer", 0],
@@ -109,7 +113,7 @@ export const streamDescription = shape<k.StreamDescription>({
   HasMoreShards: ["hasMoreShards", "boolean", false],
   RetentionPeriodHours: ["retentionPeriodHours", "integer", 24],
   StreamCreationTimestamp: ["streamCreationTimestamp", "timestamp", UNKNOWN_TIME],
-  EnhancedMonitoring: ["enhancedMonitoring", noEnhancedMonitoring],
+  EnhancedMonitoring: ["enhancedMonitoring", enhancedMonitoring, NO_ENHANCED_MONITORING],
   EncryptionType: ["encryptionType", encryption, "NONE"],
   KeyId: ["keyId", "string"],
 });
@@ -158,4 +162,17 @@ export const consumerRef = shape<k.ConsumerRef>({
   StreamARN: ["streamArn", "string"],
   ConsumerName: ["consumerName", "string"],
   ConsumerARN: ["consumerArn", "string"],
+});
+
+/** Enable/DisableEnhancedMonitoring's request and answer. */
+export const enhancedMonitoringInput = shape<k.EnhancedMonitoringInput>({
+  ...streamRefMembers,
+  ShardLevelMetrics: ["shardLevelMetrics", "strings", null],
+});
+
+export const enhancedMonitoringOutput = shape<k.EnhancedMonitoringOutput>({
+  StreamName: ["streamName", "string", ""],
+  StreamARN: ["streamArn", "string", ""],
+  CurrentShardLevelMetrics: ["currentShardLevelMetrics", "strings", []],
+  DesiredShardLevelMetrics: ["desiredShardLevelMetrics", "strings", []],
 });

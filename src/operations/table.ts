@@ -16,6 +16,8 @@ import {
   consumerRef,
   consumerShape,
   encryption,
+  enhancedMonitoringInput,
+  enhancedMonitoringOutput,
   kinesisRecord,
   putRecordsEntry,
   putRecordsResult,
@@ -51,6 +53,14 @@ export interface OperationTypes {
   ListTagsForStream: { input: k.ListTagsInput; output: k.ListTagsOutput };
   DescribeLimits: { input: k.DescribeLimitsInput; output: k.DescribeLimitsOutput };
   ListTagsForResource: { input: k.ListTagsForResourceInput; output: k.ListTagsForResourceOutput };
+  EnableEnhancedMonitoring: {
+    input: k.EnhancedMonitoringInput;
+    output: k.EnhancedMonitoringOutput;
+  };
+  DisableEnhancedMonitoring: {
+    input: k.EnhancedMonitoringInput;
+    output: k.EnhancedMonitoringOutput;
+  };
   TagResource: { input: k.TagResourceInput; output: undefined };
   UntagResource: { input: k.UntagResourceInput; output: undefined };
   PutResourcePolicy: { input: k.PutResourcePolicyInput; output: undefined };
@@ -393,6 +403,20 @@ export const operations: OperationTable = {
       output: shape<k.ListTagsForResourceOutput>({ Tags: ["tags", listOf(tag), []] }),
     },
     engine: (engine, input) => engine.listTagsForResource(input),
+  },
+  EnableEnhancedMonitoring: {
+    name: "EnableEnhancedMonitoring",
+    validate: v.validateEnhancedMonitoring,
+    target: byRef,
+    aws: { input: enhancedMonitoringInput, output: enhancedMonitoringOutput },
+    engine: (engine, input) => engine.enableEnhancedMonitoring(input),
+  },
+  DisableEnhancedMonitoring: {
+    name: "DisableEnhancedMonitoring",
+    validate: v.validateEnhancedMonitoring,
+    target: byRef,
+    aws: { input: enhancedMonitoringInput, output: enhancedMonitoringOutput },
+    engine: (engine, input) => engine.disableEnhancedMonitoring(input),
   },
   TagResource: {
     name: "TagResource",

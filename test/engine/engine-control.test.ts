@@ -31,6 +31,7 @@ suite("engine describeStream", () => {
       retentionPeriodHours: 24,
       streamCreationTimestamp: new Date(clock.now()),
       encryptionType: "NONE",
+      enhancedMonitoring: [{ shardLevelMetrics: [] }],
     });
     assert.equal(description.shards.length, 2);
   });

@@ -22,6 +22,7 @@ suite("engine streams", () => {
       retentionPeriodHours: 24,
       streamCreationTimestamp: new Date(clock.now()),
       encryptionType: "NONE",
+      enhancedMonitoring: [{ shardLevelMetrics: [] }],
       openShardCount: 3,
       consumerCount: 0,
     });

@@ -50,6 +50,7 @@ void suite("the operation table", () => {
       retentionPeriodHours: 24,
       streamCreationTimestamp: created,
       encryptionType: "NONE",
+      enhancedMonitoring: [{ shardLevelMetrics: [] }],
       openShardCount: 2,
       consumerCount: 0,
     });

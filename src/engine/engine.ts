@@ -13,8 +13,10 @@ import type {
   DescribeLimitsOutput,
   DescribeStreamConsumerOutput,
   DescribeStreamInput,
+  EncryptionType,
   EnhancedMonitoringInput,
   EnhancedMonitoringOutput,
+  StreamEncryptionInput,
   GetRecordsInput,
   GetRecordsOutput,
   GetResourcePolicyOutput,
@@ -96,6 +98,8 @@ import {
   listTags,
   removeTags,
   streamStatus,
+  changeEncryption,
+  encryptionOf,
   type TagOwner,
 } from "./stream-control.ts";
 import {
@@ -215,6 +219,10 @@ export interface Engine {
   enableEnhancedMonitoring(input: EnhancedMonitoringInput): EnhancedMonitoringOutput;
   /** Disables shard-level metrics; the stream must be ACTIVE or UPDATING. */
   disableEnhancedMonitoring(input: EnhancedMonitoringInput): EnhancedMonitoringOutput;
+  /** Encrypts with a KMS key: the stream must be ACTIVE, and is UPDATING for `transitionDelayMs`. */
+  startStreamEncryption(input: StreamEncryptionInput): void;
+  /** Stops encrypting: the stream must be ACTIVE, and is UPDATING for `transitionDelayMs`. */
+  stopStreamEncryption(input: StreamEncryptionInput): void;
   /** The account's shard and on-demand stream quotas and their use; DELETING streams still count. */
   describeLimits(): DescribeLimitsOutput;
   /**
@@ -616,6 +624,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     describeStreamSummary(ref) {
       const nowMs = now();
       const stream = resolve(ref, nowMs);
+      const encryption = encryptionOf(stream, nowMs);
       const summary: StreamDescriptionSummary = {
         streamName: stream.name,
         streamArn: stream.arn,
@@ -623,12 +632,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
         streamMode: stream.mode,
         retentionPeriodHours: stream.retentionHours,
         streamCreationTimestamp: new Date(stream.createdAt),
-        encryptionType: stream.encryptionType,
+        encryptionType: encryption.encryptionType,
         enhancedMonitoring: [{ shardLevelMetrics: enabledMetrics(stream) }],
         openShardCount: stream.openShards.length,
         consumerCount: countConsumers(stream, nowMs),
       };
-      if (stream.keyId !== undefined) summary.keyId = stream.keyId;
+      if (encryption.keyId !== undefined) summary.keyId = encryption.keyId;
       return summary;
     },
 
@@ -643,6 +652,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const start = after === undefined ? 0 : shards.findIndex((s) => s.shardId > after);
       const rest = start < 0 ? [] : shards.slice(start);
       const limit = pageSize(input.limit, DESCRIBE_STREAM_DEFAULT_LIMIT, MAX_LIST_LIMIT);
+      const encryption = encryptionOf(stream, nowMs);
       const description: StreamDescription = {
         streamName: stream.name,
         streamArn: stream.arn,
@@ -652,10 +662,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
         hasMoreShards: rest.length > limit,
         retentionPeriodHours: stream.retentionHours,
         streamCreationTimestamp: new Date(stream.createdAt),
-        encryptionType: stream.encryptionType,
+        encryptionType: encryption.encryptionType,
         enhancedMonitoring: [{ shardLevelMetrics: enabledMetrics(stream) }],
       };
-      if (stream.keyId !== undefined) description.keyId = stream.keyId;
+      if (encryption.keyId !== undefined) description.keyId = encryption.keyId;
       return description;
     },
 
@@ -722,7 +732,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         }
       }
       enforceTotalBound();
-      return { failedRecordCount, records, encryptionType: stream.encryptionType };
+      const { encryptionType } = encryptionOf(stream, nowMs);
+      return { failedRecordCount, records, encryptionType };
     },
 
     putRecord(input) {
@@ -735,7 +746,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         throw new KinesisError("ProvisionedThroughputExceededException", shard.throttledMessage);
       }
       enforceTotalBound();
-      return { shardId: shard.shardId, sequenceNumber, encryptionType: stream.encryptionType };
+      const { encryptionType } = encryptionOf(stream, nowMs);
+      return { shardId: shard.shardId, sequenceNumber, encryptionType };
     },
 
     getShardIterator(input) {
@@ -802,7 +814,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const page = readShardPage(stream, shard, iterator.position, limit, nowMs);
       shard.readLimiter?.charge(page.bytes, nowMs);
       return {
-        records: page.records.map((record) => kinesisRecord(record, stream)),
+        records: page.records.map((record) =>
+          kinesisRecord(record, encryptionOf(stream, nowMs).encryptionType),
+        ),
         nextShardIterator: encodeShardIterator({
           ...iterator,
           position: page.next,
@@ -830,6 +844,19 @@ export function createEngine(options: EngineOptions = {}): Engine {
         throw new Error("RemoveTagsFromStream without tag keys reached the engine");
       }
       removeTags(streamTagOwner(resolveActive(input, now())), input.tagKeys);
+    },
+
+    startStreamEncryption(input) {
+      if (input.keyId === null) throw new Error("StartStreamEncryption without a key reached the engine");
+      const nowMs = now();
+      const encryption = { encryptionType: "KMS", keyId: input.keyId } as const;
+      changeEncryption(resolve(input, nowMs), encryption, nowMs, transitionDelayMs);
+    },
+
+    stopStreamEncryption(input) {
+      const nowMs = now();
+      const encryption = { encryptionType: "NONE", keyId: undefined } as const;
+      changeEncryption(resolve(input, nowMs), encryption, nowMs, transitionDelayMs);
     },
 
     enableEnhancedMonitoring(input) {
@@ -966,14 +993,14 @@ function countConsumers(stream: StreamState, nowMs: number): number {
 }
 
 /** A stored record as GetRecords returns it; the encryption type only for encrypted streams. */
-function kinesisRecord(record: StoredRecord, stream: StreamState): KinesisRecord {
+function kinesisRecord(record: StoredRecord, encryptionType: EncryptionType): KinesisRecord {
   const output: KinesisRecord = {
     sequenceNumber: record.sequenceNumber,
     approximateArrivalTimestamp: new Date(record.approximateArrivalTimestamp),
     data: record.data,
     partitionKey: record.partitionKey,
   };
-  if (stream.encryptionType === "KMS") output.encryptionType = "KMS";
+  if (encryptionType === "KMS") output.encryptionType = "KMS";
   return output;
 }
 

@@ -35,8 +35,9 @@ export interface ShardState {
 
 /**
  * A stream as the engine keeps it. Its status is not stored but follows from
- * the clock (see `streamStatus`): CREATING until `activeAtMs`, then ACTIVE,
- * and DELETING from DeleteStream until `deletingUntilMs`, when it is gone.
+ * the clock (see `streamStatus`): CREATING until `activeAtMs`, then ACTIVE
+ * (UPDATING until `updatingUntilMs` after an encryption change), and DELETING
+ * from DeleteStream until `deletingUntilMs`, when it is gone.
  */
 export interface StreamState {
   readonly name: string;
@@ -57,9 +58,15 @@ export interface StreamState {
   deletingUntilMs: number | undefined;
   /** Changed by Increase/DecreaseStreamRetentionPeriod; the store is told too. */
   retentionHours: number;
-  readonly encryptionType: EncryptionType;
-  /** The KMS key id when `encryptionType` is KMS. */
-  readonly keyId: string | undefined;
+  /**
+   * The encryption set last: by CreateStream's key, or Start/StopStreamEncryption.
+   * It takes effect when the stream stops UPDATING (see `encryptionOf`).
+   */
+  encryption: StreamEncryption;
+  /** The encryption in effect while the stream is UPDATING towards `encryption`. */
+  encryptionBefore: StreamEncryption;
+  /** Set by Start/StopStreamEncryption: the stream is UPDATING until then, in epoch milliseconds. */
+  updatingUntilMs: number | undefined;
   readonly tags: Map<string, string>;
   /** Changed by Enable/DisableEnhancedMonitoring; never ALL. */
   readonly shardLevelMetrics: Set<MetricsName>;
@@ -76,6 +83,12 @@ export interface StreamState {
   /** `openShards[i].startingHashKey` as {@link hashKeyHex} renders it, for the search on every record. */
   readonly openStartingHashKeys: readonly string[];
   readonly store: RecordStore;
+}
+
+/** A stream's encryption: KMS with the key's id, or NONE without one. */
+export interface StreamEncryption {
+  readonly encryptionType: EncryptionType;
+  readonly keyId: string | undefined;
 }
 
 export interface NewStream {
@@ -133,6 +146,10 @@ export function createStreamState(stream: NewStream): StreamState {
       readThrottledMessage: `Rate exceeded for Shard - ${stream.accountId}/${stream.name}/${shardId}`,
     };
   });
+  const initialEncryption: StreamEncryption =
+    stream.keyId === undefined
+      ? { encryptionType: "NONE", keyId: undefined }
+      : { encryptionType: "KMS", keyId: stream.keyId };
   return {
     name: stream.name,
     arn: stream.arn,
@@ -143,8 +160,9 @@ export function createStreamState(stream: NewStream): StreamState {
     activeAtMs: stream.activeAtMs,
     deletingUntilMs: undefined,
     retentionHours: stream.retentionHours,
-    encryptionType: stream.keyId === undefined ? "NONE" : "KMS",
-    keyId: stream.keyId,
+    encryption: initialEncryption,
+    encryptionBefore: initialEncryption,
+    updatingUntilMs: undefined,
     tags: new Map(Object.entries(stream.tags)),
     shardLevelMetrics: new Set(),
     resourcePolicy: undefined,

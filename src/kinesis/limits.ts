@@ -1,5 +1,7 @@
 /** Kinesis's limits, as the AWS API model and documentation state them. */
-import type { MetricsName, ShardFilterType, ShardIteratorType, StreamMode } from "./types.ts";
+import type {
+  EncryptionType,
+  MetricsName, ShardFilterType, ShardIteratorType, StreamMode } from "./types.ts";
 
 export const MIN_RECORDS_PER_PUT = 1;
 export const MAX_RECORDS_PER_PUT = 500;
@@ -104,6 +106,10 @@ export const METRICS_NAMES: readonly MetricsName[] = [
   "IteratorAgeMilliseconds",
   "ALL",
 ];
+/** `EncryptionType`, for Start/StopStreamEncryption, in the order AWS's text lists them. */
+export const ENCRYPTION_TYPES: readonly EncryptionType[] = ["KMS", "NONE"];
+/** The model's bound on `KeyId` (a key's id, ARN, alias name or alias ARN). */
+export const MAX_KEY_ID_LENGTH = 2048;
 /** The model's bounds on `ShardLevelMetrics` (a request's list). */
 export const MAX_SHARD_LEVEL_METRICS = 7;
 

@@ -409,3 +409,11 @@ export interface EnhancedMonitoringOutput {
   /** After it. */
   desiredShardLevelMetrics: MetricsName[];
 }
+
+/** For StartStreamEncryption and StopStreamEncryption, which take the same members. */
+export interface StreamEncryptionInput extends StreamRef {
+  /** As sent, checked against the enum by validation; null only when a wire client sent none. */
+  encryptionType: string | null;
+  /** Null only when a wire client sent none; validation rejects it. */
+  keyId: string | null;
+}

@@ -41,6 +41,8 @@ import {
   STREAM_NAME_PATTERN,
   METRICS_NAMES,
   MAX_SHARD_LEVEL_METRICS,
+  ENCRYPTION_TYPES,
+  MAX_KEY_ID_LENGTH,
 } from "./limits.ts";
 import type {
   AddTagsInput,
@@ -63,6 +65,7 @@ import type {
   ResourceRef,
   RetentionPeriodInput,
   EnhancedMonitoringInput,
+  StreamEncryptionInput,
   StreamRef,
   TagResourceInput,
   UntagResourceInput,
@@ -573,6 +576,32 @@ export function validateEnhancedMonitoring(input: EnhancedMonitoringInput): void
   checkStreamRef(v, input);
   v.throwIfAny();
   assertStreamIdentified(input);
+}
+
+/** For StopStreamEncryption: both members required, the type of the enum, the key 1-2048. */
+export function validateStreamEncryption(input: StreamEncryptionInput): void {
+  const v = new Violations();
+  if (v.notNull(input.encryptionType, "encryptionType")) {
+    v.oneOf(input.encryptionType!, "encryptionType", ENCRYPTION_TYPES);
+  }
+  if (v.notNull(input.keyId, "keyId")) v.length(input.keyId!, "keyId", 1, MAX_KEY_ID_LENGTH);
+  checkStreamRef(v, input);
+  v.throwIfAny();
+  assertStreamIdentified(input);
+}
+
+/**
+ * StopStreamEncryption's checks, and the type must be KMS: the only
+ * encryption there is to start. AWS documents no text for NONE; this one is ours.
+ */
+export function validateStartStreamEncryption(input: StreamEncryptionInput): void {
+  validateStreamEncryption(input);
+  if (input.encryptionType !== "KMS") {
+    throw new KinesisError(
+      "InvalidArgumentException",
+      `StartStreamEncryption takes EncryptionType KMS, not ${input.encryptionType}.`,
+    );
+  }
 }
 
 export function validateAddTags(input: AddTagsInput): void {

@@ -176,3 +176,10 @@ export const enhancedMonitoringOutput = shape<k.EnhancedMonitoringOutput>({
   CurrentShardLevelMetrics: ["currentShardLevelMetrics", "strings", []],
   DesiredShardLevelMetrics: ["desiredShardLevelMetrics", "strings", []],
 });
+
+/** Start/StopStreamEncryption's request. */
+export const streamEncryptionInput = shape<k.StreamEncryptionInput>({
+  ...streamRefMembers,
+  EncryptionType: ["encryptionType", "string", null],
+  KeyId: ["keyId", "string", null],
+});

@@ -19,6 +19,7 @@ import {
   enhancedMonitoringInput,
   enhancedMonitoringOutput,
   kinesisRecord,
+  streamEncryptionInput,
   putRecordsEntry,
   putRecordsResult,
   recordMembers,
@@ -53,6 +54,8 @@ export interface OperationTypes {
   ListTagsForStream: { input: k.ListTagsInput; output: k.ListTagsOutput };
   DescribeLimits: { input: k.DescribeLimitsInput; output: k.DescribeLimitsOutput };
   ListTagsForResource: { input: k.ListTagsForResourceInput; output: k.ListTagsForResourceOutput };
+  StartStreamEncryption: { input: k.StreamEncryptionInput; output: undefined };
+  StopStreamEncryption: { input: k.StreamEncryptionInput; output: undefined };
   EnableEnhancedMonitoring: {
     input: k.EnhancedMonitoringInput;
     output: k.EnhancedMonitoringOutput;
@@ -403,6 +406,20 @@ export const operations: OperationTable = {
       output: shape<k.ListTagsForResourceOutput>({ Tags: ["tags", listOf(tag), []] }),
     },
     engine: (engine, input) => engine.listTagsForResource(input),
+  },
+  StartStreamEncryption: {
+    name: "StartStreamEncryption",
+    validate: v.validateStartStreamEncryption,
+    target: byRef,
+    aws: { input: streamEncryptionInput, output: nothing },
+    engine: (engine, input) => void engine.startStreamEncryption(input),
+  },
+  StopStreamEncryption: {
+    name: "StopStreamEncryption",
+    validate: v.validateStreamEncryption,
+    target: byRef,
+    aws: { input: streamEncryptionInput, output: nothing },
+    engine: (engine, input) => void engine.stopStreamEncryption(input),
   },
   EnableEnhancedMonitoring: {
     name: "EnableEnhancedMonitoring",

@@ -252,14 +252,11 @@ void suite("abuse: thousands of streaming calls at once", () => {
   after(() => gateway.stop());
   const victim = { stream: "s", token: TOKEN };
 
-  // The burst's 2,500 stream openings are parsed by Node on one of the two
-  // cores while the attacking client, in this process, spins the other; the
-  // victim, in a third process, measured 0.9–1.6 s at its slowest across runs.
   void test("2,500 streaming calls at once are capped, and the gateway stays within its bound", async () => {
     const outcomes = new Map<string, number>();
     await underAttack(
       gateway,
-      { ...bounds, victimMaxMs: 2_000 },
+      bounds,
       async () => {
         const sessions = Array.from({ length: 25 }, () =>
           http2.connect(gateway.url, { settings: { enablePush: false } }),

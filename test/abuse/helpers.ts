@@ -94,7 +94,12 @@ export async function startVictim(url: string, stream: string, token?: string): 
 export interface AttackBounds {
   /** The gateway's --max-memory-mib. */
   maxMemoryMiB: number;
-  /** The victim's slowest call. Default 1 s. */
+  /**
+   * The victim's slowest call. Default 3 s: a client locked out fails or
+   * waits for a time-out (10 s), while wall-clock times on the test
+   * machine's two shared cores vary (the slowest call measured 0.3–1.6 s
+   * across runs of the whole suite).
+   */
   victimMaxMs?: number;
 }
 
@@ -127,7 +132,7 @@ export async function underAttack(
   );
   assert.deepEqual(report.failures, [], "the well-behaved client's calls failed");
   assert.ok(report.calls >= 5, `the well-behaved client made ${report.calls} calls`);
-  const victimMaxMs = bounds.victimMaxMs ?? 1_000;
+  const victimMaxMs = bounds.victimMaxMs ?? 3_000;
   assert.ok(report.slowestMs < victimMaxMs, `a well-behaved call took ${report.slowestMs} ms`);
   assert.deepEqual(errorLines(gateway).slice(errorsBefore), [], "logged at error level");
   return { victim: report, peakMiB };

@@ -11,13 +11,13 @@ import {
   DescribeStreamSummaryCommand,
   DisableEnhancedMonitoringCommand,
   EnableEnhancedMonitoringCommand,
-  KinesisClient,
+  type KinesisClient,
   type MetricsName,
 } from "@aws-sdk/client-kinesis";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { startTestGateway, useGateway } from "../helpers/gateway.ts";
+import { activeStream, sdkClient } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 200;
 const EACH_METRIC = [
@@ -29,27 +29,6 @@ const EACH_METRIC = [
   "ReadProvisionedThroughputExceeded",
   "IteratorAgeMilliseconds",
 ];
-
-const sdkClient = (endpoint: string) =>
-  new KinesisClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler(),
-  });
-
-async function activeStream(kinesis: KinesisClient, name: string): Promise<string> {
-  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const summary = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name })))
-      .StreamDescriptionSummary!;
-    if (summary.StreamStatus === "ACTIVE") return summary.StreamARN!;
-    assert.ok(Date.now() < deadline, `${name} did not become ACTIVE`);
-    await sleep(20);
-  }
-}
 
 /** The metrics DescribeStream and DescribeStreamSummary show, which must agree. */
 async function shownMetrics(kinesis: KinesisClient, name: string) {
@@ -98,7 +77,9 @@ void suite("EnableEnhancedMonitoring and DisableEnhancedMonitoring against the e
     assert.deepEqual(first.CurrentShardLevelMetrics, []);
     assert.deepEqual(first.DesiredShardLevelMetrics, ["IncomingBytes", "OutgoingBytes"]);
 
-    const again = await kinesis.send(enable("monitored", ["IncomingBytes", "IteratorAgeMilliseconds"]));
+    const again = await kinesis.send(
+      enable("monitored", ["IncomingBytes", "IteratorAgeMilliseconds"]),
+    );
     assert.deepEqual(again.CurrentShardLevelMetrics, ["IncomingBytes", "OutgoingBytes"]);
     assert.deepEqual(again.DesiredShardLevelMetrics, [
       "IncomingBytes",
@@ -175,7 +156,9 @@ void suite("EnableEnhancedMonitoring and DisableEnhancedMonitoring against the e
   });
 
   void test("a stream that is not ACTIVE is ResourceInUseException; an absent one ResourceNotFoundException", async () => {
-    await kinesis.send(new CreateStreamCommand({ StreamName: "monitored-creating", ShardCount: 1 }));
+    await kinesis.send(
+      new CreateStreamCommand({ StreamName: "monitored-creating", ShardCount: 1 }),
+    );
     for (const command of [enable, disable]) {
       await rejectsWith(
         kinesis.send(command("monitored-creating", ["ALL"])),
@@ -212,7 +195,10 @@ void suite("EnableEnhancedMonitoring and DisableEnhancedMonitoring forwarded to 
     await waitUntilStreamActive(emulator.current.client(), name);
     const on = await kinesis.send(enable(name, ["IncomingBytes", "OutgoingRecords"]));
     assert.equal(on.StreamName, name);
-    assert.deepEqual(new Set(on.DesiredShardLevelMetrics), new Set(["IncomingBytes", "OutgoingRecords"]));
+    assert.deepEqual(
+      new Set(on.DesiredShardLevelMetrics),
+      new Set(["IncomingBytes", "OutgoingRecords"]),
+    );
     await waitUntilStreamActive(emulator.current.client(), name);
     assert.deepEqual(
       new Set(await shownMetrics(kinesis, name)),

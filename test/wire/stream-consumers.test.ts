@@ -26,41 +26,13 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator } from "../helpers/emulator.ts";
 import { startTestGateway, useGateway } from "../helpers/gateway.ts";
+import { activeStream, sdkClient, until } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 300;
-
-const sdkClient = (endpoint: string) =>
-  new KinesisClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler(),
-  });
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await sleep(20);
-  }
-}
 
 const summaryOf = async (kinesis: KinesisClient, name: string) =>
   (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name })))
     .StreamDescriptionSummary!;
-
-/** Creates a stream, waits until it is ACTIVE, and gives its ARN. */
-async function activeStream(kinesis: KinesisClient, name: string): Promise<string> {
-  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
-  const summary = await until(
-    () => summaryOf(kinesis, name),
-    (s) => s.StreamStatus === "ACTIVE",
-  );
-  assert.equal(summary.StreamStatus, "ACTIVE");
-  return summary.StreamARN!;
-}
 
 async function register(kinesis: KinesisClient, streamArn: string, name: string) {
   const out = await kinesis.send(

@@ -4,51 +4,28 @@
  */
 import assert from "node:assert/strict";
 import { after, before, suite, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   CreateStreamCommand,
   DescribeStreamCommand,
   DescribeStreamSummaryCommand,
   type EncryptionType,
-  KinesisClient,
+  type KinesisClient,
   PutRecordCommand,
   PutRecordsCommand,
   StartStreamEncryptionCommand,
   StopStreamEncryptionCommand,
 } from "@aws-sdk/client-kinesis";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { startTestGateway, useGateway } from "../helpers/gateway.ts";
+import { activeStream, sdkClient, untilStreamActive } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 200;
 const KEY = "alias/aws/kinesis";
 
-const sdkClient = (endpoint: string) =>
-  new KinesisClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler(),
-  });
-
 async function statusOf(kinesis: KinesisClient, name: string) {
   return (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name })))
     .StreamDescriptionSummary!.StreamStatus;
-}
-
-async function untilActive(kinesis: KinesisClient, name: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await statusOf(kinesis, name)) !== "ACTIVE") {
-    assert.ok(Date.now() < deadline, `${name} did not become ACTIVE`);
-    await sleep(20);
-  }
-}
-
-async function activeStream(kinesis: KinesisClient, name: string): Promise<void> {
-  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
-  await untilActive(kinesis, name);
 }
 
 /** EncryptionType and KeyId as DescribeStream and DescribeStreamSummary show them, which must agree. */
@@ -118,13 +95,13 @@ void suite("StartStreamEncryption and StopStreamEncryption against the engine", 
     assert.equal(await statusOf(kinesis, "encrypted"), "UPDATING");
     // Writes go on while UPDATING, still unencrypted.
     assert.equal(await writesAnswer(kinesis, "encrypted"), "NONE");
-    await untilActive(kinesis, "encrypted");
+    await untilStreamActive(kinesis, "encrypted");
     assert.deepEqual(await shownEncryption(kinesis, "encrypted"), { type: "KMS", keyId: KEY });
     assert.equal(await writesAnswer(kinesis, "encrypted"), "KMS");
 
     await kinesis.send(stop("encrypted", "KMS"));
     assert.equal(await statusOf(kinesis, "encrypted"), "UPDATING");
-    await untilActive(kinesis, "encrypted");
+    await untilStreamActive(kinesis, "encrypted");
     assert.deepEqual(await shownEncryption(kinesis, "encrypted"), {
       type: "NONE",
       keyId: undefined,
@@ -139,7 +116,7 @@ void suite("StartStreamEncryption and StopStreamEncryption against the engine", 
       "ResourceInUseException",
       "Stream encrypt-creating under account 000000000000 is not currently ACTIVE.",
     );
-    await untilActive(kinesis, "encrypt-creating");
+    await untilStreamActive(kinesis, "encrypt-creating");
     assert.equal((await shownEncryption(kinesis, "encrypt-creating")).type, "NONE");
 
     await kinesis.send(start("encrypt-creating", "KMS", "key-1"));
@@ -148,7 +125,7 @@ void suite("StartStreamEncryption and StopStreamEncryption against the engine", 
       "ResourceInUseException",
     );
     await rejectsWith(kinesis.send(stop("encrypt-creating", "KMS")), "ResourceInUseException");
-    await untilActive(kinesis, "encrypt-creating");
+    await untilStreamActive(kinesis, "encrypt-creating");
     assert.deepEqual(await shownEncryption(kinesis, "encrypt-creating"), {
       type: "KMS",
       keyId: "key-1",
@@ -194,7 +171,7 @@ void suite("StartStreamEncryption and StopStreamEncryption against the engine", 
       keyId: undefined,
     });
     await kinesis.send(start("encrypt-checks", "KMS", "k".repeat(2048)));
-    await untilActive(kinesis, "encrypt-checks");
+    await untilStreamActive(kinesis, "encrypt-checks");
     assert.equal((await shownEncryption(kinesis, "encrypt-checks")).keyId, "k".repeat(2048));
   });
 });

@@ -5,70 +5,21 @@
  */
 import assert from "node:assert/strict";
 import { after, before, suite, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   CreateStreamCommand,
-  DescribeStreamConsumerCommand,
   DescribeStreamSummaryCommand,
-  KinesisClient,
+  type KinesisClient,
   ListTagsForResourceCommand,
   ListTagsForStreamCommand,
-  RegisterStreamConsumerCommand,
   TagResourceCommand,
   UntagResourceCommand,
 } from "@aws-sdk/client-kinesis";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { startTestGateway, useGateway } from "../helpers/gateway.ts";
+import { activeConsumer, activeStream, sdkClient } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 200;
-
-const sdkClient = (endpoint: string) =>
-  new KinesisClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler(),
-  });
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await sleep(20);
-  }
-}
-
-/** Creates a stream, waits until it is ACTIVE, and gives its ARN. */
-async function activeStream(kinesis: KinesisClient, name: string): Promise<string> {
-  await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
-  const summary = await until(
-    async () =>
-      (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name })))
-        .StreamDescriptionSummary!,
-    (s) => s.StreamStatus === "ACTIVE",
-  );
-  assert.equal(summary.StreamStatus, "ACTIVE");
-  return summary.StreamARN!;
-}
-
-/** A consumer of the stream, once ACTIVE; its ARN. */
-async function activeConsumer(kinesis: KinesisClient, streamArn: string, name: string) {
-  const out = await kinesis.send(
-    new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: name }),
-  );
-  const arn = out.Consumer!.ConsumerARN!;
-  await until(
-    async () =>
-      (await kinesis.send(new DescribeStreamConsumerCommand({ ConsumerARN: arn })))
-        .ConsumerDescription!.ConsumerStatus,
-    (status) => status === "ACTIVE",
-  );
-  return arn;
-}
 
 const tagsOf = async (kinesis: KinesisClient, arn: string) =>
   Object.fromEntries(

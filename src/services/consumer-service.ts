@@ -27,7 +27,14 @@ import { KinesisError } from "../kinesis/errors.ts";
 import type * as kinesis from "../kinesis/types.ts";
 import { operations } from "../operations/table.ts";
 import { callContextOf } from "./call-context.ts";
-import { getShardIteratorMapping, iteratorInput } from "./convert.ts";
+import {
+  deregisterStreamConsumerMapping,
+  describeStreamConsumerMapping,
+  getShardIteratorMapping,
+  iteratorInput,
+  listStreamConsumersMapping,
+  registerStreamConsumerMapping,
+} from "./convert.ts";
 import { MAX_ANSWER_BYTES, messageBudget, recordsThatFit } from "./read-budget.ts";
 import { unary } from "./unary.ts";
 
@@ -318,5 +325,22 @@ export function createConsumerService(
       }
       throw shutdown.aborted ? shuttingDown() : cutShort(call);
     },
+
+    registerStreamConsumer: unary(
+      backend,
+      operations.RegisterStreamConsumer,
+      registerStreamConsumerMapping,
+    ),
+    deregisterStreamConsumer: unary(
+      backend,
+      operations.DeregisterStreamConsumer,
+      deregisterStreamConsumerMapping,
+    ),
+    describeStreamConsumer: unary(
+      backend,
+      operations.DescribeStreamConsumer,
+      describeStreamConsumerMapping,
+    ),
+    listStreamConsumers: unary(backend, operations.ListStreamConsumers, listStreamConsumersMapping),
   };
 }

@@ -1,11 +1,15 @@
 /**
  * Protobuf messages ⇄ Kinesis domain shapes: one `ProtoMapping` per
  * operation, which `unary.ts` serves. The mappings live in `convert/`, a
- * module per service (StreamService's tags in their own); this module
+ * module per service, StreamService's in four: a stream's life and
+ * description (`stream.ts`), its settings (`stream-settings.ts`), its tags
+ * (`tags.ts`) and resource policies (`resource-policy.ts`). This module
  * gathers them, so a service imports every mapping from one place.
  */
 export * from "./convert/common.ts";
 export * from "./convert/consumer.ts";
 export * from "./convert/producer.ts";
+export * from "./convert/resource-policy.ts";
 export * from "./convert/stream.ts";
+export * from "./convert/stream-settings.ts";
 export * from "./convert/tags.ts";

@@ -3,12 +3,25 @@ import type { Backend } from "../backends/backend.ts";
 import type { StreamService } from "../gen/kinesis/gateway/v1/stream_pb.ts";
 import { operations } from "../operations/table.ts";
 import {
+  addTagsToStreamMapping,
   createStreamMapping,
+  deleteResourcePolicyMapping,
   deleteStreamMapping,
+  describeLimitsMapping,
+  describeStreamMapping,
   describeStreamSummaryMapping,
+  enhancedMonitoringMapping,
+  getResourcePolicyMapping,
   listShardsMapping,
   listStreamsMapping,
   listTagsForResourceMapping,
+  listTagsForStreamMapping,
+  putResourcePolicyMapping,
+  removeTagsFromStreamMapping,
+  retentionPeriodMapping,
+  streamEncryptionMapping,
+  tagResourceMapping,
+  untagResourceMapping,
 } from "./convert.ts";
 import { unary } from "./unary.ts";
 
@@ -24,5 +37,49 @@ export function createStreamService(backend: Backend): ServiceImpl<typeof Stream
     ),
     listShards: unary(backend, operations.ListShards, listShardsMapping),
     listTagsForResource: unary(backend, operations.ListTagsForResource, listTagsForResourceMapping),
+    describeStream: unary(backend, operations.DescribeStream, describeStreamMapping),
+    increaseStreamRetentionPeriod: unary(
+      backend,
+      operations.IncreaseStreamRetentionPeriod,
+      retentionPeriodMapping,
+    ),
+    decreaseStreamRetentionPeriod: unary(
+      backend,
+      operations.DecreaseStreamRetentionPeriod,
+      retentionPeriodMapping,
+    ),
+    addTagsToStream: unary(backend, operations.AddTagsToStream, addTagsToStreamMapping),
+    removeTagsFromStream: unary(
+      backend,
+      operations.RemoveTagsFromStream,
+      removeTagsFromStreamMapping,
+    ),
+    listTagsForStream: unary(backend, operations.ListTagsForStream, listTagsForStreamMapping),
+    tagResource: unary(backend, operations.TagResource, tagResourceMapping),
+    untagResource: unary(backend, operations.UntagResource, untagResourceMapping),
+    putResourcePolicy: unary(backend, operations.PutResourcePolicy, putResourcePolicyMapping),
+    getResourcePolicy: unary(backend, operations.GetResourcePolicy, getResourcePolicyMapping),
+    deleteResourcePolicy: unary(
+      backend,
+      operations.DeleteResourcePolicy,
+      deleteResourcePolicyMapping,
+    ),
+    startStreamEncryption: unary(
+      backend,
+      operations.StartStreamEncryption,
+      streamEncryptionMapping,
+    ),
+    stopStreamEncryption: unary(backend, operations.StopStreamEncryption, streamEncryptionMapping),
+    enableEnhancedMonitoring: unary(
+      backend,
+      operations.EnableEnhancedMonitoring,
+      enhancedMonitoringMapping,
+    ),
+    disableEnhancedMonitoring: unary(
+      backend,
+      operations.DisableEnhancedMonitoring,
+      enhancedMonitoringMapping,
+    ),
+    describeLimits: unary(backend, operations.DescribeLimits, describeLimitsMapping),
   };
 }

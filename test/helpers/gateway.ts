@@ -11,9 +11,11 @@ import {
 } from "@connectrpc/connect-node";
 import { pino } from "pino";
 import { parseConfig } from "../../src/config.ts";
+import { ConsumerService } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
 import { ProducerService } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
 import { StreamService } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
 import { type GatewayOptions, type RunningGateway, startGateway } from "../../src/main.ts";
+import type { Emulator } from "./emulator.ts";
 
 export async function startTestGateway(
   flags: string[] = [],
@@ -24,20 +26,28 @@ export async function startTestGateway(
   return startGateway(result.config, pino({ level: "silent" }), options);
 }
 
-/** Starts a gateway before the suite's tests and stops it after them. */
+/**
+ * Starts a gateway before the suite's tests and stops it after them. Flags
+ * known only once the suite starts (an emulator's endpoint) come as a function.
+ */
 export function useGateway(
-  flags: string[] = [],
+  flags: string[] | (() => string[]) = [],
   options: GatewayOptions = {},
 ): { readonly current: RunningGateway } {
   const holder: { current: RunningGateway } = { current: undefined as unknown as RunningGateway };
   before(async () => {
-    holder.current = await startTestGateway(flags, options);
+    holder.current = await startTestGateway(typeof flags === "function" ? flags() : flags, options);
   });
   after(async () => {
     await holder.current.stop();
   });
   return holder;
 }
+
+/** The flags of a gateway forwarding to the emulator of `useEmulator()`, for `useGateway`. */
+export const forwardingTo =
+  (emulator: { readonly current: Emulator }): (() => string[]) =>
+  () => ["--backend", "kinesis", "--kinesis-endpoint", emulator.current.endpoint];
 
 /** The protocols a Connect client can speak to the gateway, each on its own HTTP version. */
 export const transports: Record<string, (baseUrl: string) => Transport> = {
@@ -52,12 +62,14 @@ export const transports: Record<string, (baseUrl: string) => Transport> = {
 export interface Clients {
   producer: Client<typeof ProducerService>;
   streams: Client<typeof StreamService>;
+  consumer: Client<typeof ConsumerService>;
 }
 
 export function clientsFor(transport: Transport): Clients {
   return {
     producer: createClient(ProducerService, transport),
     streams: createClient(StreamService, transport),
+    consumer: createClient(ConsumerService, transport),
   };
 }
 

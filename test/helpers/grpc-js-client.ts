@@ -9,7 +9,11 @@ import * as protoLoader from "@grpc/proto-loader";
 const protoRoot = fileURLToPath(new URL("../../proto", import.meta.url));
 
 const definition = protoLoader.loadSync(
-  ["kinesis/gateway/v1/producer.proto", "kinesis/gateway/v1/stream.proto"],
+  [
+    "kinesis/gateway/v1/producer.proto",
+    "kinesis/gateway/v1/stream.proto",
+    "kinesis/gateway/v1/consumer.proto",
+  ],
   { includeDirs: [protoRoot], keepCase: true, longs: String, enums: String, defaults: true },
 );
 const pkg = grpc.loadPackageDefinition(definition) as unknown as {
@@ -20,7 +24,7 @@ export type GrpcJsCall = (request: object) => Promise<Record<string, unknown>>;
 
 export interface GrpcJsClient {
   call(
-    service: "ProducerService" | "StreamService",
+    service: "ProducerService" | "StreamService" | "ConsumerService",
     method: string,
     request: object,
     metadata?: grpc.Metadata,

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { cp, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { type ClientResults, checkScenarios } from "./scenarios.ts";
+import { assertConsumerRegistration, type ClientResults, checkScenarios } from "./scenarios.ts";
 import {
   DEBIAN_PYTHON,
   generateAsReadmeSays,
@@ -71,5 +71,9 @@ void test("a Python (grpcio) client generated from proto/, default channel", asy
   );
   t.diagnostic(`scenarios ran in ${ran.ms} ms`);
   assert.doesNotMatch(ran.stderr, /Traceback|duplicate symbol|already registered/, ran.stderr);
-  await checkScenarios(t, JSON.parse(ran.stdout) as ClientResults);
+  const results = JSON.parse(ran.stdout) as ClientResults;
+  await checkScenarios(t, results);
+  await t.test("a consumer registered through ConsumerService is described by its ARN", () =>
+    assertConsumerRegistration(results.consumerRegistration),
+  );
 });

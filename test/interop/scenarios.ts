@@ -54,6 +54,17 @@ export interface ClientResults {
   };
   backlog?: Failed & { getRecords: Read; subscribeToShard: Read };
   subscriptionDeadline?: Failed & { deadlineMs: number; ends: CallEnd[] };
+  /** The Python client's only. */
+  consumerRegistration?: Failed & {
+    streamArn: string;
+    registered: { consumerArn: string; createdSeconds: number };
+    described: {
+      consumerName: string;
+      consumerArn: string;
+      consumerStatus: string;
+      streamArn: string;
+    };
+  };
 }
 
 /** The budget the gateway keeps an error's status fields in: half of C-core's 8 KiB. */
@@ -294,5 +305,24 @@ export async function checkScenarios(t: TestContext, results: ClientResults): Pr
       const codes = wrong.map((end) => codeName(end.code)).join(", ");
       assert.fail(`${wrong.length} of 20 ended otherwise: ${codes}\n${shown(wrong)}`);
     }
+  });
+}
+
+/** A consumer registered through ConsumerService, then described by its ARN. */
+export function assertConsumerRegistration(
+  registration: ClientResults["consumerRegistration"],
+): void {
+  noException(registration, "the consumer registration");
+  const { streamArn, registered, described } = registration!;
+  assert.equal(streamArn, `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/orders`);
+  assert.equal(
+    registered.consumerArn,
+    `${streamArn}/consumer/python-reader:${registered.createdSeconds}`,
+  );
+  assert.deepEqual(described, {
+    consumerName: "python-reader",
+    consumerArn: registered.consumerArn,
+    consumerStatus: "CONSUMER_STATUS_ACTIVE",
+    streamArn,
   });
 }

@@ -9,10 +9,19 @@ export const optional = (value: string): string | undefined => (value === "" ? u
 export const optionalCount = (value: number): number | undefined =>
   value === 0 ? undefined : value;
 
-export function streamRefFromProto(req: {
+/** A required string: unset is null, as from a wire client that sent none, which validation names. */
+export const required = (value: string): string | null => (value === "" ? null : value);
+
+/** The answer of an operation that answers nothing. */
+export const noAnswer = (): object => ({});
+
+/** A request's stream: by name, by ARN, or both. */
+export interface StreamRefMessage {
   streamName: string;
   streamArn: string;
-}): kinesis.StreamRef {
+}
+
+export function streamRefFromProto(req: StreamRefMessage): kinesis.StreamRef {
   return { streamName: optional(req.streamName), streamArn: optional(req.streamArn) };
 }
 

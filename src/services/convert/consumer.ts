@@ -1,15 +1,24 @@
-/** ConsumerService's proto mappings: shard iterators (SubscribeToShard's starting position too). */
+/**
+ * ConsumerService's proto mappings: shard iterators (SubscribeToShard's
+ * starting position too), and the registration of enhanced fan-out consumers.
+ */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  type ConsumerDescriptionSchema,
+  type ConsumerSchema,
+  ConsumerStatus,
   type GetShardIteratorRequest,
   type GetShardIteratorResponseSchema,
+  type ListStreamConsumersRequest,
+  type ListStreamConsumersResponseSchema,
+  type RegisterStreamConsumerRequest,
   ShardIteratorType,
   type StartingPosition,
 } from "../../gen/kinesis/gateway/v1/consumer_pb.ts";
 import type * as kinesis from "../../kinesis/types.ts";
 import type { ProtoMapping } from "../unary.ts";
-import { streamRefFromProto } from "./common.ts";
+import { noAnswer, optional, optionalCount, required, streamRefFromProto } from "./common.ts";
 
 const iteratorTypes: Readonly<Record<number, kinesis.ShardIteratorType>> = {
   [ShardIteratorType.AT_SEQUENCE_NUMBER]: "AT_SEQUENCE_NUMBER",
@@ -47,4 +56,76 @@ export const getShardIteratorMapping: ProtoMapping<
       timestamp: req.timestamp,
     }),
   toProto: (out) => out,
+};
+
+/** A consumer's fields, which a `ConsumerDescription` has too. */
+function consumerToProto(c: kinesis.Consumer) {
+  return {
+    consumerName: c.consumerName,
+    consumerArn: c.consumerArn,
+    consumerStatus: ConsumerStatus[c.consumerStatus],
+    consumerCreationTimestamp: timestampFromDate(c.consumerCreationTimestamp),
+  };
+}
+
+export const registerStreamConsumerMapping: ProtoMapping<
+  "RegisterStreamConsumer",
+  RegisterStreamConsumerRequest,
+  { consumer: MessageInitShape<typeof ConsumerSchema> }
+> = {
+  fromProto: (req) => ({
+    streamArn: required(req.streamArn),
+    consumerName: required(req.consumerName),
+    // Tags are optional here: none is none, not an empty set sent upstream.
+    tags: Object.keys(req.tags).length === 0 ? undefined : req.tags,
+  }),
+  toProto: (out) => ({ consumer: consumerToProto(out.consumer) }),
+};
+
+/** A consumer by its ARN, or by its stream's ARN and its name (Describe and Deregister). */
+const consumerRefFromProto = (req: {
+  streamArn: string;
+  consumerName: string;
+  consumerArn: string;
+}): kinesis.ConsumerRef => ({
+  streamArn: optional(req.streamArn),
+  consumerName: optional(req.consumerName),
+  consumerArn: optional(req.consumerArn),
+});
+
+export const deregisterStreamConsumerMapping: ProtoMapping<
+  "DeregisterStreamConsumer",
+  Parameters<typeof consumerRefFromProto>[0],
+  object
+> = { fromProto: consumerRefFromProto, toProto: noAnswer };
+
+export const describeStreamConsumerMapping: ProtoMapping<
+  "DescribeStreamConsumer",
+  Parameters<typeof consumerRefFromProto>[0],
+  { consumerDescription: MessageInitShape<typeof ConsumerDescriptionSchema> }
+> = {
+  fromProto: consumerRefFromProto,
+  toProto: ({ consumerDescription: d }) => ({
+    consumerDescription: { ...consumerToProto(d), streamArn: d.streamArn },
+  }),
+};
+
+export const listStreamConsumersMapping: ProtoMapping<
+  "ListStreamConsumers",
+  ListStreamConsumersRequest,
+  MessageInitShape<typeof ListStreamConsumersResponseSchema>
+> = {
+  fromProto: (req) => ({
+    streamArn: required(req.streamArn),
+    nextToken: optional(req.nextToken),
+    maxResults: optionalCount(req.maxResults),
+    streamCreationTimestamp:
+      req.streamCreationTimestamp === undefined
+        ? undefined
+        : timestampDate(req.streamCreationTimestamp),
+  }),
+  toProto: (out) => ({
+    consumers: out.consumers.map(consumerToProto),
+    nextToken: out.nextToken ?? "",
+  }),
 };

@@ -8,10 +8,13 @@ import { EncryptionType } from "../../gen/kinesis/gateway/v1/common_pb.ts";
 import {
   type CreateStreamRequest,
   type DeleteStreamRequest,
+  type DescribeLimitsResponseSchema,
+  type DescribeStreamRequest,
   type ListShardsRequest,
   type ListShardsResponseSchema,
   type ListStreamsRequest,
   type ListStreamsResponseSchema,
+  type StreamDescriptionSchema,
   type StreamDescriptionSummarySchema,
   StreamMode,
   StreamStatus,
@@ -19,6 +22,7 @@ import {
 import type * as kinesis from "../../kinesis/types.ts";
 import type { ProtoMapping } from "../unary.ts";
 import { enumFromProto, optional, optionalCount, streamRefFromProto } from "./common.ts";
+import { enhancedMonitoringToProto } from "./stream-settings.ts";
 
 const streamModes: Readonly<Record<number, kinesis.StreamMode>> = {
   [StreamMode.PROVISIONED]: "PROVISIONED",
@@ -77,9 +81,8 @@ export function listStreamsResponseToProto(
   };
 }
 
-export function streamDescriptionSummaryToProto(
-  s: kinesis.StreamDescriptionSummary,
-): MessageInitShape<typeof StreamDescriptionSummarySchema> {
+/** What DescribeStream and DescribeStreamSummary both say of a stream. */
+function describedStreamToProto(s: kinesis.StreamDescription | kinesis.StreamDescriptionSummary) {
   return {
     streamName: s.streamName,
     streamArn: s.streamArn,
@@ -89,9 +92,24 @@ export function streamDescriptionSummaryToProto(
     streamCreationTimestamp: timestampFromDate(s.streamCreationTimestamp),
     encryptionType: EncryptionType[s.encryptionType],
     keyId: s.keyId ?? "",
+    enhancedMonitoring: enhancedMonitoringToProto(s.enhancedMonitoring),
+  };
+}
+
+export function streamDescriptionSummaryToProto(
+  s: kinesis.StreamDescriptionSummary,
+): MessageInitShape<typeof StreamDescriptionSummarySchema> {
+  return {
+    ...describedStreamToProto(s),
     openShardCount: s.openShardCount,
     consumerCount: s.consumerCount,
   };
+}
+
+export function streamDescriptionToProto(
+  s: kinesis.StreamDescription,
+): MessageInitShape<typeof StreamDescriptionSchema> {
+  return { ...describedStreamToProto(s), shards: s.shards, hasMoreShards: s.hasMoreShards };
 }
 
 export function listShardsResponseToProto(
@@ -130,3 +148,22 @@ export const listShardsMapping: ProtoMapping<
   ListShardsRequest,
   MessageInitShape<typeof ListShardsResponseSchema>
 > = { fromProto: listShardsInputFromProto, toProto: listShardsResponseToProto };
+
+export const describeStreamMapping: ProtoMapping<
+  "DescribeStream",
+  DescribeStreamRequest,
+  { streamDescription: MessageInitShape<typeof StreamDescriptionSchema> }
+> = {
+  fromProto: (req) => ({
+    ...streamRefFromProto(req),
+    limit: optionalCount(req.limit),
+    exclusiveStartShardId: optional(req.exclusiveStartShardId),
+  }),
+  toProto: (description) => ({ streamDescription: streamDescriptionToProto(description) }),
+};
+
+export const describeLimitsMapping: ProtoMapping<
+  "DescribeLimits",
+  unknown,
+  MessageInitShape<typeof DescribeLimitsResponseSchema>
+> = { fromProto: () => ({}), toProto: (limits) => limits };

@@ -42,6 +42,8 @@ from kinesis.gateway.v1 import (  # noqa: E402
     consumer_pb2_grpc,
     producer_pb2,
     producer_pb2_grpc,
+    stream_pb2,
+    stream_pb2_grpc,
 )
 
 SEED_STREAM = "orders"
@@ -297,6 +299,39 @@ def subscription_deadline(consumer):
     return {"deadlineMs": round(SUBSCRIPTION_DEADLINE_S * 1000), "ends": ends}
 
 
+def consumer_registration(channel):
+    """Registers an enhanced fan-out consumer of the seed stream and describes it by its ARN."""
+    streams = stream_pb2_grpc.StreamServiceStub(channel)
+    consumers = consumer_pb2_grpc.ConsumerServiceStub(channel)
+    stream_arn = streams.DescribeStreamSummary(
+        stream_pb2.DescribeStreamSummaryRequest(stream_name=SEED_STREAM),
+        timeout=ERROR_DEADLINE_S,
+    ).stream_description_summary.stream_arn
+    registered = consumers.RegisterStreamConsumer(
+        consumer_pb2.RegisterStreamConsumerRequest(
+            stream_arn=stream_arn, consumer_name="python-reader"
+        ),
+        timeout=ERROR_DEADLINE_S,
+    ).consumer
+    described = consumers.DescribeStreamConsumer(
+        consumer_pb2.DescribeStreamConsumerRequest(consumer_arn=registered.consumer_arn),
+        timeout=ERROR_DEADLINE_S,
+    ).consumer_description
+    return {
+        "streamArn": stream_arn,
+        "registered": {
+            "consumerArn": registered.consumer_arn,
+            "createdSeconds": registered.consumer_creation_timestamp.seconds,
+        },
+        "described": {
+            "consumerName": described.consumer_name,
+            "consumerArn": described.consumer_arn,
+            "consumerStatus": consumer_pb2.ConsumerStatus.Name(described.consumer_status),
+            "streamArn": described.stream_arn,
+        },
+    }
+
+
 def main():
     address, unthrottled_address = sys.argv[1], sys.argv[2]
     with grpc.insecure_channel(address) as channel, grpc.insecure_channel(
@@ -312,6 +347,7 @@ def main():
             "throttling": scenario(lambda: throttling(producer)),
             "backlog": scenario(lambda: backlog(unthrottled)),
             "subscriptionDeadline": scenario(lambda: subscription_deadline(consumer)),
+            "consumerRegistration": scenario(lambda: consumer_registration(channel)),
         }
     json.dump(results, sys.stdout)
     sys.stdout.write("\n")

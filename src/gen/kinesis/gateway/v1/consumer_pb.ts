@@ -14,7 +14,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file kinesis/gateway/v1/consumer.proto.
  */
 export const file_kinesis_gateway_v1_consumer: GenFile = /*@__PURE__*/
-  fileDesc("CiFraW5lc2lzL2dhdGV3YXkvdjEvY29uc3VtZXIucHJvdG8SEmtpbmVzaXMuZ2F0ZXdheS52MSLpAQoXR2V0U2hhcmRJdGVyYXRvclJlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRIQCghzaGFyZF9pZBgDIAEoCRJCChNzaGFyZF9pdGVyYXRvcl90eXBlGAQgASgOMiUua2luZXNpcy5nYXRld2F5LnYxLlNoYXJkSXRlcmF0b3JUeXBlEiAKGHN0YXJ0aW5nX3NlcXVlbmNlX251bWJlchgFIAEoCRItCgl0aW1lc3RhbXAYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjIKGEdldFNoYXJkSXRlcmF0b3JSZXNwb25zZRIWCg5zaGFyZF9pdGVyYXRvchgBIAEoCSJpChFHZXRSZWNvcmRzUmVxdWVzdBIWCg5zaGFyZF9pdGVyYXRvchgBIAEoCRINCgVsaW1pdBgCIAEoDRISCgpzdHJlYW1fYXJuGAMgASgJEhkKEW1heF9tZXNzYWdlX2J5dGVzGAQgASgNInwKEkdldFJlY29yZHNSZXNwb25zZRIrCgdyZWNvcmRzGAEgAygLMhoua2luZXNpcy5nYXRld2F5LnYxLlJlY29yZBIbChNuZXh0X3NoYXJkX2l0ZXJhdG9yGAIgASgJEhwKFG1pbGxpc19iZWhpbmRfbGF0ZXN0GAMgASgDIsYBCgZSZWNvcmQSFwoPc2VxdWVuY2VfbnVtYmVyGAEgASgJEkEKHWFwcHJveGltYXRlX2Fycml2YWxfdGltZXN0YW1wGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRkYXRhGAMgASgMEhUKDXBhcnRpdGlvbl9rZXkYBCABKAkSOwoPZW5jcnlwdGlvbl90eXBlGAUgASgOMiIua2luZXNpcy5nYXRld2F5LnYxLkVuY3J5cHRpb25UeXBlIrABChdTdWJzY3JpYmVUb1NoYXJkUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEhAKCHNoYXJkX2lkGAMgASgJEj8KEXN0YXJ0aW5nX3Bvc2l0aW9uGAQgASgLMiQua2luZXNpcy5nYXRld2F5LnYxLlN0YXJ0aW5nUG9zaXRpb24SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBSABKA0ijwEKEFN0YXJ0aW5nUG9zaXRpb24SMwoEdHlwZRgBIAEoDjIlLmtpbmVzaXMuZ2F0ZXdheS52MS5TaGFyZEl0ZXJhdG9yVHlwZRIXCg9zZXF1ZW5jZV9udW1iZXIYAiABKAkSLQoJdGltZXN0YW1wGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKLAQoYU3Vic2NyaWJlVG9TaGFyZFJlc3BvbnNlEisKB3JlY29yZHMYASADKAsyGi5raW5lc2lzLmdhdGV3YXkudjEuUmVjb3JkEiQKHGNvbnRpbnVhdGlvbl9zZXF1ZW5jZV9udW1iZXIYAiABKAkSHAoUbWlsbGlzX2JlaGluZF9sYXRlc3QYAyABKAMq/wEKEVNoYXJkSXRlcmF0b3JUeXBlEiMKH1NIQVJEX0lURVJBVE9SX1RZUEVfVU5TUEVDSUZJRUQQABIqCiZTSEFSRF9JVEVSQVRPUl9UWVBFX0FUX1NFUVVFTkNFX05VTUJFUhABEi0KKVNIQVJEX0lURVJBVE9SX1RZUEVfQUZURVJfU0VRVUVOQ0VfTlVNQkVSEAISJAogU0hBUkRfSVRFUkFUT1JfVFlQRV9UUklNX0hPUklaT04QAxIeChpTSEFSRF9JVEVSQVRPUl9UWVBFX0xBVEVTVBAEEiQKIFNIQVJEX0lURVJBVE9SX1RZUEVfQVRfVElNRVNUQU1QEAUyzgIKD0NvbnN1bWVyU2VydmljZRJtChBHZXRTaGFyZEl0ZXJhdG9yEisua2luZXNpcy5nYXRld2F5LnYxLkdldFNoYXJkSXRlcmF0b3JSZXF1ZXN0Giwua2luZXNpcy5nYXRld2F5LnYxLkdldFNoYXJkSXRlcmF0b3JSZXNwb25zZRJbCgpHZXRSZWNvcmRzEiUua2luZXNpcy5nYXRld2F5LnYxLkdldFJlY29yZHNSZXF1ZXN0GiYua2luZXNpcy5nYXRld2F5LnYxLkdldFJlY29yZHNSZXNwb25zZRJvChBTdWJzY3JpYmVUb1NoYXJkEisua2luZXNpcy5nYXRld2F5LnYxLlN1YnNjcmliZVRvU2hhcmRSZXF1ZXN0Giwua2luZXNpcy5nYXRld2F5LnYxLlN1YnNjcmliZVRvU2hhcmRSZXNwb25zZTABQqUBChZjb20ua2luZXNpcy5nYXRld2F5LnYxQg1Db25zdW1lclByb3RvUAFaM2tpbmVzaXMtZ2F0ZXdheS9nZW4vZ28va2luZXNpcy9nYXRld2F5L3YxO2dhdGV3YXl2MaICA0tHWKoCEktpbmVzaXMuR2F0ZXdheS5WMcoCEktpbmVzaXNcR2F0ZXdheVxWMeoCFEtpbmVzaXM6OkdhdGV3YXk6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_kinesis_gateway_v1_common]);
+  fileDesc("CiFraW5lc2lzL2dhdGV3YXkvdjEvY29uc3VtZXIucHJvdG8SEmtpbmVzaXMuZ2F0ZXdheS52MSLpAQoXR2V0U2hhcmRJdGVyYXRvclJlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRIQCghzaGFyZF9pZBgDIAEoCRJCChNzaGFyZF9pdGVyYXRvcl90eXBlGAQgASgOMiUua2luZXNpcy5nYXRld2F5LnYxLlNoYXJkSXRlcmF0b3JUeXBlEiAKGHN0YXJ0aW5nX3NlcXVlbmNlX251bWJlchgFIAEoCRItCgl0aW1lc3RhbXAYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjIKGEdldFNoYXJkSXRlcmF0b3JSZXNwb25zZRIWCg5zaGFyZF9pdGVyYXRvchgBIAEoCSJpChFHZXRSZWNvcmRzUmVxdWVzdBIWCg5zaGFyZF9pdGVyYXRvchgBIAEoCRINCgVsaW1pdBgCIAEoDRISCgpzdHJlYW1fYXJuGAMgASgJEhkKEW1heF9tZXNzYWdlX2J5dGVzGAQgASgNInwKEkdldFJlY29yZHNSZXNwb25zZRIrCgdyZWNvcmRzGAEgAygLMhoua2luZXNpcy5nYXRld2F5LnYxLlJlY29yZBIbChNuZXh0X3NoYXJkX2l0ZXJhdG9yGAIgASgJEhwKFG1pbGxpc19iZWhpbmRfbGF0ZXN0GAMgASgDIsYBCgZSZWNvcmQSFwoPc2VxdWVuY2VfbnVtYmVyGAEgASgJEkEKHWFwcHJveGltYXRlX2Fycml2YWxfdGltZXN0YW1wGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRkYXRhGAMgASgMEhUKDXBhcnRpdGlvbl9rZXkYBCABKAkSOwoPZW5jcnlwdGlvbl90eXBlGAUgASgOMiIua2luZXNpcy5nYXRld2F5LnYxLkVuY3J5cHRpb25UeXBlIrABChdTdWJzY3JpYmVUb1NoYXJkUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEhAKCHNoYXJkX2lkGAMgASgJEj8KEXN0YXJ0aW5nX3Bvc2l0aW9uGAQgASgLMiQua2luZXNpcy5nYXRld2F5LnYxLlN0YXJ0aW5nUG9zaXRpb24SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBSABKA0ijwEKEFN0YXJ0aW5nUG9zaXRpb24SMwoEdHlwZRgBIAEoDjIlLmtpbmVzaXMuZ2F0ZXdheS52MS5TaGFyZEl0ZXJhdG9yVHlwZRIXCg9zZXF1ZW5jZV9udW1iZXIYAiABKAkSLQoJdGltZXN0YW1wGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKLAQoYU3Vic2NyaWJlVG9TaGFyZFJlc3BvbnNlEisKB3JlY29yZHMYASADKAsyGi5raW5lc2lzLmdhdGV3YXkudjEuUmVjb3JkEiQKHGNvbnRpbnVhdGlvbl9zZXF1ZW5jZV9udW1iZXIYAiABKAkSHAoUbWlsbGlzX2JlaGluZF9sYXRlc3QYAyABKAMitQEKCENvbnN1bWVyEhUKDWNvbnN1bWVyX25hbWUYASABKAkSFAoMY29uc3VtZXJfYXJuGAIgASgJEjsKD2NvbnN1bWVyX3N0YXR1cxgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5Db25zdW1lclN0YXR1cxI/Chtjb25zdW1lcl9jcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItQBChNDb25zdW1lckRlc2NyaXB0aW9uEhUKDWNvbnN1bWVyX25hbWUYASABKAkSFAoMY29uc3VtZXJfYXJuGAIgASgJEjsKD2NvbnN1bWVyX3N0YXR1cxgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5Db25zdW1lclN0YXR1cxI/Chtjb25zdW1lcl9jcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnN0cmVhbV9hcm4YBSABKAkiwgEKHVJlZ2lzdGVyU3RyZWFtQ29uc3VtZXJSZXF1ZXN0EhIKCnN0cmVhbV9hcm4YASABKAkSFQoNY29uc3VtZXJfbmFtZRgCIAEoCRJJCgR0YWdzGAMgAygLMjsua2luZXNpcy5nYXRld2F5LnYxLlJlZ2lzdGVyU3RyZWFtQ29uc3VtZXJSZXF1ZXN0LlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQCh5SZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVzcG9uc2USLgoIY29uc3VtZXIYASABKAsyHC5raW5lc2lzLmdhdGV3YXkudjEuQ29uc3VtZXIiYgofRGVyZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVxdWVzdBISCgpzdHJlYW1fYXJuGAEgASgJEhUKDWNvbnN1bWVyX25hbWUYAiABKAkSFAoMY29uc3VtZXJfYXJuGAMgASgJIiIKIERlcmVnaXN0ZXJTdHJlYW1Db25zdW1lclJlc3BvbnNlImAKHURlc2NyaWJlU3RyZWFtQ29uc3VtZXJSZXF1ZXN0EhIKCnN0cmVhbV9hcm4YASABKAkSFQoNY29uc3VtZXJfbmFtZRgCIAEoCRIUCgxjb25zdW1lcl9hcm4YAyABKAkiZwoeRGVzY3JpYmVTdHJlYW1Db25zdW1lclJlc3BvbnNlEkUKFGNvbnN1bWVyX2Rlc2NyaXB0aW9uGAEgASgLMicua2luZXNpcy5nYXRld2F5LnYxLkNvbnN1bWVyRGVzY3JpcHRpb24imAEKGkxpc3RTdHJlYW1Db25zdW1lcnNSZXF1ZXN0EhIKCnN0cmVhbV9hcm4YASABKAkSEgoKbmV4dF90b2tlbhgCIAEoCRITCgttYXhfcmVzdWx0cxgDIAEoDRI9ChlzdHJlYW1fY3JlYXRpb25fdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJiChtMaXN0U3RyZWFtQ29uc3VtZXJzUmVzcG9uc2USLwoJY29uc3VtZXJzGAEgAygLMhwua2luZXNpcy5nYXRld2F5LnYxLkNvbnN1bWVyEhIKCm5leHRfdG9rZW4YAiABKAkq/wEKEVNoYXJkSXRlcmF0b3JUeXBlEiMKH1NIQVJEX0lURVJBVE9SX1RZUEVfVU5TUEVDSUZJRUQQABIqCiZTSEFSRF9JVEVSQVRPUl9UWVBFX0FUX1NFUVVFTkNFX05VTUJFUhABEi0KKVNIQVJEX0lURVJBVE9SX1RZUEVfQUZURVJfU0VRVUVOQ0VfTlVNQkVSEAISJAogU0hBUkRfSVRFUkFUT1JfVFlQRV9UUklNX0hPUklaT04QAxIeChpTSEFSRF9JVEVSQVRPUl9UWVBFX0xBVEVTVBAEEiQKIFNIQVJEX0lURVJBVE9SX1RZUEVfQVRfVElNRVNUQU1QEAUqiQEKDkNvbnN1bWVyU3RhdHVzEh8KG0NPTlNVTUVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhwKGENPTlNVTUVSX1NUQVRVU19DUkVBVElORxABEhwKGENPTlNVTUVSX1NUQVRVU19ERUxFVElORxACEhoKFkNPTlNVTUVSX1NUQVRVU19BQ1RJVkUQAzLQBgoPQ29uc3VtZXJTZXJ2aWNlEm0KEEdldFNoYXJkSXRlcmF0b3ISKy5raW5lc2lzLmdhdGV3YXkudjEuR2V0U2hhcmRJdGVyYXRvclJlcXVlc3QaLC5raW5lc2lzLmdhdGV3YXkudjEuR2V0U2hhcmRJdGVyYXRvclJlc3BvbnNlElsKCkdldFJlY29yZHMSJS5raW5lc2lzLmdhdGV3YXkudjEuR2V0UmVjb3Jkc1JlcXVlc3QaJi5raW5lc2lzLmdhdGV3YXkudjEuR2V0UmVjb3Jkc1Jlc3BvbnNlEm8KEFN1YnNjcmliZVRvU2hhcmQSKy5raW5lc2lzLmdhdGV3YXkudjEuU3Vic2NyaWJlVG9TaGFyZFJlcXVlc3QaLC5raW5lc2lzLmdhdGV3YXkudjEuU3Vic2NyaWJlVG9TaGFyZFJlc3BvbnNlMAESfwoWUmVnaXN0ZXJTdHJlYW1Db25zdW1lchIxLmtpbmVzaXMuZ2F0ZXdheS52MS5SZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVxdWVzdBoyLmtpbmVzaXMuZ2F0ZXdheS52MS5SZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVzcG9uc2UShQEKGERlcmVnaXN0ZXJTdHJlYW1Db25zdW1lchIzLmtpbmVzaXMuZ2F0ZXdheS52MS5EZXJlZ2lzdGVyU3RyZWFtQ29uc3VtZXJSZXF1ZXN0GjQua2luZXNpcy5nYXRld2F5LnYxLkRlcmVnaXN0ZXJTdHJlYW1Db25zdW1lclJlc3BvbnNlEn8KFkRlc2NyaWJlU3RyZWFtQ29uc3VtZXISMS5raW5lc2lzLmdhdGV3YXkudjEuRGVzY3JpYmVTdHJlYW1Db25zdW1lclJlcXVlc3QaMi5raW5lc2lzLmdhdGV3YXkudjEuRGVzY3JpYmVTdHJlYW1Db25zdW1lclJlc3BvbnNlEnYKE0xpc3RTdHJlYW1Db25zdW1lcnMSLi5raW5lc2lzLmdhdGV3YXkudjEuTGlzdFN0cmVhbUNvbnN1bWVyc1JlcXVlc3QaLy5raW5lc2lzLmdhdGV3YXkudjEuTGlzdFN0cmVhbUNvbnN1bWVyc1Jlc3BvbnNlQqUBChZjb20ua2luZXNpcy5nYXRld2F5LnYxQg1Db25zdW1lclByb3RvUAFaM2tpbmVzaXMtZ2F0ZXdheS9nZW4vZ28va2luZXNpcy9nYXRld2F5L3YxO2dhdGV3YXl2MaICA0tHWKoCEktpbmVzaXMuR2F0ZXdheS5WMcoCEktpbmVzaXNcR2F0ZXdheVxWMeoCFEtpbmVzaXM6OkdhdGV3YXk6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_kinesis_gateway_v1_common]);
 
 /**
  * @generated from message kinesis.gateway.v1.GetShardIteratorRequest
@@ -300,6 +300,317 @@ export const SubscribeToShardResponseSchema: GenMessage<SubscribeToShardResponse
   messageDesc(file_kinesis_gateway_v1_consumer, 7);
 
 /**
+ * A registered consumer of a stream.
+ *
+ * @generated from message kinesis.gateway.v1.Consumer
+ */
+export type Consumer = Message<"kinesis.gateway.v1.Consumer"> & {
+  /**
+   * Unique among the stream's consumers.
+   *
+   * @generated from field: string consumer_name = 1;
+   */
+  consumerName: string;
+
+  /**
+   * `<stream ARN>/consumer/<name>:<creation time in epoch seconds>`.
+   *
+   * @generated from field: string consumer_arn = 2;
+   */
+  consumerArn: string;
+
+  /**
+   * Where the consumer is in its lifecycle.
+   *
+   * @generated from field: kinesis.gateway.v1.ConsumerStatus consumer_status = 3;
+   */
+  consumerStatus: ConsumerStatus;
+
+  /**
+   * When it was registered.
+   *
+   * @generated from field: google.protobuf.Timestamp consumer_creation_timestamp = 4;
+   */
+  consumerCreationTimestamp?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.Consumer.
+ * Use `create(ConsumerSchema)` to create a new message.
+ */
+export const ConsumerSchema: GenMessage<Consumer> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 8);
+
+/**
+ * A consumer as `DescribeStreamConsumer` answers it: with its stream.
+ *
+ * @generated from message kinesis.gateway.v1.ConsumerDescription
+ */
+export type ConsumerDescription = Message<"kinesis.gateway.v1.ConsumerDescription"> & {
+  /**
+   * Unique among the stream's consumers.
+   *
+   * @generated from field: string consumer_name = 1;
+   */
+  consumerName: string;
+
+  /**
+   * `<stream ARN>/consumer/<name>:<creation time in epoch seconds>`.
+   *
+   * @generated from field: string consumer_arn = 2;
+   */
+  consumerArn: string;
+
+  /**
+   * Where the consumer is in its lifecycle.
+   *
+   * @generated from field: kinesis.gateway.v1.ConsumerStatus consumer_status = 3;
+   */
+  consumerStatus: ConsumerStatus;
+
+  /**
+   * When it was registered.
+   *
+   * @generated from field: google.protobuf.Timestamp consumer_creation_timestamp = 4;
+   */
+  consumerCreationTimestamp?: Timestamp | undefined;
+
+  /**
+   * The ARN of the stream it reads.
+   *
+   * @generated from field: string stream_arn = 5;
+   */
+  streamArn: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ConsumerDescription.
+ * Use `create(ConsumerDescriptionSchema)` to create a new message.
+ */
+export const ConsumerDescriptionSchema: GenMessage<ConsumerDescription> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 9);
+
+/**
+ * @generated from message kinesis.gateway.v1.RegisterStreamConsumerRequest
+ */
+export type RegisterStreamConsumerRequest = Message<"kinesis.gateway.v1.RegisterStreamConsumerRequest"> & {
+  /**
+   * The ARN of the stream to read.
+   *
+   * @generated from field: string stream_arn = 1;
+   */
+  streamArn: string;
+
+  /**
+   * 1 to 128 characters of `[a-zA-Z0-9_.-]`, unique among the stream's
+   * consumers.
+   *
+   * @generated from field: string consumer_name = 2;
+   */
+  consumerName: string;
+
+  /**
+   * Up to 50 tags to attach to the consumer.
+   *
+   * @generated from field: map<string, string> tags = 3;
+   */
+  tags: { [key: string]: string };
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.RegisterStreamConsumerRequest.
+ * Use `create(RegisterStreamConsumerRequestSchema)` to create a new message.
+ */
+export const RegisterStreamConsumerRequestSchema: GenMessage<RegisterStreamConsumerRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 10);
+
+/**
+ * @generated from message kinesis.gateway.v1.RegisterStreamConsumerResponse
+ */
+export type RegisterStreamConsumerResponse = Message<"kinesis.gateway.v1.RegisterStreamConsumerResponse"> & {
+  /**
+   * The consumer, CREATING.
+   *
+   * @generated from field: kinesis.gateway.v1.Consumer consumer = 1;
+   */
+  consumer?: Consumer | undefined;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.RegisterStreamConsumerResponse.
+ * Use `create(RegisterStreamConsumerResponseSchema)` to create a new message.
+ */
+export const RegisterStreamConsumerResponseSchema: GenMessage<RegisterStreamConsumerResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 11);
+
+/**
+ * @generated from message kinesis.gateway.v1.DeregisterStreamConsumerRequest
+ */
+export type DeregisterStreamConsumerRequest = Message<"kinesis.gateway.v1.DeregisterStreamConsumerRequest"> & {
+  /**
+   * The stream's ARN, with `consumer_name`; or leave both empty and give
+   * `consumer_arn`.
+   *
+   * @generated from field: string stream_arn = 1;
+   */
+  streamArn: string;
+
+  /**
+   * The consumer's name, with `stream_arn`.
+   *
+   * @generated from field: string consumer_name = 2;
+   */
+  consumerName: string;
+
+  /**
+   * The consumer's ARN; when the others are given too, they must agree.
+   *
+   * @generated from field: string consumer_arn = 3;
+   */
+  consumerArn: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DeregisterStreamConsumerRequest.
+ * Use `create(DeregisterStreamConsumerRequestSchema)` to create a new message.
+ */
+export const DeregisterStreamConsumerRequestSchema: GenMessage<DeregisterStreamConsumerRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 12);
+
+/**
+ * @generated from message kinesis.gateway.v1.DeregisterStreamConsumerResponse
+ */
+export type DeregisterStreamConsumerResponse = Message<"kinesis.gateway.v1.DeregisterStreamConsumerResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DeregisterStreamConsumerResponse.
+ * Use `create(DeregisterStreamConsumerResponseSchema)` to create a new message.
+ */
+export const DeregisterStreamConsumerResponseSchema: GenMessage<DeregisterStreamConsumerResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 13);
+
+/**
+ * @generated from message kinesis.gateway.v1.DescribeStreamConsumerRequest
+ */
+export type DescribeStreamConsumerRequest = Message<"kinesis.gateway.v1.DescribeStreamConsumerRequest"> & {
+  /**
+   * The stream's ARN, with `consumer_name`; or leave both empty and give
+   * `consumer_arn`.
+   *
+   * @generated from field: string stream_arn = 1;
+   */
+  streamArn: string;
+
+  /**
+   * The consumer's name, with `stream_arn`.
+   *
+   * @generated from field: string consumer_name = 2;
+   */
+  consumerName: string;
+
+  /**
+   * The consumer's ARN; when the others are given too, they must agree.
+   *
+   * @generated from field: string consumer_arn = 3;
+   */
+  consumerArn: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DescribeStreamConsumerRequest.
+ * Use `create(DescribeStreamConsumerRequestSchema)` to create a new message.
+ */
+export const DescribeStreamConsumerRequestSchema: GenMessage<DescribeStreamConsumerRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 14);
+
+/**
+ * @generated from message kinesis.gateway.v1.DescribeStreamConsumerResponse
+ */
+export type DescribeStreamConsumerResponse = Message<"kinesis.gateway.v1.DescribeStreamConsumerResponse"> & {
+  /**
+   * The consumer and its stream.
+   *
+   * @generated from field: kinesis.gateway.v1.ConsumerDescription consumer_description = 1;
+   */
+  consumerDescription?: ConsumerDescription | undefined;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DescribeStreamConsumerResponse.
+ * Use `create(DescribeStreamConsumerResponseSchema)` to create a new message.
+ */
+export const DescribeStreamConsumerResponseSchema: GenMessage<DescribeStreamConsumerResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 15);
+
+/**
+ * @generated from message kinesis.gateway.v1.ListStreamConsumersRequest
+ */
+export type ListStreamConsumersRequest = Message<"kinesis.gateway.v1.ListStreamConsumersRequest"> & {
+  /**
+   * The stream's ARN.
+   *
+   * @generated from field: string stream_arn = 1;
+   */
+  streamArn: string;
+
+  /**
+   * The `next_token` of the previous page.
+   *
+   * @generated from field: string next_token = 2;
+   */
+  nextToken: string;
+
+  /**
+   * The most consumers to return, 1 to 10,000; 0 means 100.
+   *
+   * @generated from field: uint32 max_results = 3;
+   */
+  maxResults: number;
+
+  /**
+   * Tells apart streams of the same name created at different times, as on
+   * AWS; optional.
+   *
+   * @generated from field: google.protobuf.Timestamp stream_creation_timestamp = 4;
+   */
+  streamCreationTimestamp?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ListStreamConsumersRequest.
+ * Use `create(ListStreamConsumersRequestSchema)` to create a new message.
+ */
+export const ListStreamConsumersRequestSchema: GenMessage<ListStreamConsumersRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 16);
+
+/**
+ * @generated from message kinesis.gateway.v1.ListStreamConsumersResponse
+ */
+export type ListStreamConsumersResponse = Message<"kinesis.gateway.v1.ListStreamConsumersResponse"> & {
+  /**
+   * In name order in the built-in engine (AWS documents none).
+   *
+   * @generated from field: repeated kinesis.gateway.v1.Consumer consumers = 1;
+   */
+  consumers: Consumer[];
+
+  /**
+   * Pass to the next call to get the next page; empty on the last page.
+   *
+   * @generated from field: string next_token = 2;
+   */
+  nextToken: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ListStreamConsumersResponse.
+ * Use `create(ListStreamConsumersResponseSchema)` to create a new message.
+ */
+export const ListStreamConsumersResponseSchema: GenMessage<ListStreamConsumersResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 17);
+
+/**
  * Where an iterator starts.
  *
  * @generated from enum kinesis.gateway.v1.ShardIteratorType
@@ -360,9 +671,56 @@ export const ShardIteratorTypeSchema: GenEnum<ShardIteratorType> = /*@__PURE__*/
   enumDesc(file_kinesis_gateway_v1_consumer, 0);
 
 /**
+ * A consumer's lifecycle state.
+ *
+ * @generated from enum kinesis.gateway.v1.ConsumerStatus
+ */
+export const ConsumerStatus = {
+  /**
+   * @generated from enum value: CONSUMER_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED: 0,
+
+  /**
+   * Registered, not yet usable.
+   *
+   * @generated from enum value: CONSUMER_STATUS_CREATING = 1;
+   */
+  CREATING: 1,
+
+  /**
+   * Deregistered, not yet gone.
+   *
+   * @generated from enum value: CONSUMER_STATUS_DELETING = 2;
+   */
+  DELETING: 2,
+
+  /**
+   * Usable.
+   *
+   * @generated from enum value: CONSUMER_STATUS_ACTIVE = 3;
+   */
+  ACTIVE: 3,
+} as const;
+
+/**
+ * A consumer's lifecycle state.
+ *
+ * @generated from enum kinesis.gateway.v1.ConsumerStatus
+ */
+export type ConsumerStatus = (typeof ConsumerStatus)[keyof typeof ConsumerStatus] | UnknownEnum;
+
+/**
+ * Describes the enum kinesis.gateway.v1.ConsumerStatus.
+ */
+export const ConsumerStatusSchema: GenEnum<ConsumerStatus> = /*@__PURE__*/
+  enumDesc(file_kinesis_gateway_v1_consumer, 1);
+
+/**
  * Reads records back, with the semantics of the AWS `GetShardIterator` and
  * `GetRecords` operations, plus `SubscribeToShard`, a server stream that
- * pushes records as they arrive.
+ * pushes records as they arrive; and registers enhanced fan-out consumers,
+ * as the AWS operations of the same names do.
  *
  * Errors carry a `KinesisErrorDetail` as elsewhere:
  * - NOT_FOUND: `ResourceNotFoundException` (stream or shard);
@@ -410,6 +768,50 @@ export const ConsumerService: GenService<{
     methodKind: "server_streaming";
     input: typeof SubscribeToShardRequestSchema;
     output: typeof SubscribeToShardResponseSchema;
+  },
+  /**
+   * Registers an enhanced fan-out consumer of a stream: CREATING, then
+   * ACTIVE. A stream takes 20, at most 5 of them CREATING at once
+   * (RESOURCE_EXHAUSTED with `LimitExceededException`); a name in use
+   * answers FAILED_PRECONDITION with `ResourceInUseException`.
+   *
+   * @generated from rpc kinesis.gateway.v1.ConsumerService.RegisterStreamConsumer
+   */
+  registerStreamConsumer: {
+    methodKind: "unary";
+    input: typeof RegisterStreamConsumerRequestSchema;
+    output: typeof RegisterStreamConsumerResponseSchema;
+  },
+  /**
+   * Deregisters a consumer: DELETING, then gone.
+   *
+   * @generated from rpc kinesis.gateway.v1.ConsumerService.DeregisterStreamConsumer
+   */
+  deregisterStreamConsumer: {
+    methodKind: "unary";
+    input: typeof DeregisterStreamConsumerRequestSchema;
+    output: typeof DeregisterStreamConsumerResponseSchema;
+  },
+  /**
+   * Describes a consumer, named by its ARN or by its stream's ARN and its
+   * name.
+   *
+   * @generated from rpc kinesis.gateway.v1.ConsumerService.DescribeStreamConsumer
+   */
+  describeStreamConsumer: {
+    methodKind: "unary";
+    input: typeof DescribeStreamConsumerRequestSchema;
+    output: typeof DescribeStreamConsumerResponseSchema;
+  },
+  /**
+   * Lists a stream's consumers, a page at a time.
+   *
+   * @generated from rpc kinesis.gateway.v1.ConsumerService.ListStreamConsumers
+   */
+  listStreamConsumers: {
+    methodKind: "unary";
+    input: typeof ListStreamConsumersRequestSchema;
+    output: typeof ListStreamConsumersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kinesis_gateway_v1_consumer, 0);

@@ -14,7 +14,7 @@ import type { Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file kinesis/gateway/v1/stream.proto.
  */
 export const file_kinesis_gateway_v1_stream: GenFile = /*@__PURE__*/
-  fileDesc("Ch9raW5lc2lzL2dhdGV3YXkvdjEvc3RyZWFtLnByb3RvEhJraW5lc2lzLmdhdGV3YXkudjEiSAoRU3RyZWFtTW9kZURldGFpbHMSMwoLc3RyZWFtX21vZGUYASABKA4yHi5raW5lc2lzLmdhdGV3YXkudjEuU3RyZWFtTW9kZSKFAgoTQ3JlYXRlU3RyZWFtUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRITCgtzaGFyZF9jb3VudBgCIAEoDRJCChNzdHJlYW1fbW9kZV9kZXRhaWxzGAMgASgLMiUua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbU1vZGVEZXRhaWxzEj8KBHRhZ3MYBCADKAsyMS5raW5lc2lzLmdhdGV3YXkudjEuQ3JlYXRlU3RyZWFtUmVxdWVzdC5UYWdzRW50cnkSEgoKa21zX2tleV9pZBgFIAEoCRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIWChRDcmVhdGVTdHJlYW1SZXNwb25zZSJhChNEZWxldGVTdHJlYW1SZXF1ZXN0EhMKC3N0cmVhbV9uYW1lGAEgASgJEhIKCnN0cmVhbV9hcm4YAiABKAkSIQoZZW5mb3JjZV9jb25zdW1lcl9kZWxldGlvbhgDIAEoCCIWChREZWxldGVTdHJlYW1SZXNwb25zZSJcChJMaXN0U3RyZWFtc1JlcXVlc3QSDQoFbGltaXQYASABKA0SIwobZXhjbHVzaXZlX3N0YXJ0X3N0cmVhbV9uYW1lGAIgASgJEhIKCm5leHRfdG9rZW4YAyABKAkilgEKE0xpc3RTdHJlYW1zUmVzcG9uc2USFAoMc3RyZWFtX25hbWVzGAEgAygJEhgKEGhhc19tb3JlX3N0cmVhbXMYAiABKAgSEgoKbmV4dF90b2tlbhgDIAEoCRI7ChBzdHJlYW1fc3VtbWFyaWVzGAQgAygLMiEua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbVN1bW1hcnki9AEKDVN0cmVhbVN1bW1hcnkSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRI3Cg1zdHJlYW1fc3RhdHVzGAMgASgOMiAua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbVN0YXR1cxJCChNzdHJlYW1fbW9kZV9kZXRhaWxzGAQgASgLMiUua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbU1vZGVEZXRhaWxzEj0KGXN0cmVhbV9jcmVhdGlvbl90aW1lc3RhbXAYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKHERlc2NyaWJlU3RyZWFtU3VtbWFyeVJlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCSJxCh1EZXNjcmliZVN0cmVhbVN1bW1hcnlSZXNwb25zZRJQChpzdHJlYW1fZGVzY3JpcHRpb25fc3VtbWFyeRgBIAEoCzIsLmtpbmVzaXMuZ2F0ZXdheS52MS5TdHJlYW1EZXNjcmlwdGlvblN1bW1hcnkingMKGFN0cmVhbURlc2NyaXB0aW9uU3VtbWFyeRITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEjcKDXN0cmVhbV9zdGF0dXMYAyABKA4yIC5raW5lc2lzLmdhdGV3YXkudjEuU3RyZWFtU3RhdHVzEkIKE3N0cmVhbV9tb2RlX2RldGFpbHMYBCABKAsyJS5raW5lc2lzLmdhdGV3YXkudjEuU3RyZWFtTW9kZURldGFpbHMSHgoWcmV0ZW50aW9uX3BlcmlvZF9ob3VycxgFIAEoDRI9ChlzdHJlYW1fY3JlYXRpb25fdGltZXN0YW1wGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI7Cg9lbmNyeXB0aW9uX3R5cGUYByABKA4yIi5raW5lc2lzLmdhdGV3YXkudjEuRW5jcnlwdGlvblR5cGUSDgoGa2V5X2lkGAggASgJEhgKEG9wZW5fc2hhcmRfY291bnQYCSABKA0SFgoOY29uc3VtZXJfY291bnQYCiABKA0ihwEKEUxpc3RTaGFyZHNSZXF1ZXN0EhMKC3N0cmVhbV9uYW1lGAEgASgJEhIKCnN0cmVhbV9hcm4YAiABKAkSEgoKbmV4dF90b2tlbhgDIAEoCRIgChhleGNsdXNpdmVfc3RhcnRfc2hhcmRfaWQYBCABKAkSEwoLbWF4X3Jlc3VsdHMYBSABKA0iUwoSTGlzdFNoYXJkc1Jlc3BvbnNlEikKBnNoYXJkcxgBIAMoCzIZLmtpbmVzaXMuZ2F0ZXdheS52MS5TaGFyZBISCgpuZXh0X3Rva2VuGAIgASgJIjIKGkxpc3RUYWdzRm9yUmVzb3VyY2VSZXF1ZXN0EhQKDHJlc291cmNlX2FybhgBIAEoCSJEChtMaXN0VGFnc0ZvclJlc291cmNlUmVzcG9uc2USJQoEdGFncxgBIAMoCzIXLmtpbmVzaXMuZ2F0ZXdheS52MS5UYWciIQoDVGFnEgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCSLWAQoFU2hhcmQSEAoIc2hhcmRfaWQYASABKAkSFwoPcGFyZW50X3NoYXJkX2lkGAIgASgJEiAKGGFkamFjZW50X3BhcmVudF9zaGFyZF9pZBgDIAEoCRI4Cg5oYXNoX2tleV9yYW5nZRgEIAEoCzIgLmtpbmVzaXMuZ2F0ZXdheS52MS5IYXNoS2V5UmFuZ2USRgoVc2VxdWVuY2VfbnVtYmVyX3JhbmdlGAUgASgLMicua2luZXNpcy5nYXRld2F5LnYxLlNlcXVlbmNlTnVtYmVyUmFuZ2UiQgoMSGFzaEtleVJhbmdlEhkKEXN0YXJ0aW5nX2hhc2hfa2V5GAEgASgJEhcKD2VuZGluZ19oYXNoX2tleRgCIAEoCSJXChNTZXF1ZW5jZU51bWJlclJhbmdlEiAKGHN0YXJ0aW5nX3NlcXVlbmNlX251bWJlchgBIAEoCRIeChZlbmRpbmdfc2VxdWVuY2VfbnVtYmVyGAIgASgJKmEKClN0cmVhbU1vZGUSGwoXU1RSRUFNX01PREVfVU5TUEVDSUZJRUQQABIbChdTVFJFQU1fTU9ERV9QUk9WSVNJT05FRBABEhkKFVNUUkVBTV9NT0RFX09OX0RFTUFORBACKpsBCgxTdHJlYW1TdGF0dXMSHQoZU1RSRUFNX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFlNUUkVBTV9TVEFUVVNfQ1JFQVRJTkcQARIaChZTVFJFQU1fU1RBVFVTX0RFTEVUSU5HEAISGAoUU1RSRUFNX1NUQVRVU19BQ1RJVkUQAxIaChZTVFJFQU1fU1RBVFVTX1VQREFUSU5HEAQyiAUKDVN0cmVhbVNlcnZpY2USYQoMQ3JlYXRlU3RyZWFtEicua2luZXNpcy5nYXRld2F5LnYxLkNyZWF0ZVN0cmVhbVJlcXVlc3QaKC5raW5lc2lzLmdhdGV3YXkudjEuQ3JlYXRlU3RyZWFtUmVzcG9uc2USYQoMRGVsZXRlU3RyZWFtEicua2luZXNpcy5nYXRld2F5LnYxLkRlbGV0ZVN0cmVhbVJlcXVlc3QaKC5raW5lc2lzLmdhdGV3YXkudjEuRGVsZXRlU3RyZWFtUmVzcG9uc2USXgoLTGlzdFN0cmVhbXMSJi5raW5lc2lzLmdhdGV3YXkudjEuTGlzdFN0cmVhbXNSZXF1ZXN0Gicua2luZXNpcy5nYXRld2F5LnYxLkxpc3RTdHJlYW1zUmVzcG9uc2USfAoVRGVzY3JpYmVTdHJlYW1TdW1tYXJ5EjAua2luZXNpcy5nYXRld2F5LnYxLkRlc2NyaWJlU3RyZWFtU3VtbWFyeVJlcXVlc3QaMS5raW5lc2lzLmdhdGV3YXkudjEuRGVzY3JpYmVTdHJlYW1TdW1tYXJ5UmVzcG9uc2USWwoKTGlzdFNoYXJkcxIlLmtpbmVzaXMuZ2F0ZXdheS52MS5MaXN0U2hhcmRzUmVxdWVzdBomLmtpbmVzaXMuZ2F0ZXdheS52MS5MaXN0U2hhcmRzUmVzcG9uc2USdgoTTGlzdFRhZ3NGb3JSZXNvdXJjZRIuLmtpbmVzaXMuZ2F0ZXdheS52MS5MaXN0VGFnc0ZvclJlc291cmNlUmVxdWVzdBovLmtpbmVzaXMuZ2F0ZXdheS52MS5MaXN0VGFnc0ZvclJlc291cmNlUmVzcG9uc2VCowEKFmNvbS5raW5lc2lzLmdhdGV3YXkudjFCC1N0cmVhbVByb3RvUAFaM2tpbmVzaXMtZ2F0ZXdheS9nZW4vZ28va2luZXNpcy9nYXRld2F5L3YxO2dhdGV3YXl2MaICA0tHWKoCEktpbmVzaXMuR2F0ZXdheS5WMcoCEktpbmVzaXNcR2F0ZXdheVxWMeoCFEtpbmVzaXM6OkdhdGV3YXk6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_kinesis_gateway_v1_common]);
+  fileDesc("Ch9raW5lc2lzL2dhdGV3YXkvdjEvc3RyZWFtLnByb3RvEhJraW5lc2lzLmdhdGV3YXkudjEiSAoRU3RyZWFtTW9kZURldGFpbHMSMwoLc3RyZWFtX21vZGUYASABKA4yHi5raW5lc2lzLmdhdGV3YXkudjEuU3RyZWFtTW9kZSKFAgoTQ3JlYXRlU3RyZWFtUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRITCgtzaGFyZF9jb3VudBgCIAEoDRJCChNzdHJlYW1fbW9kZV9kZXRhaWxzGAMgASgLMiUua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbU1vZGVEZXRhaWxzEj8KBHRhZ3MYBCADKAsyMS5raW5lc2lzLmdhdGV3YXkudjEuQ3JlYXRlU3RyZWFtUmVxdWVzdC5UYWdzRW50cnkSEgoKa21zX2tleV9pZBgFIAEoCRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIWChRDcmVhdGVTdHJlYW1SZXNwb25zZSJhChNEZWxldGVTdHJlYW1SZXF1ZXN0EhMKC3N0cmVhbV9uYW1lGAEgASgJEhIKCnN0cmVhbV9hcm4YAiABKAkSIQoZZW5mb3JjZV9jb25zdW1lcl9kZWxldGlvbhgDIAEoCCIWChREZWxldGVTdHJlYW1SZXNwb25zZSJcChJMaXN0U3RyZWFtc1JlcXVlc3QSDQoFbGltaXQYASABKA0SIwobZXhjbHVzaXZlX3N0YXJ0X3N0cmVhbV9uYW1lGAIgASgJEhIKCm5leHRfdG9rZW4YAyABKAkilgEKE0xpc3RTdHJlYW1zUmVzcG9uc2USFAoMc3RyZWFtX25hbWVzGAEgAygJEhgKEGhhc19tb3JlX3N0cmVhbXMYAiABKAgSEgoKbmV4dF90b2tlbhgDIAEoCRI7ChBzdHJlYW1fc3VtbWFyaWVzGAQgAygLMiEua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbVN1bW1hcnki9AEKDVN0cmVhbVN1bW1hcnkSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRI3Cg1zdHJlYW1fc3RhdHVzGAMgASgOMiAua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbVN0YXR1cxJCChNzdHJlYW1fbW9kZV9kZXRhaWxzGAQgASgLMiUua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbU1vZGVEZXRhaWxzEj0KGXN0cmVhbV9jcmVhdGlvbl90aW1lc3RhbXAYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkcKHERlc2NyaWJlU3RyZWFtU3VtbWFyeVJlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCSJxCh1EZXNjcmliZVN0cmVhbVN1bW1hcnlSZXNwb25zZRJQChpzdHJlYW1fZGVzY3JpcHRpb25fc3VtbWFyeRgBIAEoCzIsLmtpbmVzaXMuZ2F0ZXdheS52MS5TdHJlYW1EZXNjcmlwdGlvblN1bW1hcnki4AMKGFN0cmVhbURlc2NyaXB0aW9uU3VtbWFyeRITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEjcKDXN0cmVhbV9zdGF0dXMYAyABKA4yIC5raW5lc2lzLmdhdGV3YXkudjEuU3RyZWFtU3RhdHVzEkIKE3N0cmVhbV9tb2RlX2RldGFpbHMYBCABKAsyJS5raW5lc2lzLmdhdGV3YXkudjEuU3RyZWFtTW9kZURldGFpbHMSHgoWcmV0ZW50aW9uX3BlcmlvZF9ob3VycxgFIAEoDRI9ChlzdHJlYW1fY3JlYXRpb25fdGltZXN0YW1wGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI7Cg9lbmNyeXB0aW9uX3R5cGUYByABKA4yIi5raW5lc2lzLmdhdGV3YXkudjEuRW5jcnlwdGlvblR5cGUSDgoGa2V5X2lkGAggASgJEhgKEG9wZW5fc2hhcmRfY291bnQYCSABKA0SFgoOY29uc3VtZXJfY291bnQYCiABKA0SQAoTZW5oYW5jZWRfbW9uaXRvcmluZxgLIAMoCzIjLmtpbmVzaXMuZ2F0ZXdheS52MS5FbmhhbmNlZE1ldHJpY3MihwEKEUxpc3RTaGFyZHNSZXF1ZXN0EhMKC3N0cmVhbV9uYW1lGAEgASgJEhIKCnN0cmVhbV9hcm4YAiABKAkSEgoKbmV4dF90b2tlbhgDIAEoCRIgChhleGNsdXNpdmVfc3RhcnRfc2hhcmRfaWQYBCABKAkSEwoLbWF4X3Jlc3VsdHMYBSABKA0iUwoSTGlzdFNoYXJkc1Jlc3BvbnNlEikKBnNoYXJkcxgBIAMoCzIZLmtpbmVzaXMuZ2F0ZXdheS52MS5TaGFyZBISCgpuZXh0X3Rva2VuGAIgASgJIjIKGkxpc3RUYWdzRm9yUmVzb3VyY2VSZXF1ZXN0EhQKDHJlc291cmNlX2FybhgBIAEoCSJEChtMaXN0VGFnc0ZvclJlc291cmNlUmVzcG9uc2USJQoEdGFncxgBIAMoCzIXLmtpbmVzaXMuZ2F0ZXdheS52MS5UYWciIQoDVGFnEgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCSLWAQoFU2hhcmQSEAoIc2hhcmRfaWQYASABKAkSFwoPcGFyZW50X3NoYXJkX2lkGAIgASgJEiAKGGFkamFjZW50X3BhcmVudF9zaGFyZF9pZBgDIAEoCRI4Cg5oYXNoX2tleV9yYW5nZRgEIAEoCzIgLmtpbmVzaXMuZ2F0ZXdheS52MS5IYXNoS2V5UmFuZ2USRgoVc2VxdWVuY2VfbnVtYmVyX3JhbmdlGAUgASgLMicua2luZXNpcy5nYXRld2F5LnYxLlNlcXVlbmNlTnVtYmVyUmFuZ2UiQgoMSGFzaEtleVJhbmdlEhkKEXN0YXJ0aW5nX2hhc2hfa2V5GAEgASgJEhcKD2VuZGluZ19oYXNoX2tleRgCIAEoCSJXChNTZXF1ZW5jZU51bWJlclJhbmdlEiAKGHN0YXJ0aW5nX3NlcXVlbmNlX251bWJlchgBIAEoCRIeChZlbmRpbmdfc2VxdWVuY2VfbnVtYmVyGAIgASgJInEKFURlc2NyaWJlU3RyZWFtUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEg0KBWxpbWl0GAMgASgNEiAKGGV4Y2x1c2l2ZV9zdGFydF9zaGFyZF9pZBgEIAEoCSJbChZEZXNjcmliZVN0cmVhbVJlc3BvbnNlEkEKEnN0cmVhbV9kZXNjcmlwdGlvbhgBIAEoCzIlLmtpbmVzaXMuZ2F0ZXdheS52MS5TdHJlYW1EZXNjcmlwdGlvbiLrAwoRU3RyZWFtRGVzY3JpcHRpb24SEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRI3Cg1zdHJlYW1fc3RhdHVzGAMgASgOMiAua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbVN0YXR1cxJCChNzdHJlYW1fbW9kZV9kZXRhaWxzGAQgASgLMiUua2luZXNpcy5nYXRld2F5LnYxLlN0cmVhbU1vZGVEZXRhaWxzEikKBnNoYXJkcxgFIAMoCzIZLmtpbmVzaXMuZ2F0ZXdheS52MS5TaGFyZBIXCg9oYXNfbW9yZV9zaGFyZHMYBiABKAgSHgoWcmV0ZW50aW9uX3BlcmlvZF9ob3VycxgHIAEoDRI9ChlzdHJlYW1fY3JlYXRpb25fdGltZXN0YW1wGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBJAChNlbmhhbmNlZF9tb25pdG9yaW5nGAkgAygLMiMua2luZXNpcy5nYXRld2F5LnYxLkVuaGFuY2VkTWV0cmljcxI7Cg9lbmNyeXB0aW9uX3R5cGUYCiABKA4yIi5raW5lc2lzLmdhdGV3YXkudjEuRW5jcnlwdGlvblR5cGUSDgoGa2V5X2lkGAsgASgJIk8KD0VuaGFuY2VkTWV0cmljcxI8ChNzaGFyZF9sZXZlbF9tZXRyaWNzGAEgAygOMh8ua2luZXNpcy5nYXRld2F5LnYxLk1ldHJpY3NOYW1lIm8KJEluY3JlYXNlU3RyZWFtUmV0ZW50aW9uUGVyaW9kUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEh4KFnJldGVudGlvbl9wZXJpb2RfaG91cnMYAyABKA0iJwolSW5jcmVhc2VTdHJlYW1SZXRlbnRpb25QZXJpb2RSZXNwb25zZSJvCiREZWNyZWFzZVN0cmVhbVJldGVudGlvblBlcmlvZFJlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRIeChZyZXRlbnRpb25fcGVyaW9kX2hvdXJzGAMgASgNIicKJURlY3JlYXNlU3RyZWFtUmV0ZW50aW9uUGVyaW9kUmVzcG9uc2UisgEKFkFkZFRhZ3NUb1N0cmVhbVJlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRJCCgR0YWdzGAMgAygLMjQua2luZXNpcy5nYXRld2F5LnYxLkFkZFRhZ3NUb1N0cmVhbVJlcXVlc3QuVGFnc0VudHJ5GisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIhkKF0FkZFRhZ3NUb1N0cmVhbVJlc3BvbnNlIlgKG1JlbW92ZVRhZ3NGcm9tU3RyZWFtUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEhAKCHRhZ19rZXlzGAMgAygJIh4KHFJlbW92ZVRhZ3NGcm9tU3RyZWFtUmVzcG9uc2UicwoYTGlzdFRhZ3NGb3JTdHJlYW1SZXF1ZXN0EhMKC3N0cmVhbV9uYW1lGAEgASgJEhIKCnN0cmVhbV9hcm4YAiABKAkSHwoXZXhjbHVzaXZlX3N0YXJ0X3RhZ19rZXkYAyABKAkSDQoFbGltaXQYBCABKA0iWQoZTGlzdFRhZ3NGb3JTdHJlYW1SZXNwb25zZRIlCgR0YWdzGAEgAygLMhcua2luZXNpcy5nYXRld2F5LnYxLlRhZxIVCg1oYXNfbW9yZV90YWdzGAIgASgIIpcBChJUYWdSZXNvdXJjZVJlcXVlc3QSFAoMcmVzb3VyY2VfYXJuGAEgASgJEj4KBHRhZ3MYAiADKAsyMC5raW5lc2lzLmdhdGV3YXkudjEuVGFnUmVzb3VyY2VSZXF1ZXN0LlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIVChNUYWdSZXNvdXJjZVJlc3BvbnNlIj4KFFVudGFnUmVzb3VyY2VSZXF1ZXN0EhQKDHJlc291cmNlX2FybhgBIAEoCRIQCgh0YWdfa2V5cxgCIAMoCSIXChVVbnRhZ1Jlc291cmNlUmVzcG9uc2UiQAoYUHV0UmVzb3VyY2VQb2xpY3lSZXF1ZXN0EhQKDHJlc291cmNlX2FybhgBIAEoCRIOCgZwb2xpY3kYAiABKAkiGwoZUHV0UmVzb3VyY2VQb2xpY3lSZXNwb25zZSIwChhHZXRSZXNvdXJjZVBvbGljeVJlcXVlc3QSFAoMcmVzb3VyY2VfYXJuGAEgASgJIisKGUdldFJlc291cmNlUG9saWN5UmVzcG9uc2USDgoGcG9saWN5GAEgASgJIjMKG0RlbGV0ZVJlc291cmNlUG9saWN5UmVxdWVzdBIUCgxyZXNvdXJjZV9hcm4YASABKAkiHgocRGVsZXRlUmVzb3VyY2VQb2xpY3lSZXNwb25zZSKUAQocU3RhcnRTdHJlYW1FbmNyeXB0aW9uUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEjsKD2VuY3J5cHRpb25fdHlwZRgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5FbmNyeXB0aW9uVHlwZRIOCgZrZXlfaWQYBCABKAkiHwodU3RhcnRTdHJlYW1FbmNyeXB0aW9uUmVzcG9uc2UikwEKG1N0b3BTdHJlYW1FbmNyeXB0aW9uUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEjsKD2VuY3J5cHRpb25fdHlwZRgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5FbmNyeXB0aW9uVHlwZRIOCgZrZXlfaWQYBCABKAkiHgocU3RvcFN0cmVhbUVuY3J5cHRpb25SZXNwb25zZSKIAQofRW5hYmxlRW5oYW5jZWRNb25pdG9yaW5nUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEjwKE3NoYXJkX2xldmVsX21ldHJpY3MYAyADKA4yHy5raW5lc2lzLmdhdGV3YXkudjEuTWV0cmljc05hbWUi1wEKIEVuYWJsZUVuaGFuY2VkTW9uaXRvcmluZ1Jlc3BvbnNlEhMKC3N0cmVhbV9uYW1lGAEgASgJEhIKCnN0cmVhbV9hcm4YAiABKAkSRAobY3VycmVudF9zaGFyZF9sZXZlbF9tZXRyaWNzGAMgAygOMh8ua2luZXNpcy5nYXRld2F5LnYxLk1ldHJpY3NOYW1lEkQKG2Rlc2lyZWRfc2hhcmRfbGV2ZWxfbWV0cmljcxgEIAMoDjIfLmtpbmVzaXMuZ2F0ZXdheS52MS5NZXRyaWNzTmFtZSKJAQogRGlzYWJsZUVuaGFuY2VkTW9uaXRvcmluZ1JlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRI8ChNzaGFyZF9sZXZlbF9tZXRyaWNzGAMgAygOMh8ua2luZXNpcy5nYXRld2F5LnYxLk1ldHJpY3NOYW1lItgBCiFEaXNhYmxlRW5oYW5jZWRNb25pdG9yaW5nUmVzcG9uc2USEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRJEChtjdXJyZW50X3NoYXJkX2xldmVsX21ldHJpY3MYAyADKA4yHy5raW5lc2lzLmdhdGV3YXkudjEuTWV0cmljc05hbWUSRAobZGVzaXJlZF9zaGFyZF9sZXZlbF9tZXRyaWNzGAQgAygOMh8ua2luZXNpcy5nYXRld2F5LnYxLk1ldHJpY3NOYW1lIhcKFURlc2NyaWJlTGltaXRzUmVxdWVzdCKNAQoWRGVzY3JpYmVMaW1pdHNSZXNwb25zZRITCgtzaGFyZF9saW1pdBgBIAEoDRIYChBvcGVuX3NoYXJkX2NvdW50GAIgASgNEh4KFm9uX2RlbWFuZF9zdHJlYW1fY291bnQYAyABKA0SJAocb25fZGVtYW5kX3N0cmVhbV9jb3VudF9saW1pdBgEIAEoDSphCgpTdHJlYW1Nb2RlEhsKF1NUUkVBTV9NT0RFX1VOU1BFQ0lGSUVEEAASGwoXU1RSRUFNX01PREVfUFJPVklTSU9ORUQQARIZChVTVFJFQU1fTU9ERV9PTl9ERU1BTkQQAiqbAQoMU3RyZWFtU3RhdHVzEh0KGVNUUkVBTV9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZTVFJFQU1fU1RBVFVTX0NSRUFUSU5HEAESGgoWU1RSRUFNX1NUQVRVU19ERUxFVElORxACEhgKFFNUUkVBTV9TVEFUVVNfQUNUSVZFEAMSGgoWU1RSRUFNX1NUQVRVU19VUERBVElORxAEKuQCCgtNZXRyaWNzTmFtZRIcChhNRVRSSUNTX05BTUVfVU5TUEVDSUZJRUQQABIfChtNRVRSSUNTX05BTUVfSU5DT01JTkdfQllURVMQARIhCh1NRVRSSUNTX05BTUVfSU5DT01JTkdfUkVDT1JEUxACEh8KG01FVFJJQ1NfTkFNRV9PVVRHT0lOR19CWVRFUxADEiEKHU1FVFJJQ1NfTkFNRV9PVVRHT0lOR19SRUNPUkRTEAQSNgoyTUVUUklDU19OQU1FX1dSSVRFX1BST1ZJU0lPTkVEX1RIUk9VR0hQVVRfRVhDRUVERUQQBRI1CjFNRVRSSUNTX05BTUVfUkVBRF9QUk9WSVNJT05FRF9USFJPVUdIUFVUX0VYQ0VFREVEEAYSKgomTUVUUklDU19OQU1FX0lURVJBVE9SX0FHRV9NSUxMSVNFQ09ORFMQBxIUChBNRVRSSUNTX05BTUVfQUxMEAgykhQKDVN0cmVhbVNlcnZpY2USYQoMQ3JlYXRlU3RyZWFtEicua2luZXNpcy5nYXRld2F5LnYxLkNyZWF0ZVN0cmVhbVJlcXVlc3QaKC5raW5lc2lzLmdhdGV3YXkudjEuQ3JlYXRlU3RyZWFtUmVzcG9uc2USYQoMRGVsZXRlU3RyZWFtEicua2luZXNpcy5nYXRld2F5LnYxLkRlbGV0ZVN0cmVhbVJlcXVlc3QaKC5raW5lc2lzLmdhdGV3YXkudjEuRGVsZXRlU3RyZWFtUmVzcG9uc2USXgoLTGlzdFN0cmVhbXMSJi5raW5lc2lzLmdhdGV3YXkudjEuTGlzdFN0cmVhbXNSZXF1ZXN0Gicua2luZXNpcy5nYXRld2F5LnYxLkxpc3RTdHJlYW1zUmVzcG9uc2USfAoVRGVzY3JpYmVTdHJlYW1TdW1tYXJ5EjAua2luZXNpcy5nYXRld2F5LnYxLkRlc2NyaWJlU3RyZWFtU3VtbWFyeVJlcXVlc3QaMS5raW5lc2lzLmdhdGV3YXkudjEuRGVzY3JpYmVTdHJlYW1TdW1tYXJ5UmVzcG9uc2USWwoKTGlzdFNoYXJkcxIlLmtpbmVzaXMuZ2F0ZXdheS52MS5MaXN0U2hhcmRzUmVxdWVzdBomLmtpbmVzaXMuZ2F0ZXdheS52MS5MaXN0U2hhcmRzUmVzcG9uc2USdgoTTGlzdFRhZ3NGb3JSZXNvdXJjZRIuLmtpbmVzaXMuZ2F0ZXdheS52MS5MaXN0VGFnc0ZvclJlc291cmNlUmVxdWVzdBovLmtpbmVzaXMuZ2F0ZXdheS52MS5MaXN0VGFnc0ZvclJlc291cmNlUmVzcG9uc2USZwoORGVzY3JpYmVTdHJlYW0SKS5raW5lc2lzLmdhdGV3YXkudjEuRGVzY3JpYmVTdHJlYW1SZXF1ZXN0Gioua2luZXNpcy5nYXRld2F5LnYxLkRlc2NyaWJlU3RyZWFtUmVzcG9uc2USlAEKHUluY3JlYXNlU3RyZWFtUmV0ZW50aW9uUGVyaW9kEjgua2luZXNpcy5nYXRld2F5LnYxLkluY3JlYXNlU3RyZWFtUmV0ZW50aW9uUGVyaW9kUmVxdWVzdBo5LmtpbmVzaXMuZ2F0ZXdheS52MS5JbmNyZWFzZVN0cmVhbVJldGVudGlvblBlcmlvZFJlc3BvbnNlEpQBCh1EZWNyZWFzZVN0cmVhbVJldGVudGlvblBlcmlvZBI4LmtpbmVzaXMuZ2F0ZXdheS52MS5EZWNyZWFzZVN0cmVhbVJldGVudGlvblBlcmlvZFJlcXVlc3QaOS5raW5lc2lzLmdhdGV3YXkudjEuRGVjcmVhc2VTdHJlYW1SZXRlbnRpb25QZXJpb2RSZXNwb25zZRJqCg9BZGRUYWdzVG9TdHJlYW0SKi5raW5lc2lzLmdhdGV3YXkudjEuQWRkVGFnc1RvU3RyZWFtUmVxdWVzdBorLmtpbmVzaXMuZ2F0ZXdheS52MS5BZGRUYWdzVG9TdHJlYW1SZXNwb25zZRJ5ChRSZW1vdmVUYWdzRnJvbVN0cmVhbRIvLmtpbmVzaXMuZ2F0ZXdheS52MS5SZW1vdmVUYWdzRnJvbVN0cmVhbVJlcXVlc3QaMC5raW5lc2lzLmdhdGV3YXkudjEuUmVtb3ZlVGFnc0Zyb21TdHJlYW1SZXNwb25zZRJwChFMaXN0VGFnc0ZvclN0cmVhbRIsLmtpbmVzaXMuZ2F0ZXdheS52MS5MaXN0VGFnc0ZvclN0cmVhbVJlcXVlc3QaLS5raW5lc2lzLmdhdGV3YXkudjEuTGlzdFRhZ3NGb3JTdHJlYW1SZXNwb25zZRJeCgtUYWdSZXNvdXJjZRImLmtpbmVzaXMuZ2F0ZXdheS52MS5UYWdSZXNvdXJjZVJlcXVlc3QaJy5raW5lc2lzLmdhdGV3YXkudjEuVGFnUmVzb3VyY2VSZXNwb25zZRJkCg1VbnRhZ1Jlc291cmNlEigua2luZXNpcy5nYXRld2F5LnYxLlVudGFnUmVzb3VyY2VSZXF1ZXN0Gikua2luZXNpcy5nYXRld2F5LnYxLlVudGFnUmVzb3VyY2VSZXNwb25zZRJwChFQdXRSZXNvdXJjZVBvbGljeRIsLmtpbmVzaXMuZ2F0ZXdheS52MS5QdXRSZXNvdXJjZVBvbGljeVJlcXVlc3QaLS5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVzb3VyY2VQb2xpY3lSZXNwb25zZRJwChFHZXRSZXNvdXJjZVBvbGljeRIsLmtpbmVzaXMuZ2F0ZXdheS52MS5HZXRSZXNvdXJjZVBvbGljeVJlcXVlc3QaLS5raW5lc2lzLmdhdGV3YXkudjEuR2V0UmVzb3VyY2VQb2xpY3lSZXNwb25zZRJ5ChREZWxldGVSZXNvdXJjZVBvbGljeRIvLmtpbmVzaXMuZ2F0ZXdheS52MS5EZWxldGVSZXNvdXJjZVBvbGljeVJlcXVlc3QaMC5raW5lc2lzLmdhdGV3YXkudjEuRGVsZXRlUmVzb3VyY2VQb2xpY3lSZXNwb25zZRJ8ChVTdGFydFN0cmVhbUVuY3J5cHRpb24SMC5raW5lc2lzLmdhdGV3YXkudjEuU3RhcnRTdHJlYW1FbmNyeXB0aW9uUmVxdWVzdBoxLmtpbmVzaXMuZ2F0ZXdheS52MS5TdGFydFN0cmVhbUVuY3J5cHRpb25SZXNwb25zZRJ5ChRTdG9wU3RyZWFtRW5jcnlwdGlvbhIvLmtpbmVzaXMuZ2F0ZXdheS52MS5TdG9wU3RyZWFtRW5jcnlwdGlvblJlcXVlc3QaMC5raW5lc2lzLmdhdGV3YXkudjEuU3RvcFN0cmVhbUVuY3J5cHRpb25SZXNwb25zZRKFAQoYRW5hYmxlRW5oYW5jZWRNb25pdG9yaW5nEjMua2luZXNpcy5nYXRld2F5LnYxLkVuYWJsZUVuaGFuY2VkTW9uaXRvcmluZ1JlcXVlc3QaNC5raW5lc2lzLmdhdGV3YXkudjEuRW5hYmxlRW5oYW5jZWRNb25pdG9yaW5nUmVzcG9uc2USiAEKGURpc2FibGVFbmhhbmNlZE1vbml0b3JpbmcSNC5raW5lc2lzLmdhdGV3YXkudjEuRGlzYWJsZUVuaGFuY2VkTW9uaXRvcmluZ1JlcXVlc3QaNS5raW5lc2lzLmdhdGV3YXkudjEuRGlzYWJsZUVuaGFuY2VkTW9uaXRvcmluZ1Jlc3BvbnNlEmcKDkRlc2NyaWJlTGltaXRzEikua2luZXNpcy5nYXRld2F5LnYxLkRlc2NyaWJlTGltaXRzUmVxdWVzdBoqLmtpbmVzaXMuZ2F0ZXdheS52MS5EZXNjcmliZUxpbWl0c1Jlc3BvbnNlQqMBChZjb20ua2luZXNpcy5nYXRld2F5LnYxQgtTdHJlYW1Qcm90b1ABWjNraW5lc2lzLWdhdGV3YXkvZ2VuL2dvL2tpbmVzaXMvZ2F0ZXdheS92MTtnYXRld2F5djGiAgNLR1iqAhJLaW5lc2lzLkdhdGV3YXkuVjHKAhJLaW5lc2lzXEdhdGV3YXlcVjHqAhRLaW5lc2lzOjpHYXRld2F5OjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp, file_kinesis_gateway_v1_common]);
 
 /**
  * @generated from message kinesis.gateway.v1.StreamModeDetails
@@ -339,6 +339,13 @@ export type StreamDescriptionSummary = Message<"kinesis.gateway.v1.StreamDescrip
    * @generated from field: uint32 consumer_count = 10;
    */
   consumerCount: number;
+
+  /**
+   * The shard-level metrics enabled: one entry, as AWS answers.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.EnhancedMetrics enhanced_monitoring = 11;
+   */
+  enhancedMonitoring: EnhancedMetrics[];
 };
 
 /**
@@ -568,6 +575,923 @@ export const SequenceNumberRangeSchema: GenMessage<SequenceNumberRange> = /*@__P
   messageDesc(file_kinesis_gateway_v1_stream, 18);
 
 /**
+ * @generated from message kinesis.gateway.v1.DescribeStreamRequest
+ */
+export type DescribeStreamRequest = Message<"kinesis.gateway.v1.DescribeStreamRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * The most shards to return, 1 to 10,000; 0 means 100.
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+
+  /**
+   * Start after this shard id.
+   *
+   * @generated from field: string exclusive_start_shard_id = 4;
+   */
+  exclusiveStartShardId: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DescribeStreamRequest.
+ * Use `create(DescribeStreamRequestSchema)` to create a new message.
+ */
+export const DescribeStreamRequestSchema: GenMessage<DescribeStreamRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 19);
+
+/**
+ * @generated from message kinesis.gateway.v1.DescribeStreamResponse
+ */
+export type DescribeStreamResponse = Message<"kinesis.gateway.v1.DescribeStreamResponse"> & {
+  /**
+   * The stream and a page of its shards.
+   *
+   * @generated from field: kinesis.gateway.v1.StreamDescription stream_description = 1;
+   */
+  streamDescription?: StreamDescription | undefined;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DescribeStreamResponse.
+ * Use `create(DescribeStreamResponseSchema)` to create a new message.
+ */
+export const DescribeStreamResponseSchema: GenMessage<DescribeStreamResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 20);
+
+/**
+ * A stream as `DescribeStream` answers it: its summary and a page of shards.
+ *
+ * @generated from message kinesis.gateway.v1.StreamDescription
+ */
+export type StreamDescription = Message<"kinesis.gateway.v1.StreamDescription"> & {
+  /**
+   * The stream's name.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * Where the stream is in its lifecycle.
+   *
+   * @generated from field: kinesis.gateway.v1.StreamStatus stream_status = 3;
+   */
+  streamStatus: StreamStatus;
+
+  /**
+   * Provisioned or on-demand.
+   *
+   * @generated from field: kinesis.gateway.v1.StreamModeDetails stream_mode_details = 4;
+   */
+  streamModeDetails?: StreamModeDetails | undefined;
+
+  /**
+   * A page of shards, in shard id order.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.Shard shards = 5;
+   */
+  shards: Shard[];
+
+  /**
+   * Whether more shards follow this page: ask again with
+   * `exclusive_start_shard_id` set to the last one's id.
+   *
+   * @generated from field: bool has_more_shards = 6;
+   */
+  hasMoreShards: boolean;
+
+  /**
+   * How long records stay readable: 24 hours by default.
+   *
+   * @generated from field: uint32 retention_period_hours = 7;
+   */
+  retentionPeriodHours: number;
+
+  /**
+   * When the stream was created.
+   *
+   * @generated from field: google.protobuf.Timestamp stream_creation_timestamp = 8;
+   */
+  streamCreationTimestamp?: Timestamp | undefined;
+
+  /**
+   * The shard-level metrics enabled: one entry, as AWS answers.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.EnhancedMetrics enhanced_monitoring = 9;
+   */
+  enhancedMonitoring: EnhancedMetrics[];
+
+  /**
+   * How records written now are encrypted.
+   *
+   * @generated from field: kinesis.gateway.v1.EncryptionType encryption_type = 10;
+   */
+  encryptionType: EncryptionType;
+
+  /**
+   * The KMS key id when `encryption_type` is KMS.
+   *
+   * @generated from field: string key_id = 11;
+   */
+  keyId: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.StreamDescription.
+ * Use `create(StreamDescriptionSchema)` to create a new message.
+ */
+export const StreamDescriptionSchema: GenMessage<StreamDescription> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 21);
+
+/**
+ * The shard-level metrics enabled on a stream.
+ *
+ * @generated from message kinesis.gateway.v1.EnhancedMetrics
+ */
+export type EnhancedMetrics = Message<"kinesis.gateway.v1.EnhancedMetrics"> & {
+  /**
+   * The metrics, each at most once.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.MetricsName shard_level_metrics = 1;
+   */
+  shardLevelMetrics: MetricsName[];
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.EnhancedMetrics.
+ * Use `create(EnhancedMetricsSchema)` to create a new message.
+ */
+export const EnhancedMetricsSchema: GenMessage<EnhancedMetrics> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 22);
+
+/**
+ * @generated from message kinesis.gateway.v1.IncreaseStreamRetentionPeriodRequest
+ */
+export type IncreaseStreamRetentionPeriodRequest = Message<"kinesis.gateway.v1.IncreaseStreamRetentionPeriodRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * The new period, at least the current one and at most 8,760.
+   *
+   * @generated from field: uint32 retention_period_hours = 3;
+   */
+  retentionPeriodHours: number;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.IncreaseStreamRetentionPeriodRequest.
+ * Use `create(IncreaseStreamRetentionPeriodRequestSchema)` to create a new message.
+ */
+export const IncreaseStreamRetentionPeriodRequestSchema: GenMessage<IncreaseStreamRetentionPeriodRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 23);
+
+/**
+ * @generated from message kinesis.gateway.v1.IncreaseStreamRetentionPeriodResponse
+ */
+export type IncreaseStreamRetentionPeriodResponse = Message<"kinesis.gateway.v1.IncreaseStreamRetentionPeriodResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.IncreaseStreamRetentionPeriodResponse.
+ * Use `create(IncreaseStreamRetentionPeriodResponseSchema)` to create a new message.
+ */
+export const IncreaseStreamRetentionPeriodResponseSchema: GenMessage<IncreaseStreamRetentionPeriodResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 24);
+
+/**
+ * @generated from message kinesis.gateway.v1.DecreaseStreamRetentionPeriodRequest
+ */
+export type DecreaseStreamRetentionPeriodRequest = Message<"kinesis.gateway.v1.DecreaseStreamRetentionPeriodRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * The new period, at least 24 and at most the current one.
+   *
+   * @generated from field: uint32 retention_period_hours = 3;
+   */
+  retentionPeriodHours: number;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DecreaseStreamRetentionPeriodRequest.
+ * Use `create(DecreaseStreamRetentionPeriodRequestSchema)` to create a new message.
+ */
+export const DecreaseStreamRetentionPeriodRequestSchema: GenMessage<DecreaseStreamRetentionPeriodRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 25);
+
+/**
+ * @generated from message kinesis.gateway.v1.DecreaseStreamRetentionPeriodResponse
+ */
+export type DecreaseStreamRetentionPeriodResponse = Message<"kinesis.gateway.v1.DecreaseStreamRetentionPeriodResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DecreaseStreamRetentionPeriodResponse.
+ * Use `create(DecreaseStreamRetentionPeriodResponseSchema)` to create a new message.
+ */
+export const DecreaseStreamRetentionPeriodResponseSchema: GenMessage<DecreaseStreamRetentionPeriodResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 26);
+
+/**
+ * @generated from message kinesis.gateway.v1.AddTagsToStreamRequest
+ */
+export type AddTagsToStreamRequest = Message<"kinesis.gateway.v1.AddTagsToStreamRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * 1 to 50 tags: keys of 1 to 128 characters, values of up to 256.
+   *
+   * @generated from field: map<string, string> tags = 3;
+   */
+  tags: { [key: string]: string };
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.AddTagsToStreamRequest.
+ * Use `create(AddTagsToStreamRequestSchema)` to create a new message.
+ */
+export const AddTagsToStreamRequestSchema: GenMessage<AddTagsToStreamRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 27);
+
+/**
+ * @generated from message kinesis.gateway.v1.AddTagsToStreamResponse
+ */
+export type AddTagsToStreamResponse = Message<"kinesis.gateway.v1.AddTagsToStreamResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.AddTagsToStreamResponse.
+ * Use `create(AddTagsToStreamResponseSchema)` to create a new message.
+ */
+export const AddTagsToStreamResponseSchema: GenMessage<AddTagsToStreamResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 28);
+
+/**
+ * @generated from message kinesis.gateway.v1.RemoveTagsFromStreamRequest
+ */
+export type RemoveTagsFromStreamRequest = Message<"kinesis.gateway.v1.RemoveTagsFromStreamRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * 1 to 50 keys.
+   *
+   * @generated from field: repeated string tag_keys = 3;
+   */
+  tagKeys: string[];
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.RemoveTagsFromStreamRequest.
+ * Use `create(RemoveTagsFromStreamRequestSchema)` to create a new message.
+ */
+export const RemoveTagsFromStreamRequestSchema: GenMessage<RemoveTagsFromStreamRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 29);
+
+/**
+ * @generated from message kinesis.gateway.v1.RemoveTagsFromStreamResponse
+ */
+export type RemoveTagsFromStreamResponse = Message<"kinesis.gateway.v1.RemoveTagsFromStreamResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.RemoveTagsFromStreamResponse.
+ * Use `create(RemoveTagsFromStreamResponseSchema)` to create a new message.
+ */
+export const RemoveTagsFromStreamResponseSchema: GenMessage<RemoveTagsFromStreamResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 30);
+
+/**
+ * @generated from message kinesis.gateway.v1.ListTagsForStreamRequest
+ */
+export type ListTagsForStreamRequest = Message<"kinesis.gateway.v1.ListTagsForStreamRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * Start after this key.
+   *
+   * @generated from field: string exclusive_start_tag_key = 3;
+   */
+  exclusiveStartTagKey: string;
+
+  /**
+   * The most tags to return, 1 to 50; 0 means 50.
+   *
+   * @generated from field: uint32 limit = 4;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ListTagsForStreamRequest.
+ * Use `create(ListTagsForStreamRequestSchema)` to create a new message.
+ */
+export const ListTagsForStreamRequestSchema: GenMessage<ListTagsForStreamRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 31);
+
+/**
+ * @generated from message kinesis.gateway.v1.ListTagsForStreamResponse
+ */
+export type ListTagsForStreamResponse = Message<"kinesis.gateway.v1.ListTagsForStreamResponse"> & {
+  /**
+   * In key order.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.Tag tags = 1;
+   */
+  tags: Tag[];
+
+  /**
+   * Whether more tags follow: ask again with `exclusive_start_tag_key` set
+   * to the last key of this page.
+   *
+   * @generated from field: bool has_more_tags = 2;
+   */
+  hasMoreTags: boolean;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ListTagsForStreamResponse.
+ * Use `create(ListTagsForStreamResponseSchema)` to create a new message.
+ */
+export const ListTagsForStreamResponseSchema: GenMessage<ListTagsForStreamResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 32);
+
+/**
+ * @generated from message kinesis.gateway.v1.TagResourceRequest
+ */
+export type TagResourceRequest = Message<"kinesis.gateway.v1.TagResourceRequest"> & {
+  /**
+   * The ARN of a stream or of a consumer.
+   *
+   * @generated from field: string resource_arn = 1;
+   */
+  resourceArn: string;
+
+  /**
+   * 1 to 50 tags, as for `AddTagsToStream`.
+   *
+   * @generated from field: map<string, string> tags = 2;
+   */
+  tags: { [key: string]: string };
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.TagResourceRequest.
+ * Use `create(TagResourceRequestSchema)` to create a new message.
+ */
+export const TagResourceRequestSchema: GenMessage<TagResourceRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 33);
+
+/**
+ * @generated from message kinesis.gateway.v1.TagResourceResponse
+ */
+export type TagResourceResponse = Message<"kinesis.gateway.v1.TagResourceResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.TagResourceResponse.
+ * Use `create(TagResourceResponseSchema)` to create a new message.
+ */
+export const TagResourceResponseSchema: GenMessage<TagResourceResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 34);
+
+/**
+ * @generated from message kinesis.gateway.v1.UntagResourceRequest
+ */
+export type UntagResourceRequest = Message<"kinesis.gateway.v1.UntagResourceRequest"> & {
+  /**
+   * The ARN of a stream or of a consumer.
+   *
+   * @generated from field: string resource_arn = 1;
+   */
+  resourceArn: string;
+
+  /**
+   * 1 to 50 keys.
+   *
+   * @generated from field: repeated string tag_keys = 2;
+   */
+  tagKeys: string[];
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.UntagResourceRequest.
+ * Use `create(UntagResourceRequestSchema)` to create a new message.
+ */
+export const UntagResourceRequestSchema: GenMessage<UntagResourceRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 35);
+
+/**
+ * @generated from message kinesis.gateway.v1.UntagResourceResponse
+ */
+export type UntagResourceResponse = Message<"kinesis.gateway.v1.UntagResourceResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.UntagResourceResponse.
+ * Use `create(UntagResourceResponseSchema)` to create a new message.
+ */
+export const UntagResourceResponseSchema: GenMessage<UntagResourceResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 36);
+
+/**
+ * @generated from message kinesis.gateway.v1.PutResourcePolicyRequest
+ */
+export type PutResourcePolicyRequest = Message<"kinesis.gateway.v1.PutResourcePolicyRequest"> & {
+  /**
+   * The ARN of a stream or of a consumer.
+   *
+   * @generated from field: string resource_arn = 1;
+   */
+  resourceArn: string;
+
+  /**
+   * The policy: a JSON object.
+   *
+   * @generated from field: string policy = 2;
+   */
+  policy: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.PutResourcePolicyRequest.
+ * Use `create(PutResourcePolicyRequestSchema)` to create a new message.
+ */
+export const PutResourcePolicyRequestSchema: GenMessage<PutResourcePolicyRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 37);
+
+/**
+ * @generated from message kinesis.gateway.v1.PutResourcePolicyResponse
+ */
+export type PutResourcePolicyResponse = Message<"kinesis.gateway.v1.PutResourcePolicyResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.PutResourcePolicyResponse.
+ * Use `create(PutResourcePolicyResponseSchema)` to create a new message.
+ */
+export const PutResourcePolicyResponseSchema: GenMessage<PutResourcePolicyResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 38);
+
+/**
+ * @generated from message kinesis.gateway.v1.GetResourcePolicyRequest
+ */
+export type GetResourcePolicyRequest = Message<"kinesis.gateway.v1.GetResourcePolicyRequest"> & {
+  /**
+   * The ARN of a stream or of a consumer.
+   *
+   * @generated from field: string resource_arn = 1;
+   */
+  resourceArn: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.GetResourcePolicyRequest.
+ * Use `create(GetResourcePolicyRequestSchema)` to create a new message.
+ */
+export const GetResourcePolicyRequestSchema: GenMessage<GetResourcePolicyRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 39);
+
+/**
+ * @generated from message kinesis.gateway.v1.GetResourcePolicyResponse
+ */
+export type GetResourcePolicyResponse = Message<"kinesis.gateway.v1.GetResourcePolicyResponse"> & {
+  /**
+   * The policy as it was put; `{}` when the resource has none (the built-in
+   * engine; AWS's answer then is not documented).
+   *
+   * @generated from field: string policy = 1;
+   */
+  policy: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.GetResourcePolicyResponse.
+ * Use `create(GetResourcePolicyResponseSchema)` to create a new message.
+ */
+export const GetResourcePolicyResponseSchema: GenMessage<GetResourcePolicyResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 40);
+
+/**
+ * @generated from message kinesis.gateway.v1.DeleteResourcePolicyRequest
+ */
+export type DeleteResourcePolicyRequest = Message<"kinesis.gateway.v1.DeleteResourcePolicyRequest"> & {
+  /**
+   * The ARN of a stream or of a consumer.
+   *
+   * @generated from field: string resource_arn = 1;
+   */
+  resourceArn: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DeleteResourcePolicyRequest.
+ * Use `create(DeleteResourcePolicyRequestSchema)` to create a new message.
+ */
+export const DeleteResourcePolicyRequestSchema: GenMessage<DeleteResourcePolicyRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 41);
+
+/**
+ * @generated from message kinesis.gateway.v1.DeleteResourcePolicyResponse
+ */
+export type DeleteResourcePolicyResponse = Message<"kinesis.gateway.v1.DeleteResourcePolicyResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DeleteResourcePolicyResponse.
+ * Use `create(DeleteResourcePolicyResponseSchema)` to create a new message.
+ */
+export const DeleteResourcePolicyResponseSchema: GenMessage<DeleteResourcePolicyResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 42);
+
+/**
+ * @generated from message kinesis.gateway.v1.StartStreamEncryptionRequest
+ */
+export type StartStreamEncryptionRequest = Message<"kinesis.gateway.v1.StartStreamEncryptionRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * KMS: the only encryption there is to start.
+   *
+   * @generated from field: kinesis.gateway.v1.EncryptionType encryption_type = 3;
+   */
+  encryptionType: EncryptionType;
+
+  /**
+   * The KMS key: its id, its ARN, an alias name (`alias/…`) or an alias
+   * ARN; 1 to 2,048 characters.
+   *
+   * @generated from field: string key_id = 4;
+   */
+  keyId: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.StartStreamEncryptionRequest.
+ * Use `create(StartStreamEncryptionRequestSchema)` to create a new message.
+ */
+export const StartStreamEncryptionRequestSchema: GenMessage<StartStreamEncryptionRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 43);
+
+/**
+ * @generated from message kinesis.gateway.v1.StartStreamEncryptionResponse
+ */
+export type StartStreamEncryptionResponse = Message<"kinesis.gateway.v1.StartStreamEncryptionResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.StartStreamEncryptionResponse.
+ * Use `create(StartStreamEncryptionResponseSchema)` to create a new message.
+ */
+export const StartStreamEncryptionResponseSchema: GenMessage<StartStreamEncryptionResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 44);
+
+/**
+ * @generated from message kinesis.gateway.v1.StopStreamEncryptionRequest
+ */
+export type StopStreamEncryptionRequest = Message<"kinesis.gateway.v1.StopStreamEncryptionRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * KMS, the encryption to stop.
+   *
+   * @generated from field: kinesis.gateway.v1.EncryptionType encryption_type = 3;
+   */
+  encryptionType: EncryptionType;
+
+  /**
+   * The stream's KMS key, as for `StartStreamEncryption`.
+   *
+   * @generated from field: string key_id = 4;
+   */
+  keyId: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.StopStreamEncryptionRequest.
+ * Use `create(StopStreamEncryptionRequestSchema)` to create a new message.
+ */
+export const StopStreamEncryptionRequestSchema: GenMessage<StopStreamEncryptionRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 45);
+
+/**
+ * @generated from message kinesis.gateway.v1.StopStreamEncryptionResponse
+ */
+export type StopStreamEncryptionResponse = Message<"kinesis.gateway.v1.StopStreamEncryptionResponse"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.StopStreamEncryptionResponse.
+ * Use `create(StopStreamEncryptionResponseSchema)` to create a new message.
+ */
+export const StopStreamEncryptionResponseSchema: GenMessage<StopStreamEncryptionResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 46);
+
+/**
+ * @generated from message kinesis.gateway.v1.EnableEnhancedMonitoringRequest
+ */
+export type EnableEnhancedMonitoringRequest = Message<"kinesis.gateway.v1.EnableEnhancedMonitoringRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * 1 to 7 metrics to turn on; ALL for every one.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.MetricsName shard_level_metrics = 3;
+   */
+  shardLevelMetrics: MetricsName[];
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.EnableEnhancedMonitoringRequest.
+ * Use `create(EnableEnhancedMonitoringRequestSchema)` to create a new message.
+ */
+export const EnableEnhancedMonitoringRequestSchema: GenMessage<EnableEnhancedMonitoringRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 47);
+
+/**
+ * @generated from message kinesis.gateway.v1.EnableEnhancedMonitoringResponse
+ */
+export type EnableEnhancedMonitoringResponse = Message<"kinesis.gateway.v1.EnableEnhancedMonitoringResponse"> & {
+  /**
+   * The stream's name.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * The metrics enabled before the call.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.MetricsName current_shard_level_metrics = 3;
+   */
+  currentShardLevelMetrics: MetricsName[];
+
+  /**
+   * The metrics enabled after it.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.MetricsName desired_shard_level_metrics = 4;
+   */
+  desiredShardLevelMetrics: MetricsName[];
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.EnableEnhancedMonitoringResponse.
+ * Use `create(EnableEnhancedMonitoringResponseSchema)` to create a new message.
+ */
+export const EnableEnhancedMonitoringResponseSchema: GenMessage<EnableEnhancedMonitoringResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 48);
+
+/**
+ * @generated from message kinesis.gateway.v1.DisableEnhancedMonitoringRequest
+ */
+export type DisableEnhancedMonitoringRequest = Message<"kinesis.gateway.v1.DisableEnhancedMonitoringRequest"> & {
+  /**
+   * The stream's name; or leave it empty and give its ARN.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN; or leave it empty and give its name.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * 1 to 7 metrics to turn off; ALL for every one.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.MetricsName shard_level_metrics = 3;
+   */
+  shardLevelMetrics: MetricsName[];
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DisableEnhancedMonitoringRequest.
+ * Use `create(DisableEnhancedMonitoringRequestSchema)` to create a new message.
+ */
+export const DisableEnhancedMonitoringRequestSchema: GenMessage<DisableEnhancedMonitoringRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 49);
+
+/**
+ * @generated from message kinesis.gateway.v1.DisableEnhancedMonitoringResponse
+ */
+export type DisableEnhancedMonitoringResponse = Message<"kinesis.gateway.v1.DisableEnhancedMonitoringResponse"> & {
+  /**
+   * The stream's name.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * The stream's ARN.
+   *
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * The metrics enabled before the call.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.MetricsName current_shard_level_metrics = 3;
+   */
+  currentShardLevelMetrics: MetricsName[];
+
+  /**
+   * The metrics enabled after it.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.MetricsName desired_shard_level_metrics = 4;
+   */
+  desiredShardLevelMetrics: MetricsName[];
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DisableEnhancedMonitoringResponse.
+ * Use `create(DisableEnhancedMonitoringResponseSchema)` to create a new message.
+ */
+export const DisableEnhancedMonitoringResponseSchema: GenMessage<DisableEnhancedMonitoringResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 50);
+
+/**
+ * @generated from message kinesis.gateway.v1.DescribeLimitsRequest
+ */
+export type DescribeLimitsRequest = Message<"kinesis.gateway.v1.DescribeLimitsRequest"> & {
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DescribeLimitsRequest.
+ * Use `create(DescribeLimitsRequestSchema)` to create a new message.
+ */
+export const DescribeLimitsRequestSchema: GenMessage<DescribeLimitsRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 51);
+
+/**
+ * @generated from message kinesis.gateway.v1.DescribeLimitsResponse
+ */
+export type DescribeLimitsResponse = Message<"kinesis.gateway.v1.DescribeLimitsResponse"> & {
+  /**
+   * The most open shards the account may have (the built-in engine: 1,000).
+   *
+   * @generated from field: uint32 shard_limit = 1;
+   */
+  shardLimit: number;
+
+  /**
+   * The account's open shards now.
+   *
+   * @generated from field: uint32 open_shard_count = 2;
+   */
+  openShardCount: number;
+
+  /**
+   * The account's on-demand streams now.
+   *
+   * @generated from field: uint32 on_demand_stream_count = 3;
+   */
+  onDemandStreamCount: number;
+
+  /**
+   * The most on-demand streams the account may have (the built-in engine: 50).
+   *
+   * @generated from field: uint32 on_demand_stream_count_limit = 4;
+   */
+  onDemandStreamCountLimit: number;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.DescribeLimitsResponse.
+ * Use `create(DescribeLimitsResponseSchema)` to create a new message.
+ */
+export const DescribeLimitsResponseSchema: GenMessage<DescribeLimitsResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_stream, 52);
+
+/**
  * How a stream's capacity is managed.
  *
  * @generated from enum kinesis.gateway.v1.StreamMode
@@ -652,8 +1576,90 @@ export const StreamStatusSchema: GenEnum<StreamStatus> = /*@__PURE__*/
   enumDesc(file_kinesis_gateway_v1_stream, 1);
 
 /**
- * Creates, deletes, lists and describes streams and their shards, with the
- * semantics of the AWS operations of the same names. Failures carry a
+ * A shard-level metric of `EnableEnhancedMonitoring`.
+ *
+ * @generated from enum kinesis.gateway.v1.MetricsName
+ */
+export const MetricsName = {
+  /**
+   * @generated from enum value: METRICS_NAME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED: 0,
+
+  /**
+   * Bytes written to a shard.
+   *
+   * @generated from enum value: METRICS_NAME_INCOMING_BYTES = 1;
+   */
+  INCOMING_BYTES: 1,
+
+  /**
+   * Records written to a shard.
+   *
+   * @generated from enum value: METRICS_NAME_INCOMING_RECORDS = 2;
+   */
+  INCOMING_RECORDS: 2,
+
+  /**
+   * Bytes read from a shard.
+   *
+   * @generated from enum value: METRICS_NAME_OUTGOING_BYTES = 3;
+   */
+  OUTGOING_BYTES: 3,
+
+  /**
+   * Records read from a shard.
+   *
+   * @generated from enum value: METRICS_NAME_OUTGOING_RECORDS = 4;
+   */
+  OUTGOING_RECORDS: 4,
+
+  /**
+   * Writes throttled on a shard.
+   *
+   * @generated from enum value: METRICS_NAME_WRITE_PROVISIONED_THROUGHPUT_EXCEEDED = 5;
+   */
+  WRITE_PROVISIONED_THROUGHPUT_EXCEEDED: 5,
+
+  /**
+   * Reads throttled on a shard.
+   *
+   * @generated from enum value: METRICS_NAME_READ_PROVISIONED_THROUGHPUT_EXCEEDED = 6;
+   */
+  READ_PROVISIONED_THROUGHPUT_EXCEEDED: 6,
+
+  /**
+   * How old the last record read from a shard was.
+   *
+   * @generated from enum value: METRICS_NAME_ITERATOR_AGE_MILLISECONDS = 7;
+   */
+  ITERATOR_AGE_MILLISECONDS: 7,
+
+  /**
+   * Every metric above (in requests only: answers list them one by one).
+   *
+   * @generated from enum value: METRICS_NAME_ALL = 8;
+   */
+  ALL: 8,
+} as const;
+
+/**
+ * A shard-level metric of `EnableEnhancedMonitoring`.
+ *
+ * @generated from enum kinesis.gateway.v1.MetricsName
+ */
+export type MetricsName = (typeof MetricsName)[keyof typeof MetricsName] | UnknownEnum;
+
+/**
+ * Describes the enum kinesis.gateway.v1.MetricsName.
+ */
+export const MetricsNameSchema: GenEnum<MetricsName> = /*@__PURE__*/
+  enumDesc(file_kinesis_gateway_v1_stream, 2);
+
+/**
+ * Creates, deletes, lists and describes streams and their shards, and sets
+ * their retention, encryption, monitoring, tags and resource policies, with
+ * the semantics of the AWS operations of the same names. Failures carry a
  * `KinesisErrorDetail` (see `common.proto`).
  *
  * @generated from service kinesis.gateway.v1.StreamService
@@ -713,8 +1719,8 @@ export const StreamService: GenService<{
     output: typeof ListShardsResponseSchema;
   },
   /**
-   * Lists the tags of a stream named by its ARN. An ARN of no stream answers
-   * NOT_FOUND with `ResourceNotFoundException`.
+   * Lists the tags of a stream or a consumer named by its ARN. An ARN of no
+   * stream answers NOT_FOUND with `ResourceNotFoundException`.
    *
    * @generated from rpc kinesis.gateway.v1.StreamService.ListTagsForResource
    */
@@ -722,6 +1728,181 @@ export const StreamService: GenService<{
     methodKind: "unary";
     input: typeof ListTagsForResourceRequestSchema;
     output: typeof ListTagsForResourceResponseSchema;
+  },
+  /**
+   * Describes a stream with a page of its shards (100 unless `limit` says
+   * otherwise); `ListShards` pages through shards better.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.DescribeStream
+   */
+  describeStream: {
+    methodKind: "unary";
+    input: typeof DescribeStreamRequestSchema;
+    output: typeof DescribeStreamResponseSchema;
+  },
+  /**
+   * Keeps records longer: up to 8,760 hours (365 days). A period shorter than
+   * the stream's answers INVALID_ARGUMENT with `InvalidArgumentException`.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.IncreaseStreamRetentionPeriod
+   */
+  increaseStreamRetentionPeriod: {
+    methodKind: "unary";
+    input: typeof IncreaseStreamRetentionPeriodRequestSchema;
+    output: typeof IncreaseStreamRetentionPeriodResponseSchema;
+  },
+  /**
+   * Keeps records for less time: down to 24 hours. Records older than the
+   * new period can no longer be read. A period longer than the stream's
+   * answers INVALID_ARGUMENT with `InvalidArgumentException`.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.DecreaseStreamRetentionPeriod
+   */
+  decreaseStreamRetentionPeriod: {
+    methodKind: "unary";
+    input: typeof DecreaseStreamRetentionPeriodRequestSchema;
+    output: typeof DecreaseStreamRetentionPeriodResponseSchema;
+  },
+  /**
+   * Adds tags to a stream, or changes their values. A stream has at most 50:
+   * more answers RESOURCE_EXHAUSTED with `LimitExceededException`, and none
+   * is added.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.AddTagsToStream
+   */
+  addTagsToStream: {
+    methodKind: "unary";
+    input: typeof AddTagsToStreamRequestSchema;
+    output: typeof AddTagsToStreamResponseSchema;
+  },
+  /**
+   * Removes tags from a stream; keys it does not have are ignored.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.RemoveTagsFromStream
+   */
+  removeTagsFromStream: {
+    methodKind: "unary";
+    input: typeof RemoveTagsFromStreamRequestSchema;
+    output: typeof RemoveTagsFromStreamResponseSchema;
+  },
+  /**
+   * Lists a stream's tags in key order, a page at a time.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.ListTagsForStream
+   */
+  listTagsForStream: {
+    methodKind: "unary";
+    input: typeof ListTagsForStreamRequestSchema;
+    output: typeof ListTagsForStreamResponseSchema;
+  },
+  /**
+   * Adds tags to a stream or a consumer named by its ARN, as
+   * `AddTagsToStream` does for a stream.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.TagResource
+   */
+  tagResource: {
+    methodKind: "unary";
+    input: typeof TagResourceRequestSchema;
+    output: typeof TagResourceResponseSchema;
+  },
+  /**
+   * Removes tags from a stream or a consumer named by its ARN.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.UntagResource
+   */
+  untagResource: {
+    methodKind: "unary";
+    input: typeof UntagResourceRequestSchema;
+    output: typeof UntagResourceResponseSchema;
+  },
+  /**
+   * Attaches a resource policy (a JSON document) to a stream or a consumer,
+   * replacing any it had. The built-in engine stores it as given and does
+   * not evaluate it.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.PutResourcePolicy
+   */
+  putResourcePolicy: {
+    methodKind: "unary";
+    input: typeof PutResourcePolicyRequestSchema;
+    output: typeof PutResourcePolicyResponseSchema;
+  },
+  /**
+   * Returns the resource policy of a stream or a consumer.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.GetResourcePolicy
+   */
+  getResourcePolicy: {
+    methodKind: "unary";
+    input: typeof GetResourcePolicyRequestSchema;
+    output: typeof GetResourcePolicyResponseSchema;
+  },
+  /**
+   * Removes the resource policy of a stream or a consumer.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.DeleteResourcePolicy
+   */
+  deleteResourcePolicy: {
+    methodKind: "unary";
+    input: typeof DeleteResourcePolicyRequestSchema;
+    output: typeof DeleteResourcePolicyResponseSchema;
+  },
+  /**
+   * Encrypts the records written from now on with a KMS key. The stream is
+   * UPDATING meanwhile and must be ACTIVE to start (FAILED_PRECONDITION with
+   * `ResourceInUseException` otherwise). The built-in engine keeps the key
+   * without using it.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.StartStreamEncryption
+   */
+  startStreamEncryption: {
+    methodKind: "unary";
+    input: typeof StartStreamEncryptionRequestSchema;
+    output: typeof StartStreamEncryptionResponseSchema;
+  },
+  /**
+   * Stops encrypting the records written from now on; the stream is
+   * UPDATING meanwhile, as for `StartStreamEncryption`.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.StopStreamEncryption
+   */
+  stopStreamEncryption: {
+    methodKind: "unary";
+    input: typeof StopStreamEncryptionRequestSchema;
+    output: typeof StopStreamEncryptionResponseSchema;
+  },
+  /**
+   * Turns shard-level metrics on. The built-in engine records the setting and
+   * describes it, but publishes no metrics.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.EnableEnhancedMonitoring
+   */
+  enableEnhancedMonitoring: {
+    methodKind: "unary";
+    input: typeof EnableEnhancedMonitoringRequestSchema;
+    output: typeof EnableEnhancedMonitoringResponseSchema;
+  },
+  /**
+   * Turns shard-level metrics off.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.DisableEnhancedMonitoring
+   */
+  disableEnhancedMonitoring: {
+    methodKind: "unary";
+    input: typeof DisableEnhancedMonitoringRequestSchema;
+    output: typeof DisableEnhancedMonitoringResponseSchema;
+  },
+  /**
+   * The account's shard and on-demand stream limits and how much of them is
+   * used.
+   *
+   * @generated from rpc kinesis.gateway.v1.StreamService.DescribeLimits
+   */
+  describeLimits: {
+    methodKind: "unary";
+    input: typeof DescribeLimitsRequestSchema;
+    output: typeof DescribeLimitsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kinesis_gateway_v1_stream, 0);

@@ -38,6 +38,7 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from "@aws-sdk/client-kinesis";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -46,7 +47,10 @@ import {
   EncryptionType,
   KinesisErrorDetailSchema,
 } from "../../src/gen/kinesis/gateway/v1/common_pb.ts";
-import { ConsumerStatus } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
+import {
+  ConsumerStatus,
+  RegisterStreamConsumerRequestSchema,
+} from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
 import { MetricsName, StreamStatus } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
 import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator } from "../helpers/emulator.ts";
@@ -363,6 +367,28 @@ void suite("the control plane over gRPC, against the engine", () => {
       tags: { team: "a", tier: "1" },
     });
     assert.deepEqual(await tagsOf(kinesis, out.consumer!.consumerArn), { team: "a", tier: "1" });
+  });
+
+  void test("the largest RegisterStreamConsumer fits ConsumerService's 64 KiB request limit", async () => {
+    const { consumer } = clientsFor(transports["gRPC over h2c"]!(gateway.current.url));
+    const streamArn = await activeStream(kinesis, "widest-tags");
+    // 50 tags of the longest keys and values, in characters of 3 UTF-8 bytes
+    // (the most a UTF-16 unit takes): some 58 KB of tags.
+    const tags = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [
+        String.fromCodePoint(0x4e00 + i) + "中".repeat(127),
+        "文".repeat(256),
+      ]),
+    );
+    const request = { streamArn, consumerName: "c".repeat(128), tags };
+    assert.ok(
+      toBinary(
+        RegisterStreamConsumerRequestSchema,
+        create(RegisterStreamConsumerRequestSchema, request),
+      ).length > 58_000,
+    );
+    const out = await consumer.registerStreamConsumer(request);
+    assert.equal(Object.keys(await tagsOf(kinesis, out.consumer!.consumerArn)).length, 50);
   });
 
   void test("a tag named __proto__ is kept as a tag", async () => {

@@ -569,8 +569,8 @@ export type ListStreamConsumersRequest = Message<"kinesis.gateway.v1.ListStreamC
   maxResults: number;
 
   /**
-   * Tells apart streams of the same name created at different times, as on
-   * AWS; optional.
+   * Optional: on AWS, tells apart streams of one name created at different
+   * times. The built-in engine takes it but does not need it.
    *
    * @generated from field: google.protobuf.Timestamp stream_creation_timestamp = 4;
    */

@@ -918,7 +918,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
         nowMs,
         transitionDelayMs,
       );
-      return { consumer: consumerOutput(consumer, nowMs) };
+      // AWS answers CREATING whatever follows; with a transition of 0 the
+      // consumer is ACTIVE by the next call.
+      return { consumer: { ...consumerOutput(consumer, nowMs), consumerStatus: "CREATING" } };
     },
 
     deregisterStreamConsumer(input) {

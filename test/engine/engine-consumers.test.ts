@@ -47,3 +47,13 @@ void test("a consumer ARN that AWS's pattern takes but that names no stream of o
     ),
   );
 });
+
+void test("RegisterStreamConsumer answers CREATING as AWS does, even when the consumer is ACTIVE at once", () => {
+  const engine = createEngine();
+  engine.createStream({ streamName: "s", shardCount: 1 });
+  const streamArn = engine.describeStreamSummary({ streamName: "s" }).streamArn;
+  const registered = engine.registerStreamConsumer({ streamArn, consumerName: "c" }).consumer;
+  assert.equal(registered.consumerStatus, "CREATING");
+  const described = engine.describeStreamConsumer({ consumerArn: registered.consumerArn });
+  assert.equal(described.consumerDescription.consumerStatus, "ACTIVE");
+});

@@ -77,6 +77,19 @@ function credentialsFor(options: KinesisBackendOptions): AwsCredentialIdentityPr
   };
 }
 
+/**
+ * A Kinesis-compatible endpoint, for every call. The SDK's endpoint rules
+ * would otherwise send a request carrying a `StreamId` (AWS's reserved
+ * member, which the gateway passes through) to the stream's own AWS host,
+ * `<id>.<suffix>.control-kinesis.<region>.amazonaws.com`, instead of the
+ * configured endpoint (measured with client-kinesis 3.1143); without a custom
+ * endpoint the rules are left to choose, as they do for AWS.
+ */
+function customEndpoint(endpoint: string) {
+  const url = new URL(endpoint);
+  return { endpoint, endpointProvider: () => ({ url }) };
+}
+
 export function createKinesisBackend(options: KinesisBackendOptions): KinesisBackend {
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
   // One handler instance keeps connections alive across calls; the SDK's
@@ -90,7 +103,7 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
   });
   const client = new KinesisClient({
     region: options.region,
-    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    ...(options.endpoint === undefined ? {} : customEndpoint(options.endpoint)),
     credentials: credentialsFor(options),
     requestHandler,
     // A retried PutRecords can write its records twice: the caller (or the

@@ -5,7 +5,7 @@ import {
   MAX_LIST_STREAM_CONSUMERS,
 } from "../kinesis/limits.ts";
 import type { Consumer, ConsumerStatus, ListStreamConsumersInput } from "../kinesis/types.ts";
-import { decodePageToken, encodePageToken, pageSize } from "./page-token.ts";
+import { decodeTimedPageToken, encodeTimedPageToken, pageSize } from "./page-token.ts";
 import type { StreamState } from "./stream.ts";
 
 /**
@@ -74,7 +74,8 @@ function arnSecondsFor(stream: StreamState, name: string, nowMs: number): number
  * Registers a consumer, CREATING for `transitionDelayMs`. Its ARN carries its
  * creation second, so a consumer registered again under a name gets another
  * ARN (AWS API reference, `Consumer.ConsumerARN`); within one second, the
- * next second ({@link arnSecondsFor}).
+ * next second ({@link arnSecondsFor}). `maxConsumers` is the stream's limit,
+ * which the account's billing commitment raises for on-demand streams.
  */
 export function registerConsumer(
   stream: StreamState,
@@ -82,6 +83,7 @@ export function registerConsumer(
   tags: Readonly<Record<string, string>>,
   nowMs: number,
   transitionDelayMs: number,
+  maxConsumers: number = MAX_CONSUMERS_PER_STREAM,
 ): ConsumerState {
   removeDeregisteredConsumers(stream, nowMs);
   // A DELETING consumer still holds its name. AWS's texts for this and the
@@ -93,12 +95,12 @@ export function registerConsumer(
       `Consumer ${name} under stream ${stream.name} under account ${stream.accountId} already exists.`,
     );
   }
-  if (stream.consumers.size >= MAX_CONSUMERS_PER_STREAM) {
+  if (stream.consumers.size >= maxConsumers) {
     throw new KinesisError(
       "LimitExceededException",
       `Stream ${stream.name} under account ${stream.accountId} already has ` +
         `${stream.consumers.size} registered consumers, the most a stream may have ` +
-        `(${MAX_CONSUMERS_PER_STREAM}).`,
+        `(${maxConsumers}).`,
     );
   }
   // AWS counts them per account or per stream, it does not say which;
@@ -169,7 +171,10 @@ export function listConsumers(
   removeDeregisteredConsumers(stream, nowMs);
   let after: string | undefined;
   if (input.nextToken) {
-    const [tokenStream, lastName] = decodePageToken(input.nextToken, 2) as [string, string];
+    const [tokenStream, lastName] = decodeTimedPageToken(input.nextToken, 2, nowMs) as [
+      string,
+      string,
+    ];
     // A token pages the stream it was issued for, not another one named beside it.
     if (tokenStream !== stream.arn) {
       throw new KinesisError("InvalidArgumentException", "Invalid NextToken.");
@@ -188,6 +193,8 @@ export function listConsumers(
   const output: { consumers: Consumer[]; nextToken?: string } = {
     consumers: page.map((name) => consumerOutput(stream.consumers.get(name)!, nowMs)),
   };
-  if (names.length > limit) output.nextToken = encodePageToken([stream.arn, page.at(-1)!]);
+  if (names.length > limit) {
+    output.nextToken = encodeTimedPageToken([stream.arn, page.at(-1)!], nowMs);
+  }
   return output;
 }

@@ -2,10 +2,13 @@ import { KinesisError, streamInUse, streamNotFound } from "../kinesis/errors.ts"
 import {
   DEFAULT_ON_DEMAND_STREAM_COUNT_LIMIT,
   DESCRIBE_STREAM_DEFAULT_LIMIT,
+  MAX_CONSUMERS_PER_ADVANTAGE_STREAM,
+  MAX_CONSUMERS_PER_STREAM,
   MAX_GET_RECORDS_LIMIT,
   MAX_LIST_LIMIT,
 } from "../kinesis/limits.ts";
 import type {
+  AccountSettingsOutput,
   AddTagsInput,
   ConsumerRef,
   CreateStreamInput,
@@ -16,7 +19,6 @@ import type {
   EncryptionType,
   EnhancedMonitoringInput,
   EnhancedMonitoringOutput,
-  StreamEncryptionInput,
   GetRecordsInput,
   GetRecordsOutput,
   GetResourcePolicyOutput,
@@ -47,11 +49,19 @@ import type {
   Shard,
   StreamDescription,
   StreamDescriptionSummary,
+  StreamEncryptionInput,
+  StreamMode,
   StreamRef,
   TagResourceInput,
   UntagResourceInput,
+  UpdateAccountSettingsInput,
+  UpdateStreamModeInput,
+  UpdateStreamWarmThroughputInput,
+  UpdateStreamWarmThroughputOutput,
 } from "../kinesis/types.ts";
 import { parseConsumerArn } from "../kinesis/validation.ts";
+import { createAccountSettings } from "./account-settings.ts";
+import { createCapacity } from "./capacity.ts";
 import {
   type ConsumerNamed,
   consumerNotFound,
@@ -62,7 +72,13 @@ import {
   removeDeregisteredConsumers,
 } from "./consumers.ts";
 import { changeMonitoring, enabledMetrics } from "./enhanced-monitoring.ts";
-import { decodePageToken, encodePageToken, pageSize } from "./page-token.ts";
+import {
+  decodePageToken,
+  decodeTimedPageToken,
+  encodePageToken,
+  encodeTimedPageToken,
+  pageSize,
+} from "./page-token.ts";
 import {
   createReadLimiter,
   DEFAULT_SHARD_READ_BYTES_PER_SECOND,
@@ -94,12 +110,12 @@ import { parseStreamArn, streamArnFor } from "./stream-arn.ts";
 import {
   addTags,
   assertStreamActive,
+  changeEncryption,
   changeRetention,
+  encryptionOf,
   listTags,
   removeTags,
   streamStatus,
-  changeEncryption,
-  encryptionOf,
   type TagOwner,
 } from "./stream-control.ts";
 import {
@@ -226,6 +242,20 @@ export interface Engine {
   /** The account's shard and on-demand stream quotas and their use; DELETING streams still count. */
   describeLimits(): DescribeLimitsOutput;
   /**
+   * Switches a stream between PROVISIONED and ON_DEMAND, keeping its shards:
+   * ACTIVE only, UPDATING for `transitionDelayMs`, twice in 24 hours at most
+   * (see `capacity.ts` for the capacity each mode gives).
+   */
+  updateStreamMode(input: UpdateStreamModeInput): void;
+  /** Sets an on-demand stream's warm throughput; needs the account's billing commitment. */
+  updateStreamWarmThroughput(
+    input: UpdateStreamWarmThroughputInput,
+  ): UpdateStreamWarmThroughputOutput;
+  /** The account's minimum throughput billing commitment (`account-settings.ts`). */
+  describeAccountSettings(): AccountSettingsOutput;
+  /** Enables or disables the billing commitment; a disable within 24 hours is scheduled. */
+  updateAccountSettings(input: UpdateAccountSettingsInput): AccountSettingsOutput;
+  /**
    * The records of a shard in sequence order, from a start position (default:
    * the oldest kept). For tests and tools: no iterator, status check or throttling.
    */
@@ -292,6 +322,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const removedIncarnations = new Map<string, number>();
   let openShardCount = 0;
   let lastNowMs = Number.NEGATIVE_INFINITY;
+  const account = createAccountSettings();
+  const capacity = createCapacity({ account, transitionDelayMs });
 
   /** The clock, held from going backwards so arrival times and retention stay in order. */
   function now(): number {
@@ -471,6 +503,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
     }
   }
 
+  function maxConsumersOf(stream: StreamState, nowMs: number): number {
+    return maxConsumersFor(stream, account.commitmentInEffect(nowMs));
+  }
+
   function onDemandStreamCount(): number {
     let count = 0;
     for (const stream of streams.values()) if (stream.mode === "ON_DEMAND") count++;
@@ -564,6 +600,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         createReadLimiter: () =>
           throttle ? createReadLimiter({ ...readLimiterOptions, now }) : undefined,
       });
+      // Before the stream is kept: warm throughput may be refused.
+      capacity.created(stream, input.warmThroughputMiBps, nowMs);
       streams.set(name, stream);
       openShardCount += stream.openShards.length;
     },
@@ -638,6 +676,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
         consumerCount: countConsumers(stream, nowMs),
       };
       if (encryption.keyId !== undefined) summary.keyId = encryption.keyId;
+      capacity.settle(streams.values(), nowMs);
+      const warmThroughput = capacity.warmThroughputOf(stream, nowMs);
+      if (warmThroughput !== undefined) summary.warmThroughput = warmThroughput;
       return summary;
     },
 
@@ -682,7 +723,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (input.exclusiveStartShardId) {
           throw invalidArgument("NextToken and ExclusiveStartShardId cannot be provided together.");
         }
-        const [name, lastShardId] = decodePageToken(input.nextToken, 2) as [string, string];
+        const [name, lastShardId] = decodeTimedPageToken(input.nextToken, 2, nowMs) as [
+          string,
+          string,
+        ];
         stream = resolve({ streamName: name }, nowMs);
         after = lastShardId;
       } else {
@@ -703,7 +747,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const page = shards.slice(0, maxResults);
       const output: ListShardsOutput = { shards: page.map(shardOutput) };
       if (shards.length > maxResults) {
-        output.nextToken = encodePageToken([stream.name, page[page.length - 1]!.shardId]);
+        output.nextToken = encodeTimedPageToken(
+          [stream.name, page[page.length - 1]!.shardId],
+          nowMs,
+        );
       }
       return output;
     },
@@ -711,6 +758,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     putRecords(input) {
       const nowMs = now();
       const stream = resolveActive(input, nowMs);
+      capacity.settle(streams.values(), nowMs);
       const entries = input.records;
       if (entries === null) throw new Error("PutRecords without records reached the engine");
       // Route every entry first: whatever can throw does so before anything is written.
@@ -739,6 +787,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     putRecord(input) {
       const nowMs = now();
       const stream = resolveActive(input, nowMs);
+      capacity.settle(streams.values(), nowMs);
       const shard = shardForEntry(stream, input);
       // SequenceNumberForOrdering needs no handling: a shard's numbers always increase.
       const sequenceNumber = writeToShard(stream, shard, input, nowMs);
@@ -847,7 +896,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     startStreamEncryption(input) {
-      if (input.keyId === null) throw new Error("StartStreamEncryption without a key reached the engine");
+      if (input.keyId === null)
+        throw new Error("StartStreamEncryption without a key reached the engine");
       const nowMs = now();
       const encryption = { encryptionType: "KMS", keyId: input.keyId } as const;
       changeEncryption(resolve(input, nowMs), encryption, nowMs, transitionDelayMs);
@@ -917,6 +967,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         input.tags ?? {},
         nowMs,
         transitionDelayMs,
+        maxConsumersOf(stream, nowMs),
       );
       // AWS answers CREATING whatever follows; with a transition of 0 the
       // consumer is ACTIVE by the next call.
@@ -957,6 +1008,52 @@ export function createEngine(options: EngineOptions = {}): Engine {
       };
     },
 
+    updateStreamMode(input) {
+      const mode = input.streamMode;
+      if (input.streamArn === null || (mode !== "PROVISIONED" && mode !== "ON_DEMAND")) {
+        throw new Error("UpdateStreamMode without a stream ARN or a mode reached the engine");
+      }
+      const nowMs = now();
+      const stream = resolve({ streamArn: input.streamArn }, nowMs);
+      capacity.switchMode(
+        stream,
+        mode satisfies StreamMode,
+        input.warmThroughputMiBps,
+        nowMs,
+        () => {
+          const onDemand = onDemandStreamCount();
+          if (onDemand >= onDemandStreamCountLimit) throw onDemandLimitExceeded(onDemand);
+        },
+      );
+    },
+
+    updateStreamWarmThroughput(input) {
+      if (input.warmThroughputMiBps === null) {
+        throw new Error("UpdateStreamWarmThroughput without a throughput reached the engine");
+      }
+      const nowMs = now();
+      const stream = resolve(input, nowMs);
+      const warmThroughput = capacity.setWarmThroughput(stream, input.warmThroughputMiBps, nowMs);
+      return { streamArn: stream.arn, streamName: stream.name, warmThroughput };
+    },
+
+    describeAccountSettings() {
+      const nowMs = now();
+      capacity.settle(streams.values(), nowMs);
+      return account.describe(nowMs);
+    },
+
+    updateAccountSettings(input) {
+      const status = input.minimumThroughputBillingCommitment?.status;
+      if (status !== "ENABLED" && status !== "DISABLED") {
+        throw new Error("UpdateAccountSettings without a commitment status reached the engine");
+      }
+      const nowMs = now();
+      const settings = account.update(status, nowMs);
+      capacity.settle(streams.values(), nowMs);
+      return settings;
+    },
+
     shardWriteUtilization() {
       const nowMs = now();
       return [...streams.values()].flatMap((stream) =>
@@ -986,6 +1083,17 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return stream.store.read(shard.index, readOptions);
     },
   };
+}
+
+/**
+ * How many consumers a stream may have: 50 for an on-demand stream while the
+ * account's billing commitment holds (On-demand Advantage), 20 otherwise
+ * (AWS API reference, RegisterStreamConsumer).
+ */
+function maxConsumersFor(stream: StreamState, advantage: boolean): number {
+  return stream.mode === "ON_DEMAND" && advantage
+    ? MAX_CONSUMERS_PER_ADVANTAGE_STREAM
+    : MAX_CONSUMERS_PER_STREAM;
 }
 
 /** The consumers registered with a stream, whatever their status. */

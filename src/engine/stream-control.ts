@@ -28,17 +28,25 @@ export function encryptionOf(stream: StreamState, nowMs: number): StreamEncrypti
   return isUpdating(stream, nowMs) ? stream.encryptionBefore : stream.encryption;
 }
 
-/**
- * Applies Start/StopStreamEncryption: the stream must be ACTIVE (AWS lists
- * ResourceInUseException; its text is not documented, so this one is ours in
- * the engine's wording), and is UPDATING for `transitionDelayMs`.
- */
+/** Applies Start/StopStreamEncryption: see {@link beginUpdate}. */
 export function changeEncryption(
   stream: StreamState,
   encryption: StreamEncryption,
   nowMs: number,
   transitionDelayMs: number,
 ): void {
+  beginUpdate(stream, nowMs, transitionDelayMs);
+  stream.encryption = encryption;
+}
+
+/**
+ * Starts a change that keeps the stream UPDATING for `transitionDelayMs`
+ * (an encryption, capacity mode or warm throughput change): the stream must
+ * be ACTIVE (AWS lists ResourceInUseException; its text is not documented,
+ * so this one is ours in the engine's wording). The encryption in effect
+ * stays so while UPDATING.
+ */
+export function beginUpdate(stream: StreamState, nowMs: number, transitionDelayMs: number): void {
   if (streamStatus(stream, nowMs) !== "ACTIVE") {
     throw new KinesisError(
       "ResourceInUseException",
@@ -46,7 +54,6 @@ export function changeEncryption(
     );
   }
   stream.encryptionBefore = stream.encryption;
-  stream.encryption = encryption;
   stream.updatingUntilMs = nowMs + transitionDelayMs;
 }
 

@@ -43,7 +43,8 @@ export interface StreamState {
   readonly name: string;
   readonly arn: string;
   readonly accountId: string;
-  readonly mode: StreamMode;
+  /** Changed by UpdateStreamMode (`capacity.ts`). */
+  mode: StreamMode;
   /** When CreateStream made it, as DescribeStream and ListStreams report it. */
   readonly createdAt: Date;
   /**

@@ -18,6 +18,12 @@ export interface WriteLimiter {
   tryAdmit(sizeBytes: number, nowMs?: number): boolean;
   /** How much of the shard's saved-up capacity is spent, 0 (idle) to 1 (throttling), by records or bytes. */
   utilization(nowMs?: number): number;
+  /**
+   * Admits `factor` times the rates it was made with (at least 1: an on-demand
+   * stream's shards take a share of its capacity, `capacity.ts`). What is
+   * spent stays spent: the buckets keep the share of their room they had.
+   */
+  scale(factor: number, nowMs?: number): void;
 }
 
 export const DEFAULT_SHARD_WRITE_RECORDS_PER_SECOND = 1000;
@@ -26,18 +32,20 @@ export const DEFAULT_SHARD_WRITE_BYTES_PER_SECOND = 1024 * 1024;
 export function createWriteLimiter(options: WriteLimiterOptions = {}): WriteLimiter {
   const now = options.now ?? Date.now;
   const burstSeconds = options.burstSeconds ?? 1;
-  const recordsPerSecond = options.recordsPerSecond ?? DEFAULT_SHARD_WRITE_RECORDS_PER_SECOND;
-  const bytesPerSecond = options.bytesPerSecond ?? DEFAULT_SHARD_WRITE_BYTES_PER_SECOND;
-  const records = createTokenBucket({
-    ratePerSecond: recordsPerSecond,
-    capacity: recordsPerSecond * burstSeconds,
-    now,
-  });
-  const bytes = createTokenBucket({
-    ratePerSecond: bytesPerSecond,
-    capacity: bytesPerSecond * burstSeconds,
-    now,
-  });
+  const baseRecordsPerSecond = options.recordsPerSecond ?? DEFAULT_SHARD_WRITE_RECORDS_PER_SECOND;
+  const baseBytesPerSecond = options.bytesPerSecond ?? DEFAULT_SHARD_WRITE_BYTES_PER_SECOND;
+  let recordsPerSecond = baseRecordsPerSecond;
+  let bytesPerSecond = baseBytesPerSecond;
+  /** A full bucket of `rate × burstSeconds`, less the share `spent` of it. */
+  const bucket = (rate: number, spent: number, nowMs: number) => {
+    const made = createTokenBucket({ ratePerSecond: rate, capacity: rate * burstSeconds, now });
+    made.tryTake(rate * burstSeconds * spent, nowMs);
+    return made;
+  };
+  let records = bucket(recordsPerSecond, 0, now());
+  let bytes = bucket(bytesPerSecond, 0, now());
+  const spent = (b: typeof records, rate: number, nowMs: number) =>
+    1 - b.available(nowMs) / (rate * burstSeconds);
   return {
     tryAdmit(sizeBytes, nowMs = now()) {
       if (records.available(nowMs) < 1 || bytes.available(nowMs) < sizeBytes) return false;
@@ -46,9 +54,15 @@ export function createWriteLimiter(options: WriteLimiterOptions = {}): WriteLimi
       return true;
     },
     utilization(nowMs = now()) {
-      const spentRecords = 1 - records.available(nowMs) / (recordsPerSecond * burstSeconds);
-      const spentBytes = 1 - bytes.available(nowMs) / (bytesPerSecond * burstSeconds);
-      return Math.max(spentRecords, spentBytes);
+      return Math.max(spent(records, recordsPerSecond, nowMs), spent(bytes, bytesPerSecond, nowMs));
+    },
+    scale(factor, nowMs = now()) {
+      const spentRecords = spent(records, recordsPerSecond, nowMs);
+      const spentBytes = spent(bytes, bytesPerSecond, nowMs);
+      recordsPerSecond = baseRecordsPerSecond * Math.max(1, factor);
+      bytesPerSecond = baseBytesPerSecond * Math.max(1, factor);
+      records = bucket(recordsPerSecond, spentRecords, nowMs);
+      bytes = bucket(bytesPerSecond, spentBytes, nowMs);
     },
   };
 }

@@ -1,7 +1,11 @@
 /** Kinesis's limits, as the AWS API model and documentation state them. */
 import type {
   EncryptionType,
-  MetricsName, ShardFilterType, ShardIteratorType, StreamMode } from "./types.ts";
+  MetricsName,
+  ShardFilterType,
+  ShardIteratorType,
+  StreamMode,
+} from "./types.ts";
 
 export const MIN_RECORDS_PER_PUT = 1;
 export const MAX_RECORDS_PER_PUT = 500;
@@ -17,7 +21,7 @@ export const MAX_CONSUMER_ARN_LENGTH = 2048;
 /**
  * Consumers one stream may have registered (AWS API reference,
  * RegisterStreamConsumer: 20 for provisioned and on-demand standard streams;
- * 50 for on-demand advantage, which the engine does not have).
+ * 50 for on-demand advantage ones, {@link MAX_CONSUMERS_PER_ADVANTAGE_STREAM}).
  */
 export const MAX_CONSUMERS_PER_STREAM = 20;
 /**
@@ -126,3 +130,29 @@ export const CONSUMER_ARN_PATTERN =
 export const SHARD_ID_PATTERN = "[a-zA-Z0-9_.-]+";
 export const HASH_KEY_PATTERN = "0|([1-9]\\d{0,38})";
 export const SEQUENCE_NUMBER_PATTERN = "0|([1-9]\\d{0,128})";
+
+/**
+ * Consumers an on-demand stream may have registered while the account's
+ * minimum throughput billing commitment is in effect ("On-demand Advantage";
+ * AWS API reference, RegisterStreamConsumer). Other streams keep
+ * {@link MAX_CONSUMERS_PER_STREAM}.
+ */
+export const MAX_CONSUMERS_PER_ADVANTAGE_STREAM = 50;
+/** `MinimumThroughputBillingCommitmentInputStatus`, for UpdateAccountSettings: the model's order. */
+export const BILLING_COMMITMENT_STATUSES: readonly string[] = ["ENABLED", "DISABLED"];
+/** How long a billing commitment lasts at least before it can end (AWS model doc). */
+export const MIN_BILLING_COMMITMENT_MS = 24 * 60 * 60 * 1000;
+/** The most warm throughput an on-demand stream may ask for: 10 GiB/s (AWS API reference). */
+export const MAX_WARM_THROUGHPUT_MIBPS = 10 * 1024;
+/** What an on-demand stream can write at least, as AWS starts a new one: 4 MiB/s and 4,000 records/s. */
+export const ON_DEMAND_MIN_WRITE_MIBPS = 4;
+/**
+ * How many times a stream's capacity mode may change within 24 hours
+ * (AWS developer guide, "Switch between capacity modes": twice).
+ */
+export const MAX_STREAM_MODE_SWITCHES_PER_DAY = 2;
+/** `StreamId`: "Not Implemented. Reserved for future use." Its bounds and pattern as the model gives them. */
+export const MAX_STREAM_ID_LENGTH = 24;
+export const STREAM_ID_PATTERN = "[a-z0-9]{20}-[a-z0-9]{3}";
+/** How long a ListShards or ListStreamConsumers `NextToken` can be used (AWS API reference: 300 s). */
+export const NEXT_TOKEN_TTL_MS = 300_000;

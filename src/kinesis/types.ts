@@ -12,6 +12,8 @@ export type StreamStatus = "CREATING" | "DELETING" | "ACTIVE" | "UPDATING";
 export interface StreamRef {
   streamName?: string | undefined;
   streamArn?: string | undefined;
+  /** AWS's `StreamId`: "Not Implemented. Reserved for future use." See {@link StreamIdMember}. */
+  streamId?: string | undefined;
 }
 
 export interface PutRecordsRequestEntry {
@@ -75,6 +77,8 @@ export interface CreateStreamInput {
   tags?: Record<string, string> | undefined;
   /** A gateway addition: create the stream encrypted with this KMS key id. */
   kmsKeyId?: string | undefined;
+  /** On-demand Advantage: the write throughput to have warm from the start (on-demand streams only). */
+  warmThroughputMiBps?: number | undefined;
 }
 
 export interface DeleteStreamInput extends StreamRef {
@@ -115,6 +119,8 @@ export interface StreamDescriptionSummary {
   enhancedMonitoring: EnhancedMetrics[];
   openShardCount: number;
   consumerCount: number;
+  /** Only for an on-demand stream while the account's billing commitment is in effect, as on AWS. */
+  warmThroughput?: WarmThroughput | undefined;
 }
 
 export interface ListShardsInput extends StreamRef {
@@ -201,6 +207,8 @@ export interface GetShardIteratorOutput {
 }
 
 export interface GetRecordsInput {
+  /** AWS's `StreamId`, reserved: validated, never used (see {@link StreamIdMember}). */
+  streamId?: string | undefined;
   /** Null only when a wire client sent none; validation rejects it. */
   shardIterator: string | null;
   /** 1 to 10,000; default 10,000. */
@@ -277,11 +285,15 @@ export interface ListTagsOutput {
 }
 
 export interface ListTagsForResourceInput {
+  /** AWS's `StreamId`, reserved: validated, never used (see {@link StreamIdMember}). */
+  streamId?: string | undefined;
   /** A stream's ARN (a consumer's, once consumers exist). Null only when a wire client sent none. */
   resourceArn: string | null;
 }
 
 export interface TagResourceInput {
+  /** AWS's `StreamId`, reserved: validated, never used (see {@link StreamIdMember}). */
+  streamId?: string | undefined;
   /** A stream's or a consumer's ARN. Null only when a wire client sent none. */
   resourceArn: string | null;
   /** Null only when a wire client sent none; validation rejects it. */
@@ -289,6 +301,8 @@ export interface TagResourceInput {
 }
 
 export interface UntagResourceInput {
+  /** AWS's `StreamId`, reserved: validated, never used (see {@link StreamIdMember}). */
+  streamId?: string | undefined;
   /** A stream's or a consumer's ARN. Null only when a wire client sent none. */
   resourceArn: string | null;
   /** Null only when a wire client sent none; validation rejects it. */
@@ -297,6 +311,8 @@ export interface UntagResourceInput {
 
 /** A stream's or a consumer's ARN, for GetResourcePolicy and DeleteResourcePolicy. */
 export interface ResourceRef {
+  /** AWS's `StreamId`, reserved: validated, never used (see {@link StreamIdMember}). */
+  streamId?: string | undefined;
   /** Null only when a wire client sent none. */
   resourceArn: string | null;
 }
@@ -341,6 +357,8 @@ export interface ConsumerDescription extends Consumer {
 }
 
 export interface RegisterStreamConsumerInput {
+  /** AWS's `StreamId`, reserved: validated, never used (see {@link StreamIdMember}). */
+  streamId?: string | undefined;
   /** Null only when a wire client sent none; validation rejects it. */
   streamArn: string | null;
   /** Null only when a wire client sent none; validation rejects it. */
@@ -357,6 +375,8 @@ export interface RegisterStreamConsumerOutput {
  * three when they agree (DescribeStreamConsumer, DeregisterStreamConsumer).
  */
 export interface ConsumerRef {
+  /** AWS's `StreamId`, reserved: validated, never used (see {@link StreamIdMember}). */
+  streamId?: string | undefined;
   streamArn?: string | undefined;
   consumerName?: string | undefined;
   consumerArn?: string | undefined;
@@ -367,6 +387,8 @@ export interface DescribeStreamConsumerOutput {
 }
 
 export interface ListStreamConsumersInput {
+  /** AWS's `StreamId`, reserved: validated, never used (see {@link StreamIdMember}). */
+  streamId?: string | undefined;
   /** Null only when a wire client sent none; validation rejects it. */
   streamArn: string | null;
   nextToken?: string | undefined;
@@ -416,4 +438,71 @@ export interface StreamEncryptionInput extends StreamRef {
   encryptionType: string | null;
   /** Null only when a wire client sent none; validation rejects it. */
   keyId: string | null;
+}
+
+/**
+ * AWS's `StreamId`, which the current model puts beside `StreamName` and
+ * `StreamARN` on almost every request: "Not Implemented. Reserved for future
+ * use." Validated (its length and pattern, with AWS's texts) and otherwise
+ * ignored by the engine; forwarded as given.
+ */
+export interface StreamIdMember {
+  streamId?: string | undefined;
+}
+
+export interface UpdateStreamModeInput {
+  /** Null only when a wire client sent none; validation rejects it. */
+  streamArn: string | null;
+  streamId?: string | undefined;
+  /**
+   * `StreamModeDetails.StreamMode` as sent, checked against the enum by
+   * validation: undefined when no details were sent, null when they came
+   * without their mode.
+   */
+  streamMode?: string | null | undefined;
+  /** The warm throughput to have once ON_DEMAND (On-demand Advantage). */
+  warmThroughputMiBps?: number | undefined;
+}
+
+/** A stream's warm write throughput, in MiB/s: what it scales towards and what it has. */
+export interface WarmThroughput {
+  targetMiBps?: number | undefined;
+  currentMiBps?: number | undefined;
+}
+
+export interface UpdateStreamWarmThroughputInput extends StreamRef {
+  /** Null only when a wire client sent none; validation rejects it. */
+  warmThroughputMiBps: number | null;
+}
+
+export interface UpdateStreamWarmThroughputOutput {
+  streamArn: string;
+  streamName: string;
+  warmThroughput: WarmThroughput;
+}
+
+/**
+ * The account's minimum throughput billing commitment. ENABLED_UNTIL_EARLIEST_ALLOWED_END:
+ * disabled before its 24 hours were over, so it ends then.
+ */
+export type BillingCommitmentStatus = "ENABLED" | "DISABLED" | "ENABLED_UNTIL_EARLIEST_ALLOWED_END";
+
+export interface MinimumThroughputBillingCommitment {
+  status: BillingCommitmentStatus;
+  startedAt?: Date | undefined;
+  endedAt?: Date | undefined;
+  earliestAllowedEndAt?: Date | undefined;
+}
+
+/** DescribeAccountSettings' and UpdateAccountSettings' answer. */
+export interface AccountSettingsOutput {
+  minimumThroughputBillingCommitment?: MinimumThroughputBillingCommitment | undefined;
+}
+
+/** DescribeAccountSettings takes no members. */
+export type DescribeAccountSettingsInput = Record<never, never>;
+
+export interface UpdateAccountSettingsInput {
+  /** As sent: null when a wire client sent none, `status` null when it came without one. */
+  minimumThroughputBillingCommitment: { status: string | null } | null;
 }

@@ -7,13 +7,16 @@
  */
 import { KinesisError } from "./errors.ts";
 import {
+  BILLING_COMMITMENT_STATUSES,
   CONSUMER_ARN_PATTERN,
   CONSUMER_NAME_PATTERN,
+  ENCRYPTION_TYPES,
   HASH_KEY_PATTERN,
   MAX_CONSUMER_ARN_LENGTH,
   MAX_CONSUMER_NAME_LENGTH,
   MAX_GET_RECORDS_LIMIT,
   MAX_HASH_KEY,
+  MAX_KEY_ID_LENGTH,
   MAX_LIST_LIMIT,
   MAX_LIST_STREAM_CONSUMERS,
   MAX_LIST_TAGS_LIMIT,
@@ -24,12 +27,15 @@ import {
   MAX_RECORDS_PER_PUT,
   MAX_SHARD_ID_LENGTH,
   MAX_SHARD_ITERATOR_LENGTH,
+  MAX_SHARD_LEVEL_METRICS,
   MAX_STREAM_ARN_LENGTH,
+  MAX_STREAM_ID_LENGTH,
   MAX_STREAM_NAME_LENGTH,
   MAX_TAG_KEY_LENGTH,
   MAX_TAG_VALUE_LENGTH,
   MAX_TAGS_PER_CALL,
   MAX_TAGS_PER_STREAM,
+  METRICS_NAMES,
   MIN_RECORDS_PER_PUT,
   RESOURCE_ARN_PATTERN,
   SEQUENCE_NUMBER_PATTERN,
@@ -37,18 +43,16 @@ import {
   SHARD_ID_PATTERN,
   SHARD_ITERATOR_TYPES,
   STREAM_ARN_PATTERN,
+  STREAM_ID_PATTERN,
   STREAM_MODES,
   STREAM_NAME_PATTERN,
-  METRICS_NAMES,
-  MAX_SHARD_LEVEL_METRICS,
-  ENCRYPTION_TYPES,
-  MAX_KEY_ID_LENGTH,
 } from "./limits.ts";
 import type {
   AddTagsInput,
   ConsumerRef,
   CreateStreamInput,
   DescribeStreamInput,
+  EnhancedMonitoringInput,
   GetRecordsInput,
   GetShardIteratorInput,
   ListShardsInput,
@@ -64,11 +68,13 @@ import type {
   RemoveTagsInput,
   ResourceRef,
   RetentionPeriodInput,
-  EnhancedMonitoringInput,
   StreamEncryptionInput,
   StreamRef,
   TagResourceInput,
   UntagResourceInput,
+  UpdateAccountSettingsInput,
+  UpdateStreamModeInput,
+  UpdateStreamWarmThroughputInput,
 } from "./types.ts";
 
 const MAX_REPORTED_VIOLATIONS = 10;
@@ -81,6 +87,7 @@ const consumerArnRegex = wholeMatch(CONSUMER_ARN_PATTERN);
 const hashKeyRegex = wholeMatch(HASH_KEY_PATTERN);
 const sequenceNumberRegex = wholeMatch(SEQUENCE_NUMBER_PATTERN);
 const shardIdRegex = wholeMatch(SHARD_ID_PATTERN);
+const streamIdRegex = wholeMatch(STREAM_ID_PATTERN);
 const utf8 = new TextEncoder();
 
 /** How AWS's Java service renders a value in a validation message. */
@@ -204,6 +211,17 @@ function checkStreamRef(v: Violations, ref: StreamRef): void {
     v.pattern(ref.streamArn, "streamARN", streamArnRegex, STREAM_ARN_PATTERN);
     v.length(ref.streamArn, "streamARN", 1, MAX_STREAM_ARN_LENGTH);
   }
+  checkStreamId(v, ref.streamId);
+}
+
+/**
+ * AWS's reserved `StreamId` ("Not Implemented. Reserved for future use."):
+ * only its model constraints are checked; nothing reads it.
+ */
+function checkStreamId(v: Violations, id: string | undefined): void {
+  if (id === undefined) return;
+  v.pattern(id, "streamId", streamIdRegex, STREAM_ID_PATTERN);
+  v.length(id, "streamId", 1, MAX_STREAM_ID_LENGTH);
 }
 
 function checkNextToken(v: Violations, token: string | undefined): void {
@@ -435,8 +453,10 @@ export function validateCreateStream(input: CreateStreamInput): void {
   }
   if (v.notNull(input.streamName, "streamName")) checkStreamName(v, input.streamName);
   if (input.tags !== undefined) checkTagMap(v, input.tags, 0, MAX_TAGS_PER_STREAM);
+  checkWarmThroughput(v, input.warmThroughputMiBps);
   v.throwIfAny();
   const mode = input.streamMode ?? "PROVISIONED";
+  if (input.warmThroughputMiBps !== undefined) assertWarmThroughputOnDemand(mode);
   if (mode === "PROVISIONED" && input.shardCount === undefined) {
     throw new KinesisError(
       "InvalidArgumentException",
@@ -635,6 +655,7 @@ export function validateListTags(input: ListTagsInput): void {
 export function validateListTagsForResource(input: ListTagsForResourceInput): void {
   const v = new Violations();
   checkResourceArn(v, input.resourceArn);
+  checkStreamId(v, input.streamId);
   v.throwIfAny();
 }
 
@@ -648,6 +669,7 @@ function checkResourceArn(v: Violations, arn: string | null): void {
 export function validateResourceRef(input: ResourceRef): void {
   const v = new Violations();
   checkResourceArn(v, input.resourceArn);
+  checkStreamId(v, input.streamId);
   v.throwIfAny();
 }
 
@@ -659,6 +681,7 @@ export function validatePutResourcePolicy(input: PutResourcePolicyInput): void {
   const v = new Violations();
   v.notNull(input.policy, "policy");
   checkResourceArn(v, input.resourceArn);
+  checkStreamId(v, input.streamId);
   v.throwIfAny();
   if (!isJsonObject(input.policy!)) {
     throw new KinesisError("InvalidArgumentException", "Policy is not a valid JSON object.");
@@ -679,6 +702,7 @@ export function validateTagResource(input: TagResourceInput): void {
   const v = new Violations();
   if (v.notNull(input.tags, "tags")) checkTagMap(v, input.tags!, 1, MAX_TAGS_PER_CALL);
   checkResourceArn(v, input.resourceArn);
+  checkStreamId(v, input.streamId);
   v.throwIfAny();
 }
 
@@ -687,6 +711,7 @@ export function validateUntagResource(input: UntagResourceInput): void {
   const v = new Violations();
   checkTagKeys(v, input.tagKeys);
   checkResourceArn(v, input.resourceArn);
+  checkStreamId(v, input.streamId);
   v.throwIfAny();
 }
 
@@ -740,6 +765,7 @@ export function validateRegisterStreamConsumer(input: RegisterStreamConsumerInpu
   if (v.notNull(input.consumerName, "consumerName")) checkConsumerName(v, input.consumerName!);
   if (v.notNull(input.streamArn, "streamARN")) checkStreamArn(v, input.streamArn!);
   if (input.tags !== undefined) checkTagMap(v, input.tags, 0, MAX_TAGS_PER_STREAM);
+  checkStreamId(v, input.streamId);
   v.throwIfAny();
 }
 
@@ -757,6 +783,7 @@ export function validateConsumerRef(ref: ConsumerRef): void {
   }
   if (ref.consumerName !== undefined) checkConsumerName(v, ref.consumerName);
   if (ref.streamArn !== undefined) checkStreamArn(v, ref.streamArn);
+  checkStreamId(v, ref.streamId);
   v.throwIfAny();
   if (ref.consumerArn === undefined) {
     if (ref.streamArn === undefined || ref.consumerName === undefined) {
@@ -786,5 +813,64 @@ export function validateListStreamConsumers(input: ListStreamConsumersInput): vo
   }
   checkNextToken(v, input.nextToken);
   if (v.notNull(input.streamArn, "streamARN")) checkStreamArn(v, input.streamArn!);
+  checkStreamId(v, input.streamId);
+  v.throwIfAny();
+}
+
+/** The model's bounds on `WarmThroughputMiBps`: an Integer of at least 0. */
+function checkWarmThroughput(v: Violations, mibps: number | null | undefined): void {
+  if (mibps !== undefined && mibps !== null) v.range(mibps, "warmThroughputMiBps", 0, MAX_INTEGER);
+}
+
+/** Java's Integer.MAX_VALUE: the model's integers are Java's. */
+const MAX_INTEGER = 2_147_483_647;
+
+/**
+ * Warm throughput is an on-demand stream's ("This field is only valid when
+ * the stream mode is being updated to on-demand", AWS model). AWS documents
+ * no text for it; this one is ours.
+ */
+function assertWarmThroughputOnDemand(mode: string): void {
+  if (mode !== "ON_DEMAND") {
+    throw new KinesisError(
+      "InvalidArgumentException",
+      `WarmThroughputMiBps can only be set for a stream in ON_DEMAND mode, not ${mode}.`,
+    );
+  }
+}
+
+/** Members in the model's order: the stream's ARN (required), its id, the mode, the warm throughput. */
+export function validateUpdateStreamMode(input: UpdateStreamModeInput): void {
+  const v = new Violations();
+  if (v.notNull(input.streamArn, "streamARN")) checkStreamArn(v, input.streamArn!);
+  checkStreamId(v, input.streamId);
+  // Undefined: no StreamModeDetails at all; null: the details without their required mode.
+  if (input.streamMode === undefined) v.notNull(undefined, "streamModeDetails");
+  else if (v.notNull(input.streamMode, "streamModeDetails.streamMode")) {
+    v.oneOf(input.streamMode!, "streamModeDetails.streamMode", STREAM_MODES);
+  }
+  checkWarmThroughput(v, input.warmThroughputMiBps);
+  v.throwIfAny();
+  if (input.warmThroughputMiBps !== undefined) assertWarmThroughputOnDemand(input.streamMode!);
+}
+
+/** A stream by name or ARN (or both), and the warm throughput it should have. */
+export function validateUpdateStreamWarmThroughput(input: UpdateStreamWarmThroughputInput): void {
+  const v = new Violations();
+  checkStreamRef(v, input);
+  if (v.notNull(input.warmThroughputMiBps, "warmThroughputMiBps")) {
+    checkWarmThroughput(v, input.warmThroughputMiBps);
+  }
+  v.throwIfAny();
+  assertStreamIdentified(input);
+}
+
+export function validateUpdateAccountSettings(input: UpdateAccountSettingsInput): void {
+  const v = new Violations();
+  const commitment = input.minimumThroughputBillingCommitment;
+  const path = "minimumThroughputBillingCommitment";
+  if (v.notNull(commitment, path) && v.notNull(commitment!.status, `${path}.status`)) {
+    v.oneOf(commitment!.status!, `${path}.status`, BILLING_COMMITMENT_STATUSES);
+  }
   v.throwIfAny();
 }

@@ -6,10 +6,16 @@
 import type * as k from "../kinesis/types.ts";
 import { type Custom, listOf, type MemberSpec, readOnly, shape } from "./aws-shape.ts";
 
-/** `StreamName` and `StreamARN`, as most requests name their stream. */
+/** AWS's reserved `StreamId`, which the current model adds to nearly every request. */
+export const streamIdMember = {
+  StreamId: ["streamId", "string"],
+} as const satisfies Record<string, MemberSpec>;
+
+/** `StreamName` and `StreamARN` (and the reserved `StreamId`), as most requests name their stream. */
 export const streamRefMembers = {
   StreamName: ["streamName", "string"],
   StreamARN: ["streamArn", "string"],
+  ...streamIdMember,
 } as const satisfies Record<string, MemberSpec>;
 
 /** An answer's encryption: anything but KMS reads as NONE, as the domain has only those two. */
@@ -96,6 +102,12 @@ export const streamSummary = shape<k.StreamSummary>({
   StreamCreationTimestamp: ["streamCreationTimestamp", "timestamp", UNKNOWN_TIME],
 });
 
+/** A stream's `WarmThroughput` (DescribeStreamSummary, UpdateStreamWarmThroughput). */
+export const warmThroughputShape = shape<k.WarmThroughput>({
+  TargetMiBps: ["targetMiBps", "integer"],
+  CurrentMiBps: ["currentMiBps", "integer"],
+});
+
 export const streamDescriptionSummary = shape<k.StreamDescriptionSummary>({
   ...streamHeader,
   RetentionPeriodHours: ["retentionPeriodHours", "integer", 24],
@@ -105,6 +117,7 @@ export const streamDescriptionSummary = shape<k.StreamDescriptionSummary>({
   KeyId: ["keyId", "string"],
   OpenShardCount: ["openShardCount", "integer", 0],
   ConsumerCount: ["consumerCount", "integer", 0],
+  WarmThroughput: ["warmThroughput", warmThroughputShape],
 });
 
 export const streamDescription = shape<k.StreamDescription>({
@@ -162,6 +175,7 @@ export const consumerRef = shape<k.ConsumerRef>({
   StreamARN: ["streamArn", "string"],
   ConsumerName: ["consumerName", "string"],
   ConsumerARN: ["consumerArn", "string"],
+  ...streamIdMember,
 });
 
 /** Enable/DisableEnhancedMonitoring's request and answer. */
@@ -182,4 +196,17 @@ export const streamEncryptionInput = shape<k.StreamEncryptionInput>({
   ...streamRefMembers,
   EncryptionType: ["encryptionType", "string", null],
   KeyId: ["keyId", "string", null],
+});
+
+/** The billing commitment DescribeAccountSettings and UpdateAccountSettings answer. */
+export const accountSettingsOutput = shape<k.AccountSettingsOutput>({
+  MinimumThroughputBillingCommitment: [
+    "minimumThroughputBillingCommitment",
+    shape<k.MinimumThroughputBillingCommitment>({
+      Status: ["status", "string", "DISABLED"],
+      StartedAt: ["startedAt", "timestamp"],
+      EndedAt: ["endedAt", "timestamp"],
+      EarliestAllowedEndAt: ["earliestAllowedEndAt", "timestamp"],
+    }),
+  ],
 });

@@ -12,6 +12,7 @@ import type * as k from "../kinesis/types.ts";
 import * as v from "../kinesis/validation.ts";
 import { empty, listOf, nothing, type Shape, shape, WHOLE } from "./aws-shape.ts";
 import {
+  accountSettingsOutput,
   consumerDescription,
   consumerRef,
   consumerShape,
@@ -19,7 +20,6 @@ import {
   enhancedMonitoringInput,
   enhancedMonitoringOutput,
   kinesisRecord,
-  streamEncryptionInput,
   putRecordsEntry,
   putRecordsResult,
   recordMembers,
@@ -29,10 +29,13 @@ import {
   shardShape,
   streamDescription,
   streamDescriptionSummary,
+  streamEncryptionInput,
+  streamIdMember,
   streamModeDetails,
   streamRefMembers,
   streamSummary,
   tag,
+  warmThroughputShape,
 } from "./kinesis-shapes.ts";
 
 /** Each operation's input and output in domain form. */
@@ -76,6 +79,16 @@ export interface OperationTypes {
   DeregisterStreamConsumer: { input: k.ConsumerRef; output: undefined };
   DescribeStreamConsumer: { input: k.ConsumerRef; output: k.DescribeStreamConsumerOutput };
   ListStreamConsumers: { input: k.ListStreamConsumersInput; output: k.ListStreamConsumersOutput };
+  UpdateStreamMode: { input: k.UpdateStreamModeInput; output: undefined };
+  UpdateStreamWarmThroughput: {
+    input: k.UpdateStreamWarmThroughputInput;
+    output: k.UpdateStreamWarmThroughputOutput;
+  };
+  DescribeAccountSettings: {
+    input: k.DescribeAccountSettingsInput;
+    output: k.AccountSettingsOutput;
+  };
+  UpdateAccountSettings: { input: k.UpdateAccountSettingsInput; output: k.AccountSettingsOutput };
 }
 
 export type OperationName = keyof OperationTypes;
@@ -147,6 +160,11 @@ const byResourceArn = (input: { resourceArn: string | null }): Target => ({
   },
 });
 const account = (): Target => ({ account: true });
+/** A stream's or a consumer's ARN alone (and the reserved `StreamId`). */
+const resourceRef = shape<k.ResourceRef>({
+  ResourceARN: ["resourceArn", "string", null],
+  ...streamIdMember,
+});
 const nothingToCheck = () => {};
 
 export const operations: OperationTable = {
@@ -207,6 +225,7 @@ export const operations: OperationTable = {
         ShardCount: ["shardCount", "integer"],
         StreamModeDetails: ["streamMode", streamModeDetails],
         Tags: ["tags", "stringMap"],
+        WarmThroughputMiBps: ["warmThroughputMiBps", "integer"],
       }),
       output: nothing,
     },
@@ -319,6 +338,7 @@ export const operations: OperationTable = {
         ShardIterator: ["shardIterator", "string", null],
         Limit: ["limit", "integer"],
         StreamARN: ["streamArn", "string"],
+        ...streamIdMember,
       }),
       output: shape<k.GetRecordsOutput>({
         Records: ["records", listOf(kinesisRecord), []],
@@ -402,7 +422,10 @@ export const operations: OperationTable = {
     validate: v.validateListTagsForResource,
     target: byResourceArn,
     aws: {
-      input: shape<k.ListTagsForResourceInput>({ ResourceARN: ["resourceArn", "string", null] }),
+      input: shape<k.ListTagsForResourceInput>({
+        ResourceARN: ["resourceArn", "string", null],
+        ...streamIdMember,
+      }),
       output: shape<k.ListTagsForResourceOutput>({ Tags: ["tags", listOf(tag), []] }),
     },
     engine: (engine, input) => engine.listTagsForResource(input),
@@ -443,6 +466,7 @@ export const operations: OperationTable = {
       input: shape<k.TagResourceInput>({
         ResourceARN: ["resourceArn", "string", null],
         Tags: ["tags", "stringMap", null],
+        ...streamIdMember,
       }),
       output: nothing,
     },
@@ -456,6 +480,7 @@ export const operations: OperationTable = {
       input: shape<k.UntagResourceInput>({
         ResourceARN: ["resourceArn", "string", null],
         TagKeys: ["tagKeys", "strings", null],
+        ...streamIdMember,
       }),
       output: nothing,
     },
@@ -469,6 +494,7 @@ export const operations: OperationTable = {
       input: shape<k.PutResourcePolicyInput>({
         ResourceARN: ["resourceArn", "string", null],
         Policy: ["policy", "string", null],
+        ...streamIdMember,
       }),
       output: nothing,
     },
@@ -479,7 +505,7 @@ export const operations: OperationTable = {
     validate: v.validateResourceRef,
     target: byResourceArn,
     aws: {
-      input: shape<k.ResourceRef>({ ResourceARN: ["resourceArn", "string", null] }),
+      input: resourceRef,
       output: shape<k.GetResourcePolicyOutput>({ Policy: ["policy", "string"] }),
     },
     engine: (engine, input) => engine.getResourcePolicy(input),
@@ -489,7 +515,7 @@ export const operations: OperationTable = {
     validate: v.validateResourceRef,
     target: byResourceArn,
     aws: {
-      input: shape<k.ResourceRef>({ ResourceARN: ["resourceArn", "string", null] }),
+      input: resourceRef,
       output: nothing,
     },
     engine: (engine, input) => void engine.deleteResourcePolicy(input),
@@ -503,6 +529,7 @@ export const operations: OperationTable = {
         StreamARN: ["streamArn", "string", null],
         ConsumerName: ["consumerName", "string", null],
         Tags: ["tags", "stringMap"],
+        ...streamIdMember,
       }),
       output: shape<k.RegisterStreamConsumerOutput>({ Consumer: ["consumer", consumerShape] }),
     },
@@ -539,6 +566,7 @@ export const operations: OperationTable = {
         NextToken: ["nextToken", "string"],
         MaxResults: ["maxResults", "integer"],
         StreamCreationTimestamp: ["streamCreationTimestamp", "timestamp"],
+        ...streamIdMember,
       }),
       output: shape<k.ListStreamConsumersOutput>({
         Consumers: ["consumers", listOf(consumerShape), []],
@@ -546,6 +574,61 @@ export const operations: OperationTable = {
       }),
     },
     engine: (engine, input) => engine.listStreamConsumers(input),
+  },
+  UpdateStreamMode: {
+    name: "UpdateStreamMode",
+    validate: v.validateUpdateStreamMode,
+    target: (input) => ({ stream: { streamArn: input.streamArn ?? undefined } }),
+    aws: {
+      input: shape<k.UpdateStreamModeInput>({
+        StreamARN: ["streamArn", "string", null],
+        ...streamIdMember,
+        StreamModeDetails: ["streamMode", streamModeDetails],
+        WarmThroughputMiBps: ["warmThroughputMiBps", "integer"],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.updateStreamMode(input),
+  },
+  UpdateStreamWarmThroughput: {
+    name: "UpdateStreamWarmThroughput",
+    validate: v.validateUpdateStreamWarmThroughput,
+    target: byRef,
+    aws: {
+      input: shape<k.UpdateStreamWarmThroughputInput>({
+        ...streamRefMembers,
+        WarmThroughputMiBps: ["warmThroughputMiBps", "integer", null],
+      }),
+      output: shape<k.UpdateStreamWarmThroughputOutput>({
+        StreamARN: ["streamArn", "string", ""],
+        StreamName: ["streamName", "string", ""],
+        WarmThroughput: ["warmThroughput", warmThroughputShape, {}],
+      }),
+    },
+    engine: (engine, input) => engine.updateStreamWarmThroughput(input),
+  },
+  DescribeAccountSettings: {
+    name: "DescribeAccountSettings",
+    validate: nothingToCheck,
+    target: account,
+    aws: { input: empty, output: accountSettingsOutput },
+    engine: (engine) => engine.describeAccountSettings(),
+  },
+  UpdateAccountSettings: {
+    name: "UpdateAccountSettings",
+    validate: v.validateUpdateAccountSettings,
+    target: account,
+    aws: {
+      input: shape<k.UpdateAccountSettingsInput>({
+        MinimumThroughputBillingCommitment: [
+          "minimumThroughputBillingCommitment",
+          shape<{ status: string | null }>({ Status: ["status", "string", null] }),
+          null,
+        ],
+      }),
+      output: accountSettingsOutput,
+    },
+    engine: (engine, input) => engine.updateAccountSettings(input),
   },
 };
 

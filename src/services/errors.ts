@@ -16,6 +16,7 @@ const codeByKinesisType: Readonly<Record<string, Code>> = {
   ValidationException: Code.InvalidArgument,
   InvalidArgumentException: Code.InvalidArgument,
   SerializationException: Code.InvalidArgument,
+  ExpiredNextTokenException: Code.InvalidArgument,
   ResourceNotFoundException: Code.NotFound,
   ResourceInUseException: Code.FailedPrecondition,
   LimitExceededException: Code.ResourceExhausted,

@@ -475,10 +475,11 @@ export interface UpdateStreamWarmThroughputInput extends StreamRef {
   warmThroughputMiBps: number | null;
 }
 
+/** All optional, as in AWS's model: kinesis-mock answers without `StreamARN`. */
 export interface UpdateStreamWarmThroughputOutput {
-  streamArn: string;
-  streamName: string;
-  warmThroughput: WarmThroughput;
+  streamArn?: string | undefined;
+  streamName?: string | undefined;
+  warmThroughput?: WarmThroughput | undefined;
 }
 
 /**

@@ -600,9 +600,9 @@ export const operations: OperationTable = {
         WarmThroughputMiBps: ["warmThroughputMiBps", "integer", null],
       }),
       output: shape<k.UpdateStreamWarmThroughputOutput>({
-        StreamARN: ["streamArn", "string", ""],
-        StreamName: ["streamName", "string", ""],
-        WarmThroughput: ["warmThroughput", warmThroughputShape, {}],
+        StreamARN: ["streamArn", "string"],
+        StreamName: ["streamName", "string"],
+        WarmThroughput: ["warmThroughput", warmThroughputShape],
       }),
     },
     engine: (engine, input) => engine.updateStreamWarmThroughput(input),

@@ -70,3 +70,24 @@ export async function activeConsumer(
   assert.equal(status, "ACTIVE", `${name} did not become ACTIVE`);
   return arn;
 }
+
+/** Asserts the call fails with this AWS error type, and this message (exact, or matching) when given. */
+export const rejectsWith = (promise: Promise<unknown>, name: string, message?: string | RegExp) =>
+  assert.rejects(promise, (err: Error) => {
+    assert.equal(err.name, name);
+    if (typeof message === "string") assert.equal(err.message, message);
+    else if (message !== undefined) assert.match(err.message, message);
+    return true;
+  });
+
+/**
+ * An SDK client whose requests all go to `endpoint`. The SDK's endpoint
+ * rules (client-kinesis 3.1143) send a request carrying a `StreamId` to
+ * AWS's per-stream host otherwise, custom endpoint or not.
+ */
+export function pinnedSdkClient(endpoint: string): KinesisClient {
+  const url = new URL(endpoint);
+  const client = sdkClient(endpoint);
+  client.config.endpointProvider = () => ({ url });
+  return client;
+}

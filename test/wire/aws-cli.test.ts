@@ -4,46 +4,21 @@
  * `awscli`, which `.ci/run` installs); says so and skips where it is absent.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { suite, test } from "node:test";
-import { promisify } from "node:util";
+import { awsCliVersion, awsKinesis, skipWithoutCli } from "../helpers/aws-cli.ts";
 import { useGateway } from "../helpers/gateway.ts";
-
-const run = promisify(execFile);
-
-async function awsCliVersion(): Promise<string | undefined> {
-  try {
-    const { stdout, stderr } = await run("aws", ["--version"]);
-    return (stdout || stderr).trim(); // version 1 prints it on stderr
-  } catch {
-    return undefined;
-  }
-}
 
 void suite("the AWS CLI", async () => {
   const version = await awsCliVersion();
   const gateway = useGateway(["--streams", "samplestream:1"]);
 
   const aws = async (...args: string[]) => {
-    const { stdout } = await run(
-      "aws",
-      ["kinesis", ...args, "--endpoint-url", gateway.current.url, "--output", "json"],
-      {
-        env: {
-          ...process.env,
-          AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-          AWS_SECRET_ACCESS_KEY: "secret",
-          AWS_DEFAULT_REGION: "us-east-1",
-          AWS_PAGER: "",
-        },
-      },
-    );
+    const { stdout } = await awsKinesis(gateway.current.url, ...args);
     return JSON.parse(stdout) as Record<string, unknown>;
   };
 
   void test("put-records of the CLI's example, then get-records, returns the two blobs", {
-    skip:
-      version === undefined ? "the aws command is not installed (apt-get install awscli)" : false,
+    skip: skipWithoutCli(version),
   }, async (t) => {
     t.diagnostic(`using ${version}`);
     // Version 1 reads blob arguments as raw text already, and lacks the flag.

@@ -7,6 +7,7 @@ import {
   createStreamMapping,
   deleteResourcePolicyMapping,
   deleteStreamMapping,
+  describeAccountSettingsMapping,
   describeLimitsMapping,
   describeStreamMapping,
   describeStreamSummaryMapping,
@@ -22,6 +23,9 @@ import {
   streamEncryptionMapping,
   tagResourceMapping,
   untagResourceMapping,
+  updateAccountSettingsMapping,
+  updateStreamModeMapping,
+  updateStreamWarmThroughputMapping,
 } from "./convert.ts";
 import { unary } from "./unary.ts";
 
@@ -81,5 +85,21 @@ export function createStreamService(backend: Backend): ServiceImpl<typeof Stream
       enhancedMonitoringMapping,
     ),
     describeLimits: unary(backend, operations.DescribeLimits, describeLimitsMapping),
+    updateStreamMode: unary(backend, operations.UpdateStreamMode, updateStreamModeMapping),
+    updateStreamWarmThroughput: unary(
+      backend,
+      operations.UpdateStreamWarmThroughput,
+      updateStreamWarmThroughputMapping,
+    ),
+    describeAccountSettings: unary(
+      backend,
+      operations.DescribeAccountSettings,
+      describeAccountSettingsMapping,
+    ),
+    updateAccountSettings: unary(
+      backend,
+      operations.UpdateAccountSettings,
+      updateAccountSettingsMapping,
+    ),
   };
 }

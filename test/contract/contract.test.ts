@@ -240,6 +240,25 @@ function contract(
       await waitUntilGone(target, "lifecycle");
     });
 
+    void test("a stream switched to ON_DEMAND and back keeps its shards, and writes land as before", async () => {
+      await target.createStream("moded", 2);
+      const { arn } = await target.describe("moded");
+      await target.updateStreamMode(arn, "moded", "ON_DEMAND");
+      const onDemand = await target.describe("moded");
+      assert.equal(onDemand.mode, "ON_DEMAND");
+      assert.equal(onDemand.openShardCount, 2);
+      await putAndReadBack(
+        target,
+        "moded",
+        ["a", "b"].map((k) => ({ data: bytes(k), partitionKey: k })),
+        ["a", "b"].map(hashKeyOf),
+      );
+      await target.updateStreamMode(arn, "moded", "PROVISIONED");
+      const provisioned = await target.describe("moded");
+      assert.equal(provisioned.mode, "PROVISIONED");
+      assert.equal(provisioned.openShardCount, 2);
+    });
+
     void suite("every validation error gets AWS's type and text", () => {
       for (const c of validationCases().filter(
         (c) => !isSerializationCase(c) && c.expected.status === 400,

@@ -15,7 +15,7 @@ import { backgroundCall } from "../../src/backends/backend.ts";
 import { createEngineBackend } from "../../src/backends/engine-backend.ts";
 import { createEngine, type Engine } from "../../src/engine/index.ts";
 import { KinesisErrorDetailSchema } from "../../src/gen/kinesis/gateway/v1/common_pb.ts";
-import { StreamStatus } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
+import { StreamMode, StreamStatus } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
 import { KinesisError } from "../../src/kinesis/errors.ts";
 import type * as kinesis from "../../src/kinesis/types.ts";
 import { validatePutRecord, validatePutRecords } from "../../src/kinesis/validation.ts";
@@ -42,11 +42,15 @@ export interface ContractTarget {
   createStream(streamName: string, shardCount: number): Promise<void>;
   deleteStream(streamName: string): Promise<void>;
   listStreamNames(): Promise<string[]>;
-  describe(streamName: string): Promise<{ status: string; openShardCount: number; arn: string }>;
+  describe(
+    streamName: string,
+  ): Promise<{ status: string; openShardCount: number; arn: string; mode: kinesis.StreamMode }>;
   listShards(streamName: string): Promise<kinesis.Shard[]>;
   /** Every record of a shard, oldest first, read around the gateway. */
   readBack(streamName: string, shardId: string): Promise<ReadBackRecord[]>;
   stop(): Promise<void>;
+  /** Switches the stream's capacity mode and returns when it is ACTIVE again. */
+  updateStreamMode(streamArn: string, streamName: string, mode: kinesis.StreamMode): Promise<void>;
 }
 
 /** The engine with the shared validation in front, as the services use it. */
@@ -72,11 +76,18 @@ export function engineTarget(): ContractTarget {
     listStreamNames: async () => engine.listStreams({ limit: 10_000 }).streamNames,
     async describe(streamName) {
       const s = engine.describeStreamSummary({ streamName });
-      return { status: s.streamStatus, openShardCount: s.openShardCount, arn: s.streamArn };
+      return {
+        status: s.streamStatus,
+        openShardCount: s.openShardCount,
+        arn: s.streamArn,
+        mode: s.streamMode,
+      };
     },
     listShards: async (streamName) => engine.listShards({ streamName }).shards,
     readBack: async (streamName, shardId) => readFromEngine(engine, streamName, shardId),
     stop: async () => undefined,
+    updateStreamMode: async (streamArn, _, streamMode) =>
+      engine.updateStreamMode({ streamArn, streamMode }),
   };
 }
 
@@ -175,6 +186,8 @@ function overGateway(
         status: streamStatusName[s?.streamStatus ?? StreamStatus.UNSPECIFIED] ?? "UNSPECIFIED",
         openShardCount: s?.openShardCount ?? 0,
         arn: s?.streamArn ?? "",
+        mode:
+          s?.streamModeDetails?.streamMode === StreamMode.ON_DEMAND ? "ON_DEMAND" : "PROVISIONED",
       };
     },
     async listShards(streamName) {
@@ -191,6 +204,13 @@ function overGateway(
       }));
     },
     stop,
+    async updateStreamMode(streamArn, streamName, mode) {
+      const streamMode = mode === "ON_DEMAND" ? StreamMode.ON_DEMAND : StreamMode.PROVISIONED;
+      await streams
+        .updateStreamMode({ streamArn, streamModeDetails: { streamMode } })
+        .catch(unwrap);
+      await awaitActive(streamName);
+    },
   };
 }
 

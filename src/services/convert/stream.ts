@@ -24,7 +24,7 @@ import type { ProtoMapping } from "../unary.ts";
 import { enumFromProto, optional, optionalCount, streamRefFromProto } from "./common.ts";
 import { enhancedMonitoringToProto } from "./stream-settings.ts";
 
-const streamModes: Readonly<Record<number, kinesis.StreamMode>> = {
+export const streamModes: Readonly<Record<number, kinesis.StreamMode>> = {
   [StreamMode.PROVISIONED]: "PROVISIONED",
   [StreamMode.ON_DEMAND]: "ON_DEMAND",
 };
@@ -38,6 +38,7 @@ export function createStreamInputFromProto(req: CreateStreamRequest): kinesis.Cr
     streamMode: enumFromProto(mode, streamModes) ?? "PROVISIONED",
     tags: req.tags,
     kmsKeyId: optional(req.kmsKeyId),
+    warmThroughputMiBps: req.warmThroughputMibps,
   };
 }
 
@@ -103,7 +104,15 @@ export function streamDescriptionSummaryToProto(
     ...describedStreamToProto(s),
     openShardCount: s.openShardCount,
     consumerCount: s.consumerCount,
+    warmThroughput: warmThroughputToProto(s.warmThroughput),
   };
+}
+
+/** A stream's warm throughput (DescribeStreamSummary, UpdateStreamWarmThroughput). */
+export function warmThroughputToProto(warm: kinesis.WarmThroughput | undefined) {
+  return warm === undefined
+    ? undefined
+    : { targetMibps: warm.targetMiBps, currentMibps: warm.currentMiBps ?? 0 };
 }
 
 export function streamDescriptionToProto(

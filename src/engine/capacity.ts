@@ -5,6 +5,7 @@ import {
   ON_DEMAND_MIN_WRITE_MIBPS,
 } from "../kinesis/limits.ts";
 import type { StreamMode, WarmThroughput } from "../kinesis/types.ts";
+import { warmThroughputOnlyOnDemand } from "../kinesis/validation.ts";
 import type { AccountSettings } from "./account-settings.ts";
 import type { StreamState } from "./stream.ts";
 import { beginUpdate } from "./stream-control.ts";
@@ -153,13 +154,7 @@ export function createCapacity(options: CapacityOptions): Capacity {
     warmMiBps: number,
     nowMs: number,
   ): WarmThroughput {
-    if (stream.mode !== "ON_DEMAND") {
-      // kinesis-mock's text; AWS's is not documented.
-      throw new KinesisError(
-        "InvalidArgumentException",
-        "WarmThroughputMiBps is only valid for on-demand streams",
-      );
-    }
+    if (stream.mode !== "ON_DEMAND") throw warmThroughputOnlyOnDemand();
     assertCommitment(stream, nowMs);
     assertWarmLimit(warmMiBps);
     const state = beginChange(stream, nowMs);

@@ -828,15 +828,18 @@ const MAX_INTEGER = 2_147_483_647;
 /**
  * Warm throughput is an on-demand stream's ("This field is only valid when
  * the stream mode is being updated to on-demand", AWS model). AWS documents
- * no text for it; this one is ours.
+ * no text for it; this is kinesis-mock's, for CreateStream and
+ * UpdateStreamWarmThroughput alike.
  */
+export function warmThroughputOnlyOnDemand(): KinesisError {
+  return new KinesisError(
+    "InvalidArgumentException",
+    "WarmThroughputMiBps is only valid for on-demand streams",
+  );
+}
+
 function assertWarmThroughputOnDemand(mode: string): void {
-  if (mode !== "ON_DEMAND") {
-    throw new KinesisError(
-      "InvalidArgumentException",
-      `WarmThroughputMiBps can only be set for a stream in ON_DEMAND mode, not ${mode}.`,
-    );
-  }
+  if (mode !== "ON_DEMAND") throw warmThroughputOnlyOnDemand();
 }
 
 /** Members in the model's order: the stream's ARN (required), its id, the mode, the warm throughput. */

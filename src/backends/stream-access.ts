@@ -1,7 +1,8 @@
 /**
  * Streams a caller may use: a token limited to some streams reaches only
  * those, on every operation and every protocol. ListStreams shows a limited
- * caller its own streams only.
+ * caller its own streams only; it may read the account's limits and
+ * settings, not change them.
  */
 
 import type { Principal } from "../auth/tokens.ts";
@@ -43,7 +44,11 @@ export function withStreamAccess(backend: Backend): Backend {
         OutputOf<typeof operation.name>
       >;
     }
-    if (!("account" in target)) {
+    if ("account" in target) {
+      // Reading the account's settings and limits is allowed; changing them
+      // would change every stream's, the caller's or not.
+      if (target.changes === true) throw forbidden();
+    } else {
       const streamName = streamNameOfTarget(target);
       if (streamName === undefined || !principal.mayUse(streamName)) throw forbidden();
     }

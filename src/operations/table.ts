@@ -100,13 +100,14 @@ export type OutputOf<N extends OperationName> = OperationTypes[N]["output"];
  * token pages through, which the sealed token carries; a shard iterator,
  * which names its stream only when it is the engine's; the stream listing
  * (ListStreams: each backend lists its own, and a limited caller sees only
- * its streams); or the account as a whole.
+ * its streams); or the account as a whole — `changes` when the call changes
+ * it (UpdateAccountSettings), which a caller limited to some streams may not.
  */
 export type Target =
   | { readonly stream: k.StreamRef }
   | { readonly iterator: string; readonly streamArn?: string | undefined }
   | { readonly listing: k.ListStreamsInput }
-  | { readonly account: true };
+  | { readonly account: true; readonly changes?: boolean };
 
 /** The stream a target names; none for the others. */
 export const streamOf = (target: Target): k.StreamRef => ("stream" in target ? target.stream : {});
@@ -160,6 +161,7 @@ const byResourceArn = (input: { resourceArn: string | null }): Target => ({
   },
 });
 const account = (): Target => ({ account: true });
+const accountChange = (): Target => ({ account: true, changes: true });
 /** A stream's or a consumer's ARN alone (and the reserved `StreamId`). */
 const resourceRef = shape<k.ResourceRef>({
   ResourceARN: ["resourceArn", "string", null],
@@ -617,7 +619,7 @@ export const operations: OperationTable = {
   UpdateAccountSettings: {
     name: "UpdateAccountSettings",
     validate: v.validateUpdateAccountSettings,
-    target: account,
+    target: accountChange,
     aws: {
       input: shape<k.UpdateAccountSettingsInput>({
         MinimumThroughputBillingCommitment: [

@@ -14,11 +14,12 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
-export const sdkClient = (endpoint: string) =>
+/** `accessKeyId` is how the wire API takes a gateway token (`--auth-tokens-file`). */
+export const sdkClient = (endpoint: string, accessKeyId = "AKIDEXAMPLE") =>
   new KinesisClient({
     endpoint,
     region: "us-east-1",
-    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
+    credentials: { accessKeyId, secretAccessKey: "secret" },
     maxAttempts: 1,
     requestHandler: new NodeHttpHandler(),
   });

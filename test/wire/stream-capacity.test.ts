@@ -4,6 +4,9 @@
  * real emulator.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, suite, test } from "node:test";
 import {
   CreateStreamCommand,
@@ -300,6 +303,26 @@ void suite("On-demand Advantage consumers against the engine", () => {
     await register(20);
     assert.equal((await summaryOf(kinesis, "fan")).ConsumerCount, 21);
     kinesis.destroy();
+  });
+});
+
+void suite("account settings and tokens limited to some streams", () => {
+  const LIMITED = "orders-only-token-0123456789";
+  const tokens = join(mkdtempSync(join(tmpdir(), "tokens-")), "tokens");
+  writeFileSync(tokens, `${LIMITED} orders\n`);
+  const gateway = useGateway(["--streams", "orders:1", "--auth-tokens-file", tokens]);
+
+  void test("a limited caller reads the account's settings but cannot change them", async () => {
+    const limited = sdkClient(gateway.current.url, LIMITED);
+    const settings = await limited.send(new DescribeAccountSettingsCommand({}));
+    assert.equal(settings.MinimumThroughputBillingCommitment?.Status, "DISABLED");
+    await rejectsWith(limited.send(commitment("ENABLED")), "AccessDeniedException");
+    const after = await limited.send(new DescribeAccountSettingsCommand({}));
+    assert.equal(after.MinimumThroughputBillingCommitment?.Status, "DISABLED");
+    const arn = (await summaryOf(limited, "orders")).StreamARN!;
+    await limited.send(setMode(arn, "ON_DEMAND"));
+    assert.equal((await summaryOf(limited, "orders")).StreamModeDetails?.StreamMode, "ON_DEMAND");
+    limited.destroy();
   });
 });
 

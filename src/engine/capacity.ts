@@ -64,8 +64,11 @@ export interface Capacity {
    * after a change of its shards (resharding creates shards at their own rate).
    */
   apply(stream: StreamState, nowMs: number): void;
-  /** Drops every stream's warm throughput once the billing commitment has ended. */
-  settle(streams: Iterable<StreamState>, nowMs: number): void;
+  /**
+   * Drops every stream's warm throughput once the billing commitment has
+   * ended. Cheap when there is nothing to drop: writes call it.
+   */
+  settle(streams: ReadonlyMap<string, StreamState>, nowMs: number): void;
 }
 
 export interface CapacityOptions {
@@ -224,7 +227,7 @@ export function createCapacity(options: CapacityOptions): Capacity {
     settle(streams, nowMs) {
       if (!commitmentWasInEffect || account.commitmentInEffect(nowMs)) return;
       commitmentWasInEffect = false;
-      for (const stream of streams) {
+      for (const stream of streams.values()) {
         const state = states.get(stream);
         if (state?.warmTargetMiBps === undefined) continue;
         state.warmTargetMiBps = undefined;

@@ -50,7 +50,6 @@ import type {
   StreamDescription,
   StreamDescriptionSummary,
   StreamEncryptionInput,
-  StreamMode,
   StreamRef,
   TagResourceInput,
   UntagResourceInput,
@@ -278,7 +277,10 @@ interface StreamNamed {
   readonly ours: boolean;
 }
 
-/** Shards of an on-demand stream at creation, as on AWS (4 MiB/s and 4,000 records/s). */
+/**
+ * Shards of an on-demand stream at creation, as on AWS (4 MiB/s and 4,000
+ * records/s); `capacity.ts` keeps an on-demand stream at least this capacity.
+ */
 const ON_DEMAND_SHARD_COUNT = 4;
 /** Shards of a provisioned stream created without a count, as kinesis-mock does. */
 const DEFAULT_SHARD_COUNT = 4;
@@ -524,6 +526,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
     );
   }
 
+  /** Throws LimitExceededException when one more on-demand stream would exceed the quota. */
+  function assertOnDemandAllowed(): void {
+    const onDemand = onDemandStreamCount();
+    if (onDemand >= onDemandStreamCountLimit) throw onDemandLimitExceeded(onDemand);
+  }
+
   /** Ours, after the shard limit's AWS text: AWS's own for this quota is not documented. */
   function onDemandLimitExceeded(current: number): KinesisError {
     return new KinesisError(
@@ -578,10 +586,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         throw new Error(`CreateStream with shard count ${shardCount} reached the engine`);
       }
       if (openShardCount + shardCount > shardLimit) throw shardLimitExceeded(shardCount);
-      if (mode === "ON_DEMAND") {
-        const onDemand = onDemandStreamCount();
-        if (onDemand >= onDemandStreamCountLimit) throw onDemandLimitExceeded(onDemand);
-      }
+      if (mode === "ON_DEMAND") assertOnDemandAllowed();
       const stream = createStreamState({
         name,
         arn: streamArnFor(region, accountId, name),
@@ -676,7 +681,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         consumerCount: countConsumers(stream, nowMs),
       };
       if (encryption.keyId !== undefined) summary.keyId = encryption.keyId;
-      capacity.settle(streams.values(), nowMs);
+      capacity.settle(streams, nowMs);
       const warmThroughput = capacity.warmThroughputOf(stream, nowMs);
       if (warmThroughput !== undefined) summary.warmThroughput = warmThroughput;
       return summary;
@@ -758,7 +763,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     putRecords(input) {
       const nowMs = now();
       const stream = resolveActive(input, nowMs);
-      capacity.settle(streams.values(), nowMs);
+      capacity.settle(streams, nowMs);
       const entries = input.records;
       if (entries === null) throw new Error("PutRecords without records reached the engine");
       // Route every entry first: whatever can throw does so before anything is written.
@@ -787,7 +792,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     putRecord(input) {
       const nowMs = now();
       const stream = resolveActive(input, nowMs);
-      capacity.settle(streams.values(), nowMs);
+      capacity.settle(streams, nowMs);
       const shard = shardForEntry(stream, input);
       // SequenceNumberForOrdering needs no handling: a shard's numbers always increase.
       const sequenceNumber = writeToShard(stream, shard, input, nowMs);
@@ -1015,16 +1020,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       }
       const nowMs = now();
       const stream = resolve({ streamArn: input.streamArn }, nowMs);
-      capacity.switchMode(
-        stream,
-        mode satisfies StreamMode,
-        input.warmThroughputMiBps,
-        nowMs,
-        () => {
-          const onDemand = onDemandStreamCount();
-          if (onDemand >= onDemandStreamCountLimit) throw onDemandLimitExceeded(onDemand);
-        },
-      );
+      capacity.switchMode(stream, mode, input.warmThroughputMiBps, nowMs, assertOnDemandAllowed);
     },
 
     updateStreamWarmThroughput(input) {
@@ -1039,7 +1035,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
     describeAccountSettings() {
       const nowMs = now();
-      capacity.settle(streams.values(), nowMs);
+      capacity.settle(streams, nowMs);
       return account.describe(nowMs);
     },
 
@@ -1050,7 +1046,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       }
       const nowMs = now();
       const settings = account.update(status, nowMs);
-      capacity.settle(streams.values(), nowMs);
+      capacity.settle(streams, nowMs);
       return settings;
     },
 

@@ -23,10 +23,12 @@ import { beginUpdate } from "./stream-control.ts";
  * - A provisioned stream has its open shards' capacity, each shard its own.
  * - An on-demand stream has at least 4 (AWS: new on-demand streams start at
  *   4 MiB/s write, 4,000 records/s, 8 MiB/s read), or its warm throughput when
- *   that is more and the account's billing commitment is in effect. A stream
- *   created on-demand has 4 shards, so that is its shards' own capacity; one
- *   switched from provisioned keeps its shards (as on AWS), and when they are
- *   fewer than its capacity, each shard admits its share of it.
+ *   that is more and the account's billing commitment is in effect; it reads
+ *   twice what it writes. A stream created on-demand has 4 shards, so that is
+ *   its shards' own capacity; one switched from provisioned keeps its shards
+ *   (as on AWS), and when they are fewer than its capacity, each shard admits
+ *   its share of it, in writes and in read bytes (GetRecords calls stay 5 a
+ *   second per shard).
  * - Switched back to provisioned, a stream keeps its shards (as on AWS) and
  *   each shard writes its own 1 MiB/s again.
  *
@@ -36,8 +38,8 @@ import { beginUpdate } from "./stream-control.ts";
  * writes more than 4 MiB/s (or its warm throughput) is throttled where AWS
  * would, after a while, have scaled; and since the capacity is spread over
  * the shards it has rather than new ones, one hot partition key can use up
- * to its shard's share, more than the 1 MiB/s of any shard on AWS. Read
- * capacity stays 2 MiB/s per shard. Warm throughput takes effect at once,
+ * to its shard's share, more than the 1 MiB/s of any shard on AWS. Warm
+ * throughput takes effect at once,
  * where AWS needs minutes; the stream is still UPDATING for the transition.
  */
 export interface Capacity {
@@ -119,7 +121,10 @@ export function createCapacity(options: CapacityOptions): Capacity {
 
   function apply(stream: StreamState, nowMs: number): void {
     const factor = capacityOf(stream, nowMs) / stream.openShards.length;
-    for (const shard of stream.openShards) shard.limiter?.scale(factor, nowMs);
+    for (const shard of stream.openShards) {
+      shard.limiter?.scale(factor, nowMs);
+      shard.readLimiter?.scale(factor, nowMs);
+    }
   }
 
   /** Starts a change: UPDATING for the transition, showing the capacity before it meanwhile. */

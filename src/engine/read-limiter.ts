@@ -23,6 +23,12 @@ export interface ReadLimiter {
   tryAdmit(nowMs?: number): boolean;
   /** Charges the bytes an admitted call returned. */
   charge(bytes: number, nowMs?: number): void;
+  /**
+   * Returns `factor` times the bytes per second it was made with (at least 1:
+   * an on-demand stream's shards take a share of its capacity, `capacity.ts`);
+   * calls per second stay the shard's. What is spent, or owed, stays so.
+   */
+  scale(factor: number, nowMs?: number): void;
 }
 
 export const DEFAULT_SHARD_READ_CALLS_PER_SECOND = 5;
@@ -34,10 +40,9 @@ export function createReadLimiter(options: ReadLimiterOptions = {}): ReadLimiter
     ratePerSecond: options.callsPerSecond ?? DEFAULT_SHARD_READ_CALLS_PER_SECOND,
     now,
   });
-  const bytes = createTokenBucket({
-    ratePerSecond: options.bytesPerSecond ?? DEFAULT_SHARD_READ_BYTES_PER_SECOND,
-    now,
-  });
+  const baseBytesPerSecond = options.bytesPerSecond ?? DEFAULT_SHARD_READ_BYTES_PER_SECOND;
+  let bytesPerSecond = baseBytesPerSecond;
+  let bytes = createTokenBucket({ ratePerSecond: bytesPerSecond, now });
   return {
     tryAdmit(nowMs = now()) {
       if (bytes.available(nowMs) <= 0) return false;
@@ -45,6 +50,14 @@ export function createReadLimiter(options: ReadLimiterOptions = {}): ReadLimiter
     },
     charge(size, nowMs = now()) {
       bytes.charge(size, nowMs);
+    },
+    scale(factor, nowMs = now()) {
+      const rate = baseBytesPerSecond * Math.max(1, factor);
+      // The same share of the bucket left (or owed) at the new rate.
+      const left = (bytes.available(nowMs) / bytesPerSecond) * rate;
+      bytesPerSecond = rate;
+      bytes = createTokenBucket({ ratePerSecond: rate, now });
+      bytes.charge(rate - left, nowMs);
     },
   };
 }

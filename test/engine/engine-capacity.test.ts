@@ -57,6 +57,41 @@ void test("a 1-shard stream switched to ON_DEMAND writes 4 MiB/s on its one shar
   assert.equal(recordsAdmitted(engine, "s"), 1000);
 });
 
+/**
+ * Writes four records of 1 MiB (data and key), one a second, then reads them
+ * in one GetRecords; whether the shard takes another call at once.
+ */
+function readsAgainAfter4MiB(engine: Engine, clock: { advance(ms: number): void }, name: string) {
+  for (let i = 0; i < 4; i++) {
+    clock.advance(1000);
+    engine.putRecord({ streamName: name, data: bytes(1024 * KiB - 1), partitionKey: "k" });
+  }
+  const { shardIterator } = engine.getShardIterator({
+    streamName: name,
+    shardId: "shardId-000000000000",
+    shardIteratorType: "TRIM_HORIZON",
+  });
+  const first = engine.getRecords({ shardIterator });
+  assert.equal(first.records.length, 4);
+  try {
+    engine.getRecords({ shardIterator: first.nextShardIterator! });
+    return true;
+  } catch (err) {
+    assert.equal((err as { type?: string }).type, "ProvisionedThroughputExceededException");
+    return false;
+  }
+}
+
+void test("a 1-shard stream switched to ON_DEMAND reads 8 MiB/s on its one shard, a provisioned one 2 MiB/s", () => {
+  const clock = createManualClock();
+  const engine = createEngine({ now: clock.now });
+  engine.createStream({ streamName: "p", shardCount: 1 });
+  engine.createStream({ streamName: "od", shardCount: 1 });
+  engine.updateStreamMode({ streamArn: arnOf(engine, "od"), streamMode: "ON_DEMAND" });
+  assert.equal(readsAgainAfter4MiB(engine, clock, "p"), false, "2 MiB of debt");
+  assert.equal(readsAgainAfter4MiB(engine, clock, "od"), true, "4 MiB of 8 left");
+});
+
 void test("the mode changes twice in 24 hours at most; the same mode changes nothing and is not counted", () => {
   const clock = createManualClock();
   const engine = createEngine({ now: clock.now });

@@ -23,6 +23,7 @@ import {
   UpdateStreamModeCommand,
   UpdateStreamWarmThroughputCommand,
 } from "@aws-sdk/client-kinesis";
+import { Decoder, Encoder } from "cbor-x";
 import { awsCliVersion, awsKinesis, skipWithoutCli } from "../helpers/aws-cli.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { forwardingTo, useGateway } from "../helpers/gateway.ts";
@@ -280,6 +281,53 @@ void suite("stream modes, warm throughput and account settings against the engin
       /Value 'abcdefghij0123456789-abcx' at 'streamId' failed to satisfy constraint: Member must satisfy regular expression pattern: \[a-z0-9\]\{20\}-\[a-z0-9\]\{3\}; Value 'abcdefghij0123456789-abcx' at 'streamId' failed to satisfy constraint: Member must have length less than or equal to 24$/,
     );
     pinned.destroy();
+  });
+});
+
+void suite("account settings over the wire API in JSON and CBOR", () => {
+  const gateway = useGateway();
+  const SIGNED =
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0";
+  const call = async (contentType: string, body: Uint8Array, operation: string) => {
+    const res = await fetch(`${gateway.current.url}/`, {
+      method: "POST",
+      headers: {
+        "content-type": contentType,
+        "x-amz-target": `Kinesis_20131202.${operation}`,
+        authorization: SIGNED,
+      },
+      body,
+    });
+    assert.equal(res.status, 200);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+  const body = { MinimumThroughputBillingCommitment: { Status: "ENABLED" } };
+
+  void test("timestamps are epoch seconds in JSON and epoch milliseconds under tag 1 in CBOR, as AWS sends them", async () => {
+    const json = JSON.parse(
+      Buffer.from(
+        await call(
+          "application/x-amz-json-1.1",
+          Buffer.from(JSON.stringify(body)),
+          "UpdateAccountSettings",
+        ),
+      ).toString(),
+    ).MinimumThroughputBillingCommitment;
+    assert.equal(typeof json.StartedAt, "number");
+    assert.equal(json.EarliestAllowedEndAt - json.StartedAt, DAY_MS / 1000);
+    // AWS's millisecond timestamps are 64-bit integers (a runtime option cbor-x's types omit).
+    const options = { mapsAsObjects: true, useRecords: false, int64AsNumber: true };
+    const cbor = new Decoder(options).decode(
+      await call(
+        "application/x-amz-cbor-1.1",
+        new Encoder({ mapsAsObjects: true, useRecords: false }).encode({}),
+        "DescribeAccountSettings",
+      ),
+    ).MinimumThroughputBillingCommitment;
+    assert.equal(cbor.Status, "ENABLED");
+    assert.ok(cbor.StartedAt instanceof Date);
+    // cbor-x reads tag 1 as seconds, as the CBOR spec has it; AWS puts milliseconds there.
+    assert.equal(cbor.StartedAt.getTime() / 1000, Math.round(json.StartedAt * 1000));
   });
 });
 

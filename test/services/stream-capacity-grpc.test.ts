@@ -6,23 +6,24 @@
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import {
   MinimumThroughputBillingCommitmentStatus as CommitmentStatus,
   StreamMode,
   StreamStatus,
 } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
+import { failureOf } from "../helpers/control-plane.ts";
 import { clientsFor, transports, useGateway } from "../helpers/gateway.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-const rejectsWithCode = (promise: Promise<unknown>, code: Code, message: RegExp) =>
-  assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof ConnectError, String(err));
-    assert.equal(Code[err.code], Code[code]);
-    assert.match(err.rawMessage, message);
-    return true;
-  });
+/** Asserts the call fails with this status, its detail's AWS type, and a matching text. */
+async function refused(call: Promise<unknown>, code: Code, type: string, message: RegExp) {
+  const failure = await failureOf(call);
+  assert.equal(failure.code, Code[code]);
+  assert.equal(failure.type, type);
+  assert.match(failure.message, message);
+}
 
 for (const protocol of ["gRPC over h2c", "Connect JSON over HTTP/1.1"]) {
   void suite(`stream modes and account settings over ${protocol}`, () => {
@@ -91,42 +92,48 @@ for (const protocol of ["gRPC over h2c", "Connect JSON over HTTP/1.1"]) {
       await streams.createStream({ streamName: "g-checks", shardCount: 1 });
       const streamArn = (await streams.describeStreamSummary({ streamName: "g-checks" }))
         .streamDescriptionSummary!.streamArn;
-      await rejectsWithCode(
+      await refused(
         streams.updateStreamMode({ streamArn }),
         Code.InvalidArgument,
+        "ValidationException",
         /^1 validation error detected: Value null at 'streamModeDetails' failed to satisfy constraint: Member must not be null$/,
       );
-      await rejectsWithCode(
+      await refused(
         streams.updateStreamMode({ streamModeDetails: { streamMode: StreamMode.ON_DEMAND } }),
         Code.InvalidArgument,
+        "ValidationException",
         /Value null at 'streamARN' failed to satisfy constraint: Member must not be null/,
       );
-      await rejectsWithCode(
+      await refused(
         streams.updateAccountSettings({ minimumThroughputBillingCommitment: {} }),
         Code.InvalidArgument,
+        "ValidationException",
         /Value null at 'minimumThroughputBillingCommitment.status' failed to satisfy constraint: Member must not be null/,
       );
-      await rejectsWithCode(
+      await refused(
         streams.updateAccountSettings({
           minimumThroughputBillingCommitment: {
             status: CommitmentStatus.ENABLED_UNTIL_EARLIEST_ALLOWED_END,
           },
         }),
         Code.InvalidArgument,
+        "ValidationException",
         /Value 'ENABLED_UNTIL_EARLIEST_ALLOWED_END' at 'minimumThroughputBillingCommitment.status' failed to satisfy constraint: Member must satisfy enum value set: \[ENABLED, DISABLED\]/,
       );
-      await rejectsWithCode(
+      await refused(
         streams.updateStreamWarmThroughput({ streamName: "g-checks", warmThroughputMibps: 8 }),
         Code.InvalidArgument,
+        "InvalidArgumentException",
         /^WarmThroughputMiBps is only valid for on-demand streams$/,
       );
       const to = (streamMode: StreamMode) =>
         streams.updateStreamMode({ streamArn, streamModeDetails: { streamMode } });
       await to(StreamMode.ON_DEMAND);
       await to(StreamMode.PROVISIONED);
-      await rejectsWithCode(
+      await refused(
         to(StreamMode.ON_DEMAND),
         Code.ResourceExhausted,
+        "LimitExceededException",
         /has changed its capacity mode 2 times in the last 24 hours/,
       );
     });

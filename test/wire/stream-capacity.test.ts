@@ -25,6 +25,7 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { Decoder, Encoder } from "cbor-x";
 import { awsCliVersion, awsKinesis, skipWithoutCli } from "../helpers/aws-cli.ts";
+import { summaryOf } from "../helpers/control-plane.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { forwardingTo, useGateway } from "../helpers/gateway.ts";
 import {
@@ -51,11 +52,6 @@ const commitment = (Status: string) =>
   new UpdateAccountSettingsCommand({
     MinimumThroughputBillingCommitment: { Status: Status as "ENABLED" },
   });
-
-async function summaryOf(kinesis: KinesisClient, name: string) {
-  return (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name })))
-    .StreamDescriptionSummary!;
-}
 
 /**
  * The mode DescribeStreamSummary, DescribeStream and (unless `listed` is

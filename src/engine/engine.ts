@@ -1,5 +1,6 @@
 import { KinesisError, streamInUse, streamNotFound } from "../kinesis/errors.ts";
 import {
+  DEFAULT_MAX_RECORD_SIZE_KIB,
   DEFAULT_ON_DEMAND_STREAM_COUNT_LIMIT,
   DESCRIBE_STREAM_DEFAULT_LIMIT,
   MAX_CONSUMERS_PER_ADVANTAGE_STREAM,
@@ -54,6 +55,7 @@ import type {
   TagResourceInput,
   UntagResourceInput,
   UpdateAccountSettingsInput,
+  UpdateMaxRecordSizeInput,
   UpdateStreamModeInput,
   UpdateStreamWarmThroughputInput,
   UpdateStreamWarmThroughputOutput,
@@ -83,6 +85,7 @@ import {
   DEFAULT_SHARD_READ_BYTES_PER_SECOND,
   DEFAULT_SHARD_READ_CALLS_PER_SECOND,
 } from "./read-limiter.ts";
+import { assertRecordsFit, changeMaxRecordSize } from "./record-size.ts";
 import {
   createMemoryRecordStore,
   DEFAULT_MAX_STREAM_BYTES,
@@ -240,6 +243,8 @@ export interface Engine {
   stopStreamEncryption(input: StreamEncryptionInput): void;
   /** The account's shard and on-demand stream quotas and their use; DELETING streams still count. */
   describeLimits(): DescribeLimitsOutput;
+  /** Sets the largest record a stream takes, at once; the stream must be ACTIVE. */
+  updateMaxRecordSize(input: UpdateMaxRecordSizeInput): void;
   /**
    * Switches a stream between PROVISIONED and ON_DEMAND, keeping its shards:
    * ACTIVE only, UPDATING for `transitionDelayMs`, twice in 24 hours at most
@@ -599,6 +604,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         keyId: input.kmsKeyId || undefined,
         tags: { ...input.tags },
         accountId,
+        // 0 is proto3's "unset".
+        maxRecordSizeInKiB: input.maxRecordSizeInKiB || DEFAULT_MAX_RECORD_SIZE_KIB,
         store: createStore({ retentionHours, maxBytes: maxStreamBytes, now, onHeldBytesChange }),
         createLimiter: () =>
           throttle ? createWriteLimiter({ ...limiterOptions, now }) : undefined,
@@ -679,6 +686,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         enhancedMonitoring: [{ shardLevelMetrics: enabledMetrics(stream) }],
         openShardCount: stream.openShards.length,
         consumerCount: countConsumers(stream, nowMs),
+        maxRecordSizeInKiB: stream.maxRecordSizeInKiB,
       };
       if (encryption.keyId !== undefined) summary.keyId = encryption.keyId;
       capacity.settle(streams, nowMs);
@@ -766,6 +774,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       capacity.settle(streams, nowMs);
       const entries = input.records;
       if (entries === null) throw new Error("PutRecords without records reached the engine");
+      assertRecordsFit(stream, entries, false);
       // Route every entry first: whatever can throw does so before anything is written.
       const shards: ShardState[] = [];
       for (const entry of entries) shards.push(shardForEntry(stream, entry));
@@ -793,6 +802,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const nowMs = now();
       const stream = resolveActive(input, nowMs);
       capacity.settle(streams, nowMs);
+      assertRecordsFit(stream, [input], true);
       const shard = shardForEntry(stream, input);
       // SequenceNumberForOrdering needs no handling: a shard's numbers always increase.
       const sequenceNumber = writeToShard(stream, shard, input, nowMs);
@@ -898,6 +908,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
         throw new Error("RemoveTagsFromStream without tag keys reached the engine");
       }
       removeTags(streamTagOwner(resolveActive(input, now())), input.tagKeys);
+    },
+
+    updateMaxRecordSize(input) {
+      const kib = input.maxRecordSizeInKiB;
+      if (kib === null) throw new Error("UpdateMaxRecordSize without a size reached the engine");
+      const nowMs = now();
+      changeMaxRecordSize(resolve(input, nowMs), kib, nowMs);
     },
 
     startStreamEncryption(input) {

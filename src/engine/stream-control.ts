@@ -47,14 +47,22 @@ export function changeEncryption(
  * stays so while UPDATING.
  */
 export function beginUpdate(stream: StreamState, nowMs: number, transitionDelayMs: number): void {
+  assertStreamActiveForChange(stream, nowMs);
+  stream.encryptionBefore = stream.encryption;
+  stream.updatingUntilMs = nowMs + transitionDelayMs;
+}
+
+/**
+ * Throws ResourceInUseException unless the stream is ACTIVE, as a change of
+ * its settings needs it, whether or not the change makes it UPDATING.
+ */
+export function assertStreamActiveForChange(stream: StreamState, nowMs: number): void {
   if (streamStatus(stream, nowMs) !== "ACTIVE") {
     throw new KinesisError(
       "ResourceInUseException",
       `Stream ${stream.name} under account ${stream.accountId} is not currently ACTIVE.`,
     );
   }
-  stream.encryptionBefore = stream.encryption;
-  stream.updatingUntilMs = nowMs + transitionDelayMs;
 }
 
 /**

@@ -73,6 +73,8 @@ export interface StreamState {
   readonly shardLevelMetrics: Set<MetricsName>;
   /** Set by PutResourcePolicy, as given; stored, never evaluated. */
   resourcePolicy: string | undefined;
+  /** The largest record it takes, data plus key, in KiB: from CreateStream, changed by UpdateMaxRecordSize. */
+  maxRecordSizeInKiB: number;
   /** Its registered consumers, by name; they go with the stream. */
   readonly consumers: Map<string, ConsumerState>;
   /** The ARN seconds of removed consumers, by name, while the clock has not passed them. */
@@ -122,6 +124,8 @@ export interface NewStream {
   keyId: string | undefined;
   tags: Readonly<Record<string, string>>;
   accountId: string;
+  /** The largest record it takes, in KiB. */
+  maxRecordSizeInKiB: number;
   store: RecordStore;
   /** Makes a shard's write limiter, or undefined when throttling is off. */
   createLimiter: () => WriteLimiter | undefined;
@@ -167,6 +171,7 @@ export function createStreamState(stream: NewStream): StreamState {
     tags: new Map(Object.entries(stream.tags)),
     shardLevelMetrics: new Set(),
     resourcePolicy: undefined,
+    maxRecordSizeInKiB: stream.maxRecordSizeInKiB,
     consumers: new Map(),
     removedConsumerSeconds: new Map(),
     shards,

@@ -12,7 +12,21 @@ export interface WriteLimiterOptions {
   now?: (() => number) | undefined;
 }
 
-/** The write throughput of one shard: a record needs room in both the records and the bytes bucket. */
+/**
+ * The write throughput of one shard: a record needs room in both the records
+ * and the bytes bucket.
+ *
+ * A record larger than the bytes bucket (up to 10 MiB on a stream whose
+ * maximum record size was raised, against a bucket of 1 MiB) is admitted when
+ * the bucket is full, and leaves it in debt, which the steady rate pays off
+ * before the shard takes anything again: AWS describes write capacity as "a
+ * tank that refills at a steady rate", which one large record "temporarily
+ * depletes" (developer guide, "Handle large records",
+ * https://docs.aws.amazon.com/streams/latest/dev/large-records.html). So a
+ * 10 MiB record on an idle 1 MiB/s shard is taken, and the shard refuses
+ * writes for the next nine seconds. Records no larger than the bucket are
+ * admitted exactly as before: only while that much is left.
+ */
 export interface WriteLimiter {
   /** Admits one record of `sizeBytes` and charges both buckets, or refuses and charges neither. */
   tryAdmit(sizeBytes: number, nowMs?: number): boolean;
@@ -36,10 +50,10 @@ export function createWriteLimiter(options: WriteLimiterOptions = {}): WriteLimi
   const baseBytesPerSecond = options.bytesPerSecond ?? DEFAULT_SHARD_WRITE_BYTES_PER_SECOND;
   let recordsPerSecond = baseRecordsPerSecond;
   let bytesPerSecond = baseBytesPerSecond;
-  /** A full bucket of `rate × burstSeconds`, less the share `spent` of it. */
+  /** A full bucket of `rate × burstSeconds`, less the share `spent` of it (over 1: in debt). */
   const bucket = (rate: number, spent: number, nowMs: number) => {
     const made = createTokenBucket({ ratePerSecond: rate, capacity: rate * burstSeconds, now });
-    made.tryTake(rate * burstSeconds * spent, nowMs);
+    made.charge(rate * burstSeconds * spent, nowMs);
     return made;
   };
   let records = bucket(recordsPerSecond, 0, now());
@@ -48,13 +62,19 @@ export function createWriteLimiter(options: WriteLimiterOptions = {}): WriteLimi
     1 - b.available(nowMs) / (rate * burstSeconds);
   return {
     tryAdmit(sizeBytes, nowMs = now()) {
-      if (records.available(nowMs) < 1 || bytes.available(nowMs) < sizeBytes) return false;
+      const needed = Math.min(sizeBytes, bytesPerSecond * burstSeconds);
+      if (records.available(nowMs) < 1 || bytes.available(nowMs) < needed) return false;
       records.tryTake(1, nowMs);
-      bytes.tryTake(sizeBytes, nowMs);
+      bytes.charge(sizeBytes, nowMs);
       return true;
     },
     utilization(nowMs = now()) {
-      return Math.max(spent(records, recordsPerSecond, nowMs), spent(bytes, bytesPerSecond, nowMs));
+      const most = Math.max(
+        spent(records, recordsPerSecond, nowMs),
+        spent(bytes, bytesPerSecond, nowMs),
+      );
+      // In debt after a large record the shard is still just "throttling".
+      return Math.min(1, most);
     },
     scale(factor, nowMs = now()) {
       const spentRecords = spent(records, recordsPerSecond, nowMs);

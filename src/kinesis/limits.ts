@@ -10,10 +10,29 @@ import type {
 export const MIN_RECORDS_PER_PUT = 1;
 export const MAX_RECORDS_PER_PUT = 500;
 export const MAX_PARTITION_KEY_LENGTH = 256;
-/** Data plus partition key of one record. */
+/**
+ * Data plus partition key of one record, on a stream whose maximum record
+ * size was never raised: every stream's default (AWS developer guide, "Handle
+ * large records", https://docs.aws.amazon.com/streams/latest/dev/large-records.html).
+ */
 export const MAX_RECORD_BYTES = 1024 * 1024;
-/** Data plus partition keys of all records of one `PutRecords`. */
-export const MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024;
+/**
+ * Data plus partition keys of all records of one `PutRecords`: 10 MiB since
+ * AWS raised it from 5 MiB with large records (API reference, PutRecords,
+ * https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html).
+ */
+export const MAX_PUT_RECORDS_BYTES = 10 * 1024 * 1024;
+/**
+ * A stream's maximum record size, in KiB (`MaxRecordSizeInKiB` of CreateStream
+ * and UpdateMaxRecordSize, "1024 and 10240 KiB (1 to 10 MiB)": API reference,
+ * https://docs.aws.amazon.com/kinesis/latest/APIReference/API_UpdateMaxRecordSize.html).
+ */
+export const MIN_MAX_RECORD_SIZE_KIB = 1024;
+export const MAX_MAX_RECORD_SIZE_KIB = 10240;
+/** What a stream takes until CreateStream or UpdateMaxRecordSize says otherwise. */
+export const DEFAULT_MAX_RECORD_SIZE_KIB = MIN_MAX_RECORD_SIZE_KIB;
+/** The largest record any stream takes: the model's bound on `Data` (10485760). */
+export const LARGEST_RECORD_BYTES = MAX_MAX_RECORD_SIZE_KIB * 1024;
 export const MAX_STREAM_NAME_LENGTH = 128;
 export const MAX_STREAM_ARN_LENGTH = 2048;
 export const MAX_CONSUMER_NAME_LENGTH = 128;

@@ -79,6 +79,8 @@ export interface CreateStreamInput {
   kmsKeyId?: string | undefined;
   /** On-demand Advantage: the write throughput to have warm from the start (on-demand streams only). */
   warmThroughputMiBps?: number | undefined;
+  /** The largest record the stream takes, 1,024 to 10,240 KiB; 1,024 when unset (0 over gRPC). */
+  maxRecordSizeInKiB?: number | undefined;
 }
 
 export interface DeleteStreamInput extends StreamRef {
@@ -121,6 +123,8 @@ export interface StreamDescriptionSummary {
   consumerCount: number;
   /** Only for an on-demand stream while the account's billing commitment is in effect, as on AWS. */
   warmThroughput?: WarmThroughput | undefined;
+  /** The largest record the stream takes; undefined when a forwarded endpoint does not say. */
+  maxRecordSizeInKiB?: number | undefined;
 }
 
 export interface ListShardsInput extends StreamRef {
@@ -506,4 +510,13 @@ export type DescribeAccountSettingsInput = Record<never, never>;
 export interface UpdateAccountSettingsInput {
   /** As sent: null when a wire client sent none, `status` null when it came without one. */
   minimumThroughputBillingCommitment: { status: string | null } | null;
+}
+
+/** UpdateMaxRecordSize: a stream, named by its ARN only, and its new maximum record size. */
+export interface UpdateMaxRecordSizeInput {
+  streamArn?: string | undefined;
+  /** AWS's `StreamId`, reserved: validated, never used (see {@link StreamIdMember}). */
+  streamId?: string | undefined;
+  /** Null only when a wire client sent none; validation rejects it. */
+  maxRecordSizeInKiB: number | null;
 }

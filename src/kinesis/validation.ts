@@ -12,6 +12,7 @@ import {
   CONSUMER_NAME_PATTERN,
   ENCRYPTION_TYPES,
   HASH_KEY_PATTERN,
+  LARGEST_RECORD_BYTES,
   MAX_CONSUMER_ARN_LENGTH,
   MAX_CONSUMER_NAME_LENGTH,
   MAX_GET_RECORDS_LIMIT,
@@ -20,6 +21,7 @@ import {
   MAX_LIST_LIMIT,
   MAX_LIST_STREAM_CONSUMERS,
   MAX_LIST_TAGS_LIMIT,
+  MAX_MAX_RECORD_SIZE_KIB,
   MAX_NEXT_TOKEN_LENGTH,
   MAX_PARTITION_KEY_LENGTH,
   MAX_PUT_RECORDS_BYTES,
@@ -36,6 +38,7 @@ import {
   MAX_TAGS_PER_CALL,
   MAX_TAGS_PER_STREAM,
   METRICS_NAMES,
+  MIN_MAX_RECORD_SIZE_KIB,
   MIN_RECORDS_PER_PUT,
   RESOURCE_ARN_PATTERN,
   SEQUENCE_NUMBER_PATTERN,
@@ -73,6 +76,7 @@ import type {
   TagResourceInput,
   UntagResourceInput,
   UpdateAccountSettingsInput,
+  UpdateMaxRecordSizeInput,
   UpdateStreamModeInput,
   UpdateStreamWarmThroughputInput,
 } from "./types.ts";
@@ -310,17 +314,23 @@ function assertStreamIdentified(ref: StreamRef): void {
   }
 }
 
-function checkEntry(v: Violations, entry: PutRecordsRequestEntry, prefix: string): void {
+function checkEntry(
+  v: Violations,
+  entry: PutRecordsRequestEntry,
+  prefix: string,
+  maxRecordBytes: number,
+): void {
   if (v.notNull(entry.partitionKey, `${prefix}partitionKey`)) {
     v.length(entry.partitionKey!, `${prefix}partitionKey`, 1, MAX_PARTITION_KEY_LENGTH);
   }
   if (entry.explicitHashKey !== undefined) {
     v.pattern(entry.explicitHashKey, `${prefix}explicitHashKey`, hashKeyRegex, HASH_KEY_PATTERN);
   }
-  if (v.notNull(entry.data, `${prefix}data`)) {
-    const data = entry.data!;
-    v.lengthOf(() => renderBlob(data), data.length, `${prefix}data`, 0, MAX_RECORD_BYTES);
-  }
+  if (v.notNull(entry.data, `${prefix}data`)) checkData(v, entry.data!, prefix, maxRecordBytes);
+}
+
+function checkData(v: Violations, data: Uint8Array, prefix: string, maxRecordBytes: number): void {
+  v.lengthOf(() => renderBlob(data), data.length, `${prefix}data`, 0, maxRecordBytes);
 }
 
 /** Data plus UTF-8 partition key: what Kinesis counts against its size limits. */
@@ -347,16 +357,48 @@ function assertHashKeyInRange(entry: PutRecordsRequestEntry): void {
   }
 }
 
-function assertRecordSize(bytes: number): void {
+function assertRecordSize(bytes: number, maxRecordBytes: number): void {
   // The data alone is a model constraint (above); data plus key is the
   // service's rule, for which AWS's exact text is not documented.
-  if (bytes > MAX_RECORD_BYTES) {
+  if (bytes > maxRecordBytes) {
     throw new KinesisError(
       "InvalidArgumentException",
-      `Record size of ${bytes} bytes (data plus partition key) exceeds the limit of ${MAX_RECORD_BYTES} bytes.`,
+      `Record size of ${bytes} bytes (data plus partition key) exceeds the limit of ${maxRecordBytes} bytes.`,
     );
   }
 }
+
+/**
+ * The checks of a record's size against one stream's maximum, which only
+ * what holds the stream knows (the engine; for a forwarded stream, its
+ * endpoint). Data over it is AWS's model-constraint text with the stream's
+ * maximum in bytes, for the whole request, as AWS answered a 1 MiB stream
+ * after large records came (awslabs/amazon-kinesis-producer#680, 2025-12:
+ * "1 validation error detected: Value at 'records.1.member.data' failed to
+ * satisfy constraint: Member must have length less than or equal to
+ * 1048576"; that capture leaves the value out, the older ones show it, as
+ * here). Data plus key over it is {@link assertRecordSize}'s.
+ */
+export function assertRecordsFitStream(
+  records: readonly PutRecordsRequestEntry[],
+  single: boolean,
+  maxRecordBytes: number,
+): void {
+  if (maxRecordBytes >= LARGEST_RECORD_BYTES) return; // validation checked these already
+  const v = new Violations();
+  for (let i = 0; i < records.length && !v.full; i++) {
+    const data = records[i]!.data;
+    if (data !== null && data.length > maxRecordBytes) {
+      checkData(v, data, single ? "" : `records.${i + 1}.member.`, maxRecordBytes);
+    }
+  }
+  v.throwIfAny();
+  for (const entry of records) assertRecordSize(recordBytes(entry), maxRecordBytes);
+}
+
+/** Whether any record's data is over `maxRecordBytes`: the cheap test before asking a stream's maximum. */
+export const anyDataOver = (records: readonly PutRecordsRequestEntry[], maxRecordBytes: number) =>
+  records.some((entry) => entry.data !== null && entry.data.length > maxRecordBytes);
 
 /**
  * The most `PutRecords` entries a request may hold to be decoded at all. A
@@ -381,7 +423,17 @@ export function assertRecordCountDecodable(count: number | undefined): void {
   v.throwIfAny();
 }
 
-export function validatePutRecords(input: PutRecordsInput): void {
+/**
+ * `maxRecordBytes` is the largest record allowed before the stream is known:
+ * the operation table passes {@link LARGEST_RECORD_BYTES} (any stream's), and
+ * the stream's own maximum is checked where the stream is
+ * ({@link assertRecordsFitStream}). The default is a default stream's, which
+ * is what a caller knowing no stream checks against.
+ */
+export function validatePutRecords(
+  input: PutRecordsInput,
+  maxRecordBytes = MAX_RECORD_BYTES,
+): void {
   const v = new Violations();
   const records = input.records;
   if (v.notNull(records, "records")) {
@@ -389,7 +441,7 @@ export function validatePutRecords(input: PutRecordsInput): void {
     v.lengthOf(rendered, records!.length, "records", MIN_RECORDS_PER_PUT, MAX_RECORDS_PER_PUT);
     // Past ten violations the text is settled: a huge bad request costs no more.
     for (let i = 0; i < records!.length && !v.full; i++) {
-      checkEntry(v, records![i]!, `records.${i + 1}.member.`);
+      checkEntry(v, records![i]!, `records.${i + 1}.member.`, maxRecordBytes);
     }
   }
   checkStreamRef(v, input);
@@ -399,16 +451,19 @@ export function validatePutRecords(input: PutRecordsInput): void {
   for (const entry of records!) {
     assertHashKeyInRange(entry);
     const bytes = recordBytes(entry);
-    assertRecordSize(bytes);
+    assertRecordSize(bytes, maxRecordBytes);
     totalBytes += bytes;
   }
   if (totalBytes > MAX_PUT_RECORDS_BYTES) {
-    throw new KinesisError("InvalidArgumentException", "Records size exceeds 5 MB limit");
+    // AWS's text for its former 5 MiB limit was "Records size exceeds 5 MB
+    // limit" (snowplow/enrich#685); the one for 10 MiB is not recorded.
+    throw new KinesisError("InvalidArgumentException", "Records size exceeds 10 MB limit");
   }
   assertStreamIdentified(input);
 }
 
-export function validatePutRecord(input: PutRecordInput): void {
+/** `maxRecordBytes` as for {@link validatePutRecords}. */
+export function validatePutRecord(input: PutRecordInput, maxRecordBytes = MAX_RECORD_BYTES): void {
   const v = new Violations();
   if (input.sequenceNumberForOrdering !== undefined) {
     v.pattern(
@@ -418,11 +473,11 @@ export function validatePutRecord(input: PutRecordInput): void {
       SEQUENCE_NUMBER_PATTERN,
     );
   }
-  checkEntry(v, input, "");
+  checkEntry(v, input, "", maxRecordBytes);
   checkStreamRef(v, input);
   v.throwIfAny();
   assertHashKeyInRange(input);
-  assertRecordSize(recordBytes(input));
+  assertRecordSize(recordBytes(input), maxRecordBytes);
   assertStreamIdentified(input);
 }
 
@@ -454,6 +509,7 @@ export function validateCreateStream(input: CreateStreamInput): void {
   if (v.notNull(input.streamName, "streamName")) checkStreamName(v, input.streamName);
   if (input.tags !== undefined) checkTagMap(v, input.tags, 0, MAX_TAGS_PER_STREAM);
   checkWarmThroughput(v, input.warmThroughputMiBps);
+  if (input.maxRecordSizeInKiB !== undefined) checkMaxRecordSize(v, input.maxRecordSizeInKiB);
   v.throwIfAny();
   const mode = input.streamMode ?? "PROVISIONED";
   if (input.warmThroughputMiBps !== undefined) assertWarmThroughputOnDemand(mode);
@@ -876,4 +932,30 @@ export function validateUpdateAccountSettings(input: UpdateAccountSettingsInput)
     v.oneOf(commitment!.status!, `${path}.status`, BILLING_COMMITMENT_STATUSES);
   }
   v.throwIfAny();
+}
+
+/** `MaxRecordSizeInKiB`: 1,024 to 10,240 (AWS model, `MaxRecordSizeInKiB`). */
+function checkMaxRecordSize(v: Violations, kib: number): void {
+  v.range(kib, "maxRecordSizeInKiB", MIN_MAX_RECORD_SIZE_KIB, MAX_MAX_RECORD_SIZE_KIB);
+}
+
+/**
+ * UpdateMaxRecordSize names its stream by ARN only. AWS's model leaves the
+ * ARN optional (beside `StreamId`, "reserved for future use") and documents
+ * no text for its absence, so that one is ours.
+ */
+export function validateUpdateMaxRecordSize(input: UpdateMaxRecordSizeInput): void {
+  const v = new Violations();
+  if (v.notNull(input.maxRecordSizeInKiB, "maxRecordSizeInKiB")) {
+    checkMaxRecordSize(v, input.maxRecordSizeInKiB!);
+  }
+  if (input.streamArn !== undefined) checkStreamArn(v, input.streamArn);
+  checkStreamId(v, input.streamId);
+  v.throwIfAny();
+  if (input.streamArn === undefined) {
+    throw new KinesisError(
+      "InvalidArgumentException",
+      "StreamARN was not provided; UpdateMaxRecordSize names its stream by ARN.",
+    );
+  }
 }

@@ -118,6 +118,7 @@ export const streamDescriptionSummary = shape<k.StreamDescriptionSummary>({
   OpenShardCount: ["openShardCount", "integer", 0],
   ConsumerCount: ["consumerCount", "integer", 0],
   WarmThroughput: ["warmThroughput", warmThroughputShape],
+  MaxRecordSizeInKiB: ["maxRecordSizeInKiB", "integer"],
 });
 
 export const streamDescription = shape<k.StreamDescription>({

@@ -8,6 +8,7 @@
  * proto mapping — nothing in between (README: "Adding an operation").
  */
 import type { Engine } from "../engine/index.ts";
+import { LARGEST_RECORD_BYTES } from "../kinesis/limits.ts";
 import type * as k from "../kinesis/types.ts";
 import * as v from "../kinesis/validation.ts";
 import { empty, listOf, nothing, type Shape, shape, WHOLE } from "./aws-shape.ts";
@@ -89,6 +90,7 @@ export interface OperationTypes {
     output: k.AccountSettingsOutput;
   };
   UpdateAccountSettings: { input: k.UpdateAccountSettingsInput; output: k.AccountSettingsOutput };
+  UpdateMaxRecordSize: { input: k.UpdateMaxRecordSizeInput; output: undefined };
 }
 
 export type OperationName = keyof OperationTypes;
@@ -172,7 +174,8 @@ const nothingToCheck = () => {};
 export const operations: OperationTable = {
   PutRecords: {
     name: "PutRecords",
-    validate: v.validatePutRecords,
+    // Any stream's largest record here; the stream's own is checked where the stream is.
+    validate: (input) => v.validatePutRecords(input, LARGEST_RECORD_BYTES),
     target: byRef,
     writes: {
       records: (input) => input.records ?? [],
@@ -195,7 +198,7 @@ export const operations: OperationTable = {
   },
   PutRecord: {
     name: "PutRecord",
-    validate: v.validatePutRecord,
+    validate: (input) => v.validatePutRecord(input, LARGEST_RECORD_BYTES),
     target: byRef,
     writes: {
       records: (input) => [input],
@@ -228,6 +231,7 @@ export const operations: OperationTable = {
         StreamModeDetails: ["streamMode", streamModeDetails],
         Tags: ["tags", "stringMap"],
         WarmThroughputMiBps: ["warmThroughputMiBps", "integer"],
+        MaxRecordSizeInKiB: ["maxRecordSizeInKiB", "integer"],
       }),
       output: nothing,
     },
@@ -631,6 +635,20 @@ export const operations: OperationTable = {
       output: accountSettingsOutput,
     },
     engine: (engine, input) => engine.updateAccountSettings(input),
+  },
+  UpdateMaxRecordSize: {
+    name: "UpdateMaxRecordSize",
+    validate: v.validateUpdateMaxRecordSize,
+    target: (input) => ({ stream: { streamArn: input.streamArn } }),
+    aws: {
+      input: shape<k.UpdateMaxRecordSizeInput>({
+        StreamARN: ["streamArn", "string"],
+        ...streamIdMember,
+        MaxRecordSizeInKiB: ["maxRecordSizeInKiB", "integer", null],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.updateMaxRecordSize(input),
   },
 };
 

@@ -24,6 +24,7 @@ import {
   tagResourceMapping,
   untagResourceMapping,
   updateAccountSettingsMapping,
+  updateMaxRecordSizeMapping,
   updateStreamModeMapping,
   updateStreamWarmThroughputMapping,
 } from "./convert.ts";
@@ -101,5 +102,6 @@ export function createStreamService(backend: Backend): ServiceImpl<typeof Stream
       operations.UpdateAccountSettings,
       updateAccountSettingsMapping,
     ),
+    updateMaxRecordSize: unary(backend, operations.UpdateMaxRecordSize, updateMaxRecordSizeMapping),
   };
 }

@@ -25,6 +25,7 @@ suite("engine streams", () => {
       enhancedMonitoring: [{ shardLevelMetrics: [] }],
       openShardCount: 3,
       consumerCount: 0,
+      maxRecordSizeInKiB: 1024,
     });
   });
 

@@ -1,16 +1,20 @@
 /**
  * StreamService's proto mappings for a stream's settings: its retention
- * period, its encryption and its shard-level metrics. Increase and Decrease,
- * Start and Stop, Enable and Disable each take the same members, so each
- * pair shares one mapping.
+ * period, its encryption, its shard-level metrics and its maximum record
+ * size. Increase and Decrease, Start and Stop, Enable and Disable each take
+ * the same members, so each pair shares one mapping.
  */
 import { EncryptionType } from "../../gen/kinesis/gateway/v1/common_pb.ts";
-import { MetricsName } from "../../gen/kinesis/gateway/v1/stream_pb.ts";
+import {
+  MetricsName,
+  type UpdateMaxRecordSizeRequest,
+} from "../../gen/kinesis/gateway/v1/stream_pb.ts";
 import type * as kinesis from "../../kinesis/types.ts";
 import type { ProtoMapping } from "../unary.ts";
 import {
   enumFromProto,
   noAnswer,
+  optional,
   required,
   type StreamRefMessage,
   streamRefFromProto,
@@ -99,4 +103,17 @@ export const enhancedMonitoringMapping: ProtoMapping<
     currentShardLevelMetrics: metricsToProto(out.currentShardLevelMetrics),
     desiredShardLevelMetrics: metricsToProto(out.desiredShardLevelMetrics),
   }),
+};
+
+export const updateMaxRecordSizeMapping: ProtoMapping<
+  "UpdateMaxRecordSize",
+  UpdateMaxRecordSizeRequest,
+  object
+> = {
+  // An unset size is null, as from a wire client that sent none: validation names it.
+  fromProto: (req) => ({
+    streamArn: optional(req.streamArn),
+    maxRecordSizeInKiB: req.maxRecordSizeInKib === 0 ? null : req.maxRecordSizeInKib,
+  }),
+  toProto: noAnswer,
 };

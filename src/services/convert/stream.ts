@@ -39,6 +39,7 @@ export function createStreamInputFromProto(req: CreateStreamRequest): kinesis.Cr
     tags: req.tags,
     kmsKeyId: optional(req.kmsKeyId),
     warmThroughputMiBps: req.warmThroughputMibps,
+    maxRecordSizeInKiB: optionalCount(req.maxRecordSizeInKib),
   };
 }
 
@@ -105,6 +106,7 @@ export function streamDescriptionSummaryToProto(
     openShardCount: s.openShardCount,
     consumerCount: s.consumerCount,
     warmThroughput: warmThroughputToProto(s.warmThroughput),
+    maxRecordSizeInKib: s.maxRecordSizeInKiB ?? 0,
   };
 }
 

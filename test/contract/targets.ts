@@ -34,7 +34,10 @@ export interface ContractTarget {
   readonly accountId: string;
   /** How shards split the hash key space: AWS's `floor(2^128/N)` or kinesis-mock's `(2^128−1)/N`. */
   readonly shardSplit: "aws" | "kinesis-mock";
-  /** Whose texts the errors that only the store knows (an unknown stream) carry. */
+  /**
+   * Whose texts the errors that only the store knows (an unknown stream, a
+   * record over the stream's maximum record size) carry.
+   */
   readonly notFoundText: "aws" | "kinesis-mock";
   putRecords(input: kinesis.PutRecordsInput): Promise<kinesis.PutRecordsOutput>;
   putRecord(input: kinesis.PutRecordInput): Promise<kinesis.PutRecordOutput>;

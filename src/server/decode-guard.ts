@@ -31,7 +31,11 @@ import {
 
 const ENVELOPE_HEADER_BYTES = 5;
 const COMPRESSED_FLAG = 0x01;
-/** The most of an oversized HTTP/1.1 body read (and dropped) before it is refused: about the largest message. */
+/**
+ * The most of an oversized HTTP/1.1 body read (and dropped) before it is
+ * refused: about a 5 MiB PutRecords in JSON, the largest most clients send.
+ * A larger body is refused without being read (its connection closes).
+ */
 const DRAINED_MAX_BYTES = 8 * 1024 * 1024;
 /** How long that may take: a body trickled at the minimum rate is not waited for. */
 const DRAINED_MAX_MS = 5_000;

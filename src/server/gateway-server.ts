@@ -44,10 +44,11 @@ import {
 import { createRpcHandler } from "./rpc-handler.ts";
 
 /**
- * The largest request body read. A valid `PutRecords` holds at most 5 MiB
- * of data and keys; in Connect JSON the data is base64 (4/3 larger), plus
- * field names and framing. Anything larger is refused as soon as its length
- * is known, without being buffered.
+ * The largest request body read. A valid `PutRecords` holds at most 10 MiB
+ * of data and keys (a single record too, on a stream raised to 10,240 KiB);
+ * in Connect JSON and the wire API's JSON the data is base64 (4/3 larger),
+ * plus field names and framing. Anything larger is refused as soon as its
+ * length is known, without being buffered.
  */
 export const DEFAULT_READ_MAX_BYTES = Math.ceil((MAX_PUT_RECORDS_BYTES * 4) / 3) + 1024 * 1024;
 
@@ -62,7 +63,7 @@ export interface GatewayServerOptions {
   metricsHandler?: MetricsHandler | undefined;
   /** Whether the backends can serve; `/readyz` also needs it. Default: always. */
   isReady?: () => boolean;
-  /** Largest request message accepted. Default `DEFAULT_READ_MAX_BYTES` (about 7.7 MiB). */
+  /** Largest request message accepted. Default `DEFAULT_READ_MAX_BYTES` (about 14.3 MiB). */
   readMaxBytes?: number;
   /**
    * Tokens: a call without a valid one is refused from its headers, before

@@ -23,7 +23,10 @@ export type RequestHandler = ReturnType<typeof connectNodeAdapter>;
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 /** What one HTTP/2 stream may send before the gateway has read it. */
 const STREAM_WINDOW_BYTES = 1024 * 1024;
-/** Room for one 5 MiB `PutRecords` and more besides on each HTTP/2 connection. */
+/**
+ * What each HTTP/2 connection may send unread: a 5 MiB `PutRecords` whole;
+ * a larger one (up to 10 MiB of records) flows through as it is read.
+ */
 const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
 /**
  * HTTP/1.1 requests a connection may have waiting for their answers. Node
@@ -138,7 +141,7 @@ export function createOnePortServer(options: OnePortOptions): OnePortServer {
     settings: {
       maxConcurrentStreams: limits.maxConcurrentStreams,
       maxHeaderListSize: limits.maxHeaderBytes,
-      // A PutRecords can be 5 MiB: let clients send it in large frames
+      // A PutRecords can be 10 MiB: let clients send it in large frames
       // without waiting on flow control every 64 KiB. The window is also
       // what a stream can make Node buffer before the gateway reads it (and
       // refuses it, if the body budget is spent): 1 MiB, not more.

@@ -46,6 +46,13 @@ function keysAt(engine: Engine, shardIterator: string, limit?: number): string[]
   return engine.getRecords({ shardIterator, limit }).records.map((r) => r.partitionKey);
 }
 
+/** Raises stream "s" to the largest records any stream takes, 10 MiB. */
+const raise = (engine: Engine) =>
+  engine.updateMaxRecordSize({
+    streamArn: "arn:aws:kinesis:us-east-1:000000000000:stream/s",
+    maxRecordSizeInKiB: 10240,
+  });
+
 suite("engine getShardIterator", () => {
   test("TRIM_HORIZON starts at the oldest record", () => {
     const { engine } = setUp();
@@ -349,14 +356,15 @@ suite("engine getRecords", () => {
     assert.equal(rest.records.length, 1);
   });
 
-  test("returns a single record bigger than 10 MiB whole, and nothing with it", () => {
+  test("returns a 10 MiB record (a raised stream's largest) whole, and nothing with it", () => {
     const { engine } = setUp({ throttle: false });
-    engine.putRecord({ streamName: "s", data: bytes(11 * MiB), partitionKey: "big" });
+    raise(engine);
+    engine.putRecord({ streamName: "s", data: bytes(10 * MiB - 3), partitionKey: "big" });
     put(engine, "small");
     const page = engine.getRecords({ shardIterator: iterator(engine, "TRIM_HORIZON") });
     assert.deepEqual(
       page.records.map((r) => [r.partitionKey, r.data.byteLength]),
-      [["big", 11 * MiB]],
+      [["big", 10 * MiB - 3]],
     );
     assert.deepEqual(keysAt(engine, page.nextShardIterator!), ["small"]);
   });
@@ -552,6 +560,7 @@ suite("engine read throttling", () => {
 
   test("throttle: false serves every call", () => {
     const { engine } = setUp({ throttle: false });
+    raise(engine);
     engine.putRecord({ streamName: "s", data: bytes(5 * MiB), partitionKey: "k" });
     const it = iterator(engine, "TRIM_HORIZON");
     for (let i = 0; i < 20; i++)

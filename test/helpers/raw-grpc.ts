@@ -31,7 +31,9 @@ export function envelope(message: Uint8Array, flags = 0): Buffer {
 /** One call on a fresh HTTP/2 connection; the body is written as given. */
 export function rawGrpcCall(url: string, call: RawCall): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(url);
+    // The client's session must hold what it queues: Node's default is 10 MB,
+    // less than the largest PutRecords message (10 MiB of records, base64 in JSON).
+    const session = http2.connect(url, { maxSessionMemory: 64 });
     session.on("error", reject);
     const stream = session.request({
       ":method": "POST",

@@ -80,7 +80,7 @@ void suite("request messages larger than their method takes", () => {
       PutRecordsRequestSchema,
       create(PutRecordsRequestSchema, {
         streamName: "s",
-        records: Array.from({ length: 9 }, () => ({
+        records: Array.from({ length: 15 }, () => ({
           partitionKey: "k",
           data: new Uint8Array(1024 * 1024),
         })),

@@ -5,7 +5,7 @@
  * 4 MiB receive limit to read it.
  */
 import assert from "node:assert/strict";
-import { suite, test } from "node:test";
+import { after, before, suite, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
@@ -14,7 +14,9 @@ import {
   ConsumerService,
   ShardIteratorType,
 } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
-import { clientsFor, transports, useGateway } from "../helpers/gateway.ts";
+import type { RunningGateway } from "../../src/main.ts";
+import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
+import { clientsFor, startTestGateway, transports, useGateway } from "../helpers/gateway.ts";
 
 const MiB = 1024 * 1024;
 /** The largest record a raised stream takes: data and a one-character key, 10 MiB together. */
@@ -163,6 +165,33 @@ void suite("large records over gRPC, gRPC-Web and Connect", () => {
     limited.close();
   });
 
+  void test("SubscribeToShard delivers a 10 MiB record in an event of its own", async () => {
+    await raisedStream("large-subscribed", 10240);
+    const transport = transports["gRPC over h2c"]!(gateway.current.url);
+    const { producer } = clientsFor(transport);
+    const data = payload(TEN_MIB_DATA, 3);
+    await producer.putRecord({ streamName: "large-subscribed", data, partitionKey: "k" });
+    const abort = new AbortController();
+    const events = createClient(ConsumerService, transport).subscribeToShard(
+      {
+        streamName: "large-subscribed",
+        shardId: "shardId-000000000000",
+        startingPosition: { type: ShardIteratorType.TRIM_HORIZON },
+      },
+      { signal: abort.signal },
+    );
+    try {
+      for await (const event of events) {
+        if (event.records.length === 0) continue;
+        assert.equal(event.records.length, 1);
+        assert.ok(Buffer.from(event.records[0]!.data).equals(data), "the record came back changed");
+        break;
+      }
+    } finally {
+      abort.abort();
+    }
+  });
+
   void test("UpdateMaxRecordSize refuses sizes out of 1,024 to 10,240 KiB and streams not ACTIVE, changing nothing", async () => {
     const streams = streamsClient();
     const arn = await raisedStream("bounds", 2048);
@@ -229,6 +258,62 @@ void suite("large records over gRPC, gRPC-Web and Connect", () => {
       producer.putRecord({ streamName: "one-mib", data: new Uint8Array(MiB), partitionKey: "k" }),
       Code.InvalidArgument,
       `Record size of ${MiB + 1} bytes (data plus partition key) exceeds the limit of ${MiB} bytes.`,
+    );
+  });
+});
+
+void suite("large records over gRPC, forwarded to a real emulator", () => {
+  const emulator = useEmulator();
+  let gateway: RunningGateway;
+  before(async () => {
+    gateway = await startTestGateway([
+      "--backend",
+      "kinesis",
+      "--kinesis-endpoint",
+      emulator.current.endpoint,
+      // kinesis-mock's Node build takes seconds over a request of several MiB.
+      "--kinesis-request-timeout-ms",
+      "60000",
+    ]);
+  });
+  after(() => gateway.stop());
+
+  void test("an 8 MiB record written over gRPC comes back alone in an answer over the 4 MiB budget", async () => {
+    // 8 MiB, not 10: kinesis-mock cannot return a 10 MiB record (test/wire/large-records.test.ts).
+    const transport = transports["gRPC over h2c"]!(gateway.url);
+    const { producer, streams } = clientsFor(transport);
+    await streams.createStream({
+      streamName: "forwarded",
+      shardCount: 1,
+      maxRecordSizeInKib: 8192,
+    });
+    await waitUntilStreamActive(emulator.current.client(), "forwarded");
+    const data = payload(8 * MiB - 1, 4);
+    const small = new Uint8Array(10);
+    const put = await producer.putRecords({
+      streamName: "forwarded",
+      records: [
+        { data, partitionKey: "k" },
+        { data: small, partitionKey: "k" },
+      ],
+    });
+    assert.equal(put.failedRecordCount, 0);
+    const consumer = createClient(ConsumerService, transport);
+    const { shardIterator } = await consumer.getShardIterator({
+      streamName: "forwarded",
+      shardId: "shardId-000000000000",
+      shardIteratorType: ShardIteratorType.TRIM_HORIZON,
+    });
+    const first = await consumer.getRecords({ shardIterator });
+    assert.deepEqual(
+      first.records.map((r) => r.sequenceNumber),
+      [put.records[0]!.sequenceNumber],
+    );
+    assert.ok(Buffer.from(first.records[0]!.data).equals(data), "the record came back changed");
+    const second = await consumer.getRecords({ shardIterator: first.nextShardIterator });
+    assert.deepEqual(
+      second.records.map((r) => r.sequenceNumber),
+      [put.records[1]!.sequenceNumber],
     );
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { KinesisError } from "../../src/kinesis/errors.ts";
+import { LARGEST_RECORD_BYTES } from "../../src/kinesis/limits.ts";
 import type {
   GetShardIteratorInput,
   PutRecordsRequestEntry,
@@ -10,6 +11,7 @@ import type {
   StreamMode,
 } from "../../src/kinesis/types.ts";
 import {
+  assertRecordsFitStream,
   validateAddTags,
   validateCreateStream,
   validateDescribeStream,
@@ -22,6 +24,7 @@ import {
   validateRemoveTags,
   validateRetentionPeriod,
   validateStreamRef,
+  validateUpdateMaxRecordSize,
 } from "../../src/kinesis/validation.ts";
 import {
   isSerializationCase,
@@ -715,5 +718,88 @@ void suite("tags", () => {
     ]) {
       rejects(run, "InvalidArgumentException", /Neither StreamName/);
     }
+  });
+});
+
+void suite("large records: the largest any stream takes, and one stream's maximum", () => {
+  const ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
+  const largest = (records: PutRecordsRequestEntry[]) =>
+    validatePutRecords({ streamName: "s", records }, LARGEST_RECORD_BYTES);
+
+  void test("before the stream is known, data of up to 10 MiB passes, and data plus key up to 10 MiB", () => {
+    assert.doesNotThrow(() => largest([record("k", 10 * MiB - 1)]));
+    rejects(
+      () => largest([record("k", 10 * MiB + 1)]),
+      "ValidationException",
+      tooLong(
+        "records.1.member.data",
+        `java.nio.HeapByteBuffer[pos=0 lim=${10 * MiB + 1} cap=${10 * MiB + 1}]`,
+        10 * MiB,
+      ),
+    );
+    rejects(
+      () => largest([record("k", 10 * MiB)]),
+      "InvalidArgumentException",
+      /exceeds the limit of 10485760 bytes/,
+    );
+  });
+
+  void test("a stream's maximum refuses data one byte over it, naming each record, and data plus key", () => {
+    const max = 2 * MiB;
+    assert.doesNotThrow(() => assertRecordsFitStream([record("k", max - 1)], false, max));
+    rejects(
+      () =>
+        assertRecordsFitStream(
+          [record("k", 1), record("k", max + 1), record("k", max + 2)],
+          false,
+          max,
+        ),
+      "ValidationException",
+      `2 validation errors detected: Value 'java.nio.HeapByteBuffer[pos=0 lim=${max + 1} cap=${max + 1}]' at 'records.2.member.data' failed to satisfy constraint: Member must have length less than or equal to ${max}; Value 'java.nio.HeapByteBuffer[pos=0 lim=${max + 2} cap=${max + 2}]' at 'records.3.member.data' failed to satisfy constraint: Member must have length less than or equal to ${max}`,
+    );
+    rejects(
+      () => assertRecordsFitStream([record("k", max + 1)], true, max),
+      "ValidationException",
+      /at 'data' failed to satisfy constraint/,
+    );
+    rejects(
+      () => assertRecordsFitStream([record("k", max)], true, max),
+      "InvalidArgumentException",
+      `Record size of ${max + 1} bytes (data plus partition key) exceeds the limit of ${max} bytes.`,
+    );
+  });
+
+  void test("UpdateMaxRecordSize takes 1,024 to 10,240 KiB and a stream ARN", () => {
+    for (const ok of [1024, 5000, 10240]) {
+      assert.doesNotThrow(() =>
+        validateUpdateMaxRecordSize({ streamArn: ARN, maxRecordSizeInKiB: ok }),
+      );
+    }
+    rejects(
+      () => validateUpdateMaxRecordSize({ streamArn: ARN, maxRecordSizeInKiB: 1023 }),
+      "ValidationException",
+      "1 validation error detected: Value '1023' at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must have value greater than or equal to 1024",
+    );
+    rejects(
+      () => validateUpdateMaxRecordSize({ streamArn: "nope", maxRecordSizeInKiB: null }),
+      "ValidationException",
+      /^2 validation errors detected: Value null at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must not be null; Value 'nope' at 'streamARN'/,
+    );
+    rejects(
+      () => validateUpdateMaxRecordSize({ maxRecordSizeInKiB: 2048 }),
+      "InvalidArgumentException",
+      "StreamARN was not provided; UpdateMaxRecordSize names its stream by ARN.",
+    );
+  });
+
+  void test("CreateStream's MaxRecordSizeInKiB has the same bounds", () => {
+    assert.doesNotThrow(() =>
+      validateCreateStream({ streamName: "s", shardCount: 1, maxRecordSizeInKiB: 10240 }),
+    );
+    rejects(
+      () => validateCreateStream({ streamName: "s", shardCount: 1, maxRecordSizeInKiB: 10241 }),
+      "ValidationException",
+      "1 validation error detected: Value '10241' at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must have value less than or equal to 10240",
+    );
   });
 });

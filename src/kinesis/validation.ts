@@ -396,10 +396,6 @@ export function assertRecordsFitStream(
   for (const entry of records) assertRecordSize(recordBytes(entry), maxRecordBytes);
 }
 
-/** Whether any record's data is over `maxRecordBytes`: the cheap test before asking a stream's maximum. */
-export const anyDataOver = (records: readonly PutRecordsRequestEntry[], maxRecordBytes: number) =>
-  records.some((entry) => entry.data !== null && entry.data.length > maxRecordBytes);
-
 /**
  * The most `PutRecords` entries a request may hold to be decoded at all. A
  * request with more is refused on its count, counted from its bytes (see

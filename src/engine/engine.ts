@@ -140,7 +140,11 @@ export interface EngineOptions {
   shardWriteRecordsPerSecond?: number | undefined;
   /** Bytes (data plus UTF-8 partition key) per second one shard accepts. Default: 1048576 (1 MiB, AWS). */
   shardWriteBytesPerSecond?: number | undefined;
-  /** How many seconds of a shard's write rate can be spent at once. Default: 1. */
+  /**
+   * How many seconds of a shard's write rate can be spent at once. Default: 1.
+   * A single record larger than that (a large record) is still taken by an
+   * idle shard, which then pays off the excess (see `WriteLimiter`).
+   */
   burstSeconds?: number | undefined;
   /** GetRecords calls per second one shard serves. Default: 5 (AWS). */
   shardReadCallsPerSecond?: number | undefined;

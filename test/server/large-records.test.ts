@@ -17,17 +17,7 @@ import {
 import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { clientsFor, startTestGateway, transports, useGateway } from "../helpers/gateway.ts";
-
-const MiB = 1024 * 1024;
-/** The largest record a raised stream takes: data and a one-character key, 10 MiB together. */
-const TEN_MIB_DATA = 10 * MiB - 1;
-
-/** Bytes that differ from place to place, so a record read back is compared meaningfully. */
-function payload(size: number, seed: number): Uint8Array {
-  const bytes = Buffer.alloc(size, seed);
-  for (let i = 0; i < size; i += 4096) bytes.writeUInt32BE(i + seed, i);
-  return bytes;
-}
+import { MiB, payload, TEN_MIB_DATA } from "../helpers/large-records.ts";
 
 const rejectsWithCode = (promise: Promise<unknown>, code: Code, message: string) =>
   assert.rejects(promise, (err: unknown) => {

@@ -26,10 +26,7 @@ import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { startTestGateway, useGateway } from "../helpers/gateway.ts";
 import { activeStream, sdkClient, untilStreamActive } from "../helpers/kinesis-sdk.ts";
-
-const MiB = 1024 * 1024;
-/** The largest record a raised stream takes: data and a one-character key, 10 MiB together. */
-const TEN_MIB_DATA = 10 * MiB - 1;
+import { MiB, payload, TEN_MIB_DATA } from "../helpers/large-records.ts";
 
 const rejectsWith = (promise: Promise<unknown>, name: string, message?: string | RegExp) =>
   assert.rejects(promise, (err: Error) => {
@@ -38,13 +35,6 @@ const rejectsWith = (promise: Promise<unknown>, name: string, message?: string |
     else if (message !== undefined) assert.match(err.message, message);
     return true;
   });
-
-/** Bytes that differ from place to place, so a record read back is compared meaningfully. */
-function payload(size: number): Uint8Array {
-  const bytes = Buffer.alloc(size);
-  for (let i = 0; i < size; i += 4096) bytes.writeUInt32BE(i, i);
-  return bytes;
-}
 
 async function maxRecordSizeOf(kinesis: KinesisClient, name: string) {
   const summary = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name })))

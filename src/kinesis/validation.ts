@@ -377,7 +377,10 @@ function assertRecordSize(bytes: number, maxRecordBytes: number): void {
  * "1 validation error detected: Value at 'records.1.member.data' failed to
  * satisfy constraint: Member must have length less than or equal to
  * 1048576"; that capture leaves the value out, the older ones show it, as
- * here). Data plus key over it is {@link assertRecordSize}'s.
+ * here). Data plus key over it is {@link assertRecordSize}'s: "the record
+ * size limit applies to the total size of the partition key and data blob"
+ * (API reference, PutRecords,
+ * https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html).
  */
 export function assertRecordsFitStream(
   records: readonly PutRecordsRequestEntry[],

@@ -111,7 +111,8 @@ export type GetRecordsRequest = Message<"kinesis.gateway.v1.GetRecordsRequest"> 
    * fewer records, and `next_shard_iterator` continues after the last one.
    * Raise it with the client's limit to read up to 10 MiB a call. A record
    * larger than this on its own comes alone: the client's limit must fit the
-   * largest record plus ~1 KiB.
+   * largest record plus ~1 KiB (10 MiB + 1 KiB on a stream whose maximum
+   * record size was raised to 10 MiB).
    *
    * @generated from field: uint32 max_message_bytes = 4;
    */

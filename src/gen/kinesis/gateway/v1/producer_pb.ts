@@ -17,8 +17,10 @@ export const file_kinesis_gateway_v1_producer: GenFile = /*@__PURE__*/
 /**
  * Limits, as Kinesis enforces them:
  * - 1 to 500 records;
- * - each record: data plus partition key at most 1 MiB (1,048,576 bytes);
- * - all records: data plus partition keys at most 5 MiB;
+ * - each record: data plus partition key at most the stream's maximum record
+ *   size: 1 MiB (1,048,576 bytes) unless raised, up to 10 MiB, with
+ *   `StreamService.UpdateMaxRecordSize`;
+ * - all records: data plus partition keys at most 10 MiB;
  * - the stream named by `stream_name`, `stream_arn`, or both (then both must
  *   name the same stream).
  *
@@ -61,7 +63,8 @@ export const PutRecordsRequestSchema: GenMessage<PutRecordsRequest> = /*@__PURE_
  */
 export type PutRecordsRequestEntry = Message<"kinesis.gateway.v1.PutRecordsRequestEntry"> & {
   /**
-   * The payload, 0 bytes to 1 MiB (counted with the partition key).
+   * The payload, 0 bytes to the stream's maximum record size, counted with
+   * the partition key: 1 MiB unless raised, 10 MiB at most.
    *
    * @generated from field: bytes data = 1;
    */
@@ -301,7 +304,7 @@ export const PutRecordResponseSchema: GenMessage<PutRecordResponse> = /*@__PURE_
  *   with AWS's text, e.g. `1 validation error detected: Value '…' at
  *   'records.1.member.partitionKey' failed to satisfy constraint: Member must
  *   have length less than or equal to 256`; or `InvalidArgumentException`,
- *   e.g. for an explicit hash key above 2^128−1 or a request over 5 MiB.
+ *   e.g. for an explicit hash key above 2^128−1 or a request over 10 MiB.
  * - NOT_FOUND: `Stream <name> under account <account> not found.`
  * - RESOURCE_EXHAUSTED: `PutRecord` to a shard without capacity
  *   (`ProvisionedThroughputExceededException`). `PutRecords` instead reports

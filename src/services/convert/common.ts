@@ -3,6 +3,9 @@
  * empty and an unset number 0, so empty optional strings and zero counts
  * become `undefined` here.
  */
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { KinesisError } from "../../kinesis/errors.ts";
 import type * as kinesis from "../../kinesis/types.ts";
 
 export const optional = (value: string): string | undefined => (value === "" ? undefined : value);
@@ -37,4 +40,35 @@ export function enumFromProto<T extends string>(
 ): T | undefined {
   if (value === 0) return undefined;
   return names[value] ?? (String(value) as T);
+}
+
+/** The seconds of 0001-01-01T00:00:00Z and of 9999-12-31T23:59:59Z, google.protobuf.Timestamp's range. */
+const MIN_TIMESTAMP_SECONDS = -62_135_596_800n;
+const MAX_TIMESTAMP_SECONDS = 253_402_300_799n;
+
+/**
+ * An optional `google.protobuf.Timestamp` as a Date. One outside the range
+ * the type allows (0001-01-01 to 9999-12-31, nanos 0 to 999,999,999) is no
+ * date: it is refused with INVALID_ARGUMENT, as the wire API refuses a
+ * timestamp that is not one, rather than becoming an Invalid Date that the
+ * engine reads as absent and the forward backend would send upstream as
+ * `NaN`, which is not JSON. The text is ours; `member` is the AWS member.
+ */
+export function optionalDate(timestamp: Timestamp | undefined, member: string): Date | undefined {
+  if (timestamp === undefined) return undefined;
+  const { seconds, nanos } = timestamp;
+  if (
+    seconds < MIN_TIMESTAMP_SECONDS ||
+    seconds > MAX_TIMESTAMP_SECONDS ||
+    nanos < 0 ||
+    nanos > 999_999_999
+  ) {
+    throw new KinesisError(
+      "SerializationException",
+      `The value of '${member}' (seconds ${seconds}, nanos ${nanos}) is not a valid ` +
+        "google.protobuf.Timestamp: seconds must be within 0001-01-01T00:00:00Z and " +
+        "9999-12-31T23:59:59Z, nanos within 0 and 999,999,999.",
+    );
+  }
+  return timestampDate(timestamp);
 }

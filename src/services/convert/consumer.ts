@@ -3,7 +3,7 @@
  * starting position too), and the registration of enhanced fan-out consumers.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type ConsumerDescriptionSchema,
   type ConsumerSchema,
@@ -18,7 +18,14 @@ import {
 } from "../../gen/kinesis/gateway/v1/consumer_pb.ts";
 import type * as kinesis from "../../kinesis/types.ts";
 import type { ProtoMapping } from "../unary.ts";
-import { noAnswer, optional, optionalCount, required, streamRefFromProto } from "./common.ts";
+import {
+  noAnswer,
+  optional,
+  optionalCount,
+  optionalDate,
+  required,
+  streamRefFromProto,
+} from "./common.ts";
 
 const iteratorTypes: Readonly<Record<number, kinesis.ShardIteratorType>> = {
   [ShardIteratorType.AT_SEQUENCE_NUMBER]: "AT_SEQUENCE_NUMBER",
@@ -40,7 +47,7 @@ export function iteratorInput(
     // Unset is null, as from a wire client that sent none: validation names it.
     shardIteratorType: iteratorTypes[position.type] ?? null,
     startingSequenceNumber: position.sequenceNumber === "" ? undefined : position.sequenceNumber,
-    timestamp: position.timestamp === undefined ? undefined : timestampDate(position.timestamp),
+    timestamp: optionalDate(position.timestamp, "timestamp"),
   };
 }
 
@@ -119,10 +126,7 @@ export const listStreamConsumersMapping: ProtoMapping<
     streamArn: required(req.streamArn),
     nextToken: optional(req.nextToken),
     maxResults: optionalCount(req.maxResults),
-    streamCreationTimestamp:
-      req.streamCreationTimestamp === undefined
-        ? undefined
-        : timestampDate(req.streamCreationTimestamp),
+    streamCreationTimestamp: optionalDate(req.streamCreationTimestamp, "streamCreationTimestamp"),
   }),
   toProto: (out) => ({
     consumers: out.consumers.map(consumerToProto),

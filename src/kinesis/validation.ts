@@ -548,12 +548,20 @@ export function validateListShards(input: ListShardsInput): void {
   }
   checkStreamRef(v, input);
   v.throwIfAny();
-  // A next token carries the stream; AWS refuses a stream name beside it.
+  // A next token carries the stream; AWS refuses a stream name or ARN beside
+  // it, naming the member given ("NextToken and StreamARN cannot be provided
+  // together." when only the ARN is, as the AWS CLI shows).
   if (input.nextToken !== undefined) {
-    if (input.streamName !== undefined || input.streamArn !== undefined) {
+    const member =
+      input.streamName !== undefined
+        ? "StreamName"
+        : input.streamArn !== undefined
+          ? "StreamARN"
+          : undefined;
+    if (member !== undefined) {
       throw new KinesisError(
         "InvalidArgumentException",
-        "NextToken and StreamName cannot be provided together.",
+        `NextToken and ${member} cannot be provided together.`,
       );
     }
     return;

@@ -310,6 +310,18 @@ void suite("other operations", () => {
       "InvalidArgumentException",
       "NextToken and StreamName cannot be provided together.",
     );
+    // AWS names the member given: the AWS CLI v2, which sends StreamARN, shows this text.
+    const arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
+    rejects(
+      () => validateListShards({ nextToken: "t", streamArn: arn }),
+      "InvalidArgumentException",
+      "NextToken and StreamARN cannot be provided together.",
+    );
+    rejects(
+      () => validateListShards({ nextToken: "t", streamName: "s", streamArn: arn }),
+      "InvalidArgumentException",
+      "NextToken and StreamName cannot be provided together.",
+    );
   });
 });
 

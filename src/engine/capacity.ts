@@ -8,7 +8,7 @@ import type { StreamMode, WarmThroughput } from "../kinesis/types.ts";
 import { warmThroughputOnlyOnDemand } from "../kinesis/validation.ts";
 import type { AccountSettings } from "./account-settings.ts";
 import type { StreamState } from "./stream.ts";
-import { beginUpdate } from "./stream-control.ts";
+import { assertStreamActiveForChange, beginUpdate } from "./stream-control.ts";
 
 /**
  * A stream's write capacity, as its capacity mode and warm throughput set it
@@ -47,8 +47,9 @@ export interface Capacity {
   created(stream: StreamState, warmMiBps: number | undefined, nowMs: number): void;
   /**
    * UpdateStreamMode: the stream must be ACTIVE and becomes UPDATING. The
-   * same mode changes nothing (and is not counted), except for warm
-   * throughput given with ON_DEMAND, which is set as by {@link setWarmThroughput}.
+   * same mode (on an ACTIVE stream) changes nothing and is not counted,
+   * except for warm throughput given with ON_DEMAND, which is set as by
+   * {@link setWarmThroughput}.
    */
   switchMode(
     stream: StreamState,
@@ -196,6 +197,9 @@ export function createCapacity(options: CapacityOptions): Capacity {
     },
 
     switchMode(stream, mode, warmMiBps, nowMs, assertOnDemandAllowed) {
+      // AWS: "For successful operation, the resource must be in the ACTIVE
+      // state", also when the mode asked for is the stream's already.
+      assertStreamActiveForChange(stream, nowMs);
       if (mode === stream.mode) {
         if (warmMiBps !== undefined) setWarmThroughput(stream, warmMiBps, nowMs);
         return;

@@ -115,6 +115,28 @@ void test("the mode changes twice in 24 hours at most; the same mode changes not
   assert.equal(engine.describeStreamSummary({ streamName: "s" }).streamMode, "ON_DEMAND");
 });
 
+void test("the mode a stream has is refused too while the stream is CREATING, UPDATING or DELETING", () => {
+  // AWS: "For successful operation, the resource must be in the ACTIVE state."
+  const clock = createManualClock();
+  const engine = createEngine({ now: clock.now, transitionDelayMs: 500 });
+  engine.createStream({ streamName: "s", shardCount: 1 });
+  const streamArn = arnOf(engine, "s");
+  const busy = kinesisError(
+    "ResourceInUseException",
+    "Stream s under account 000000000000 is not currently ACTIVE.",
+  );
+  const same = () => engine.updateStreamMode({ streamArn, streamMode: "PROVISIONED" });
+  assert.throws(same, busy, "CREATING");
+  clock.advance(500);
+  same();
+  engine.startStreamEncryption({ streamArn, encryptionType: "KMS", keyId: "k" });
+  assert.throws(same, busy, "UPDATING");
+  clock.advance(500);
+  same();
+  engine.deleteStream({ streamName: "s" });
+  assert.throws(same, busy, "DELETING");
+});
+
 void test("a mode change makes the stream UPDATING for the transition and refuses another change meanwhile", () => {
   const clock = createManualClock();
   const engine = createEngine({ now: clock.now, transitionDelayMs: 500 });

@@ -20,6 +20,7 @@ import { type BackendKind, type Config, parseConfig } from "./config.ts";
 import { createEngine, type Engine } from "./engine/index.ts";
 import { createLogger } from "./logger.ts";
 import { planMemory } from "./memory-plan.ts";
+import { heapLimitFlag, heapLimitGiven } from "./node-flags.ts";
 import { createAnswerBudget } from "./server/answer-budget.ts";
 import { BODY_RATE_WINDOW_MS } from "./server/connections.ts";
 import { createGatewayServer, DEFAULT_READ_MAX_BYTES } from "./server/gateway-server.ts";
@@ -292,6 +293,22 @@ export async function startGateway(
   };
 }
 
+/**
+ * Re-executes the command with V8's old generation limited to the memory
+ * bound (see src/node-flags.ts), unless `node` was given a limit already;
+ * where `process.execve` is missing (Windows), runs on as it is.
+ */
+function limitHeapToMemoryBound(maxMemoryMiB: number): void {
+  if (heapLimitGiven(process.execArgv, process.env.NODE_OPTIONS)) return;
+  if (typeof process.execve !== "function") return;
+  process.execve(process.execPath, [
+    process.execPath,
+    ...process.execArgv,
+    heapLimitFlag(maxMemoryMiB),
+    ...process.argv.slice(1),
+  ]);
+}
+
 export async function runMain(): Promise<void> {
   const result = parseConfig(process.argv.slice(2), process.env);
   if (result.kind === "help") {
@@ -305,6 +322,7 @@ export async function runMain(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  limitHeapToMemoryBound(result.config.maxMemoryMiB);
   const logger = createLogger({ level: result.config.logLevel });
   const telemetry = await startTelemetry({ logger });
   let gateway: RunningGateway;

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { LARGEST_RECORD_BYTES, MAX_PUT_RECORDS_BYTES } from "../src/kinesis/limits.ts";
 import { DEFAULT_MEMORY_MIB, MIN_MEMORY_MIB, planMemory } from "../src/memory-plan.ts";
+import { heapLimitFlag, heapLimitGiven } from "../src/node-flags.ts";
 import { DEFAULT_ADMISSION, DEFAULT_READ_MAX_BYTES } from "../src/server/gateway-server.ts";
 
 for (const maxMemoryMiB of [MIN_MEMORY_MIB, DEFAULT_MEMORY_MIB]) {
@@ -20,3 +21,14 @@ for (const maxMemoryMiB of [MIN_MEMORY_MIB, DEFAULT_MEMORY_MIB]) {
     assert.ok(plan.answersInMakingBytes >= 2 * LARGEST_RECORD_BYTES);
   });
 }
+
+void test("V8's old generation follows the bound, unless node was given a limit", () => {
+  assert.equal(heapLimitFlag(192), "--max-old-space-size=192");
+  assert.equal(heapLimitGiven(["--max-semi-space-size=8"], undefined), false);
+  assert.equal(heapLimitGiven(["--max-semi-space-size=8"], "--enable-source-maps"), false);
+  assert.equal(heapLimitGiven(["--max-old-space-size=512"], undefined), true);
+  assert.equal(heapLimitGiven(["--max_old_space_size=512"], undefined), true);
+  assert.equal(heapLimitGiven([], "--enable-source-maps --max-old-space-size=512"), true);
+  assert.equal(heapLimitGiven(["--max-old-space-size-percentage=50"], undefined), true);
+  assert.equal(heapLimitGiven(["--max-old-space"], undefined), false);
+});

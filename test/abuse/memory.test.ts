@@ -7,6 +7,7 @@
  * within 1 s, and nothing is logged at error level.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import { after, before, suite, test } from "node:test";
@@ -22,6 +23,8 @@ import {
   ProducerService,
   PutRecordsRequestSchema,
 } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
+import { DescribeStreamSummaryRequestSchema } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
+import { MIN_MEMORY_MIB } from "../../src/memory-plan.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 import { envelope } from "../helpers/raw-grpc.ts";
 import { underAttack } from "./helpers.ts";
@@ -333,5 +336,69 @@ void suite("abuse: large reads dropped mid-answer (--streams s:1,backlog:1 --thr
       ).then(() => undefined),
     );
     t.diagnostic(`peak RSS ${peakMiB.toFixed(0)} MiB`);
+  });
+});
+
+void suite("abuse: pipelined calls at the smallest bound (--max-memory-mib MIN_MEMORY_MIB)", () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await startGatewayProcess([
+      "--streams",
+      "s:1",
+      "--max-memory-mib",
+      String(MIN_MEMORY_MIB),
+    ]);
+  });
+  after(() => gateway.stop());
+
+  void test("the command runs with V8's old generation limited to the bound", () => {
+    const argv = readFileSync(`/proc/${gateway.pid}/cmdline`, "utf8").split("\0");
+    assert.ok(argv.includes(`--max-old-space-size=${MIN_MEMORY_MIB}`), argv.join(" "));
+  });
+
+  // An outside tester's 7,000 pipelined grpcio futures on one channel took
+  // the gateway to 262 MB at --max-memory-mib 192 (201 MB): V8 let its heap
+  // grow to four times what was live before collecting it (see
+  // src/node-flags.ts, heapLimitFlag). This test: 216 MiB before, 148–156 after.
+  void test("7,000 calls started at once on one connection keep the gateway within its bound", async (t) => {
+    const request = envelope(
+      toBinary(
+        DescribeStreamSummaryRequestSchema,
+        create(DescribeStreamSummaryRequestSchema, { streamName: "s" }),
+      ),
+    );
+    const statuses = new Map<string, number>();
+    const { peakMiB } = await underAttack(gateway, { maxMemoryMiB: MIN_MEMORY_MIB }, async () => {
+      const session = http2.connect(gateway.url);
+      session.on("error", () => undefined);
+      await Promise.all(
+        Array.from(
+          { length: 7_000 },
+          () =>
+            new Promise<void>((resolve) => {
+              const stream = session.request({
+                ":method": "POST",
+                ":path": "/kinesis.gateway.v1.StreamService/DescribeStreamSummary",
+                "content-type": "application/grpc",
+                te: "trailers",
+              });
+              let status = `reset`;
+              stream.on("trailers", (trailers) => {
+                status = String(trailers["grpc-status"]);
+              });
+              stream.on("data", () => undefined);
+              stream.on("error", () => undefined);
+              stream.on("close", () => {
+                statuses.set(status, (statuses.get(status) ?? 0) + 1);
+                resolve();
+              });
+              stream.end(request);
+            }),
+        ),
+      );
+      session.close();
+    });
+    t.diagnostic(`peak RSS ${peakMiB.toFixed(0)} MiB; ${JSON.stringify([...statuses])}`);
+    assert.equal(statuses.get("0"), 7_000, JSON.stringify([...statuses]));
   });
 });

@@ -7,6 +7,7 @@ import {
   MAX_CONSUMERS_PER_STREAM,
   MAX_GET_RECORDS_LIMIT,
   MAX_LIST_LIMIT,
+  SHARD_FILTER_TYPES,
 } from "../kinesis/limits.ts";
 import type {
   AccountSettingsOutput,
@@ -36,6 +37,7 @@ import type {
   ListTagsForResourceOutput,
   ListTagsInput,
   ListTagsOutput,
+  MergeShardsInput,
   PutRecordInput,
   PutRecordOutput,
   PutRecordsInput,
@@ -48,6 +50,8 @@ import type {
   ResourceRef,
   RetentionPeriodInput,
   Shard,
+  ShardFilterType,
+  SplitShardInput,
   StreamDescription,
   StreamDescriptionSummary,
   StreamEncryptionInput,
@@ -56,6 +60,8 @@ import type {
   UntagResourceInput,
   UpdateAccountSettingsInput,
   UpdateMaxRecordSizeInput,
+  UpdateShardCountInput,
+  UpdateShardCountOutput,
   UpdateStreamModeInput,
   UpdateStreamWarmThroughputInput,
   UpdateStreamWarmThroughputOutput,
@@ -95,10 +101,19 @@ import {
   type StoredRecord,
 } from "./record-store.ts";
 import {
+  childShardsOf,
+  isShardListed,
+  requestMerge,
+  requestScale,
+  requestSplit,
+  settleReshard,
+} from "./resharding.ts";
+import {
   assertIteratorNotExpired,
   decodeShardIterator,
   encodeShardIterator,
 } from "./shard-iterator.ts";
+import { type AppliedShardFilter, filteredShards } from "./shard-listing.ts";
 import { shardIdFor, shardIndexFromId } from "./shard-ranges.ts";
 import { readShardPage, startingPosition } from "./shard-reads.ts";
 import {
@@ -270,6 +285,12 @@ export interface Engine {
   readRecords(ref: StreamRef, shardId: string, options?: ReadOptions): StoredRecord[];
   /** Each throttled shard's write utilization now (see `WriteLimiter.utilization`). */
   shardWriteUtilization(): ShardUtilization[];
+  /** Splits an open shard in two: UPDATING for `transitionDelayMs`, then the children are open. */
+  splitShard(input: SplitShardInput): void;
+  /** Merges two adjacent open shards into one, after UPDATING as for a split. */
+  mergeShards(input: MergeShardsInput): void;
+  /** Scales the open shards to an even split of the key space by splits and merges, after UPDATING. */
+  updateShardCount(input: UpdateShardCountInput): UpdateShardCountOutput;
 }
 
 export interface ShardUtilization {
@@ -326,6 +347,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const streams = new Map<string, StreamState>();
   /** The DELETING streams, so that removing the ones whose time has come costs nothing when there are none. */
   const deleting = new Set<StreamState>();
+  /** The streams UPDATING towards a reshard, made by `removeDeleted` when their time comes. */
+  const resharding = new Set<StreamState>();
   /**
    * The `incarnationSeconds` of removed streams, by name, while the clock has
    * not passed them: a new stream of the name must take a later second.
@@ -357,8 +380,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
     throw new Error("a request naming no stream reached the engine");
   }
 
-  /** Drops the streams whose DELETING time is over. */
+  /** Drops the streams whose DELETING time is over and makes the reshards whose UPDATING is. */
   function removeDeleted(nowMs: number): void {
+    for (const stream of resharding) {
+      if (stream.pendingReshard === undefined) {
+        resharding.delete(stream);
+      } else {
+        openShardCount += settleReshard(stream, nowMs);
+      }
+    }
     if (deleting.size === 0) return;
     for (const stream of deleting) {
       if (nowMs >= stream.deletingUntilMs!) {
@@ -370,7 +400,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   function remove(stream: StreamState): void {
     streams.delete(stream.name);
-    removedIncarnations.set(stream.name, stream.incarnationSeconds);
+    resharding.delete(stream);
+    // Shards made by a reshard may carry a later second than the stream's.
+    const seconds = Math.max(...stream.shards.map((shard) => shard.createdSeconds));
+    removedIncarnations.set(stream.name, seconds);
     openShardCount -= stream.openShards.length;
     stream.store.clear();
   }
@@ -488,7 +521,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     ) {
       throw invalidArgument("Invalid ShardIterator.");
     }
-    const shard = stream?.shards[shardIndex];
+    const found = stream?.shards[shardIndex];
+    // A closed shard whose records have all aged out is gone, as on AWS.
+    const shard = found !== undefined && isShardListed(stream!, found, nowMs) ? found : undefined;
     if (stream === undefined || shard === undefined) {
       throw new KinesisError(
         "ResourceNotFoundException",
@@ -552,7 +587,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   function shardOutput(shard: ShardState): Shard {
-    return {
+    const output: Shard = {
       shardId: shard.shardId,
       hashKeyRange: {
         startingHashKey: shard.startingHashKey.toString(),
@@ -560,6 +595,32 @@ export function createEngine(options: EngineOptions = {}): Engine {
       },
       sequenceNumberRange: { startingSequenceNumber: shard.sequencer.startingSequenceNumber },
     };
+    if (shard.parentShardId !== undefined) output.parentShardId = shard.parentShardId;
+    if (shard.adjacentParentShardId !== undefined) {
+      output.adjacentParentShardId = shard.adjacentParentShardId;
+    }
+    if (shard.endingSequenceNumber !== undefined) {
+      output.sequenceNumberRange.endingSequenceNumber = shard.endingSequenceNumber;
+    }
+    return output;
+  }
+
+  /** What a reshard request checks against the account. */
+  function reshardLimits() {
+    return { accountOpenShards: openShardCount, shardLimit, shardLimitExceeded };
+  }
+
+  /**
+   * Runs a reshard request against the stream it names, then makes the
+   * reshard at once when there is no delay, or leaves it for its time.
+   */
+  function reshard<T>(ref: StreamRef, request: (stream: StreamState, nowMs: number) => T): T {
+    const nowMs = now();
+    const stream = resolve(ref, nowMs);
+    const output = request(stream, nowMs);
+    resharding.add(stream);
+    removeDeleted(nowMs);
+    return output;
   }
 
   function changeRetentionOf(input: RetentionPeriodInput, direction: "increase" | "decrease") {
@@ -704,7 +765,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const stream = resolve(input, nowMs);
       const status = streamStatus(stream, nowMs);
       // kinesalite saw AWS describe a CREATING or DELETING stream without shards.
-      const shards = status === "ACTIVE" || status === "UPDATING" ? stream.shards : [];
+      const shards =
+        status === "ACTIVE" || status === "UPDATING"
+          ? stream.shards.filter((shard) => isShardListed(stream, shard, nowMs))
+          : [];
       const after = input.exclusiveStartShardId || undefined;
       // Shard ids are zero-padded, so string order is index order.
       const start = after === undefined ? 0 : shards.findIndex((s) => s.shardId > after);
@@ -731,6 +795,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const nowMs = now();
       let stream: StreamState;
       let after: string | undefined;
+      let filter: AppliedShardFilter | undefined;
       if (input.nextToken) {
         // The token names the stream, so AWS refuses anything that names it again.
         if (input.streamName)
@@ -740,22 +805,32 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (input.exclusiveStartShardId) {
           throw invalidArgument("NextToken and ExclusiveStartShardId cannot be provided together.");
         }
-        const [name, lastShardId] = decodeTimedPageToken(input.nextToken, 2, nowMs) as [
-          string,
-          string,
-        ];
+        // The token carries the filter too: AWS takes none beside it.
+        const [name, lastShardId, type, timestamp] = decodeTimedPageToken(
+          input.nextToken,
+          4,
+          nowMs,
+        ) as [string, string, string, string];
         stream = resolve({ streamName: name }, nowMs);
         after = lastShardId;
+        filter = pageFilter(type, timestamp);
       } else {
         if (!input.streamName && !input.streamArn) {
           throw invalidArgument("Either NextToken or StreamName should be provided.");
         }
         stream = resolve(input, nowMs);
-        after = input.exclusiveStartShardId || undefined;
+        after = laterShardId(
+          input.exclusiveStartShardId || undefined,
+          input.shardFilter?.type === "AFTER_SHARD_ID" ? input.shardFilter.shardId : undefined,
+        );
+        const type = input.shardFilter?.type;
+        filter =
+          type == null ? undefined : { type, timestampMs: input.shardFilter?.timestamp?.getTime() };
       }
+      const listed = filteredShards(stream, filter, nowMs);
       // Shard ids are zero-padded, so string order is index order.
-      const start = after === undefined ? 0 : stream.shards.findIndex((s) => s.shardId > after);
-      const shards = start < 0 ? [] : stream.shards.slice(start);
+      const start = after === undefined ? 0 : listed.findIndex((s) => s.shardId > after);
+      const shards = start < 0 ? [] : listed.slice(start);
       const maxResults = pageSize(
         input.maxResults,
         LIST_SHARDS_DEFAULT_MAX_RESULTS,
@@ -765,7 +840,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const output: ListShardsOutput = { shards: page.map(shardOutput) };
       if (shards.length > maxResults) {
         output.nextToken = encodeTimedPageToken(
-          [stream.name, page[page.length - 1]!.shardId],
+          [
+            stream.name,
+            page[page.length - 1]!.shardId,
+            filter?.type ?? "",
+            filter?.timestampMs === undefined ? "" : String(filter.timestampMs),
+          ],
           nowMs,
         );
       }
@@ -881,10 +961,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const limit = pageSize(input.limit, MAX_GET_RECORDS_LIMIT, MAX_GET_RECORDS_LIMIT);
       const page = readShardPage(stream, shard, iterator.position, limit, nowMs);
       shard.readLimiter?.charge(page.bytes, nowMs);
+      const records = page.records.map((record) =>
+        kinesisRecord(record, encryptionOf(stream, nowMs).encryptionType),
+      );
+      // At the end of a closed shard, AWS answers no iterator but the children to read next.
+      if (shard.closedAtMs !== undefined && page.atEnd) {
+        return { records, millisBehindLatest: 0, childShards: childShardsOf(stream, shard) };
+      }
       return {
-        records: page.records.map((record) =>
-          kinesisRecord(record, encryptionOf(stream, nowMs).encryptionType),
-        ),
+        records,
         nextShardIterator: encodeShardIterator({
           ...iterator,
           position: page.next,
@@ -1088,6 +1173,41 @@ export function createEngine(options: EngineOptions = {}): Engine {
       );
     },
 
+    splitShard(input) {
+      const { shardToSplit, newStartingHashKey } = input;
+      if (shardToSplit === null || newStartingHashKey === null) {
+        throw new Error("SplitShard without a shard or a hash key reached the engine");
+      }
+      reshard(input, (stream, nowMs) =>
+        requestSplit(
+          stream,
+          shardToSplit,
+          newStartingHashKey,
+          reshardLimits(),
+          nowMs,
+          transitionDelayMs,
+        ),
+      );
+    },
+
+    mergeShards(input) {
+      const { shardToMerge, adjacentShardToMerge } = input;
+      if (shardToMerge === null || adjacentShardToMerge === null) {
+        throw new Error("MergeShards without its two shards reached the engine");
+      }
+      reshard(input, (stream, nowMs) =>
+        requestMerge(stream, shardToMerge, adjacentShardToMerge, nowMs, transitionDelayMs),
+      );
+    },
+
+    updateShardCount(input) {
+      const target = input.targetShardCount;
+      if (target === null) throw new Error("UpdateShardCount without a target reached the engine");
+      return reshard(input, (stream, nowMs) =>
+        requestScale(stream, target, reshardLimits(), nowMs, transitionDelayMs),
+      );
+    },
+
     readRecords(ref, shardId, readOptions) {
       const stream = resolve(ref, now());
       const shard = stream.shards.find((s) => s.shardId === shardId);
@@ -1137,4 +1257,25 @@ function invalidArgument(message: string): KinesisError {
 
 function streamTagOwner(stream: StreamState): TagOwner {
   return { kind: "stream", name: stream.name, accountId: stream.accountId, tags: stream.tags };
+}
+
+/** The later of two exclusive start shard ids: both must be passed. */
+function laterShardId(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  const index = (id: string) => shardIndexFromId(id) ?? -1;
+  return index(a) >= index(b) ? a : b;
+}
+
+/** The filter a ListShards page token carries (see `listShards`). */
+function pageFilter(type: string, timestamp: string): AppliedShardFilter | undefined {
+  if (type === "") return undefined;
+  if (!(SHARD_FILTER_TYPES as readonly string[]).includes(type)) {
+    throw invalidArgument("Invalid NextToken.");
+  }
+  const timestampMs = timestamp === "" ? undefined : Number(timestamp);
+  if (timestampMs !== undefined && !Number.isSafeInteger(timestampMs)) {
+    throw invalidArgument("Invalid NextToken.");
+  }
+  return { type: type as ShardFilterType, timestampMs };
 }

@@ -99,6 +99,8 @@ export interface ShardPage {
    * how long ago the last record returned arrived.
    */
   readonly millisBehindLatest: number;
+  /** Whether no record is left after the page's: the end, for a shard that is closed. */
+  readonly atEnd: boolean;
 }
 
 /**
@@ -141,6 +143,7 @@ export function readShardPage(
       caughtUp || behindSince === undefined
         ? 0
         : Math.max(0, nowMs - behindSince.approximateArrivalTimestamp),
+    atEnd: caughtUp,
   };
 }
 

@@ -11,7 +11,12 @@ import { hashKeyHex, MAX_HASH_KEY, partitionKeyHashHex } from "./hash-key.ts";
 import type { ReadLimiter } from "./read-limiter.ts";
 import type { RecordStore } from "./record-store.ts";
 import { createShardSequencer, type ShardSequencer } from "./sequence-number.ts";
-import { shardIdFor, shardIndexForHashKey, splitHashKeySpace } from "./shard-ranges.ts";
+import {
+  type HashKeySpan,
+  shardIdFor,
+  shardIndexForHashKey,
+  splitHashKeySpace,
+} from "./shard-ranges.ts";
 import type { WriteLimiter } from "./write-limiter.ts";
 
 /** One shard of a stream and what writing to it needs. */
@@ -31,6 +36,16 @@ export interface ShardState {
   readonly readLimiter: ReadLimiter | undefined;
   /** The ProvisionedThroughputExceededException text of a throttled GetRecords. */
   readonly readThrottledMessage: string;
+  /** When the shard was made, in epoch milliseconds: by CreateStream, or by the reshard that made it. */
+  readonly createdAtMs: number;
+  /** The shard it was split from, or the first of the two it was merged from. */
+  readonly parentShardId: string | undefined;
+  /** The second shard it was merged from. */
+  readonly adjacentParentShardId: string | undefined;
+  /** Set when a reshard closes it (see `resharding.ts`); it takes no more writes then. */
+  closedAtMs: number | undefined;
+  /** Set with `closedAtMs`: the last sequence number the shard could have issued. */
+  endingSequenceNumber: string | undefined;
 }
 
 /**
@@ -79,14 +94,31 @@ export interface StreamState {
   readonly consumers: Map<string, ConsumerState>;
   /** The ARN seconds of removed consumers, by name, while the clock has not passed them. */
   readonly removedConsumerSeconds: Map<string, number>;
-  /** Every shard, by index. */
-  readonly shards: readonly ShardState[];
+  /** Every shard, by index: a reshard closes some and appends new ones. */
+  readonly shards: ShardState[];
   /** The open shards in hash key order; their ranges cover the whole key space. */
-  readonly openShards: readonly ShardState[];
+  openShards: readonly ShardState[];
   /** `openShards[i].startingHashKey` as {@link hashKeyHex} renders it, for the search on every record. */
-  readonly openStartingHashKeys: readonly string[];
+  openStartingHashKeys: readonly string[];
   readonly store: RecordStore;
+  /** Makes a new shard's write limiter, or undefined when throttling is off. */
+  readonly createLimiter: () => WriteLimiter | undefined;
+  /** Makes a new shard's read limiter, or undefined when throttling is off. */
+  readonly createReadLimiter: () => ReadLimiter | undefined;
+  /**
+   * Set by SplitShard, MergeShards and UpdateShardCount: the change the
+   * stream is UPDATING towards, made when `updatingUntilMs` comes (`resharding.ts`).
+   */
+  pendingReshard: PendingReshard | undefined;
+  /** When UpdateShardCount was called, in epoch milliseconds, over the last 24 hours. */
+  readonly scalingTimesMs: number[];
 }
+
+/** A reshard a stream is UPDATING towards; shards are named by index. */
+export type PendingReshard =
+  | { readonly kind: "split"; readonly shardIndex: number; readonly newStartingHashKey: bigint }
+  | { readonly kind: "merge"; readonly shardIndex: number; readonly adjacentShardIndex: number }
+  | { readonly kind: "scale"; readonly targetShardCount: number };
 
 /** A stream's encryption: KMS with the key's id, or NONE without one. */
 export interface StreamEncryption {
@@ -133,24 +165,52 @@ export interface NewStream {
   createReadLimiter: () => ReadLimiter | undefined;
 }
 
+/** What a new shard is made from: where it sits, when, and the shards it came from. */
+export interface NewShard {
+  readonly index: number;
+  readonly span: HashKeySpan;
+  readonly createdAtMs: number;
+  /** Its sequence numbers' creation second (see `NewStream.incarnationSeconds`). */
+  readonly createdSeconds: number;
+  readonly parentShardId?: string | undefined;
+  readonly adjacentParentShardId?: string | undefined;
+}
+
+/** A new open shard of `stream`, with its own sequencer and write and read limiters. */
+export function createShardState(
+  stream: Pick<StreamState, "name" | "accountId" | "createLimiter" | "createReadLimiter">,
+  shard: NewShard,
+): ShardState {
+  const shardId = shardIdFor(shard.index);
+  return {
+    index: shard.index,
+    shardId,
+    startingHashKey: shard.span.startingHashKey,
+    endingHashKey: shard.span.endingHashKey,
+    createdSeconds: shard.createdSeconds,
+    sequencer: createShardSequencer(shard.createdSeconds, shard.index),
+    limiter: stream.createLimiter(),
+    throttledMessage: writeRateExceededMessage(shardId, stream.name, stream.accountId),
+    readLimiter: stream.createReadLimiter(),
+    // The newer AWS text for reads (awslabs/amazon-kinesis-client#1521).
+    readThrottledMessage: `Rate exceeded for Shard - ${stream.accountId}/${stream.name}/${shardId}`,
+    createdAtMs: shard.createdAtMs,
+    parentShardId: shard.parentShardId,
+    adjacentParentShardId: shard.adjacentParentShardId,
+    closedAtMs: undefined,
+    endingSequenceNumber: undefined,
+  };
+}
+
 export function createStreamState(stream: NewStream): StreamState {
-  const createdSeconds = stream.incarnationSeconds;
-  const shards = splitHashKeySpace(stream.shardCount).map((span, index): ShardState => {
-    const shardId = shardIdFor(index);
-    return {
+  const shards = splitHashKeySpace(stream.shardCount).map((span, index) =>
+    createShardState(stream, {
       index,
-      shardId,
-      startingHashKey: span.startingHashKey,
-      endingHashKey: span.endingHashKey,
-      createdSeconds,
-      sequencer: createShardSequencer(createdSeconds, index),
-      limiter: stream.createLimiter(),
-      throttledMessage: writeRateExceededMessage(shardId, stream.name, stream.accountId),
-      readLimiter: stream.createReadLimiter(),
-      // The newer AWS text for reads (awslabs/amazon-kinesis-client#1521).
-      readThrottledMessage: `Rate exceeded for Shard - ${stream.accountId}/${stream.name}/${shardId}`,
-    };
-  });
+      span,
+      createdAtMs: stream.createdAtMs,
+      createdSeconds: stream.incarnationSeconds,
+    }),
+  );
   const initialEncryption: StreamEncryption =
     stream.keyId === undefined
       ? { encryptionType: "NONE", keyId: undefined }
@@ -178,6 +238,10 @@ export function createStreamState(stream: NewStream): StreamState {
     openShards: shards,
     openStartingHashKeys: shards.map((shard) => hashKeyHex(shard.startingHashKey)),
     store: stream.store,
+    createLimiter: stream.createLimiter,
+    createReadLimiter: stream.createReadLimiter,
+    pendingReshard: undefined,
+    scalingTimesMs: [],
   };
 }
 

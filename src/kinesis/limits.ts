@@ -2,6 +2,7 @@
 import type {
   EncryptionType,
   MetricsName,
+  ScalingType,
   ShardFilterType,
   ShardIteratorType,
   StreamMode,
@@ -175,3 +176,11 @@ export const MAX_STREAM_ID_LENGTH = 24;
 export const STREAM_ID_PATTERN = "[a-z0-9]{20}-[a-z0-9]{3}";
 /** How long a ListShards or ListStreamConsumers `NextToken` can be used (AWS API reference: 300 s). */
 export const NEXT_TOKEN_TTL_MS = 300_000;
+/** The most open shards UpdateShardCount may leave a stream with (AWS's default quota). */
+export const MAX_SHARDS_PER_STREAM = 10_000;
+/** How many times UpdateShardCount may scale a stream in a rolling 24 hours (AWS's default quota). */
+export const MAX_UPDATE_SHARD_COUNT_PER_DAY = 10;
+/** The model's bounds on UpdateShardCount's `TargetShardCount`. */
+export const MAX_TARGET_SHARD_COUNT = 100_000;
+/** `ScalingType`, for UpdateShardCount: the model's one value. */
+export const SCALING_TYPES: readonly ScalingType[] = ["UNIFORM_SCALING"];

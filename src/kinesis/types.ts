@@ -137,7 +137,7 @@ export interface ListShardsInput extends StreamRef {
   tokenStream?: StreamRef | undefined;
   exclusiveStartShardId?: string | undefined;
   maxResults?: number | undefined;
-  /** Which shards to list; validated, but neither backend filters by it yet. */
+  /** Which shards to list (AWS's ShardFilter types; see `engine/shard-listing.ts`). */
   shardFilter?: ShardFilter | undefined;
 }
 
@@ -239,6 +239,15 @@ export interface GetRecordsOutput {
    * last record returned arrived.
    */
   millisBehindLatest: number;
+  /** Set only at the end of a closed shard: the shards made from it. */
+  childShards?: ChildShard[] | undefined;
+}
+
+/** A shard made from the one read, as GetRecords names it at that shard's end. */
+export interface ChildShard {
+  shardId: string;
+  parentShards: string[];
+  hashKeyRange: HashKeyRange;
 }
 
 export interface DescribeStreamInput extends StreamRef {
@@ -519,4 +528,38 @@ export interface UpdateMaxRecordSizeInput {
   streamId?: string | undefined;
   /** Null only when a wire client sent none; validation rejects it. */
   maxRecordSizeInKiB: number | null;
+}
+
+/** For SplitShard. */
+export interface SplitShardInput extends StreamRef {
+  /** Null only when a wire client sent none; validation rejects it. */
+  shardToSplit: string | null;
+  /** A decimal hash key; null only when a wire client sent none. */
+  newStartingHashKey: string | null;
+}
+
+/** For MergeShards. */
+export interface MergeShardsInput extends StreamRef {
+  /** Null only when a wire client sent none; validation rejects it. */
+  shardToMerge: string | null;
+  /** Null only when a wire client sent none; validation rejects it. */
+  adjacentShardToMerge: string | null;
+}
+
+export type ScalingType = "UNIFORM_SCALING";
+
+/** For UpdateShardCount. */
+export interface UpdateShardCountInput extends StreamRef {
+  /** Null only when a wire client sent none; validation rejects it. */
+  targetShardCount: number | null;
+  /** As sent, checked against the enum by validation; null only when a client sent none. */
+  scalingType: string | null;
+}
+
+export interface UpdateShardCountOutput {
+  streamName: string;
+  streamArn: string;
+  /** The open shards before the change. */
+  currentShardCount: number;
+  targetShardCount: number;
 }

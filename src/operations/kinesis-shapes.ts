@@ -49,18 +49,20 @@ const NO_ENHANCED_MONITORING: k.EnhancedMetrics[] = [{ shardLevelMetrics: [] }];
 /** The request id the SDK reports beside a forwarded answer (for telemetry). */
 export const requestId = readOnly((members) => members.structure("$metadata")?.string("requestId"));
 
+const hashKeyRange = [
+  "hashKeyRange",
+  shape<k.HashKeyRange>({
+    StartingHashKey: ["startingHashKey", "string", ""],
+    EndingHashKey: ["endingHashKey", "string", ""],
+  }),
+  { startingHashKey: "", endingHashKey: "" },
+] as const satisfies MemberSpec;
+
 export const shardShape = shape<k.Shard>({
   ShardId: ["shardId", "string", ""],
   ParentShardId: ["parentShardId", "string"],
   AdjacentParentShardId: ["adjacentParentShardId", "string"],
-  HashKeyRange: [
-    "hashKeyRange",
-    shape<k.HashKeyRange>({
-      StartingHashKey: ["startingHashKey", "string", ""],
-      EndingHashKey: ["endingHashKey", "string", ""],
-    }),
-    { startingHashKey: "", endingHashKey: "" },
-  ],
+  HashKeyRange: hashKeyRange,
   SequenceNumberRange: [
     "sequenceNumberRange",
     shape<k.SequenceNumberRange>({
@@ -210,4 +212,11 @@ export const accountSettingsOutput = shape<k.AccountSettingsOutput>({
       EarliestAllowedEndAt: ["earliestAllowedEndAt", "timestamp"],
     }),
   ],
+});
+
+/** A child shard, as GetRecords names it at the end of a closed shard. */
+export const childShard = shape<k.ChildShard>({
+  ShardId: ["shardId", "string", ""],
+  ParentShards: ["parentShards", "strings", []],
+  HashKeyRange: hashKeyRange,
 });

@@ -14,6 +14,7 @@ import * as v from "../kinesis/validation.ts";
 import { empty, listOf, nothing, type Shape, shape, WHOLE } from "./aws-shape.ts";
 import {
   accountSettingsOutput,
+  childShard,
   consumerDescription,
   consumerRef,
   consumerShape,
@@ -91,6 +92,9 @@ export interface OperationTypes {
   };
   UpdateAccountSettings: { input: k.UpdateAccountSettingsInput; output: k.AccountSettingsOutput };
   UpdateMaxRecordSize: { input: k.UpdateMaxRecordSizeInput; output: undefined };
+  SplitShard: { input: k.SplitShardInput; output: undefined };
+  MergeShards: { input: k.MergeShardsInput; output: undefined };
+  UpdateShardCount: { input: k.UpdateShardCountInput; output: k.UpdateShardCountOutput };
 }
 
 export type OperationName = keyof OperationTypes;
@@ -350,6 +354,7 @@ export const operations: OperationTable = {
         Records: ["records", listOf(kinesisRecord), []],
         NextShardIterator: ["nextShardIterator", "string"],
         MillisBehindLatest: ["millisBehindLatest", "integer", 0],
+        ChildShards: ["childShards", listOf(childShard)],
       }),
     },
     engine: (engine, input) => engine.getRecords(input),
@@ -649,6 +654,53 @@ export const operations: OperationTable = {
       output: nothing,
     },
     engine: (engine, input) => void engine.updateMaxRecordSize(input),
+  },
+  SplitShard: {
+    name: "SplitShard",
+    validate: v.validateSplitShard,
+    target: byRef,
+    aws: {
+      input: shape<k.SplitShardInput>({
+        ...streamRefMembers,
+        ShardToSplit: ["shardToSplit", "string", null],
+        NewStartingHashKey: ["newStartingHashKey", "string", null],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.splitShard(input),
+  },
+  MergeShards: {
+    name: "MergeShards",
+    validate: v.validateMergeShards,
+    target: byRef,
+    aws: {
+      input: shape<k.MergeShardsInput>({
+        ...streamRefMembers,
+        ShardToMerge: ["shardToMerge", "string", null],
+        AdjacentShardToMerge: ["adjacentShardToMerge", "string", null],
+      }),
+      output: nothing,
+    },
+    engine: (engine, input) => void engine.mergeShards(input),
+  },
+  UpdateShardCount: {
+    name: "UpdateShardCount",
+    validate: v.validateUpdateShardCount,
+    target: byRef,
+    aws: {
+      input: shape<k.UpdateShardCountInput>({
+        ...streamRefMembers,
+        TargetShardCount: ["targetShardCount", "integer", null],
+        ScalingType: ["scalingType", "string", null],
+      }),
+      output: shape<k.UpdateShardCountOutput>({
+        StreamName: ["streamName", "string", ""],
+        StreamARN: ["streamArn", "string", ""],
+        CurrentShardCount: ["currentShardCount", "integer", 0],
+        TargetShardCount: ["targetShardCount", "integer", 0],
+      }),
+    },
+    engine: (engine, input) => engine.updateShardCount(input),
   },
 };
 

@@ -28,6 +28,7 @@ import type * as kinesis from "../kinesis/types.ts";
 import { operations } from "../operations/table.ts";
 import { callContextOf } from "./call-context.ts";
 import {
+  childShardsToProto,
   deregisterStreamConsumerMapping,
   describeStreamConsumerMapping,
   getShardIteratorMapping,
@@ -188,6 +189,8 @@ function* eventsOf(
           ? out.millisBehindLatest
           : millisBehindAfter(last, out),
       ),
+      // A closed shard's children come with its last event.
+      childShards: from === out.records.length ? childShardsToProto(out.childShards) : [],
     };
   } while (from < out.records.length);
 }
@@ -274,6 +277,7 @@ export function createConsumerService(
           records: out.records.map(recordToProto),
           nextShardIterator: out.nextShardIterator ?? "",
           millisBehindLatest: BigInt(out.millisBehindLatest),
+          childShards: childShardsToProto(out.childShards),
         };
       } finally {
         afterHandover(release);
@@ -307,7 +311,7 @@ export function createConsumerService(
             idlePollMs,
           );
           // The first event says the subscription is live even when there is nothing yet.
-          if (out.records.length > 0 || first) {
+          if (out.records.length > 0 || first || out.childShards !== undefined) {
             for (const event of eventsOf(out, budgetBytes, continuation)) {
               continuation = event.continuationSequenceNumber ?? continuation;
               afterHandover(await answers.admit(makingBytes(budgetBytes), until));

@@ -17,14 +17,17 @@ import {
   listStreamsMapping,
   listTagsForResourceMapping,
   listTagsForStreamMapping,
+  mergeShardsMapping,
   putResourcePolicyMapping,
   removeTagsFromStreamMapping,
   retentionPeriodMapping,
+  splitShardMapping,
   streamEncryptionMapping,
   tagResourceMapping,
   untagResourceMapping,
   updateAccountSettingsMapping,
   updateMaxRecordSizeMapping,
+  updateShardCountMapping,
   updateStreamModeMapping,
   updateStreamWarmThroughputMapping,
 } from "./convert.ts";
@@ -103,5 +106,8 @@ export function createStreamService(backend: Backend): ServiceImpl<typeof Stream
       updateAccountSettingsMapping,
     ),
     updateMaxRecordSize: unary(backend, operations.UpdateMaxRecordSize, updateMaxRecordSizeMapping),
+    splitShard: unary(backend, operations.SplitShard, splitShardMapping),
+    mergeShards: unary(backend, operations.MergeShards, mergeShardsMapping),
+    updateShardCount: unary(backend, operations.UpdateShardCount, updateShardCountMapping),
   };
 }

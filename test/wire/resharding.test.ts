@@ -271,7 +271,7 @@ void suite("resharding against the engine", () => {
     const step = (MAX_HASH_KEY + 1n) / 3n;
     assert.deepEqual(
       open
-        .map((s) => s.HashKeyRange!.StartingHashKey)
+        .map((s) => s.HashKeyRange!.StartingHashKey!)
         .sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)),
       ["0", String(step), String(2n * step)],
     );

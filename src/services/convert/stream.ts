@@ -22,6 +22,7 @@ import {
 import type * as kinesis from "../../kinesis/types.ts";
 import type { ProtoMapping } from "../unary.ts";
 import { enumFromProto, optional, optionalCount, streamRefFromProto } from "./common.ts";
+import { shardFilterFromProto } from "./resharding.ts";
 import { enhancedMonitoringToProto } from "./stream-settings.ts";
 
 export const streamModes: Readonly<Record<number, kinesis.StreamMode>> = {
@@ -61,6 +62,7 @@ export function listShardsInputFromProto(req: ListShardsRequest): kinesis.ListSh
     nextToken: optional(req.nextToken),
     exclusiveStartShardId: optional(req.exclusiveStartShardId),
     maxResults: optionalCount(req.maxResults),
+    shardFilter: req.shardFilter === undefined ? undefined : shardFilterFromProto(req.shardFilter),
   };
 }
 

@@ -8,13 +8,15 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { EncryptionType } from "./common_pb.ts";
 import { file_kinesis_gateway_v1_common } from "./common_pb.ts";
+import type { HashKeyRange } from "./stream_pb.ts";
+import { file_kinesis_gateway_v1_stream } from "./stream_pb.ts";
 import type { Message, UnknownEnum } from "@bufbuild/protobuf";
 
 /**
  * Describes the file kinesis/gateway/v1/consumer.proto.
  */
 export const file_kinesis_gateway_v1_consumer: GenFile = /*@__PURE__*/
-  fileDesc("CiFraW5lc2lzL2dhdGV3YXkvdjEvY29uc3VtZXIucHJvdG8SEmtpbmVzaXMuZ2F0ZXdheS52MSLpAQoXR2V0U2hhcmRJdGVyYXRvclJlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRIQCghzaGFyZF9pZBgDIAEoCRJCChNzaGFyZF9pdGVyYXRvcl90eXBlGAQgASgOMiUua2luZXNpcy5nYXRld2F5LnYxLlNoYXJkSXRlcmF0b3JUeXBlEiAKGHN0YXJ0aW5nX3NlcXVlbmNlX251bWJlchgFIAEoCRItCgl0aW1lc3RhbXAYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjIKGEdldFNoYXJkSXRlcmF0b3JSZXNwb25zZRIWCg5zaGFyZF9pdGVyYXRvchgBIAEoCSJpChFHZXRSZWNvcmRzUmVxdWVzdBIWCg5zaGFyZF9pdGVyYXRvchgBIAEoCRINCgVsaW1pdBgCIAEoDRISCgpzdHJlYW1fYXJuGAMgASgJEhkKEW1heF9tZXNzYWdlX2J5dGVzGAQgASgNInwKEkdldFJlY29yZHNSZXNwb25zZRIrCgdyZWNvcmRzGAEgAygLMhoua2luZXNpcy5nYXRld2F5LnYxLlJlY29yZBIbChNuZXh0X3NoYXJkX2l0ZXJhdG9yGAIgASgJEhwKFG1pbGxpc19iZWhpbmRfbGF0ZXN0GAMgASgDIsYBCgZSZWNvcmQSFwoPc2VxdWVuY2VfbnVtYmVyGAEgASgJEkEKHWFwcHJveGltYXRlX2Fycml2YWxfdGltZXN0YW1wGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRkYXRhGAMgASgMEhUKDXBhcnRpdGlvbl9rZXkYBCABKAkSOwoPZW5jcnlwdGlvbl90eXBlGAUgASgOMiIua2luZXNpcy5nYXRld2F5LnYxLkVuY3J5cHRpb25UeXBlIrABChdTdWJzY3JpYmVUb1NoYXJkUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEhAKCHNoYXJkX2lkGAMgASgJEj8KEXN0YXJ0aW5nX3Bvc2l0aW9uGAQgASgLMiQua2luZXNpcy5nYXRld2F5LnYxLlN0YXJ0aW5nUG9zaXRpb24SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBSABKA0ijwEKEFN0YXJ0aW5nUG9zaXRpb24SMwoEdHlwZRgBIAEoDjIlLmtpbmVzaXMuZ2F0ZXdheS52MS5TaGFyZEl0ZXJhdG9yVHlwZRIXCg9zZXF1ZW5jZV9udW1iZXIYAiABKAkSLQoJdGltZXN0YW1wGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKLAQoYU3Vic2NyaWJlVG9TaGFyZFJlc3BvbnNlEisKB3JlY29yZHMYASADKAsyGi5raW5lc2lzLmdhdGV3YXkudjEuUmVjb3JkEiQKHGNvbnRpbnVhdGlvbl9zZXF1ZW5jZV9udW1iZXIYAiABKAkSHAoUbWlsbGlzX2JlaGluZF9sYXRlc3QYAyABKAMitQEKCENvbnN1bWVyEhUKDWNvbnN1bWVyX25hbWUYASABKAkSFAoMY29uc3VtZXJfYXJuGAIgASgJEjsKD2NvbnN1bWVyX3N0YXR1cxgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5Db25zdW1lclN0YXR1cxI/Chtjb25zdW1lcl9jcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItQBChNDb25zdW1lckRlc2NyaXB0aW9uEhUKDWNvbnN1bWVyX25hbWUYASABKAkSFAoMY29uc3VtZXJfYXJuGAIgASgJEjsKD2NvbnN1bWVyX3N0YXR1cxgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5Db25zdW1lclN0YXR1cxI/Chtjb25zdW1lcl9jcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnN0cmVhbV9hcm4YBSABKAkiwgEKHVJlZ2lzdGVyU3RyZWFtQ29uc3VtZXJSZXF1ZXN0EhIKCnN0cmVhbV9hcm4YASABKAkSFQoNY29uc3VtZXJfbmFtZRgCIAEoCRJJCgR0YWdzGAMgAygLMjsua2luZXNpcy5nYXRld2F5LnYxLlJlZ2lzdGVyU3RyZWFtQ29uc3VtZXJSZXF1ZXN0LlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQCh5SZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVzcG9uc2USLgoIY29uc3VtZXIYASABKAsyHC5raW5lc2lzLmdhdGV3YXkudjEuQ29uc3VtZXIiYgofRGVyZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVxdWVzdBISCgpzdHJlYW1fYXJuGAEgASgJEhUKDWNvbnN1bWVyX25hbWUYAiABKAkSFAoMY29uc3VtZXJfYXJuGAMgASgJIiIKIERlcmVnaXN0ZXJTdHJlYW1Db25zdW1lclJlc3BvbnNlImAKHURlc2NyaWJlU3RyZWFtQ29uc3VtZXJSZXF1ZXN0EhIKCnN0cmVhbV9hcm4YASABKAkSFQoNY29uc3VtZXJfbmFtZRgCIAEoCRIUCgxjb25zdW1lcl9hcm4YAyABKAkiZwoeRGVzY3JpYmVTdHJlYW1Db25zdW1lclJlc3BvbnNlEkUKFGNvbnN1bWVyX2Rlc2NyaXB0aW9uGAEgASgLMicua2luZXNpcy5nYXRld2F5LnYxLkNvbnN1bWVyRGVzY3JpcHRpb24imAEKGkxpc3RTdHJlYW1Db25zdW1lcnNSZXF1ZXN0EhIKCnN0cmVhbV9hcm4YASABKAkSEgoKbmV4dF90b2tlbhgCIAEoCRITCgttYXhfcmVzdWx0cxgDIAEoDRI9ChlzdHJlYW1fY3JlYXRpb25fdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJiChtMaXN0U3RyZWFtQ29uc3VtZXJzUmVzcG9uc2USLwoJY29uc3VtZXJzGAEgAygLMhwua2luZXNpcy5nYXRld2F5LnYxLkNvbnN1bWVyEhIKCm5leHRfdG9rZW4YAiABKAkq/wEKEVNoYXJkSXRlcmF0b3JUeXBlEiMKH1NIQVJEX0lURVJBVE9SX1RZUEVfVU5TUEVDSUZJRUQQABIqCiZTSEFSRF9JVEVSQVRPUl9UWVBFX0FUX1NFUVVFTkNFX05VTUJFUhABEi0KKVNIQVJEX0lURVJBVE9SX1RZUEVfQUZURVJfU0VRVUVOQ0VfTlVNQkVSEAISJAogU0hBUkRfSVRFUkFUT1JfVFlQRV9UUklNX0hPUklaT04QAxIeChpTSEFSRF9JVEVSQVRPUl9UWVBFX0xBVEVTVBAEEiQKIFNIQVJEX0lURVJBVE9SX1RZUEVfQVRfVElNRVNUQU1QEAUqiQEKDkNvbnN1bWVyU3RhdHVzEh8KG0NPTlNVTUVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhwKGENPTlNVTUVSX1NUQVRVU19DUkVBVElORxABEhwKGENPTlNVTUVSX1NUQVRVU19ERUxFVElORxACEhoKFkNPTlNVTUVSX1NUQVRVU19BQ1RJVkUQAzLQBgoPQ29uc3VtZXJTZXJ2aWNlEm0KEEdldFNoYXJkSXRlcmF0b3ISKy5raW5lc2lzLmdhdGV3YXkudjEuR2V0U2hhcmRJdGVyYXRvclJlcXVlc3QaLC5raW5lc2lzLmdhdGV3YXkudjEuR2V0U2hhcmRJdGVyYXRvclJlc3BvbnNlElsKCkdldFJlY29yZHMSJS5raW5lc2lzLmdhdGV3YXkudjEuR2V0UmVjb3Jkc1JlcXVlc3QaJi5raW5lc2lzLmdhdGV3YXkudjEuR2V0UmVjb3Jkc1Jlc3BvbnNlEm8KEFN1YnNjcmliZVRvU2hhcmQSKy5raW5lc2lzLmdhdGV3YXkudjEuU3Vic2NyaWJlVG9TaGFyZFJlcXVlc3QaLC5raW5lc2lzLmdhdGV3YXkudjEuU3Vic2NyaWJlVG9TaGFyZFJlc3BvbnNlMAESfwoWUmVnaXN0ZXJTdHJlYW1Db25zdW1lchIxLmtpbmVzaXMuZ2F0ZXdheS52MS5SZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVxdWVzdBoyLmtpbmVzaXMuZ2F0ZXdheS52MS5SZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVzcG9uc2UShQEKGERlcmVnaXN0ZXJTdHJlYW1Db25zdW1lchIzLmtpbmVzaXMuZ2F0ZXdheS52MS5EZXJlZ2lzdGVyU3RyZWFtQ29uc3VtZXJSZXF1ZXN0GjQua2luZXNpcy5nYXRld2F5LnYxLkRlcmVnaXN0ZXJTdHJlYW1Db25zdW1lclJlc3BvbnNlEn8KFkRlc2NyaWJlU3RyZWFtQ29uc3VtZXISMS5raW5lc2lzLmdhdGV3YXkudjEuRGVzY3JpYmVTdHJlYW1Db25zdW1lclJlcXVlc3QaMi5raW5lc2lzLmdhdGV3YXkudjEuRGVzY3JpYmVTdHJlYW1Db25zdW1lclJlc3BvbnNlEnYKE0xpc3RTdHJlYW1Db25zdW1lcnMSLi5raW5lc2lzLmdhdGV3YXkudjEuTGlzdFN0cmVhbUNvbnN1bWVyc1JlcXVlc3QaLy5raW5lc2lzLmdhdGV3YXkudjEuTGlzdFN0cmVhbUNvbnN1bWVyc1Jlc3BvbnNlQqUBChZjb20ua2luZXNpcy5nYXRld2F5LnYxQg1Db25zdW1lclByb3RvUAFaM2tpbmVzaXMtZ2F0ZXdheS9nZW4vZ28va2luZXNpcy9nYXRld2F5L3YxO2dhdGV3YXl2MaICA0tHWKoCEktpbmVzaXMuR2F0ZXdheS5WMcoCEktpbmVzaXNcR2F0ZXdheVxWMeoCFEtpbmVzaXM6OkdhdGV3YXk6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_kinesis_gateway_v1_common]);
+  fileDesc("CiFraW5lc2lzL2dhdGV3YXkvdjEvY29uc3VtZXIucHJvdG8SEmtpbmVzaXMuZ2F0ZXdheS52MSLpAQoXR2V0U2hhcmRJdGVyYXRvclJlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRIQCghzaGFyZF9pZBgDIAEoCRJCChNzaGFyZF9pdGVyYXRvcl90eXBlGAQgASgOMiUua2luZXNpcy5nYXRld2F5LnYxLlNoYXJkSXRlcmF0b3JUeXBlEiAKGHN0YXJ0aW5nX3NlcXVlbmNlX251bWJlchgFIAEoCRItCgl0aW1lc3RhbXAYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjIKGEdldFNoYXJkSXRlcmF0b3JSZXNwb25zZRIWCg5zaGFyZF9pdGVyYXRvchgBIAEoCSJpChFHZXRSZWNvcmRzUmVxdWVzdBIWCg5zaGFyZF9pdGVyYXRvchgBIAEoCRINCgVsaW1pdBgCIAEoDRISCgpzdHJlYW1fYXJuGAMgASgJEhkKEW1heF9tZXNzYWdlX2J5dGVzGAQgASgNIrIBChJHZXRSZWNvcmRzUmVzcG9uc2USKwoHcmVjb3JkcxgBIAMoCzIaLmtpbmVzaXMuZ2F0ZXdheS52MS5SZWNvcmQSGwoTbmV4dF9zaGFyZF9pdGVyYXRvchgCIAEoCRIcChRtaWxsaXNfYmVoaW5kX2xhdGVzdBgDIAEoAxI0CgxjaGlsZF9zaGFyZHMYBCADKAsyHi5raW5lc2lzLmdhdGV3YXkudjEuQ2hpbGRTaGFyZCJvCgpDaGlsZFNoYXJkEhAKCHNoYXJkX2lkGAEgASgJEhUKDXBhcmVudF9zaGFyZHMYAiADKAkSOAoOaGFzaF9rZXlfcmFuZ2UYAyABKAsyIC5raW5lc2lzLmdhdGV3YXkudjEuSGFzaEtleVJhbmdlIsYBCgZSZWNvcmQSFwoPc2VxdWVuY2VfbnVtYmVyGAEgASgJEkEKHWFwcHJveGltYXRlX2Fycml2YWxfdGltZXN0YW1wGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRkYXRhGAMgASgMEhUKDXBhcnRpdGlvbl9rZXkYBCABKAkSOwoPZW5jcnlwdGlvbl90eXBlGAUgASgOMiIua2luZXNpcy5nYXRld2F5LnYxLkVuY3J5cHRpb25UeXBlIrABChdTdWJzY3JpYmVUb1NoYXJkUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEhAKCHNoYXJkX2lkGAMgASgJEj8KEXN0YXJ0aW5nX3Bvc2l0aW9uGAQgASgLMiQua2luZXNpcy5nYXRld2F5LnYxLlN0YXJ0aW5nUG9zaXRpb24SGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBSABKA0ijwEKEFN0YXJ0aW5nUG9zaXRpb24SMwoEdHlwZRgBIAEoDjIlLmtpbmVzaXMuZ2F0ZXdheS52MS5TaGFyZEl0ZXJhdG9yVHlwZRIXCg9zZXF1ZW5jZV9udW1iZXIYAiABKAkSLQoJdGltZXN0YW1wGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLBAQoYU3Vic2NyaWJlVG9TaGFyZFJlc3BvbnNlEisKB3JlY29yZHMYASADKAsyGi5raW5lc2lzLmdhdGV3YXkudjEuUmVjb3JkEiQKHGNvbnRpbnVhdGlvbl9zZXF1ZW5jZV9udW1iZXIYAiABKAkSHAoUbWlsbGlzX2JlaGluZF9sYXRlc3QYAyABKAMSNAoMY2hpbGRfc2hhcmRzGAQgAygLMh4ua2luZXNpcy5nYXRld2F5LnYxLkNoaWxkU2hhcmQitQEKCENvbnN1bWVyEhUKDWNvbnN1bWVyX25hbWUYASABKAkSFAoMY29uc3VtZXJfYXJuGAIgASgJEjsKD2NvbnN1bWVyX3N0YXR1cxgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5Db25zdW1lclN0YXR1cxI/Chtjb25zdW1lcl9jcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItQBChNDb25zdW1lckRlc2NyaXB0aW9uEhUKDWNvbnN1bWVyX25hbWUYASABKAkSFAoMY29uc3VtZXJfYXJuGAIgASgJEjsKD2NvbnN1bWVyX3N0YXR1cxgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5Db25zdW1lclN0YXR1cxI/Chtjb25zdW1lcl9jcmVhdGlvbl90aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnN0cmVhbV9hcm4YBSABKAkiwgEKHVJlZ2lzdGVyU3RyZWFtQ29uc3VtZXJSZXF1ZXN0EhIKCnN0cmVhbV9hcm4YASABKAkSFQoNY29uc3VtZXJfbmFtZRgCIAEoCRJJCgR0YWdzGAMgAygLMjsua2luZXNpcy5nYXRld2F5LnYxLlJlZ2lzdGVyU3RyZWFtQ29uc3VtZXJSZXF1ZXN0LlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQCh5SZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVzcG9uc2USLgoIY29uc3VtZXIYASABKAsyHC5raW5lc2lzLmdhdGV3YXkudjEuQ29uc3VtZXIiYgofRGVyZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVxdWVzdBISCgpzdHJlYW1fYXJuGAEgASgJEhUKDWNvbnN1bWVyX25hbWUYAiABKAkSFAoMY29uc3VtZXJfYXJuGAMgASgJIiIKIERlcmVnaXN0ZXJTdHJlYW1Db25zdW1lclJlc3BvbnNlImAKHURlc2NyaWJlU3RyZWFtQ29uc3VtZXJSZXF1ZXN0EhIKCnN0cmVhbV9hcm4YASABKAkSFQoNY29uc3VtZXJfbmFtZRgCIAEoCRIUCgxjb25zdW1lcl9hcm4YAyABKAkiZwoeRGVzY3JpYmVTdHJlYW1Db25zdW1lclJlc3BvbnNlEkUKFGNvbnN1bWVyX2Rlc2NyaXB0aW9uGAEgASgLMicua2luZXNpcy5nYXRld2F5LnYxLkNvbnN1bWVyRGVzY3JpcHRpb24imAEKGkxpc3RTdHJlYW1Db25zdW1lcnNSZXF1ZXN0EhIKCnN0cmVhbV9hcm4YASABKAkSEgoKbmV4dF90b2tlbhgCIAEoCRITCgttYXhfcmVzdWx0cxgDIAEoDRI9ChlzdHJlYW1fY3JlYXRpb25fdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJiChtMaXN0U3RyZWFtQ29uc3VtZXJzUmVzcG9uc2USLwoJY29uc3VtZXJzGAEgAygLMhwua2luZXNpcy5nYXRld2F5LnYxLkNvbnN1bWVyEhIKCm5leHRfdG9rZW4YAiABKAkq/wEKEVNoYXJkSXRlcmF0b3JUeXBlEiMKH1NIQVJEX0lURVJBVE9SX1RZUEVfVU5TUEVDSUZJRUQQABIqCiZTSEFSRF9JVEVSQVRPUl9UWVBFX0FUX1NFUVVFTkNFX05VTUJFUhABEi0KKVNIQVJEX0lURVJBVE9SX1RZUEVfQUZURVJfU0VRVUVOQ0VfTlVNQkVSEAISJAogU0hBUkRfSVRFUkFUT1JfVFlQRV9UUklNX0hPUklaT04QAxIeChpTSEFSRF9JVEVSQVRPUl9UWVBFX0xBVEVTVBAEEiQKIFNIQVJEX0lURVJBVE9SX1RZUEVfQVRfVElNRVNUQU1QEAUqiQEKDkNvbnN1bWVyU3RhdHVzEh8KG0NPTlNVTUVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhwKGENPTlNVTUVSX1NUQVRVU19DUkVBVElORxABEhwKGENPTlNVTUVSX1NUQVRVU19ERUxFVElORxACEhoKFkNPTlNVTUVSX1NUQVRVU19BQ1RJVkUQAzLQBgoPQ29uc3VtZXJTZXJ2aWNlEm0KEEdldFNoYXJkSXRlcmF0b3ISKy5raW5lc2lzLmdhdGV3YXkudjEuR2V0U2hhcmRJdGVyYXRvclJlcXVlc3QaLC5raW5lc2lzLmdhdGV3YXkudjEuR2V0U2hhcmRJdGVyYXRvclJlc3BvbnNlElsKCkdldFJlY29yZHMSJS5raW5lc2lzLmdhdGV3YXkudjEuR2V0UmVjb3Jkc1JlcXVlc3QaJi5raW5lc2lzLmdhdGV3YXkudjEuR2V0UmVjb3Jkc1Jlc3BvbnNlEm8KEFN1YnNjcmliZVRvU2hhcmQSKy5raW5lc2lzLmdhdGV3YXkudjEuU3Vic2NyaWJlVG9TaGFyZFJlcXVlc3QaLC5raW5lc2lzLmdhdGV3YXkudjEuU3Vic2NyaWJlVG9TaGFyZFJlc3BvbnNlMAESfwoWUmVnaXN0ZXJTdHJlYW1Db25zdW1lchIxLmtpbmVzaXMuZ2F0ZXdheS52MS5SZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVxdWVzdBoyLmtpbmVzaXMuZ2F0ZXdheS52MS5SZWdpc3RlclN0cmVhbUNvbnN1bWVyUmVzcG9uc2UShQEKGERlcmVnaXN0ZXJTdHJlYW1Db25zdW1lchIzLmtpbmVzaXMuZ2F0ZXdheS52MS5EZXJlZ2lzdGVyU3RyZWFtQ29uc3VtZXJSZXF1ZXN0GjQua2luZXNpcy5nYXRld2F5LnYxLkRlcmVnaXN0ZXJTdHJlYW1Db25zdW1lclJlc3BvbnNlEn8KFkRlc2NyaWJlU3RyZWFtQ29uc3VtZXISMS5raW5lc2lzLmdhdGV3YXkudjEuRGVzY3JpYmVTdHJlYW1Db25zdW1lclJlcXVlc3QaMi5raW5lc2lzLmdhdGV3YXkudjEuRGVzY3JpYmVTdHJlYW1Db25zdW1lclJlc3BvbnNlEnYKE0xpc3RTdHJlYW1Db25zdW1lcnMSLi5raW5lc2lzLmdhdGV3YXkudjEuTGlzdFN0cmVhbUNvbnN1bWVyc1JlcXVlc3QaLy5raW5lc2lzLmdhdGV3YXkudjEuTGlzdFN0cmVhbUNvbnN1bWVyc1Jlc3BvbnNlQqUBChZjb20ua2luZXNpcy5nYXRld2F5LnYxQg1Db25zdW1lclByb3RvUAFaM2tpbmVzaXMtZ2F0ZXdheS9nZW4vZ28va2luZXNpcy9nYXRld2F5L3YxO2dhdGV3YXl2MaICA0tHWKoCEktpbmVzaXMuR2F0ZXdheS5WMcoCEktpbmVzaXNcR2F0ZXdheVxWMeoCFEtpbmVzaXM6OkdhdGV3YXk6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_kinesis_gateway_v1_common, file_kinesis_gateway_v1_stream]);
 
 /**
  * @generated from message kinesis.gateway.v1.GetShardIteratorRequest
@@ -151,6 +153,15 @@ export type GetRecordsResponse = Message<"kinesis.gateway.v1.GetRecordsResponse"
    * @generated from field: int64 millis_behind_latest = 3;
    */
   millisBehindLatest: bigint;
+
+  /**
+   * Set only at the end of a closed shard (then `next_shard_iterator` is
+   * empty): the shards made from it, to read next once all their parents
+   * are read to their ends.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.ChildShard child_shards = 4;
+   */
+  childShards: ChildShard[];
 };
 
 /**
@@ -159,6 +170,37 @@ export type GetRecordsResponse = Message<"kinesis.gateway.v1.GetRecordsResponse"
  */
 export const GetRecordsResponseSchema: GenMessage<GetRecordsResponse> = /*@__PURE__*/
   messageDesc(file_kinesis_gateway_v1_consumer, 3);
+
+/**
+ * A shard made from the one read by a split or a merge.
+ *
+ * @generated from message kinesis.gateway.v1.ChildShard
+ */
+export type ChildShard = Message<"kinesis.gateway.v1.ChildShard"> & {
+  /**
+   * @generated from field: string shard_id = 1;
+   */
+  shardId: string;
+
+  /**
+   * Its parents: one for a split, two for a merge.
+   *
+   * @generated from field: repeated string parent_shards = 2;
+   */
+  parentShards: string[];
+
+  /**
+   * @generated from field: kinesis.gateway.v1.HashKeyRange hash_key_range = 3;
+   */
+  hashKeyRange?: HashKeyRange | undefined;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ChildShard.
+ * Use `create(ChildShardSchema)` to create a new message.
+ */
+export const ChildShardSchema: GenMessage<ChildShard> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_consumer, 4);
 
 /**
  * A record as readers get it.
@@ -197,7 +239,7 @@ export type Record = Message<"kinesis.gateway.v1.Record"> & {
  * Use `create(RecordSchema)` to create a new message.
  */
 export const RecordSchema: GenMessage<Record> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 4);
+  messageDesc(file_kinesis_gateway_v1_consumer, 5);
 
 /**
  * @generated from message kinesis.gateway.v1.SubscribeToShardRequest
@@ -237,7 +279,7 @@ export type SubscribeToShardRequest = Message<"kinesis.gateway.v1.SubscribeToSha
  * Use `create(SubscribeToShardRequestSchema)` to create a new message.
  */
 export const SubscribeToShardRequestSchema: GenMessage<SubscribeToShardRequest> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 5);
+  messageDesc(file_kinesis_gateway_v1_consumer, 6);
 
 /**
  * Where a subscription starts; as for `GetShardIterator`.
@@ -266,7 +308,7 @@ export type StartingPosition = Message<"kinesis.gateway.v1.StartingPosition"> & 
  * Use `create(StartingPositionSchema)` to create a new message.
  */
 export const StartingPositionSchema: GenMessage<StartingPosition> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 6);
+  messageDesc(file_kinesis_gateway_v1_consumer, 7);
 
 /**
  * One event pushed to a subscriber: a batch of records. An event with no records says
@@ -291,6 +333,14 @@ export type SubscribeToShardResponse = Message<"kinesis.gateway.v1.SubscribeToSh
    * @generated from field: int64 millis_behind_latest = 3;
    */
   millisBehindLatest: bigint;
+
+  /**
+   * Set on the last event of a closed shard, after which the subscription
+   * ends: the shards made from it, as in `GetRecordsResponse`.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.ChildShard child_shards = 4;
+   */
+  childShards: ChildShard[];
 };
 
 /**
@@ -298,7 +348,7 @@ export type SubscribeToShardResponse = Message<"kinesis.gateway.v1.SubscribeToSh
  * Use `create(SubscribeToShardResponseSchema)` to create a new message.
  */
 export const SubscribeToShardResponseSchema: GenMessage<SubscribeToShardResponse> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 7);
+  messageDesc(file_kinesis_gateway_v1_consumer, 8);
 
 /**
  * A registered consumer of a stream.
@@ -340,7 +390,7 @@ export type Consumer = Message<"kinesis.gateway.v1.Consumer"> & {
  * Use `create(ConsumerSchema)` to create a new message.
  */
 export const ConsumerSchema: GenMessage<Consumer> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 8);
+  messageDesc(file_kinesis_gateway_v1_consumer, 9);
 
 /**
  * A consumer as `DescribeStreamConsumer` answers it: with its stream.
@@ -389,7 +439,7 @@ export type ConsumerDescription = Message<"kinesis.gateway.v1.ConsumerDescriptio
  * Use `create(ConsumerDescriptionSchema)` to create a new message.
  */
 export const ConsumerDescriptionSchema: GenMessage<ConsumerDescription> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 9);
+  messageDesc(file_kinesis_gateway_v1_consumer, 10);
 
 /**
  * @generated from message kinesis.gateway.v1.RegisterStreamConsumerRequest
@@ -423,7 +473,7 @@ export type RegisterStreamConsumerRequest = Message<"kinesis.gateway.v1.Register
  * Use `create(RegisterStreamConsumerRequestSchema)` to create a new message.
  */
 export const RegisterStreamConsumerRequestSchema: GenMessage<RegisterStreamConsumerRequest> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 10);
+  messageDesc(file_kinesis_gateway_v1_consumer, 11);
 
 /**
  * @generated from message kinesis.gateway.v1.RegisterStreamConsumerResponse
@@ -442,7 +492,7 @@ export type RegisterStreamConsumerResponse = Message<"kinesis.gateway.v1.Registe
  * Use `create(RegisterStreamConsumerResponseSchema)` to create a new message.
  */
 export const RegisterStreamConsumerResponseSchema: GenMessage<RegisterStreamConsumerResponse> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 11);
+  messageDesc(file_kinesis_gateway_v1_consumer, 12);
 
 /**
  * @generated from message kinesis.gateway.v1.DeregisterStreamConsumerRequest
@@ -476,7 +526,7 @@ export type DeregisterStreamConsumerRequest = Message<"kinesis.gateway.v1.Deregi
  * Use `create(DeregisterStreamConsumerRequestSchema)` to create a new message.
  */
 export const DeregisterStreamConsumerRequestSchema: GenMessage<DeregisterStreamConsumerRequest> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 12);
+  messageDesc(file_kinesis_gateway_v1_consumer, 13);
 
 /**
  * @generated from message kinesis.gateway.v1.DeregisterStreamConsumerResponse
@@ -489,7 +539,7 @@ export type DeregisterStreamConsumerResponse = Message<"kinesis.gateway.v1.Dereg
  * Use `create(DeregisterStreamConsumerResponseSchema)` to create a new message.
  */
 export const DeregisterStreamConsumerResponseSchema: GenMessage<DeregisterStreamConsumerResponse> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 13);
+  messageDesc(file_kinesis_gateway_v1_consumer, 14);
 
 /**
  * @generated from message kinesis.gateway.v1.DescribeStreamConsumerRequest
@@ -523,7 +573,7 @@ export type DescribeStreamConsumerRequest = Message<"kinesis.gateway.v1.Describe
  * Use `create(DescribeStreamConsumerRequestSchema)` to create a new message.
  */
 export const DescribeStreamConsumerRequestSchema: GenMessage<DescribeStreamConsumerRequest> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 14);
+  messageDesc(file_kinesis_gateway_v1_consumer, 15);
 
 /**
  * @generated from message kinesis.gateway.v1.DescribeStreamConsumerResponse
@@ -542,7 +592,7 @@ export type DescribeStreamConsumerResponse = Message<"kinesis.gateway.v1.Describ
  * Use `create(DescribeStreamConsumerResponseSchema)` to create a new message.
  */
 export const DescribeStreamConsumerResponseSchema: GenMessage<DescribeStreamConsumerResponse> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 15);
+  messageDesc(file_kinesis_gateway_v1_consumer, 16);
 
 /**
  * @generated from message kinesis.gateway.v1.ListStreamConsumersRequest
@@ -583,7 +633,7 @@ export type ListStreamConsumersRequest = Message<"kinesis.gateway.v1.ListStreamC
  * Use `create(ListStreamConsumersRequestSchema)` to create a new message.
  */
 export const ListStreamConsumersRequestSchema: GenMessage<ListStreamConsumersRequest> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 16);
+  messageDesc(file_kinesis_gateway_v1_consumer, 17);
 
 /**
  * @generated from message kinesis.gateway.v1.ListStreamConsumersResponse
@@ -609,7 +659,7 @@ export type ListStreamConsumersResponse = Message<"kinesis.gateway.v1.ListStream
  * Use `create(ListStreamConsumersResponseSchema)` to create a new message.
  */
 export const ListStreamConsumersResponseSchema: GenMessage<ListStreamConsumersResponse> = /*@__PURE__*/
-  messageDesc(file_kinesis_gateway_v1_consumer, 17);
+  messageDesc(file_kinesis_gateway_v1_consumer, 18);
 
 /**
  * Where an iterator starts.

@@ -14,11 +14,13 @@ void suite("the AWS CLI", async () => {
 
   const aws = async (...args: string[]) => {
     const { stdout } = await awsKinesis(gateway.current.url, ...args);
-    return JSON.parse(stdout) as Record<string, unknown>;
+    // Commands without an answer (split-shard, merge-shards) print nothing.
+    return (stdout.trim() === "" ? {} : JSON.parse(stdout)) as Record<string, unknown>;
   };
+  const skip = skipWithoutCli(version);
 
   void test("put-records of the CLI's example, then get-records, returns the two blobs", {
-    skip: skipWithoutCli(version),
+    skip,
   }, async (t) => {
     t.diagnostic(`using ${version}`);
     // Version 1 reads blob arguments as raw text already, and lacks the flag.
@@ -53,6 +55,58 @@ void suite("the AWS CLI", async () => {
         ["blob1", "partitionkey1"],
         ["blob2", "partitionkey2"],
       ],
+    );
+  });
+
+  void test("split-shard, merge-shards, update-shard-count, and list-shards --shard-filter", {
+    skip,
+  }, async () => {
+    type Shards = { ShardId: string; ParentShardId?: string; AdjacentParentShardId?: string }[];
+    const listShards = async (...filter: string[]) =>
+      ((await aws("list-shards", "--stream-name", "cli-reshard", ...filter)).Shards as Shards).map(
+        (s) => [s.ShardId, s.ParentShardId ?? "", s.AdjacentParentShardId ?? ""].join(" ").trim(),
+      );
+    await aws("create-stream", "--stream-name", "cli-reshard", "--shard-count", "2");
+    await aws(
+      "split-shard",
+      "--stream-name",
+      "cli-reshard",
+      "--shard-to-split",
+      "shardId-000000000000",
+      "--new-starting-hash-key",
+      String(1n << 126n),
+    );
+    await aws(
+      "merge-shards",
+      "--stream-name",
+      "cli-reshard",
+      "--shard-to-merge",
+      "shardId-000000000003",
+      "--adjacent-shard-to-merge",
+      "shardId-000000000001",
+    );
+    assert.deepEqual(await listShards("--shard-filter", "Type=AT_LATEST"), [
+      "shardId-000000000002 shardId-000000000000",
+      "shardId-000000000004 shardId-000000000003 shardId-000000000001",
+    ]);
+    const scaled = await aws(
+      "update-shard-count",
+      "--stream-name",
+      "cli-reshard",
+      "--target-shard-count",
+      "4",
+      "--scaling-type",
+      "UNIFORM_SCALING",
+    );
+    assert.deepEqual([scaled.CurrentShardCount, scaled.TargetShardCount], [2, 4]);
+    assert.equal((await listShards("--shard-filter", "Type=AT_LATEST")).length, 4);
+    assert.deepEqual(await listShards("--shard-filter", "Type=AT_TRIM_HORIZON"), [
+      "shardId-000000000000",
+      "shardId-000000000001",
+    ]);
+    assert.deepEqual(
+      await listShards("--shard-filter", "Type=AFTER_SHARD_ID,ShardId=shardId-000000000003"),
+      (await listShards()).slice(4),
     );
   });
 });

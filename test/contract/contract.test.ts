@@ -259,6 +259,51 @@ function contract(
       assert.equal(provisioned.openShardCount, 2);
     });
 
+    void test("a split closes the parent and routes writes to its children; a merge joins them", async () => {
+      await target.createStream("reshard", 1);
+      const [parent] = await target.listShards("reshard");
+      const middle = BigInt(parent!.hashKeyRange.endingHashKey) / 2n + 1n;
+      await target.splitShard("reshard", parent!.shardId, middle.toString());
+      const afterSplit = await target.listShards("reshard");
+      const closed = afterSplit.find((s) => s.shardId === parent!.shardId)!;
+      assert.match(closed.sequenceNumberRange.endingSequenceNumber ?? "", /^\d+$/);
+      const children = afterSplit.filter((s) => s.parentShardId === parent!.shardId);
+      assert.deepEqual(
+        children.map((c) => [c.hashKeyRange.startingHashKey, c.hashKeyRange.endingHashKey]),
+        [
+          ["0", String(middle - 1n)],
+          [String(middle), String(MAX_HASH_KEY)],
+        ],
+      );
+      const writeAt = async (hashKey: bigint) =>
+        (
+          await target.putRecord({
+            streamName: "reshard",
+            partitionKey: "k",
+            explicitHashKey: hashKey.toString(),
+            data: bytes("x"),
+          })
+        ).shardId;
+      assert.deepEqual(
+        [await writeAt(0n), await writeAt(MAX_HASH_KEY)],
+        children.map((c) => c.shardId),
+      );
+      await target.mergeShards("reshard", children[0]!.shardId, children[1]!.shardId);
+      const open = (await target.listShards("reshard")).filter(
+        (s) => s.sequenceNumberRange.endingSequenceNumber === undefined,
+      );
+      assert.equal(open.length, 1);
+      assert.deepEqual(
+        [open[0]!.parentShardId, open[0]!.adjacentParentShardId, open[0]!.hashKeyRange],
+        [
+          children[0]!.shardId,
+          children[1]!.shardId,
+          { startingHashKey: "0", endingHashKey: String(MAX_HASH_KEY) },
+        ],
+      );
+      assert.equal(await writeAt(12n), open[0]!.shardId);
+    });
+
     void suite("every validation error gets AWS's type and text", () => {
       for (const c of validationCases().filter(
         (c) => !isSerializationCase(c) && c.expected.status === 400,

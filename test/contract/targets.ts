@@ -54,6 +54,14 @@ export interface ContractTarget {
   stop(): Promise<void>;
   /** Switches the stream's capacity mode and returns when it is ACTIVE again. */
   updateStreamMode(streamArn: string, streamName: string, mode: kinesis.StreamMode): Promise<void>;
+  /** Splits a shard and returns when the stream is ACTIVE again. */
+  splitShard(streamName: string, shardToSplit: string, newStartingHashKey: string): Promise<void>;
+  /** Merges two shards and returns when the stream is ACTIVE again. */
+  mergeShards(
+    streamName: string,
+    shardToMerge: string,
+    adjacentShardToMerge: string,
+  ): Promise<void>;
 }
 
 /** The engine with the shared validation in front, as the services use it. */
@@ -91,6 +99,10 @@ export function engineTarget(): ContractTarget {
     stop: async () => undefined,
     updateStreamMode: async (streamArn, _, streamMode) =>
       engine.updateStreamMode({ streamArn, streamMode }),
+    splitShard: async (streamName, shardToSplit, newStartingHashKey) =>
+      engine.splitShard({ streamName, shardToSplit, newStartingHashKey }),
+    mergeShards: async (streamName, shardToMerge, adjacentShardToMerge) =>
+      engine.mergeShards({ streamName, shardToMerge, adjacentShardToMerge }),
   };
 }
 
@@ -195,16 +207,24 @@ function overGateway(
     },
     async listShards(streamName) {
       const res = await streams.listShards({ streamName }).catch(unwrap);
-      return res.shards.map((s) => ({
-        shardId: s.shardId,
-        hashKeyRange: {
-          startingHashKey: s.hashKeyRange?.startingHashKey ?? "",
-          endingHashKey: s.hashKeyRange?.endingHashKey ?? "",
-        },
-        sequenceNumberRange: {
-          startingSequenceNumber: s.sequenceNumberRange?.startingSequenceNumber ?? "",
-        },
-      }));
+      return res.shards.map((s) => {
+        const shard: kinesis.Shard = {
+          shardId: s.shardId,
+          hashKeyRange: {
+            startingHashKey: s.hashKeyRange?.startingHashKey ?? "",
+            endingHashKey: s.hashKeyRange?.endingHashKey ?? "",
+          },
+          sequenceNumberRange: {
+            startingSequenceNumber: s.sequenceNumberRange?.startingSequenceNumber ?? "",
+          },
+        };
+        // proto3 has no absent strings: empty is absent.
+        if (s.parentShardId) shard.parentShardId = s.parentShardId;
+        if (s.adjacentParentShardId) shard.adjacentParentShardId = s.adjacentParentShardId;
+        const ending = s.sequenceNumberRange?.endingSequenceNumber;
+        if (ending) shard.sequenceNumberRange.endingSequenceNumber = ending;
+        return shard;
+      });
     },
     stop,
     async updateStreamMode(streamArn, streamName, mode) {
@@ -212,6 +232,14 @@ function overGateway(
       await streams
         .updateStreamMode({ streamArn, streamModeDetails: { streamMode } })
         .catch(unwrap);
+      await awaitActive(streamName);
+    },
+    async splitShard(streamName, shardToSplit, newStartingHashKey) {
+      await streams.splitShard({ streamName, shardToSplit, newStartingHashKey }).catch(unwrap);
+      await awaitActive(streamName);
+    },
+    async mergeShards(streamName, shardToMerge, adjacentShardToMerge) {
+      await streams.mergeShards({ streamName, shardToMerge, adjacentShardToMerge }).catch(unwrap);
       await awaitActive(streamName);
     },
   };

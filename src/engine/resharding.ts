@@ -55,6 +55,7 @@ export function requestSplit(
   nowMs: number,
   transitionDelayMs: number,
 ): void {
+  assertProvisioned(stream, "SplitShard");
   const shard = openShardNamed(stream, shardToSplit, nowMs);
   if (limits.accountOpenShards + 1 > limits.shardLimit) throw limits.shardLimitExceeded(1);
   const key = BigInt(newStartingHashKey);
@@ -87,6 +88,7 @@ export function requestMerge(
   nowMs: number,
   transitionDelayMs: number,
 ): void {
+  assertProvisioned(stream, "MergeShards");
   const shard = openShardNamed(stream, shardToMerge, nowMs);
   const adjacent = openShardNamed(stream, adjacentShardToMerge, nowMs);
   const touching =
@@ -121,6 +123,7 @@ export function requestScale(
   nowMs: number,
   transitionDelayMs: number,
 ): UpdateShardCountOutput {
+  assertProvisioned(stream, "UpdateShardCount");
   assertActive(stream, nowMs);
   const current = stream.openShards.length;
   const counts = `Current open shard count: ${current}, Target shard count: ${targetShardCount}`;
@@ -231,6 +234,19 @@ function begin(
   stream.encryptionBefore = stream.encryption;
   stream.updatingUntilMs = nowMs + transitionDelayMs;
   stream.pendingReshard = pending;
+}
+
+/**
+ * AWS documents the three operations for provisioned streams only; its
+ * answer for an on-demand one is not documented, so the text is ours.
+ */
+function assertProvisioned(stream: StreamState, operation: string): void {
+  if (stream.mode !== "PROVISIONED") {
+    throw invalidArgument(
+      `${operation} is only supported for streams in PROVISIONED mode; stream ${stream.name} ` +
+        `under account ${stream.accountId} is ${stream.mode}.`,
+    );
+  }
 }
 
 /** AWS's text for a reshard of a stream that is not ACTIVE, as kinesalite copies it. */

@@ -404,6 +404,29 @@ suite("engine UpdateShardCount", () => {
   });
 });
 
+test("an on-demand stream is not resharded", () => {
+  const engine = createEngine();
+  engine.createStream({ streamName: "od", streamMode: "ON_DEMAND" });
+  assert.throws(
+    () =>
+      engine.updateShardCount({
+        streamName: "od",
+        targetShardCount: 5,
+        scalingType: "UNIFORM_SCALING",
+      }),
+    kinesisError(
+      "InvalidArgumentException",
+      `UpdateShardCount is only supported for streams in PROVISIONED mode; stream od under account ${ACCOUNT} is ON_DEMAND.`,
+    ),
+  );
+  assert.throws(
+    () =>
+      engine.mergeShards({ streamName: "od", shardToMerge: id(0), adjacentShardToMerge: id(1) }),
+    /MergeShards is only supported/,
+  );
+  assert.equal(engine.describeStreamSummary({ streamName: "od" }).openShardCount, 4);
+});
+
 suite("engine closed shards and ListShards filters", () => {
   test("a closed shard whose records aged out leaves ListShards and DescribeStream", () => {
     const { clock, engine } = setUp(1);

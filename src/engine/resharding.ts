@@ -284,7 +284,7 @@ function split(stream: StreamState, parent: ShardState, at: bigint, atMs: number
   const children = [
     { startingHashKey: parent.startingHashKey, endingHashKey: at - 1n },
     { startingHashKey: at, endingHashKey: parent.endingHashKey },
-  ].map((span) => addShard(stream, span, atMs, parent.shardId, undefined));
+  ].map((span) => addShard(stream, span, atMs, [parent]));
   return children;
 }
 
@@ -299,7 +299,7 @@ function merge(
     startingHashKey: min(shard.startingHashKey, adjacent.startingHashKey),
     endingHashKey: max(shard.endingHashKey, adjacent.endingHashKey),
   };
-  return addShard(stream, span, atMs, shard.shardId, adjacent.shardId);
+  return addShard(stream, span, atMs, [shard, adjacent]);
 }
 
 /**
@@ -347,21 +347,33 @@ function close(stream: StreamState, shards: readonly ShardState[], atMs: number)
   reopen(stream);
 }
 
+/**
+ * A new open shard made from `parents` (one for a split, two for a merge).
+ * Its creation second, which its sequence numbers carry in their top digits,
+ * is later than its parents': so its numbers are larger than any of theirs,
+ * and a partition key's numbers keep increasing across a reshard, as on AWS
+ * (where a reshard takes seconds). A reshard within its parents' second
+ * puts it a second or two ahead of the clock, as `NewStream.incarnationSeconds`
+ * may; never before the stream's own second.
+ */
 function addShard(
   stream: StreamState,
   span: HashKeySpan,
   atMs: number,
-  parentShardId: string,
-  adjacentParentShardId: string | undefined,
+  parents: readonly ShardState[],
 ): ShardState {
+  const latestParentSeconds = Math.max(...parents.map((parent) => parent.createdSeconds));
   const shard = createShardState(stream, {
     index: stream.shards.length,
     span,
     createdAtMs: atMs,
-    // Never before the stream's own second: see `NewStream.incarnationSeconds`.
-    createdSeconds: Math.max(stream.incarnationSeconds, Math.floor(atMs / 1000)),
-    parentShardId,
-    adjacentParentShardId,
+    createdSeconds: Math.max(
+      stream.incarnationSeconds,
+      Math.floor(atMs / 1000),
+      latestParentSeconds + 1,
+    ),
+    parentShardId: parents[0]!.shardId,
+    adjacentParentShardId: parents[1]?.shardId,
   });
   stream.shards.push(shard);
   reopen(stream);

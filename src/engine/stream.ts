@@ -51,7 +51,7 @@ export interface ShardState {
 /**
  * A stream as the engine keeps it. Its status is not stored but follows from
  * the clock (see `streamStatus`): CREATING until `activeAtMs`, then ACTIVE
- * (UPDATING until `updatingUntilMs` after an encryption change), and DELETING
+ * (UPDATING until `updatingUntilMs` after an encryption change or a reshard), and DELETING
  * from DeleteStream until `deletingUntilMs`, when it is gone.
  */
 export interface StreamState {
@@ -81,7 +81,10 @@ export interface StreamState {
   encryption: StreamEncryption;
   /** The encryption in effect while the stream is UPDATING towards `encryption`. */
   encryptionBefore: StreamEncryption;
-  /** Set by Start/StopStreamEncryption: the stream is UPDATING until then, in epoch milliseconds. */
+  /**
+   * Set by Start/StopStreamEncryption and by a reshard: the stream is
+   * UPDATING until then, in epoch milliseconds.
+   */
   updatingUntilMs: number | undefined;
   readonly tags: Map<string, string>;
   /** Changed by Enable/DisableEnhancedMonitoring; never ALL. */

@@ -254,6 +254,27 @@ suite("engine SplitShard", () => {
     assert.equal(writeAt(engine, MAX_HASH_KEY), id(2));
   });
 
+  test("a key's sequence numbers keep increasing across a split and a merge in the same second", () => {
+    const { engine } = setUp(1);
+    const numberAt = (hashKey: bigint) =>
+      BigInt(
+        engine.putRecord({
+          streamName: "s",
+          partitionKey: "k",
+          explicitHashKey: hashKey.toString(),
+          data: bytes(1),
+        }).sequenceNumber,
+      );
+    const before = numberAt(5n);
+    engine.splitShard({ streamName: "s", shardToSplit: id(0), newStartingHashKey: String(HALF) });
+    const inChild = numberAt(5n);
+    engine.mergeShards({ streamName: "s", shardToMerge: id(1), adjacentShardToMerge: id(2) });
+    const inGrandchild = numberAt(5n);
+    assert.ok(before < inChild && inChild < inGrandchild);
+    const [parent] = shardsOf(engine);
+    assert.ok(BigInt(parent!.sequenceNumberRange.endingSequenceNumber!) < inChild);
+  });
+
   test("children have their own throughput", () => {
     const { engine } = setUp(1, { shardWriteRecordsPerSecond: 2, burstSeconds: 1 });
     engine.splitShard({ streamName: "s", shardToSplit: id(0), newStartingHashKey: String(HALF) });

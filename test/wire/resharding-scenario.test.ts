@@ -74,7 +74,7 @@ function startProducer(kinesis: KinesisClient) {
  * the order the consumer got them.
  */
 function startConsumer(kinesis: KinesisClient, roots: readonly string[]) {
-  const received: { key: number; n: number; shardId: string }[] = [];
+  const received: { key: number; n: number; shardId: string; sequenceNumber: string }[] = [];
   const parentsOf = new Map<string, readonly string[]>(roots.map((shardId) => [shardId, []]));
   const ended = new Set<string>();
   const started = new Set<string>();
@@ -105,7 +105,7 @@ function startConsumer(kinesis: KinesisClient, roots: readonly string[]) {
           key: number;
           n: number;
         };
-        received.push({ key, n, shardId });
+        received.push({ key, n, shardId, sequenceNumber: record.SequenceNumber! });
       }
       if (out.NextShardIterator === undefined) {
         discover(out.ChildShards ?? []);
@@ -231,6 +231,16 @@ void suite("resharding while writing and reading", () => {
       assert.deepEqual(counters, expected, `key-${key}`);
     });
     assert.equal(consumer.received.length, produced.acknowledged);
+    // A key's sequence numbers increase across the lineage too, as on AWS.
+    for (let key = 0; key < KEYS; key++) {
+      const numbers = consumer.received
+        .filter((r) => r.key === key)
+        .map((r) => BigInt(r.sequenceNumber));
+      assert.ok(
+        numbers.every((n, i) => i === 0 || numbers[i - 1]! < n),
+        `key-${key}'s sequence numbers`,
+      );
+    }
 
     // The consumer went through the whole lineage, which ListShards agrees with.
     const listed = (await kinesis.send(new ListShardsCommand({ StreamName: STREAM }))).Shards!;

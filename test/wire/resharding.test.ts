@@ -420,4 +420,50 @@ void suite("resharding forwarded to a real emulator", () => {
     await settled(name);
     assert.equal((await listShards(kinesis, name, { Type: "AT_LATEST" })).length, 2);
   });
+
+  void test("refusals pass through as the upstream words them (kinesis-mock's deviate from AWS's)", async () => {
+    const name = "forwarded-refusals";
+    await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 3 }));
+    await settled(name);
+    // Validation is the gateway's own, the same in both modes.
+    await rejectsWith(
+      kinesis.send(
+        new SplitShardCommand({ StreamName: name, ShardToSplit: id(1), NewStartingHashKey: "x" }),
+      ),
+      "ValidationException",
+      /at 'newStartingHashKey' failed to satisfy constraint/,
+    );
+    // Deviations of kinesis-mock, whose texts come through as it sends them; the engine
+    // answers AWS's (see "SplitShard refuses" and "MergeShards" above).
+    await rejectsWith(
+      kinesis.send(
+        new SplitShardCommand({ StreamName: name, ShardToSplit: id(1), NewStartingHashKey: "5" }),
+      ),
+      "InvalidArgumentException",
+      /^NewStartingHashKey is not within the hash range shard/,
+    );
+    await rejectsWith(
+      kinesis.send(
+        new MergeShardsCommand({
+          StreamName: name,
+          ShardToMerge: id(0),
+          AdjacentShardToMerge: id(2),
+        }),
+      ),
+      "InvalidArgumentException",
+      "Provided shards are not adjacent",
+    );
+    // AWS: LimitExceededException "UpdateShardCount cannot scale up over double …".
+    await rejectsWith(
+      kinesis.send(
+        new UpdateShardCountCommand({
+          StreamName: name,
+          TargetShardCount: 7,
+          ScalingType: "UNIFORM_SCALING",
+        }),
+      ),
+      "InvalidArgumentException",
+      "Cannot update shard count beyond 2x current shard count",
+    );
+  });
 });

@@ -419,6 +419,22 @@ void suite("resharding forwarded to a real emulator", () => {
     assert.deepEqual([answer.StreamName, answer.TargetShardCount], [name, 2]);
     await settled(name);
     assert.equal((await listShards(kinesis, name, { Type: "AT_LATEST" })).length, 2);
+    await kinesis.send(
+      new UpdateShardCountCommand({
+        StreamName: name,
+        TargetShardCount: 3,
+        ScalingType: "UNIFORM_SCALING",
+      }),
+    );
+    await settled(name);
+    // A deviation of kinesis-mock: it splits its widest shard, so its three open shards cover
+    // a half and two quarters, not AWS's even thirds (which the engine makes: see above).
+    const open = await listShards(kinesis, name, { Type: "AT_LATEST" });
+    assert.equal(open.length, 3);
+    assert.notDeepEqual(
+      open.map((s) => s.HashKeyRange!.StartingHashKey!).sort(),
+      ["0", String((MAX_HASH_KEY + 1n) / 3n), String((2n * (MAX_HASH_KEY + 1n)) / 3n)].sort(),
+    );
   });
 
   void test("refusals pass through as the upstream words them (kinesis-mock's deviate from AWS's)", async () => {

@@ -1,7 +1,7 @@
 /**
  * StreamService's SplitShard, MergeShards and UpdateShardCount, ListShards'
  * shard filter, and the child shards ConsumerService answers at the end of a
- * closed shard, over gRPC (Connect's client on h2c).
+ * closed shard, over gRPC: Connect's client on h2c, and @grpc/grpc-js.
  */
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
@@ -12,12 +12,18 @@ import {
 } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
 import { ScalingType, ShardFilterType } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
 import { clientsFor, transports, useGateway } from "../helpers/gateway.ts";
+import { createGrpcJsClient } from "../helpers/grpc-js-client.ts";
 
 const HALF = 1n << 127n;
 const id = (index: number) => `shardId-${String(index).padStart(12, "0")}`;
 
 void suite("resharding over gRPC", () => {
-  const gateway = useGateway(["--streams", "split:1,merge:2,scale:2,bad:1", "--throttle", "off"]);
+  const gateway = useGateway([
+    "--streams",
+    "split:1,merge:2,scale:2,bad:1,grpcjs:2",
+    "--throttle",
+    "off",
+  ]);
   const clients = () => {
     const transport = transports["gRPC over h2c"]!(gateway.current.url);
     return { ...clientsFor(transport), consumer: createClient(ConsumerService, transport) };
@@ -144,5 +150,28 @@ void suite("resharding over gRPC", () => {
       /Value null at 'shardFilter.type' failed to satisfy constraint: Member must not be null/,
     );
     assert.equal((await streams.listShards({ streamName: "bad" })).shards.length, 1);
+  });
+
+  void test("a client built from the .proto files with @grpc/grpc-js scales and filters", async () => {
+    const client = createGrpcJsClient(`127.0.0.1:${gateway.current.port}`);
+    try {
+      const scaled = await client.call("StreamService", "UpdateShardCount", {
+        stream_name: "grpcjs",
+        target_shard_count: 4,
+        scaling_type: "SCALING_TYPE_UNIFORM_SCALING",
+      });
+      assert.deepEqual([scaled.current_shard_count, scaled.target_shard_count], [2, 4]);
+      const latest = await client.call("StreamService", "ListShards", {
+        stream_name: "grpcjs",
+        shard_filter: { type: "SHARD_FILTER_TYPE_AT_LATEST" },
+      });
+      const shards = latest.shards as { shard_id: string; parent_shard_id: string }[];
+      assert.deepEqual(
+        shards.map((s) => s.parent_shard_id),
+        [id(0), id(0), id(1), id(1)],
+      );
+    } finally {
+      client.close();
+    }
   });
 });

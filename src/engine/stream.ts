@@ -238,7 +238,8 @@ export function createStreamState(stream: NewStream): StreamState {
     consumers: new Map(),
     removedConsumerSeconds: new Map(),
     shards,
-    openShards: shards,
+    // A copy: a reshard appends to `shards` alone.
+    openShards: [...shards],
     openStartingHashKeys: shards.map((shard) => hashKeyHex(shard.startingHashKey)),
     store: stream.store,
     createLimiter: stream.createLimiter,

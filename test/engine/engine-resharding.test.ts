@@ -376,6 +376,19 @@ suite("engine UpdateShardCount", () => {
     });
   }
 
+  test("the shards it makes carry one creation second, the one after the old shards'", () => {
+    const { clock, engine } = setUp(4);
+    const seconds = (shard: Shard) =>
+      parseSequenceNumber(shard.sequenceNumberRange.startingSequenceNumber)!.shardCreatedSeconds;
+    const created = Math.floor(clock.now() / 1000);
+    scale(engine, 7);
+    // Splits and merges in one step, intermediate shards included: one second later, not one per step.
+    assert.deepEqual(new Set(shardsOf(engine).slice(4).map(seconds)), new Set([created + 1]));
+    clock.advance(5000);
+    scale(engine, 5);
+    assert.deepEqual(new Set(open(shardsOf(engine)).map(seconds)), new Set([created + 5]));
+  });
+
   test("limits: double, half, 10,000 a stream, the account quota, ten a day", () => {
     const { clock, engine } = setUp(4, { shardLimit: 9 });
     const counts = (target: number) => `Current open shard count: 4, Target shard count: ${target}`;

@@ -25,7 +25,7 @@ import {
   type ShardState,
   type StreamState,
 } from "./stream.ts";
-import { streamStatus } from "./stream-control.ts";
+import { beginUpdate, streamStatus } from "./stream-control.ts";
 
 const MS_PER_DAY = 86_400_000;
 const MS_PER_HOUR = 3_600_000;
@@ -231,10 +231,9 @@ function begin(
   nowMs: number,
   transitionDelayMs: number,
 ): void {
+  // AWS's text first; `beginUpdate` checks the same with the engine's wording.
   assertActive(stream, nowMs);
-  // Encryption is not changing: what is in effect while UPDATING stays as it is.
-  stream.encryptionBefore = stream.encryption;
-  stream.updatingUntilMs = nowMs + transitionDelayMs;
+  beginUpdate(stream, nowMs, transitionDelayMs);
   stream.pendingReshard = pending;
 }
 

@@ -402,3 +402,13 @@ void suite("abuse: pipelined calls at the smallest bound (--max-memory-mib MIN_M
     assert.equal(statuses.get("0"), 7_000, JSON.stringify([...statuses]));
   });
 });
+
+void test("at the default bound V8 keeps its own heap sizing (the limit cost a third of the throughput there)", async () => {
+  const gateway = await startGatewayProcess(["--streams", "s:1"]);
+  try {
+    const argv = readFileSync(`/proc/${gateway.pid}/cmdline`, "utf8").split("\0");
+    assert.ok(!argv.some((arg) => arg.startsWith("--max-old-space-size")), argv.join(" "));
+  } finally {
+    await gateway.stop();
+  }
+});

@@ -131,13 +131,26 @@ function sendJson(res: NodeResponse, status: number, body: unknown): void {
 /**
  * An answer's bytes not yet sent: on HTTP/2 what Node holds for the stream
  * until the client's flow-control window lets it go (`bufferSize`); on
- * HTTP/1.1 what waits in the response and the socket.
+ * HTTP/1.1 what waits in the response and the socket (`res.writableLength`
+ * counts both).
+ *
+ * Node counts a write as waiting until all of it is out, so a 14 MB answer
+ * written at once showed no progress while its client read it at 3 MB/s,
+ * and was cut as stalled (an outside tester's finding). What the kernel has
+ * taken of the write under way is what libuv no longer queues
+ * (`writeQueueSize`, on the socket's handle; an answer is written in one
+ * go, so the socket holds little besides that write). Where the handle does
+ * not tell, the answer counts whole until written.
  */
 function unsentBytes(req: NodeRequest, res: NodeResponse): number {
   if (req.httpVersionMajor === 2) {
     return (req as unknown as http2.Http2ServerRequest).stream.bufferSize ?? 0;
   }
-  return res.writableLength + (req.socket?.writableLength ?? 0);
+  const inSocket = req.socket?.writableLength ?? 0;
+  const handle = (req.socket as { _handle?: { writeQueueSize?: unknown } } | null)?._handle;
+  const queued = handle?.writeQueueSize;
+  const taken = typeof queued === "number" ? Math.max(0, inSocket - queued) : 0;
+  return res.writableLength - taken;
 }
 
 /** Operations whose answers can be megabytes: they wait for room among the unread answers. */

@@ -9,6 +9,7 @@
  * (and CreateStream's MaxRecordSizeInKiB), so it cannot raise a stream.
  */
 import assert from "node:assert/strict";
+import net from "node:net";
 import { after, before, suite, test } from "node:test";
 import {
   CreateStreamCommand,
@@ -426,5 +427,81 @@ void suite("large records forwarded to a real emulator", () => {
       `Record data size ${MiB + 1} exceeds the stream's max record size of ${MiB} bytes`,
     );
     assert.match(put.Records![1]!.SequenceNumber ?? "", /^\d+$/);
+  });
+});
+
+void suite("a 10 MiB answer read slowly over HTTP/1.1", () => {
+  const gateway = useGateway();
+
+  // An outside tester's client reading at 3 MB/s got 9 of the answer's 14 MB,
+  // then the connection closed: Node counts a write as waiting until all of it
+  // is out, so the answer looked stalled and was cut. 2 MB/s: about 7 s.
+  void test("arrives whole: a client that keeps reading is never cut", async () => {
+    const kinesis = sdkClient(gateway.current.url);
+    try {
+      const arn = await activeStream(kinesis, "slow-reader");
+      await kinesis.send(update(arn, 10240));
+      await kinesis.send(
+        new PutRecordCommand({
+          StreamName: "slow-reader",
+          PartitionKey: "k",
+          Data: payload(TEN_MIB_DATA),
+        }),
+      );
+      const { ShardIterator } = await kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: "slow-reader",
+          ShardId: "shardId-000000000000",
+          ShardIteratorType: "TRIM_HORIZON",
+        }),
+      );
+      const body = JSON.stringify({ ShardIterator });
+      const { port } = new URL(gateway.current.url);
+      const socket = net.connect(Number(port), "127.0.0.1");
+      socket.setNoDelay(true);
+      socket.write(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\n" +
+          "X-Amz-Target: Kinesis_20131202.GetRecords\r\n" +
+          "Authorization: AWS4-HMAC-SHA256 Credential=a/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=0\r\n" +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      const bytesPerSecond = 2_000_000;
+      const received = await new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let total = 0;
+        let expected = Number.POSITIVE_INFINITY;
+        const startedMs = Date.now();
+        socket.on("data", (chunk: Buffer) => {
+          chunks.push(chunk);
+          total += chunk.length;
+          if (expected === Number.POSITIVE_INFINITY) {
+            const head = Buffer.concat(chunks).toString("latin1");
+            const end = head.indexOf("\r\n\r\n");
+            const length = /content-length: (\d+)/i.exec(head)?.[1];
+            if (end >= 0 && length !== undefined) expected = end + 4 + Number(length);
+          }
+          if (total >= expected) {
+            socket.destroy();
+            resolve(Buffer.concat(chunks));
+            return;
+          }
+          // Pace the reads: wait until the rate is back to bytesPerSecond.
+          const aheadMs = (total / bytesPerSecond) * 1000 - (Date.now() - startedMs);
+          if (aheadMs > 0) {
+            socket.pause();
+            setTimeout(() => socket.resume(), aheadMs);
+          }
+        });
+        socket.on("close", () => reject(new Error(`closed after ${total} of ${expected} bytes`)));
+        socket.on("error", reject);
+      });
+      const text = received.toString("latin1");
+      const answer = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)) as {
+        Records: { Data: string }[];
+      };
+      assert.equal(Buffer.from(answer.Records[0]!.Data, "base64").length, TEN_MIB_DATA);
+    } finally {
+      kinesis.destroy();
+    }
   });
 });

@@ -180,17 +180,20 @@ function* eventsOf(
     const records = out.records.slice(from, to);
     const last = records.at(-1);
     from = to;
+    // A closed shard's children come with its last event, which then has no
+    // continuation, as AWS's has none beside ChildShards (the KCL checks it).
+    const childShards = from === out.records.length ? childShardsToProto(out.childShards) : [];
     yield {
       records: records.map(recordToProto),
       // Each event's own last record: a subscriber that resumes there misses nothing.
-      continuationSequenceNumber: last?.sequenceNumber ?? continuation,
+      continuationSequenceNumber:
+        childShards.length > 0 ? "" : (last?.sequenceNumber ?? continuation),
       millisBehindLatest: BigInt(
         last === undefined || from === out.records.length
           ? out.millisBehindLatest
           : millisBehindAfter(last, out),
       ),
-      // A closed shard's children come with its last event.
-      childShards: from === out.records.length ? childShardsToProto(out.childShards) : [],
+      childShards,
     };
   } while (from < out.records.length);
 }

@@ -323,7 +323,8 @@ export type SubscribeToShardResponse = Message<"kinesis.gateway.v1.SubscribeToSh
   records: Record[];
 
   /**
-   * Resume here (AFTER_SEQUENCE_NUMBER) if the stream breaks.
+   * Resume here (AFTER_SEQUENCE_NUMBER) if the stream breaks. Empty on the
+   * event with `child_shards`, as AWS's: the shard is read to its end.
    *
    * @generated from field: string continuation_sequence_number = 2;
    */

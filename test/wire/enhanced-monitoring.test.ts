@@ -14,10 +14,9 @@ import {
   type KinesisClient,
   type MetricsName,
 } from "@aws-sdk/client-kinesis";
-import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
-import { startTestGateway, useGateway } from "../helpers/gateway.ts";
-import { activeStream, sdkClient } from "../helpers/kinesis-sdk.ts";
+import { forwardingTo, useGateway } from "../helpers/gateway.ts";
+import { activeStream, rejectsWith, sdkClient } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 200;
 const EACH_METRIC = [
@@ -39,14 +38,6 @@ async function shownMetrics(kinesis: KinesisClient, name: string) {
   assert.equal(fromSummary?.length, 1);
   return fromSummary[0]!.ShardLevelMetrics;
 }
-
-const rejectsWith = (promise: Promise<unknown>, name: string, message?: string | RegExp) =>
-  assert.rejects(promise, (err: Error) => {
-    assert.equal(err.name, name);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
 
 const enable = (StreamName: string, metrics: string[]) =>
   new EnableEnhancedMonitoringCommand({
@@ -177,19 +168,10 @@ void suite("EnableEnhancedMonitoring and DisableEnhancedMonitoring against the e
 
 void suite("EnableEnhancedMonitoring and DisableEnhancedMonitoring forwarded to a real emulator", () => {
   const emulator = useEmulator();
-  let gateway: RunningGateway;
-  before(async () => {
-    gateway = await startTestGateway([
-      "--backend",
-      "kinesis",
-      "--kinesis-endpoint",
-      emulator.current.endpoint,
-    ]);
-  });
-  after(() => gateway.stop());
+  const gateway = useGateway(forwardingTo(emulator));
 
   void test("the upstream's metrics pass through the answers and DescribeStream(Summary)", async () => {
-    const kinesis = sdkClient(gateway.url);
+    const kinesis = sdkClient(gateway.current.url);
     const name = "forwarded-monitoring";
     await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
     await waitUntilStreamActive(emulator.current.client(), name);

@@ -26,16 +26,8 @@ import { Decoder, Encoder, type Options } from "cbor-x";
 import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { startTestGateway, useGateway } from "../helpers/gateway.ts";
-import { activeStream, sdkClient, untilStreamActive } from "../helpers/kinesis-sdk.ts";
+import { activeStream, rejectsWith, sdkClient, untilStreamActive } from "../helpers/kinesis-sdk.ts";
 import { MiB, payload, TEN_MIB_DATA } from "../helpers/large-records.ts";
-
-const rejectsWith = (promise: Promise<unknown>, name: string, message?: string | RegExp) =>
-  assert.rejects(promise, (err: Error) => {
-    assert.equal(err.name, name);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
 
 async function maxRecordSizeOf(kinesis: KinesisClient, name: string) {
   const summary = (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name })))

@@ -4,7 +4,7 @@
  * real emulator.
  */
 import assert from "node:assert/strict";
-import { after, before, suite, test } from "node:test";
+import { suite, test } from "node:test";
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
@@ -13,9 +13,8 @@ import {
 } from "@aws-sdk/client-kinesis";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
-import { clientsFor, startTestGateway, transports, useGateway } from "../helpers/gateway.ts";
+import { clientsFor, forwardingTo, transports, useGateway } from "../helpers/gateway.ts";
 
 const sdkClient = (endpoint: string) =>
   new KinesisClient({
@@ -80,19 +79,10 @@ void suite("ListTagsForResource against the engine", () => {
 
 void suite("ListTagsForResource forwarded to a real emulator", () => {
   const emulator = useEmulator();
-  let gateway: RunningGateway;
-  before(async () => {
-    gateway = await startTestGateway([
-      "--backend",
-      "kinesis",
-      "--kinesis-endpoint",
-      emulator.current.endpoint,
-    ]);
-  });
-  after(() => gateway.stop());
+  const gateway = useGateway(forwardingTo(emulator));
 
   void test("the emulator's answer comes back unchanged", async () => {
-    const kinesis = sdkClient(gateway.url);
+    const kinesis = sdkClient(gateway.current.url);
     const arn = await taggedStreamArn(kinesis, "forwarded-tags");
     await waitUntilStreamActive(emulator.current.client(), "forwarded-tags");
     const out = await kinesis.send(new ListTagsForResourceCommand({ ResourceARN: arn }));

@@ -23,21 +23,13 @@ import {
 import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { startTestGateway, useGateway } from "../helpers/gateway.ts";
-import { sdkClient, untilStreamActive } from "../helpers/kinesis-sdk.ts";
+import { rejectsWith, sdkClient, untilStreamActive } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 200;
 const ACCOUNT = "000000000000";
 const MAX_HASH_KEY = (1n << 128n) - 1n;
 const HALF = 1n << 127n;
 const id = (index: number) => `shardId-${String(index).padStart(12, "0")}`;
-
-const rejectsWith = (promise: Promise<unknown>, name: string, message?: string | RegExp) =>
-  assert.rejects(promise, (err: Error) => {
-    assert.equal(err.name, name);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
 
 async function createStream(kinesis: KinesisClient, name: string, shards: number) {
   await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));

@@ -13,10 +13,9 @@ import {
   type KinesisClient,
   PutResourcePolicyCommand,
 } from "@aws-sdk/client-kinesis";
-import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
-import { startTestGateway, useGateway } from "../helpers/gateway.ts";
-import { activeConsumer, activeStream, sdkClient } from "../helpers/kinesis-sdk.ts";
+import { forwardingTo, useGateway } from "../helpers/gateway.ts";
+import { activeConsumer, activeStream, rejectsWith, sdkClient } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 200;
 
@@ -35,14 +34,6 @@ const policyFor = (arn: string, action: string) =>
 
 const policyOf = async (kinesis: KinesisClient, arn: string) =>
   (await kinesis.send(new GetResourcePolicyCommand({ ResourceARN: arn }))).Policy;
-
-const rejectsWith = (promise: Promise<unknown>, name: string, message?: string | RegExp) =>
-  assert.rejects(promise, (err: Error) => {
-    assert.equal(err.name, name);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
 
 void suite("resource policies against the engine", () => {
   const gateway = useGateway(["--stream-transition-ms", String(TRANSITION_MS)]);
@@ -146,19 +137,10 @@ void suite("resource policies against the engine", () => {
 
 void suite("resource policies forwarded to a real emulator", () => {
   const emulator = useEmulator();
-  let gateway: RunningGateway;
-  before(async () => {
-    gateway = await startTestGateway([
-      "--backend",
-      "kinesis",
-      "--kinesis-endpoint",
-      emulator.current.endpoint,
-    ]);
-  });
-  after(() => gateway.stop());
+  const gateway = useGateway(forwardingTo(emulator));
 
   void test("a stream's policy put, read and deleted through the gateway", async () => {
-    const kinesis = sdkClient(gateway.url);
+    const kinesis = sdkClient(gateway.current.url);
     await kinesis.send(new CreateStreamCommand({ StreamName: "forwarded-policy", ShardCount: 1 }));
     await waitUntilStreamActive(emulator.current.client(), "forwarded-policy");
     const summary = await kinesis.send(

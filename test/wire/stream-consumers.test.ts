@@ -26,7 +26,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator } from "../helpers/emulator.ts";
 import { startTestGateway, useGateway } from "../helpers/gateway.ts";
-import { activeStream, sdkClient, until } from "../helpers/kinesis-sdk.ts";
+import { activeStream, rejectsWith, sdkClient, until } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 300;
 
@@ -70,14 +70,6 @@ async function listAll(kinesis: KinesisClient, streamArn: string, maxResults: nu
   } while (nextToken !== undefined);
   return pages;
 }
-
-const rejectsWith = (promise: Promise<unknown>, name: string, message?: string | RegExp) =>
-  assert.rejects(promise, (err: Error) => {
-    assert.equal(err.name, name);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
 
 void suite("stream consumers against the engine", () => {
   const gateway = useGateway(["--stream-transition-ms", String(TRANSITION_MS)]);

@@ -15,10 +15,9 @@ import {
   StartStreamEncryptionCommand,
   StopStreamEncryptionCommand,
 } from "@aws-sdk/client-kinesis";
-import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
-import { startTestGateway, useGateway } from "../helpers/gateway.ts";
-import { activeStream, sdkClient, untilStreamActive } from "../helpers/kinesis-sdk.ts";
+import { forwardingTo, useGateway } from "../helpers/gateway.ts";
+import { activeStream, rejectsWith, sdkClient, untilStreamActive } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 200;
 const KEY = "alias/aws/kinesis";
@@ -51,14 +50,6 @@ async function writesAnswer(kinesis: KinesisClient, name: string) {
   assert.equal(batch.EncryptionType, one.EncryptionType);
   return one.EncryptionType;
 }
-
-const rejectsWith = (promise: Promise<unknown>, name: string, message?: string | RegExp) =>
-  assert.rejects(promise, (err: Error) => {
-    assert.equal(err.name, name);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
 
 const start = (StreamName: string, type: string, KeyId: string | null = KEY) =>
   new StartStreamEncryptionCommand({
@@ -178,19 +169,10 @@ void suite("StartStreamEncryption and StopStreamEncryption against the engine", 
 
 void suite("StartStreamEncryption and StopStreamEncryption forwarded to a real emulator", () => {
   const emulator = useEmulator();
-  let gateway: RunningGateway;
-  before(async () => {
-    gateway = await startTestGateway([
-      "--backend",
-      "kinesis",
-      "--kinesis-endpoint",
-      emulator.current.endpoint,
-    ]);
-  });
-  after(() => gateway.stop());
+  const gateway = useGateway(forwardingTo(emulator));
 
   void test("encryption started and stopped through the gateway", async () => {
-    const kinesis = sdkClient(gateway.url);
+    const kinesis = sdkClient(gateway.current.url);
     const name = "forwarded-encryption";
     await kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
     await waitUntilStreamActive(emulator.current.client(), name);

@@ -14,10 +14,9 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
 } from "@aws-sdk/client-kinesis";
-import type { RunningGateway } from "../../src/main.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
-import { startTestGateway, useGateway } from "../helpers/gateway.ts";
-import { activeConsumer, activeStream, sdkClient } from "../helpers/kinesis-sdk.ts";
+import { forwardingTo, useGateway } from "../helpers/gateway.ts";
+import { activeConsumer, activeStream, rejectsWith, sdkClient } from "../helpers/kinesis-sdk.ts";
 
 const TRANSITION_MS = 200;
 
@@ -30,14 +29,6 @@ const tagsOf = async (kinesis: KinesisClient, arn: string) =>
 
 const manyTags = (count: number, prefix: string) =>
   Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, "v"]));
-
-const rejectsWith = (promise: Promise<unknown>, name: string, message?: string | RegExp) =>
-  assert.rejects(promise, (err: Error) => {
-    assert.equal(err.name, name);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
 
 void suite("TagResource and UntagResource against the engine", () => {
   const gateway = useGateway(["--stream-transition-ms", String(TRANSITION_MS)]);
@@ -202,19 +193,10 @@ void suite("TagResource and UntagResource against the engine", () => {
 
 void suite("TagResource and UntagResource forwarded to a real emulator", () => {
   const emulator = useEmulator();
-  let gateway: RunningGateway;
-  before(async () => {
-    gateway = await startTestGateway([
-      "--backend",
-      "kinesis",
-      "--kinesis-endpoint",
-      emulator.current.endpoint,
-    ]);
-  });
-  after(() => gateway.stop());
+  const gateway = useGateway(forwardingTo(emulator));
 
   void test("a stream's tags set and removed by ARN through the gateway", async () => {
-    const kinesis = sdkClient(gateway.url);
+    const kinesis = sdkClient(gateway.current.url);
     await kinesis.send(
       new CreateStreamCommand({ StreamName: "forwarded-tag-resource", ShardCount: 1 }),
     );

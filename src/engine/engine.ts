@@ -56,6 +56,7 @@ import type {
   StreamDescriptionSummary,
   StreamEncryptionInput,
   StreamRef,
+  SubscribeToShardInput,
   TagResourceInput,
   UntagResourceInput,
   UpdateAccountSettingsInput,
@@ -73,6 +74,7 @@ import {
   type ConsumerNamed,
   consumerNotFound,
   consumerOutput,
+  consumerStatus,
   findConsumer,
   listConsumers,
   registerConsumer,
@@ -135,6 +137,12 @@ import {
   streamStatus,
   type TagOwner,
 } from "./stream-control.ts";
+import {
+  createEngineSubscription,
+  createSubscriptionSlots,
+  type EngineSubscription,
+  wakeSubscribers,
+} from "./subscriptions.ts";
 import {
   createWriteLimiter,
   DEFAULT_SHARD_WRITE_BYTES_PER_SECOND,
@@ -283,6 +291,11 @@ export interface Engine {
    * the oldest kept). For tests and tools: no iterator, status check or throttling.
    */
   readRecords(ref: StreamRef, shardId: string, options?: ReadOptions): StoredRecord[];
+  /**
+   * A subscription to a shard (`subscriptions.ts`): with a consumer ARN, the
+   * consumer's enhanced fan-out; without, the shard's shared reads.
+   */
+  subscribeToShard(input: SubscribeToShardInput): EngineSubscription;
   /** Each throttled shard's write utilization now (see `WriteLimiter.utilization`). */
   shardWriteUtilization(): ShardUtilization[];
   /** Splits an open shard in two: UPDATING for `transitionDelayMs`, then the children are open. */
@@ -349,6 +362,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const deleting = new Set<StreamState>();
   /** The streams UPDATING towards a reshard, made by `removeDeleted` when their time comes. */
   const resharding = new Set<StreamState>();
+  /** Which consumer holds which shard (enhanced fan-out). */
+  const slots = createSubscriptionSlots();
   /**
    * The `incarnationSeconds` of removed streams, by name, while the clock has
    * not passed them: a new stream of the name must take a later second.
@@ -620,7 +635,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const output = request(stream, nowMs);
     resharding.add(stream);
     removeDeleted(nowMs);
+    wakeStreamSubscribers(stream); // they wait for the reshard's end now
     return output;
+  }
+
+  /** Tells every subscription to the stream's shards that something changed. */
+  function wakeStreamSubscribers(stream: StreamState): void {
+    for (const shard of stream.shards) wakeSubscribers(shard);
   }
 
   function changeRetentionOf(input: RetentionPeriodInput, direction: "increase" | "decrease") {
@@ -701,6 +722,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       stream.deletingUntilMs = nowMs + transitionDelayMs;
       deleting.add(stream);
       removeDeleted(nowMs);
+      wakeStreamSubscribers(stream);
     },
 
     listStreams(input = {}) {
@@ -1091,6 +1113,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       if (consumer.deletingUntilMs !== undefined) return;
       consumer.deletingUntilMs = nowMs + transitionDelayMs;
       removeDeregisteredConsumers(stream, nowMs);
+      wakeStreamSubscribers(stream);
     },
 
     describeStreamConsumer(input) {
@@ -1206,6 +1229,76 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return reshard(input, (stream, nowMs) =>
         requestScale(stream, target, reshardLimits(), nowMs, transitionDelayMs),
       );
+    },
+
+    subscribeToShard(input) {
+      const { shardId, startingPosition: position } = input;
+      if (shardId === null || position === null || position.type === null) {
+        throw new Error("SubscribeToShard without a shard or a position reached the engine");
+      }
+      const nowMs = now();
+      let consumerArn: string | undefined;
+      let streamRef: StreamRef = input;
+      if (input.consumerArn !== undefined) {
+        const { stream, consumer } = resolveConsumer({ consumerArn: input.consumerArn }, nowMs);
+        // AWS's text is not documented; this one says what is wrong, in its words.
+        if (consumerStatus(consumer, nowMs) !== "ACTIVE") {
+          throw new KinesisError(
+            "ResourceInUseException",
+            `Consumer ${consumer.arn} is not in ACTIVE state: it is ${consumerStatus(consumer, nowMs)}.`,
+          );
+        }
+        consumerArn = consumer.arn;
+        streamRef = { streamArn: stream.arn };
+      }
+      const named = streamOf(streamRef);
+      const shardIndex = shardIndexFromId(shardId);
+      if (shardIndex === undefined) {
+        throw new KinesisError(
+          "ResourceNotFoundException",
+          `Could not find shard ${shardId} in stream ${named.name} under account ${named.account}.`,
+        );
+      }
+      const { stream, shard } = resolveShard(named, shardIndex, nowMs);
+      assertStreamActive(stream, nowMs);
+      const from = startingPosition(stream, shard, {
+        streamName: stream.name,
+        shardId,
+        shardIteratorType: position.type,
+        startingSequenceNumber: position.sequenceNumber,
+        timestamp: position.timestamp,
+      });
+      const slot = consumerArn === undefined ? undefined : slots.take(consumerArn, shard, nowMs);
+      const incarnation = stream.incarnationSeconds;
+      return createEngineSubscription({
+        stream,
+        shard,
+        from,
+        now,
+        check(atMs) {
+          // The same stream (not a successor of its name) and, for a consumer, the same consumer.
+          const { stream: current } = resolveShard(named, shardIndex, atMs, incarnation);
+          assertStreamActive(current, atMs);
+          if (consumerArn !== undefined) resolveConsumer({ consumerArn }, atMs);
+        },
+        toRecord: (record, atMs) =>
+          kinesisRecord(record, encryptionOf(stream, atMs).encryptionType),
+        childShards: () => childShardsOf(stream, shard),
+        transitionMs: () => {
+          const times = [
+            stream.pendingReshard === undefined ? undefined : stream.updatingUntilMs,
+            stream.deletingUntilMs,
+            consumerArn === undefined
+              ? undefined
+              : stream.consumers.get(parseConsumerArn(consumerArn)!.consumerName)?.deletingUntilMs,
+          ].filter((t): t is number => t !== undefined);
+          return times.length === 0 ? undefined : Math.min(...times);
+        },
+        consumer:
+          consumerArn === undefined || slot === undefined
+            ? undefined
+            : { arn: consumerArn, holder: slot.holder, release: slot.release },
+      });
     },
 
     readRecords(ref, shardId, readOptions) {

@@ -37,4 +37,9 @@ export {
   splitHashKeySpace,
 } from "./shard-ranges.ts";
 export { parseStreamArn, type StreamArnParts, streamArnFor } from "./stream-arn.ts";
+export {
+  CONSUMER_READ_BYTES_PER_SECOND,
+  type EngineSubscription,
+  type SubscriptionRead,
+} from "./subscriptions.ts";
 export { createTokenBucket, type TokenBucket, type TokenBucketOptions } from "./token-bucket.ts";

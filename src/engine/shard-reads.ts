@@ -105,8 +105,8 @@ export interface ShardPage {
 
 /**
  * Reads up to `limit` records from `from`, stopping before a record that
- * would take the page past 10 MiB (a first record is returned whatever its
- * size). Records past the stream's retention are skipped even if the store
+ * would take the page past `maxBytes` (10 MiB, GetRecords' bound, unless
+ * less is asked; a first record is returned whatever its size). Records past the stream's retention are skipped even if the store
  * still has them, and the page moves past them, so a reader never stalls.
  */
 export function readShardPage(
@@ -115,6 +115,7 @@ export function readShardPage(
   from: ReadStart,
   limit: number,
   nowMs: number,
+  maxBytes: number = MAX_GET_RECORDS_BYTES,
 ): ShardPage {
   // One record more than needed tells whether anything is left after the page.
   const batch = stream.store.read(shard.index, { from, limit: limit + 1 });
@@ -125,7 +126,12 @@ export function readShardPage(
   let bytes = 0;
   for (; next < batch.length && records.length < limit; next++) {
     const record = batch[next]!;
-    if (records.length > 0 && bytes + record.sizeBytes > MAX_GET_RECORDS_BYTES) break;
+    if (
+      records.length > 0 &&
+      bytes + record.sizeBytes > Math.min(maxBytes, MAX_GET_RECORDS_BYTES)
+    ) {
+      break;
+    }
     records.push(record);
     bytes += record.sizeBytes;
   }

@@ -17,6 +17,7 @@ import {
   shardIndexForHashKey,
   splitHashKeySpace,
 } from "./shard-ranges.ts";
+import { wakeSubscribers } from "./subscriptions.ts";
 import type { WriteLimiter } from "./write-limiter.ts";
 
 /** One shard of a stream and what writing to it needs. */
@@ -46,6 +47,8 @@ export interface ShardState {
   closedAtMs: number | undefined;
   /** Set with `closedAtMs`: the last sequence number the shard could have issued. */
   endingSequenceNumber: string | undefined;
+  /** Subscriptions waiting for the shard to change, each called once (`subscriptions.ts`). */
+  readonly subscribers: Set<() => void>;
 }
 
 /**
@@ -202,6 +205,7 @@ export function createShardState(
     adjacentParentShardId: shard.adjacentParentShardId,
     closedAtMs: undefined,
     endingSequenceNumber: undefined,
+    subscribers: new Set(),
   };
 }
 
@@ -303,5 +307,6 @@ export function writeToShard(
     approximateArrivalTimestamp: nowMs,
     sizeBytes,
   });
+  if (shard.subscribers.size > 0) wakeSubscribers(shard);
   return sequenceNumber;
 }

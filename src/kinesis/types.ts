@@ -563,3 +563,40 @@ export interface UpdateShardCountOutput {
   currentShardCount: number;
   targetShardCount: number;
 }
+
+/** Where a subscription starts, as SubscribeToShard's `StartingPosition`. */
+export interface StartingPosition {
+  /** Null only when a wire client sent none; validation rejects it. */
+  type: ShardIteratorType | null;
+  /** For AT_SEQUENCE_NUMBER and AFTER_SEQUENCE_NUMBER. */
+  sequenceNumber?: string | undefined;
+  /** For AT_TIMESTAMP. */
+  timestamp?: Date | undefined;
+}
+
+/**
+ * SubscribeToShard. On the wire API `consumerArn` is required (enhanced
+ * fan-out); gRPC may leave it out and name the stream instead, to read with
+ * the shard's shared throughput as GetRecords does.
+ */
+export interface SubscribeToShardInput extends StreamRef {
+  /** AWS's `StreamId`, reserved: validated, never used. */
+  streamId?: string | undefined;
+  consumerArn?: string | undefined;
+  /** Null only when a wire client sent none; validation rejects it. */
+  shardId: string | null;
+  startingPosition: StartingPosition | null;
+}
+
+/** One `SubscribeToShardEvent`. */
+export interface SubscribeToShardEvent {
+  records: KinesisRecord[];
+  /**
+   * Where a new subscription continues (AFTER_SEQUENCE_NUMBER) to miss
+   * nothing; absent in the event that names a closed shard's children, as on AWS.
+   */
+  continuationSequenceNumber?: string | undefined;
+  millisBehindLatest: number;
+  /** In the last event of a closed shard: the shards to read next. */
+  childShards?: ChildShard[] | undefined;
+}

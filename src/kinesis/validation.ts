@@ -79,6 +79,7 @@ import type {
   SplitShardInput,
   StreamEncryptionInput,
   StreamRef,
+  SubscribeToShardInput,
   TagResourceInput,
   UntagResourceInput,
   UpdateAccountSettingsInput,
@@ -965,6 +966,44 @@ export function validateConsumerRef(ref: ConsumerRef): void {
       `ConsumerARN ${ref.consumerArn} does not name the consumer of the given StreamARN and ConsumerName.`,
     );
   }
+}
+
+/**
+ * SubscribeToShard's model constraints, members in name order. The wire API
+ * requires `ConsumerARN` (`requireConsumer`); gRPC may name the stream
+ * instead, to read with the shard's shared throughput. Which position types
+ * need a sequence number or a timestamp is checked with the shard in hand,
+ * as for GetShardIterator.
+ */
+export function validateSubscribeToShard(
+  input: SubscribeToShardInput,
+  { requireConsumer }: { requireConsumer: boolean },
+): void {
+  const v = new Violations();
+  const consumerArn = input.consumerArn;
+  if (requireConsumer ? v.notNull(consumerArn ?? null, "consumerARN") : consumerArn !== undefined) {
+    v.pattern(consumerArn!, "consumerARN", consumerArnRegex, CONSUMER_ARN_PATTERN);
+    v.length(consumerArn!, "consumerARN", 1, MAX_CONSUMER_ARN_LENGTH);
+  }
+  if (v.notNull(input.shardId, "shardId")) checkShardId(v, input.shardId!, "shardId");
+  const position = input.startingPosition;
+  if (v.notNull(position, "startingPosition")) {
+    if (v.notNull(position!.type, "startingPosition.type")) {
+      v.oneOf(position!.type!, "startingPosition.type", SHARD_ITERATOR_TYPES);
+    }
+    if (position!.sequenceNumber !== undefined) {
+      v.pattern(
+        position!.sequenceNumber,
+        "startingPosition.sequenceNumber",
+        sequenceNumberRegex,
+        SEQUENCE_NUMBER_PATTERN,
+      );
+    }
+  }
+  checkStreamRef(v, input);
+  checkStreamId(v, input.streamId);
+  v.throwIfAny();
+  if (consumerArn === undefined) assertStreamIdentified(input);
 }
 
 export function validateListStreamConsumers(input: ListStreamConsumersInput): void {

@@ -56,6 +56,8 @@ export interface Config {
   readonly metricsHost: string;
   readonly recordSpans: boolean;
   readonly streamTransitionMs: number;
+  /** How long a SubscribeToShard subscription lasts before the subscriber renews it. */
+  readonly subscriptionLifetimeMs: number;
   readonly drainTimeoutSeconds: number;
   /** TLS from these PEM files; cleartext (h2c and HTTP/1.1) without. */
   readonly tls: TlsFiles | undefined;
@@ -219,6 +221,12 @@ const flags = {
   "stream-transition-ms": {
     description: "How long engine streams stay CREATING or DELETING (AWS takes seconds).",
     default: "0",
+    valueName: "MS",
+  },
+  "subscription-lifetime-ms": {
+    description:
+      "How long a SubscribeToShard subscription lasts; the subscriber then subscribes again from its continuation (AWS: 5 minutes).",
+    default: "300000",
     valueName: "MS",
   },
   "record-spans": {
@@ -528,6 +536,7 @@ export function parseConfig(
     metricsHost: raw("metrics-host") ?? raw("host") ?? "",
     recordSpans: oneOf("record-spans", ["on", "off"] as const) === "on",
     streamTransitionMs: integer("stream-transition-ms", 0, 600_000),
+    subscriptionLifetimeMs: integer("subscription-lifetime-ms", 100, 3_600_000),
     drainTimeoutSeconds: integer("drain-timeout-seconds", 0, 3600),
     tls:
       tlsCert !== undefined && tlsKey !== undefined

@@ -28,6 +28,9 @@ import { startMetricsServer } from "./server/metrics-server.ts";
 import { createBodyBudget } from "./server/request-body.ts";
 import { createAuthInterceptor } from "./services/auth-interceptor.ts";
 import { createHealthRegistry, ServingStatus } from "./services/health.ts";
+import { createEngineSource } from "./subscriptions/engine-source.ts";
+import { createPollingSource } from "./subscriptions/polling-source.ts";
+import { createSubscriptions, type SubscriptionSource } from "./subscriptions/subscriptions.ts";
 import { createRecordTelemetry } from "./telemetry/record-telemetry.ts";
 import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing.ts";
 import { NO_TELEMETRY, startTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
@@ -200,6 +203,19 @@ export async function startGateway(
 
   const auth = createAuthenticator(config.authTokens);
   const shutdown = new AbortController();
+  const sources = new Map<string, SubscriptionSource>();
+  if (engine !== undefined) sources.set("engine", createEngineSource(engine));
+  if (upstream !== undefined) {
+    // Without a consumer there is no upstream event stream: GetRecords is polled.
+    const polled = createPollingSource(backend);
+    sources.set("kinesis", (input, call) => polled(input, call));
+  }
+  const subscriptions = createSubscriptions({
+    sources,
+    backendNameFor: router.backendNameFor,
+    lifetimeMs: config.subscriptionLifetimeMs,
+    shutdown: shutdown.signal,
+  });
   const server = createGatewayServer({
     backend,
     logger,
@@ -215,6 +231,7 @@ export async function startGateway(
       meter,
       tracing: telemetry.tracing,
       maxBodyBytes: DEFAULT_READ_MAX_BYTES,
+      subscriptions,
     }),
     // With --metrics-port, /metrics is served there and not on the public port.
     metricsHandler: config.metricsPort === undefined ? telemetry.metricsHandler : undefined,
@@ -241,6 +258,7 @@ export async function startGateway(
     },
     bodyBudget: createBodyBudget(memory.requestBodyBytes, memory.requestBodyBytesPerConnection),
     answers: createAnswerBudget(memory.answersInMakingBytes),
+    subscriptions,
     tls: config.tls && {
       cert: readFileSync(config.tls.cert),
       key: readFileSync(config.tls.key),

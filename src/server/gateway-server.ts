@@ -15,6 +15,7 @@ import type { AnswerAdmission } from "../services/consumer-service.ts";
 import type { HealthRegistry } from "../services/health.ts";
 import { PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
 import { requestMaxBytes } from "../services/routes.ts";
+import type { Subscriptions } from "../subscriptions/subscriptions.ts";
 import type { MetricsHandler } from "../telemetry/telemetry.ts";
 import { isWireRequest, type WireRequest, type WireResponse } from "../wire/wire-handler.ts";
 import {
@@ -78,6 +79,8 @@ export interface GatewayServerOptions {
   bodyBudget?: BodyBudget | undefined;
   /** What read answers being made may hold. Default: no bound. */
   answers?: AnswerAdmission | undefined;
+  /** SubscribeToShard's sources for gRPC. Default: GetRecords polled through the backend. */
+  subscriptions?: Subscriptions | undefined;
   /** Serve TLS (h2 and http/1.1 by ALPN) instead of cleartext. */
   tls?: TlsOptions | undefined;
   /** Aborted when a drain begins: long-lived streams end with UNAVAILABLE. */
@@ -278,6 +281,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     shutdown: options.shutdown?.signal,
     health: options.health,
     answers: options.answers,
+    subscriptions: options.subscriptions,
     fastPath: options.fastPath,
     fallback,
     prepare: (req, res, path, streaming) => {

@@ -30,6 +30,7 @@ import { createErrorInterceptor } from "../services/errors.ts";
 import type { HealthRegistry } from "../services/health.ts";
 import { createPutRecordsFastPath, PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
 import { createRoutes } from "../services/routes.ts";
+import type { Subscriptions } from "../subscriptions/subscriptions.ts";
 import type { RequestHandler } from "./one-port.ts";
 import { clientGone } from "./request-body.ts";
 
@@ -47,6 +48,8 @@ export interface RpcHandlerOptions {
   health?: HealthRegistry | undefined;
   /** What read answers being made may hold. Default: no bound. */
   answers?: AnswerAdmission | undefined;
+  /** SubscribeToShard's sources. Default: GetRecords polled through the backend. */
+  subscriptions?: Subscriptions | undefined;
   /** Serve gRPC `PutRecords` through the specialised codec. Default true. */
   fastPath?: boolean | undefined;
   /** Serves what is not an RPC. */
@@ -86,6 +89,7 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
     shutdown: options.shutdown,
     health: options.health,
     answers: options.answers,
+    subscriptions: options.subscriptions,
     producerReadMaxBytes: readMaxBytes,
   })(router);
   const paths = new Map<string, UniversalHandler>();

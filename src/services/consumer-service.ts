@@ -26,6 +26,8 @@ import {
 import { KinesisError } from "../kinesis/errors.ts";
 import type * as kinesis from "../kinesis/types.ts";
 import { operations } from "../operations/table.ts";
+import { createPollingSource, DEFAULT_IDLE_POLL_MS } from "../subscriptions/polling-source.ts";
+import { createSubscriptions, type Subscriptions } from "../subscriptions/subscriptions.ts";
 import { callContextOf } from "./call-context.ts";
 import {
   childShardsToProto,
@@ -35,6 +37,7 @@ import {
   iteratorInput,
   listStreamConsumersMapping,
   registerStreamConsumerMapping,
+  streamRefFromProto,
 } from "./convert.ts";
 import { MAX_ANSWER_BYTES, messageBudget, recordsThatFit } from "./read-budget.ts";
 import { unary } from "./unary.ts";
@@ -46,6 +49,8 @@ export interface ConsumerServiceOptions {
   shutdown?: AbortSignal | undefined;
   /** Admits each answer to be made within a memory budget. Default: no budget. */
   answers?: AnswerAdmission | undefined;
+  /** SubscribeToShard's sources. Default: GetRecords polled through the backend. */
+  subscriptions?: Subscriptions | undefined;
 }
 
 /**
@@ -142,12 +147,8 @@ async function whileThrottled<T>(
  * read it came from, goes on: at least as far behind as `out`, and never 0,
  * which would say the reader has caught up.
  */
-function millisBehindAfter(last: kinesis.KinesisRecord, out: kinesis.GetRecordsOutput): number {
-  return Math.max(
-    out.millisBehindLatest,
-    Date.now() - last.approximateArrivalTimestamp.getTime(),
-    1,
-  );
+function millisBehindAfter(last: kinesis.KinesisRecord, behind: number): number {
+  return Math.max(behind, Date.now() - last.approximateArrivalTimestamp.getTime(), 1);
 }
 
 /**
@@ -168,42 +169,48 @@ function shardOf(
   return { streamArn: input.streamArn, shardId: shardIdFor(fields.shardIndex) };
 }
 
-/** A read's records as events of at most `budgetBytes` each; one event when there are none. */
+/** An event's records as events of at most `budgetBytes` each; one event when there are none. */
 function* eventsOf(
-  out: kinesis.GetRecordsOutput,
+  event: kinesis.SubscribeToShardEvent,
   budgetBytes: number,
-  continuation: string,
 ): Generator<MessageInitShape<typeof SubscribeToShardResponseSchema>> {
   let from = 0;
   do {
-    const to = from + recordsThatFit(out.records, budgetBytes, from);
-    const records = out.records.slice(from, to);
+    const to = from + recordsThatFit(event.records, budgetBytes, from);
+    const records = event.records.slice(from, to);
     const last = records.at(-1);
     from = to;
-    // A closed shard's children come with its last event, which then has no
-    // continuation, as AWS's has none beside ChildShards (the KCL checks it).
-    const childShards = from === out.records.length ? childShardsToProto(out.childShards) : [];
+    const final = from === event.records.length;
     yield {
       records: records.map(recordToProto),
-      // Each event's own last record: a subscriber that resumes there misses nothing.
-      continuationSequenceNumber:
-        childShards.length > 0 ? "" : (last?.sequenceNumber ?? continuation),
+      // Each part's own last record: a subscriber that resumes there misses
+      // nothing. A closed shard's children come with its last part, which then
+      // has no continuation, as AWS's has none beside ChildShards (the KCL checks it).
+      continuationSequenceNumber: final
+        ? (event.continuationSequenceNumber ?? "")
+        : last!.sequenceNumber,
       millisBehindLatest: BigInt(
-        last === undefined || from === out.records.length
-          ? out.millisBehindLatest
-          : millisBehindAfter(last, out),
+        final ? event.millisBehindLatest : millisBehindAfter(last!, event.millisBehindLatest),
       ),
-      childShards,
+      childShards: final ? childShardsToProto(event.childShards) : [],
     };
-  } while (from < out.records.length);
+  } while (from < event.records.length);
 }
 
 export function createConsumerService(
   backend: Backend,
   options: ConsumerServiceOptions = {},
 ): ServiceImpl<typeof ConsumerService> {
-  const idlePollMs = options.idlePollMs ?? 250;
+  const idlePollMs = options.idlePollMs ?? DEFAULT_IDLE_POLL_MS;
   const answers = options.answers ?? NO_BUDGET;
+  const shutdown = options.shutdown ?? new AbortController().signal;
+  const subscriptions =
+    options.subscriptions ??
+    createSubscriptions({
+      sources: new Map([["backend", createPollingSource(backend, idlePollMs)]]),
+      backendNameFor: () => "backend",
+      shutdown,
+    });
 
   /**
    * `out` as an answer of at most `budgetBytes`: the records that fit, and an
@@ -239,7 +246,10 @@ export function createConsumerService(
       // Read with a limit, it may not know that more records follow; `out` does.
       const lastAgain = again.records.at(-1);
       if (lastAgain === undefined) return again;
-      const behind = Math.max(again.millisBehindLatest, millisBehindAfter(lastAgain, out));
+      const behind = Math.max(
+        again.millisBehindLatest,
+        millisBehindAfter(lastAgain, out.millisBehindLatest),
+      );
       return { ...again, millisBehindLatest: behind };
     }
     const { shardIterator } = await whileThrottled(
@@ -258,7 +268,7 @@ export function createConsumerService(
     return {
       records,
       nextShardIterator: shardIterator,
-      millisBehindLatest: millisBehindAfter(last, out),
+      millisBehindLatest: millisBehindAfter(last, out.millisBehindLatest),
     };
   }
 
@@ -288,49 +298,52 @@ export function createConsumerService(
     },
 
     async *subscribeToShard(req, ctx: HandlerContext) {
-      const shutdown = options.shutdown ?? new AbortController().signal;
-      const until = AbortSignal.any([ctx.signal, shutdown]);
-      const call = { ...callContextOf(ctx), signal: until };
+      const call = callContextOf(ctx);
       const position = req.startingPosition ?? {
         type: ShardIteratorType.UNSPECIFIED,
         sequenceNumber: "",
+        timestamp: undefined,
+      };
+      const { shardIteratorType, ...at } = iteratorInput(req, req.shardId, position);
+      const input: kinesis.SubscribeToShardInput = {
+        ...streamRefFromProto(req),
+        consumerArn: req.consumerArn === "" ? undefined : req.consumerArn,
+        shardId: req.shardId,
+        startingPosition: {
+          type: shardIteratorType,
+          sequenceNumber: at.startingSequenceNumber,
+          timestamp: at.timestamp,
+        },
       };
       const budgetBytes = messageBudget(req.maxMessageBytes);
-      let continuation = position.sequenceNumber;
-      let first = true;
+      const subscription = await subscriptions.subscribe(input, call, { requireConsumer: false });
       try {
-        let { shardIterator } = await backend.getShardIterator(
-          iteratorInput(req, req.shardId, position),
-          call,
-        );
-        while (!until.aborted) {
-          // Each event is admitted as it is made and given back once it is
-          // handed over, so a reader that does not read holds no budget. (The
-          // read itself costs little in the engine, whose records are views
-          // of its store.)
-          const out = await whileThrottled(
-            () => backend.getRecords({ shardIterator }, call),
-            call,
-            idlePollMs,
-          );
-          // The first event says the subscription is live even when there is nothing yet.
-          if (out.records.length > 0 || first || out.childShards !== undefined) {
-            for (const event of eventsOf(out, budgetBytes, continuation)) {
-              continuation = event.continuationSequenceNumber ?? continuation;
-              afterHandover(await answers.admit(makingBytes(budgetBytes), until));
-              yield event;
-            }
+        // Each event is admitted as it is made and given back once it is
+        // handed over, so a reader that does not read holds no budget. (The
+        // read itself costs little in the engine, whose records are views of
+        // its store.)
+        for await (const event of subscription.events) {
+          for (const part of eventsOf(event, budgetBytes)) {
+            afterHandover(await answers.admit(makingBytes(budgetBytes), call.signal));
+            yield part;
           }
-          first = false;
-          if (out.nextShardIterator === undefined) return; // the shard is closed and read
-          shardIterator = out.nextShardIterator;
-          if (out.records.length === 0 && !(await pause(idlePollMs, until))) break;
         }
       } catch (err) {
         // A read cut short by the drain or the caller is their doing, not a failure.
-        if (!until.aborted) throw err;
+        if (!call.signal.aborted && !shutdown.aborted) throw err;
+      } finally {
+        subscription.close();
       }
-      throw shutdown.aborted ? shuttingDown() : cutShort(call);
+      switch (subscription.end()) {
+        case "shutdown":
+          throw shuttingDown();
+        case "caller":
+          throw cutShort(call);
+        default:
+          // A closed shard read to its end, or a consumer's lifetime over:
+          // the last event's child shards tell which.
+          return;
+      }
     },
 
     registerStreamConsumer: unary(

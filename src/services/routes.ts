@@ -4,6 +4,7 @@ import { Health } from "../gen/grpc/health/v1/health_pb.ts";
 import { ConsumerService } from "../gen/kinesis/gateway/v1/consumer_pb.ts";
 import { ProducerService } from "../gen/kinesis/gateway/v1/producer_pb.ts";
 import { StreamService } from "../gen/kinesis/gateway/v1/stream_pb.ts";
+import type { Subscriptions } from "../subscriptions/subscriptions.ts";
 import { type AnswerAdmission, createConsumerService } from "./consumer-service.ts";
 import { createHealthRegistry, createHealthService, type HealthRegistry } from "./health.ts";
 import { createProducerService } from "./producer-service.ts";
@@ -17,6 +18,8 @@ export interface RoutesOptions {
   health?: HealthRegistry | undefined;
   /** What read answers being made may hold. Default: no bound. */
   answers?: AnswerAdmission | undefined;
+  /** SubscribeToShard's sources. Default: GetRecords polled through the backend. */
+  subscriptions?: Subscriptions | undefined;
   /** The largest `ProducerService` request. Default: the router's. */
   producerReadMaxBytes?: number | undefined;
 }
@@ -69,7 +72,11 @@ export function createRoutes(
     });
     router.service(
       ConsumerService,
-      createConsumerService(backend, { shutdown: options.shutdown, answers: options.answers }),
+      createConsumerService(backend, {
+        shutdown: options.shutdown,
+        answers: options.answers,
+        subscriptions: options.subscriptions,
+      }),
       {
         readMaxBytes: REQUEST_MAX_BYTES.consumer,
       },

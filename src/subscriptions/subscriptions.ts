@@ -61,7 +61,7 @@ export interface SubscriptionsOptions {
   readonly sources: ReadonlyMap<string, SubscriptionSource>;
   /** The backend a stream's calls go to, or `none`. */
   readonly backendNameFor: (streamName: string) => string;
-  /** How long a subscription lasts. Default 300,000 (5 minutes, AWS). */
+  /** How long a consumer's subscription lasts. Default 300,000 (5 minutes, AWS). */
   readonly lifetimeMs?: number | undefined;
   /** Aborted when the gateway drains. */
   readonly shutdown?: AbortSignal | undefined;
@@ -110,9 +110,12 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
           `Stream ${streamName} is not served by this gateway: no --route matches it and there is no default backend.`,
         );
       }
+      // A consumer's subscription lasts its lifetime; a shared one (gRPC only) until cancelled.
       const lifetime = new AbortController();
-      const timer = setTimeout(() => lifetime.abort(), lifetimeMs);
-      timer.unref();
+      const timer =
+        input.consumerArn === undefined
+          ? undefined
+          : setTimeout(() => lifetime.abort(), lifetimeMs).unref();
       const closed = new AbortController();
       const signal = AbortSignal.any([call.signal, shutdown, lifetime.signal, closed.signal]);
       const close = () => {

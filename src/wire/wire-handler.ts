@@ -25,6 +25,7 @@ import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import { assertRecordCountDecodable, MAX_DECODED_RECORDS } from "../kinesis/validation.ts";
 import { type LogLine, rateLimitedLog } from "../logger.ts";
 import { BodyRefusedError } from "../server/request-body.ts";
+import type { Subscriptions } from "../subscriptions/subscriptions.ts";
 import { DURATION_BUCKETS_SECONDS } from "../telemetry/buckets.ts";
 import {
   type Body,
@@ -73,6 +74,8 @@ export interface WireHandlerOptions {
   tracing: boolean;
   /** Largest body read; larger ones get 413, as from AWS. */
   maxBodyBytes: number;
+  /** SubscribeToShard's sources; without them SubscribeToShard is an unknown operation. */
+  subscriptions?: Subscriptions | undefined;
 }
 
 /** Whether a request is meant for the Kinesis wire API rather than Connect. */

@@ -215,6 +215,7 @@ export async function startGateway(
     backendNameFor: router.backendNameFor,
     lifetimeMs: config.subscriptionLifetimeMs,
     shutdown: shutdown.signal,
+    meter,
   });
   const server = createGatewayServer({
     backend,

@@ -11,10 +11,12 @@
  * lifetime or a drain (AWS SDKs resubscribe from the last continuation), an
  * exception when the source failed.
  */
+import type { Meter } from "@opentelemetry/api";
 import type { CallContext } from "../backends/backend.ts";
 import { GatewayError } from "../kinesis/errors.ts";
 import type { SubscribeToShardEvent, SubscribeToShardInput } from "../kinesis/types.ts";
 import { parseConsumerArn, streamNameOf, validateSubscribeToShard } from "../kinesis/validation.ts";
+import { createSubscriptionTelemetry } from "./subscription-telemetry.ts";
 
 /** The events of one subscription, from the source that serves its stream. */
 export type EventSource = AsyncIterable<SubscribeToShardEvent>;
@@ -65,6 +67,8 @@ export interface SubscriptionsOptions {
   readonly lifetimeMs?: number | undefined;
   /** Aborted when the gateway drains. */
   readonly shutdown?: AbortSignal | undefined;
+  /** Counts events and records and observes each subscription's lag. Default: none. */
+  readonly meter?: Meter | undefined;
 }
 
 export interface Subscriptions {
@@ -96,6 +100,7 @@ function streamOfSubscription(input: SubscribeToShardInput): string {
 export function createSubscriptions(options: SubscriptionsOptions): Subscriptions {
   const lifetimeMs = options.lifetimeMs ?? DEFAULT_SUBSCRIPTION_LIFETIME_MS;
   const shutdown = options.shutdown ?? new AbortController().signal;
+  const telemetry = createSubscriptionTelemetry(options.meter);
   return {
     async subscribe(input, call, { requireConsumer }) {
       validateSubscribeToShard(input, { requireConsumer });
@@ -129,16 +134,19 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         close();
         throw err;
       }
+      // Accepted: the stream, shard and consumer exist, so they may become labels (bounded still).
       const end = (): SubscriptionEnd => {
         if (call.signal.aborted) return "caller";
         if (shutdown.aborted) return "shutdown";
         if (lifetime.signal.aborted) return "lifetime";
         return "source";
       };
+      const observed = telemetry.observe(input, streamName);
       async function* bounded(): EventSource {
         try {
           for await (const event of events) {
             if (signal.aborted) return;
+            observed.event(event);
             yield event;
           }
         } catch (err) {
@@ -146,9 +154,18 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
           if (!signal.aborted) throw err;
         } finally {
           close();
+          observed.end();
         }
       }
-      return { events: bounded(), end, streamName, close };
+      return {
+        events: bounded(),
+        end,
+        streamName,
+        close: () => {
+          close();
+          observed.end();
+        },
+      };
     },
   };
 }

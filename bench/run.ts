@@ -23,6 +23,7 @@ import {
   startKinesisLocal,
   startReferenceServer,
 } from "./processes.ts";
+import { measureDeliveryLatency, measureIdleCpu } from "./subscribe.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -41,7 +42,7 @@ interface Group {
   /** The ratio each variant must reach against the reference, by variant name. */
   targets: Record<string, { atLeast?: number; atMost?: number }>;
   variants: Variant[];
-  measure(server: ServerProcess): Promise<number>;
+  measure(server: ServerProcess, variant: string): Promise<number>;
   /** Extra numbers worth keeping (memory), by variant. */
   after?(variant: string, server: ServerProcess, extras: Record<string, number[]>): void;
 }
@@ -203,6 +204,38 @@ function groups(otlpUrl: string): Group[] {
       ],
       measure: sdkThroughput,
     },
+    ...(["p50", "p99"] as const).map((quantile) => ({
+      name: `subscribe-latency-${quantile}`,
+      metric: `ms from a PutRecord answer to the record's arrival at a waiting enhanced fan-out subscriber (${quantile})`,
+      targets: {},
+      variants: [
+        { name: "kinesis-local (wire API)", start: startKinesisLocal },
+        { name: "gateway (wire API)", start: gateway() },
+        { name: "gateway (gRPC)", start: gateway() },
+      ],
+      measure: async (server: ServerProcess, variant: string) =>
+        (await measureDeliveryLatency(server.url, variant.includes("gRPC") ? "grpc" : "wire"))[
+          quantile
+        ],
+    })),
+    {
+      name: "subscribe-idle-cpu",
+      metric: "% of a core the server uses over 10 s with 100 idle SubscribeToShard subscriptions",
+      targets: {},
+      variants: [
+        { name: "gateway, none open", start: gateway() },
+        { name: "gateway (wire API)", start: gateway() },
+        { name: "gateway (gRPC)", start: gateway() },
+        { name: "kinesis-local (wire API)", start: startKinesisLocal },
+      ],
+      measure: (server: ServerProcess, variant: string) =>
+        measureIdleCpu(
+          server.url,
+          variant.includes("gRPC") ? "grpc" : "wire",
+          variant.includes("none") ? 0 : 100,
+          () => server.cpuSeconds(),
+        ),
+    },
     {
       name: "tracing",
       metric: "records/s, PutRecords of 500 × 1 KiB, 8 calls in flight",
@@ -276,7 +309,7 @@ async function runGroup(group: Group): Promise<GroupResult> {
       const server = await variant.start();
       try {
         const usage = cpuUsage(server);
-        measured[variant.name] = await group.measure(server);
+        measured[variant.name] = await group.measure(server, variant.name);
         for (const [who, cores] of Object.entries(usage())) {
           append(extras, `${variant.name}: CPU cores, ${who}`, cores);
         }

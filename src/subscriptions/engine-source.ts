@@ -19,16 +19,19 @@ import type { EventSource, SubscriptionSource } from "./subscriptions.ts";
 export interface EngineSourceOptions {
   /**
    * With a consumer, an event without records is sent after this long
-   * without one, as AWS keeps an enhanced fan-out subscription told of its
-   * position. Default 5,000. Shared subscriptions send only the first event
-   * and events with records.
+   * without one: AWS sends events to an idle enhanced fan-out subscription
+   * (its continuation "captures your shard progress even when no data is
+   * written"), at a period it does not document. Default 10,000: each event
+   * costs the server about 0.4 ms of CPU here (measured), so 100 idle
+   * subscriptions at 5 s cost 0.8 % of a core, at 10 s 0.4 %. Shared
+   * subscriptions send only the first event and events with records.
    */
   heartbeatMs?: number | undefined;
   /** The most bytes of records one read takes. Default 2 MiB, a second of a consumer's budget. */
   maxReadBytes?: number | undefined;
 }
 
-const DEFAULT_HEARTBEAT_MS = 5_000;
+const DEFAULT_HEARTBEAT_MS = 10_000;
 const DEFAULT_MAX_READ_BYTES = 2 * 1024 * 1024;
 
 /**

@@ -197,3 +197,25 @@ void test("a subscription ends cleanly when its lifetime is over, and frees its 
 });
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+void test("deregistering the consumer ends its subscriptions with ResourceNotFoundException", async () => {
+  const engine = createEngine();
+  const { consumerArn } = withConsumer(engine);
+  const subscription = await subscriptionsOver(engine).subscribe(
+    { consumerArn, shardId: "shardId-000000000000", startingPosition: { type: "LATEST" } },
+    { signal: new AbortController().signal },
+    { requireConsumer: true },
+  );
+  const iterator = subscription.events[Symbol.asyncIterator]();
+  await iterator.next(); // live
+  const next = iterator.next();
+  engine.deregisterStreamConsumer({ consumerArn });
+  await assert.rejects(
+    next,
+    kinesisError(
+      "ResourceNotFoundException",
+      `Consumer ${consumerArn} under stream s under account 000000000000 not found.`,
+    ),
+  );
+  subscription.close();
+});

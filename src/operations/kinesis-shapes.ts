@@ -220,3 +220,27 @@ export const childShard = shape<k.ChildShard>({
   ParentShards: ["parentShards", "strings", []],
   HashKeyRange: hashKeyRange,
 });
+
+/** SubscribeToShard's request; absent required members read as null, for validation to name. */
+export const subscribeToShardInput = shape<k.SubscribeToShardInput>({
+  ConsumerARN: ["consumerArn", "string"],
+  ShardId: ["shardId", "string", null],
+  StartingPosition: [
+    "startingPosition",
+    shape<k.StartingPosition>({
+      Type: ["type", "string", null],
+      SequenceNumber: ["sequenceNumber", "string"],
+      Timestamp: ["timestamp", "timestamp"],
+    }),
+    null,
+  ],
+  ...streamIdMember,
+});
+
+/** One `SubscribeToShardEvent`: GetRecords' records and child shards, and where to continue. */
+export const subscribeToShardEvent = shape<k.SubscribeToShardEvent>({
+  Records: ["records", listOf(kinesisRecord), []],
+  ContinuationSequenceNumber: ["continuationSequenceNumber", "string"],
+  MillisBehindLatest: ["millisBehindLatest", "integer", 0],
+  ChildShards: ["childShards", listOf(childShard)],
+});

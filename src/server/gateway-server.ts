@@ -160,7 +160,8 @@ function unsentBytes(req: NodeRequest, res: NodeResponse): number {
 const readsLarge = (pathOrTarget: string) =>
   pathOrTarget.endsWith("/GetRecords") ||
   pathOrTarget.endsWith(".GetRecords") ||
-  pathOrTarget.endsWith("/SubscribeToShard");
+  pathOrTarget.endsWith("/SubscribeToShard") ||
+  pathOrTarget.endsWith(".SubscribeToShard");
 
 /**
  * Calls `admit` with the size of each chunk of the answer before it is
@@ -214,8 +215,14 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
 
   const serveWire = (req: NodeRequest, res: NodeResponse) => {
     const body = bodyOf(req, res, (reason) => new BodyRefusedError(reason, refusalText(reason)));
-    if (readsLarge(String(req.headers["x-amz-target"])) && !connections.answersHaveRoom()) {
-      body.refuse("answers");
+    const target = String(req.headers["x-amz-target"]);
+    if (readsLarge(target) && !connections.answersHaveRoom()) body.refuse("answers");
+    // A subscription is a streaming call, as gRPC's: counted, and given up first to make room.
+    const connection = target.endsWith(".SubscribeToShard") ? connections.of(req) : undefined;
+    if (connection !== undefined) {
+      const end = connections.startStreamingCall(connection, () => cancelCall(req));
+      if (end === undefined) body.refuse("streams");
+      else res.once("close", end);
     }
     const wireReq: WireRequest = {
       method: req.method,

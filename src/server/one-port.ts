@@ -206,7 +206,13 @@ export function createOnePortServer(options: OnePortOptions): OnePortServer {
   const tcp = net.createServer({ noDelay: true }, (socket) => {
     if (!accept(socket)) return;
     let received: Buffer = Buffer.alloc(0);
-    socket.setTimeout(limits.headerTimeoutMs, () => socket.destroy());
+    // Its own listener, taken off once the protocol is known: left on, it
+    // destroyed an HTTP/1.1 socket at the server's first idle time-out even
+    // with an answer under way (an idle SubscribeToShard, which takes the
+    // time-out, was cut after --idle-timeout-seconds).
+    const tooSlowToStart = () => socket.destroy();
+    socket.setTimeout(limits.headerTimeoutMs);
+    socket.once("timeout", tooSlowToStart);
     socket.on("error", () => socket.destroy());
     const onData = (chunk: Buffer) => {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
@@ -218,6 +224,7 @@ export function createOnePortServer(options: OnePortOptions): OnePortServer {
       socket.off("data", onData);
       socket.pause();
       socket.setTimeout(0);
+      socket.off("timeout", tooSlowToStart);
       socket.unshift(received);
       if (looksLikeHttp2) {
         h2.emit("connection", socket); // reads from the socket itself

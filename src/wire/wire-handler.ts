@@ -5,6 +5,8 @@
  * `--endpoint-url`. Signatures are accepted without being checked; a request
  * with no `Authorization` at all gets AWS's MissingAuthenticationTokenException.
  * Errors are AWS's: `__type` and `message`, 400 or 500, `x-amzn-RequestId`.
+ * SubscribeToShard, given the subscriptions, answers an event stream
+ * (`subscribe-to-shard.ts`); a refused subscription is a failed call like any.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
@@ -44,6 +46,13 @@ import {
   MAX_DECODED_CONTAINERS,
   tooManyContainers,
 } from "./record-count.ts";
+import {
+  readSubscribeToShardInput,
+  type StreamingResponse,
+  SUBSCRIBE_TO_SHARD,
+  type SubscriptionOutcome,
+  streamSubscription,
+} from "./subscribe-to-shard.ts";
 
 export const TARGET_PREFIX = "Kinesis_20131202.";
 
@@ -54,13 +63,10 @@ export interface WireRequest extends AsyncIterable<Uint8Array> {
   readonly headers: IncomingHttpHeaders;
 }
 
-export interface WireResponse {
-  statusCode: number;
-  setHeader(name: string, value: string | number): unknown;
+export interface WireResponse extends StreamingResponse {
+  end(): unknown;
   end(body: Uint8Array): unknown;
-  once(event: "close", listener: () => void): unknown;
   readonly writableFinished: boolean;
-  readonly destroyed: boolean;
 }
 
 export interface WireHandlerOptions {
@@ -168,12 +174,26 @@ export function createWireHandler(options: WireHandlerOptions) {
     unit: "s",
     advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
   });
+  // Events and records are counted by the subscriptions (every protocol); here, how each ended.
+  const wireSubscriptions = options.meter.createCounter(
+    "kinesis_gateway.wire.subscriptions.ended",
+    {
+      description:
+        "Wire API SubscribeToShard answers that ended, by how: lifetime, shutdown, caller, source, exception",
+      unit: "{subscription}",
+    },
+  );
+
+  /** The request ids AWS puts on every answer. */
+  const requestIds = () => ({
+    "x-amzn-RequestId": randomUUID(),
+    "x-amz-id-2": randomBytes(48).toString("base64"),
+  });
 
   function send(res: WireResponse, format: WireFormat, status: number, body: Uint8Array): void {
     res.statusCode = status;
     res.setHeader("content-type", CONTENT_TYPES[format]);
-    res.setHeader("x-amzn-RequestId", randomUUID());
-    res.setHeader("x-amz-id-2", randomBytes(48).toString("base64"));
+    for (const [name, value] of Object.entries(requestIds())) res.setHeader(name, value);
     res.setHeader("content-length", body.length);
     res.end(body);
   }
@@ -214,22 +234,20 @@ export function createWireHandler(options: WireHandlerOptions) {
     }
     const target = String(req.headers["x-amz-target"] ?? "");
     const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : "";
+    const subscribing = name === SUBSCRIBE_TO_SHARD && options.subscriptions !== undefined;
     const operation = Object.hasOwn(operations, name) ? operations[name] : undefined;
+    const known = operation !== undefined || subscribing;
 
     const attributes: Attributes = {
       "rpc.system.name": "aws-api",
-      "rpc.method": operation ? target : "_OTHER",
+      "rpc.method": known ? target : "_OTHER",
     };
     const parent = options.tracing
       ? propagation.extract(context.active(), req.headers, headerGetter)
       : undefined;
     const span =
       parent &&
-      tracer.startSpan(
-        operation ? target : "aws-api",
-        { kind: SpanKind.SERVER, attributes },
-        parent,
-      );
+      tracer.startSpan(known ? target : "aws-api", { kind: SpanKind.SERVER, attributes }, parent);
     const aborted = new AbortController();
     res.once("close", () => {
       if (!res.writableFinished)
@@ -237,6 +255,7 @@ export function createWireHandler(options: WireHandlerOptions) {
     });
 
     let outcome: WireError | undefined;
+    let subscribed: SubscriptionOutcome | undefined;
     const fail = (error: WireError) => {
       outcome = error;
       send(
@@ -254,7 +273,7 @@ export function createWireHandler(options: WireHandlerOptions) {
         }
         let principal: Principal | undefined;
         try {
-          if (operation === undefined) {
+          if (!known) {
             throw new KinesisError("UnknownOperationException", "");
           }
           principal = authenticate(req);
@@ -277,14 +296,33 @@ export function createWireHandler(options: WireHandlerOptions) {
             decodeBody(format, body, name === "PutRecords" ? refuseCostlyRecords : refuseCostly),
             format,
           );
-          const out = await operation(members, backend, { signal: aborted.signal, principal });
+          if (subscribing) {
+            // A refusal rejects here, and is answered as any failed call.
+            const subscription = await options.subscriptions!.subscribe(
+              readSubscribeToShardInput(members),
+              { signal: aborted.signal, principal },
+              { requireConsumer: true },
+            );
+            subscribed = await streamSubscription(
+              res,
+              format,
+              subscription,
+              requestIds(),
+              logFailure,
+            );
+            return;
+          }
+          const out = await operation!(members, backend, { signal: aborted.signal, principal });
           send(res, format, 200, encodeBody(format, out));
         } catch (err) {
           if (res.destroyed) {
             outcome = CLIENT_GONE;
             return;
           }
-          fail(wireErrorOf(err, logFailure));
+          const error = wireErrorOf(err, logFailure);
+          // A subscription's answer may have begun: it has been ended, and cannot carry an error.
+          if (res.writableEnded) outcome = error;
+          else fail(error);
         }
       };
       const tooLarge = () => {
@@ -296,11 +334,22 @@ export function createWireHandler(options: WireHandlerOptions) {
     } finally {
       const status = outcome?.status ?? 200;
       span?.setAttribute("http.response.status_code", status);
-      const metricAttributes: Attributes = {
-        ...attributes,
-        "rpc.status_code": outcome?.type ?? "OK",
-      };
-      span?.setAttribute("rpc.status_code", outcome?.type ?? "OK");
+      // A subscription's answer is a 200 whatever follows: its status is how its stream ended.
+      const statusCode = outcome?.type ?? subscribed?.exceptionType ?? "OK";
+      const metricAttributes: Attributes = { ...attributes, "rpc.status_code": statusCode };
+      span?.setAttribute("rpc.status_code", statusCode);
+      if (subscribed !== undefined) {
+        span?.setAttributes({
+          "kinesis_gateway.subscription.end": subscribed.end,
+          "kinesis_gateway.subscription.events": subscribed.events,
+          "kinesis_gateway.subscription.records": subscribed.records,
+        });
+        wireSubscriptions.add(1, { "kinesis_gateway.subscription.end": subscribed.end });
+        if (subscribed.exceptionType === "InternalFailureException") {
+          span?.setAttribute("error.type", subscribed.exceptionType);
+          span?.setStatus({ code: SpanStatusCode.ERROR, message: subscribed.exceptionType });
+        }
+      }
       if (status >= 500) {
         span?.setAttribute("error.type", outcome!.type);
         span?.setStatus({ code: SpanStatusCode.ERROR, message: outcome!.type });

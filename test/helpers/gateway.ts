@@ -15,6 +15,7 @@ import { ConsumerService } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts
 import { ProducerService } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
 import { StreamService } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
 import { type GatewayOptions, type RunningGateway, startGateway } from "../../src/main.ts";
+import { startTelemetry, type Telemetry } from "../../src/telemetry/telemetry.ts";
 import type { Emulator } from "./emulator.ts";
 
 export async function startTestGateway(
@@ -81,3 +82,37 @@ export const withBearerToken =
     req.header.set("authorization", `Bearer ${token}`);
     return next(req);
   };
+
+/**
+ * `useGateway` with the OpenTelemetry SDK started first, so that the
+ * gateway's `/metrics` answers; both stop after the suite.
+ */
+export function useGatewayWithMetrics(flags: string[]): { readonly current: RunningGateway } {
+  let telemetry: Telemetry;
+  before(async () => {
+    telemetry = await startTelemetry({ logger: pino({ level: "silent" }) });
+  });
+  const gateway = useGateway(flags, {
+    get telemetry() {
+      return telemetry;
+    },
+  });
+  after(() => telemetry.shutdown());
+  return gateway;
+}
+
+/**
+ * The value of the first series of a Prometheus metric on the gateway's
+ * `/metrics` whose labels include each of `labels` (`name="value"`); undefined when none.
+ */
+export async function metricValue(
+  baseUrl: string,
+  name: string,
+  ...labels: string[]
+): Promise<number | undefined> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)));
+  return line === undefined ? undefined : Number(line.split(" ").at(-1));
+}

@@ -24,6 +24,18 @@ export const sdkClient = (endpoint: string, accessKeyId = "AKIDEXAMPLE") =>
     requestHandler: new NodeHttpHandler(),
   });
 
+/**
+ * A client as the SDK makes it for Kinesis: its default handler speaks
+ * HTTP/2 (SubscribeToShard's event stream), here over h2c to the gateway.
+ */
+export const http2SdkClient = (endpoint: string) =>
+  new KinesisClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" },
+    maxAttempts: 1,
+  });
+
 /** `read()` again every 20 ms until `done` says so, for up to 10 s; the last value read. */
 export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   const deadline = Date.now() + 10_000;

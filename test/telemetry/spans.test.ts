@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, afterEach, before, suite, test } from "node:test";
+import { DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
@@ -15,8 +16,10 @@ import {
 import { pino } from "pino";
 import type { RunningGateway } from "../../src/main.ts";
 import { startTelemetry, type Telemetry } from "../../src/telemetry/telemetry.ts";
+import { allMessages, rawSubscribe } from "../helpers/event-stream-client.ts";
 import { startFakeUpstream } from "../helpers/fake-upstream.ts";
 import { clientsFor, startTestGateway, transports } from "../helpers/gateway.ts";
+import { activeConsumer, sdkClient, until } from "../helpers/kinesis-sdk.ts";
 
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
@@ -337,6 +340,47 @@ void suite("RPC spans", () => {
       assert.equal(server.attributes["rpc.system.name"], "aws-api");
       assert.equal(server.attributes["http.response.status_code"], 200);
       assert.equal(parentOf(one("create orders")), server.spanContext().spanId);
+      assertNothingLeaks();
+    });
+  });
+
+  void test("a wire API subscription is one SERVER span for its whole life, saying how it ended", async () => {
+    const flags = ["--streams", "orders:1", "--subscription-lifetime-ms", "300"];
+    await gatewayWith(flags, async (gateway) => {
+      const admin = sdkClient(gateway.url);
+      const summary = await admin.send(new DescribeStreamSummaryCommand({ StreamName: "orders" }));
+      const consumerArn = await activeConsumer(
+        admin,
+        summary.StreamDescriptionSummary!.StreamARN!,
+        "traced",
+      );
+      const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
+      await producer.putRecords(records(1));
+      const answer = await rawSubscribe({
+        url: gateway.url,
+        format: "json",
+        http: "1.1",
+        body: Buffer.from(
+          JSON.stringify({
+            ConsumerARN: consumerArn,
+            ShardId: "shardId-000000000000",
+            StartingPosition: { Type: "TRIM_HORIZON" },
+          }),
+        ),
+      });
+      await allMessages(answer);
+      answer.close();
+      await until(
+        async () => named("Kinesis_20131202.SubscribeToShard").length,
+        (n) => n > 0,
+      );
+      const server = one("Kinesis_20131202.SubscribeToShard");
+      assert.equal(server.kind, SpanKind.SERVER);
+      assert.equal(server.attributes["rpc.method"], "Kinesis_20131202.SubscribeToShard");
+      assert.equal(server.attributes["rpc.status_code"], "OK");
+      assert.equal(server.attributes["kinesis_gateway.subscription.end"], "lifetime");
+      assert.equal(server.attributes["kinesis_gateway.subscription.records"], 1);
+      assert.ok(Number(server.attributes["kinesis_gateway.subscription.events"]) >= 1);
       assertNothingLeaks();
     });
   });

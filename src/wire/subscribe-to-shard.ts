@@ -17,7 +17,7 @@
  * nothing more (and is cut off by the port's stall watch).
  */
 
-import { KinesisError } from "../kinesis/errors.ts";
+import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import type { SubscribeToShardInput } from "../kinesis/types.ts";
 import type { LogLine } from "../logger.ts";
 import { read, write } from "../operations/aws-shape.ts";
@@ -64,6 +64,8 @@ const STREAM_EXCEPTIONS = new Set([
   "InternalFailureException",
 ]);
 
+const INTERNAL_FAILURE = "Internal service failure.";
+
 export const readSubscribeToShardInput = (members: Members): SubscribeToShardInput =>
   read(subscribeToShardInput, members);
 
@@ -76,8 +78,12 @@ function streamException(err: unknown, logFailure: LogLine): { type: string; mes
   if (err instanceof KinesisError && STREAM_EXCEPTIONS.has(err.type)) {
     return { type: err.type, message: err.message };
   }
-  if (!(err instanceof KinesisError)) logFailure({ err }, "a subscription failed");
-  return { type: "InternalFailureException", message: "Internal service failure." };
+  // A failure the gateway describes (an upstream gone, say) keeps its words; others are logged.
+  if (err instanceof KinesisError || err instanceof GatewayError) {
+    return { type: "InternalFailureException", message: err.message || INTERNAL_FAILURE };
+  }
+  logFailure({ err }, "a subscription failed");
+  return { type: "InternalFailureException", message: INTERNAL_FAILURE };
 }
 
 /** Resolves once the response can take more (`drain`), or has closed. */

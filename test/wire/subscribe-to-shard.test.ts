@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, suite, test } from "node:test";
 import {
+  DeregisterStreamConsumerCommand,
   DescribeStreamSummaryCommand,
   type KinesisClient,
   PutRecordsCommand,
@@ -135,6 +136,15 @@ void suite("SubscribeToShard on the wire API", () => {
       /already subscribed to shard shardId-000000000000/,
     );
     assert.equal((await holding).error, undefined, "the first subscription goes on");
+  });
+
+  void test("deregistering the consumer ends its event stream with a ResourceNotFoundException message", async () => {
+    const consumerArn = await consumer("leaving");
+    const read = await readEvents(await subscribe(consumerArn, { Type: "LATEST" }), () =>
+      client.send(new DeregisterStreamConsumerCommand({ ConsumerARN: consumerArn })),
+    );
+    assert.equal(read.error?.name, "ResourceNotFoundException");
+    assert.equal(read.events, 1);
   });
 
   void test("refusals are answered as AWS answers them", async () => {

@@ -206,9 +206,13 @@ export async function startGateway(
   const sources = new Map<string, SubscriptionSource>();
   if (engine !== undefined) sources.set("engine", createEngineSource(engine));
   if (upstream !== undefined) {
-    // Without a consumer there is no upstream event stream: GetRecords is polled.
+    // A consumer's subscription is the upstream's own, relayed. Without a
+    // consumer there is no upstream event stream: GetRecords is polled.
     const polled = createPollingSource(backend);
-    sources.set("kinesis", (input, call) => polled(input, call));
+    const relayed = upstream.backend.subscribeToShard;
+    sources.set("kinesis", (input, call) =>
+      input.consumerArn === undefined ? polled(input, call) : relayed(input, call),
+    );
   }
   const subscriptions = createSubscriptions({
     sources,

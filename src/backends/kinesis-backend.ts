@@ -7,15 +7,23 @@
 import http from "node:http";
 import https from "node:https";
 import * as sdk from "@aws-sdk/client-kinesis";
-import { KinesisClient, ListStreamsCommand } from "@aws-sdk/client-kinesis";
+import {
+  KinesisClient,
+  ListStreamsCommand,
+  SubscribeToShardCommand,
+  type SubscribeToShardCommandInput,
+} from "@aws-sdk/client-kinesis";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { Logger } from "pino";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import { PlainMembers, read, write } from "../operations/aws-shape.ts";
+import { subscribeToShardInput } from "../operations/kinesis-shapes.ts";
 import type { OperationName } from "../operations/table.ts";
+import type { SubscriptionSource } from "../subscriptions/subscriptions.ts";
 import { type Backend, backendOf, type CallContext } from "./backend.ts";
+import { createEventStreamHandler, relayEvents } from "./kinesis-event-stream.ts";
 
 /**
  * The SDK's command for each operation, by the operation's name: the SDK
@@ -48,6 +56,11 @@ export interface KinesisBackend extends Backend {
    * error such as AccessDenied, means it is reachable.
    */
   reachable(signal: AbortSignal): Promise<boolean>;
+  /**
+   * A consumer's SubscribeToShard, passed to the upstream's own: accepted
+   * once the upstream accepts it, its events relayed as they arrive.
+   */
+  subscribeToShard: SubscriptionSource;
   close(): void;
 }
 
@@ -101,15 +114,26 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
     requestTimeout: options.requestTimeoutMs ?? 10_000,
     throwOnRequestTimeout: true,
   });
-  const client = new KinesisClient({
+  const clientOptions = {
     region: options.region,
     ...(options.endpoint === undefined ? {} : customEndpoint(options.endpoint)),
     credentials: credentialsFor(options),
-    requestHandler,
     // A retried PutRecords can write its records twice: the caller (or the
     // gateway's opt-in retry of failed records) decides.
     maxAttempts: 1,
-  });
+  };
+  const client = new KinesisClient({ ...clientOptions, requestHandler });
+  // Event streams go over HTTP/2, on a client of their own made when the first subscription comes.
+  let eventStreamClient: KinesisClient | undefined;
+
+  /** An SDK failure translated, and told to readiness when the endpoint could not be reached. */
+  function failure(err: unknown, signal: AbortSignal): Error {
+    const translated = translateError(err, signal);
+    if (translated instanceof GatewayError && translated.kind === "unavailable") {
+      options.onUnreachable?.();
+    }
+    return translated;
+  }
 
   /** Runs one SDK call under the caller's signal, translating its failure. */
   async function send<Output>(
@@ -119,11 +143,7 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
     try {
       return await request({ abortSignal: call.signal });
     } catch (err) {
-      const translated = translateError(err, call.signal);
-      if (translated instanceof GatewayError && translated.kind === "unavailable") {
-        options.onUnreachable?.();
-      }
-      throw translated;
+      throw failure(err, call.signal);
     }
   }
 
@@ -150,8 +170,27 @@ export function createKinesisBackend(options: KinesisBackendOptions): KinesisBac
       }
     },
 
+    // The SDK resolves once the upstream's answer and its first event (AWS's
+    // initial-response) arrived; until the stream ends, the call's signal
+    // still aborts it, closing the upstream's stream.
+    async subscribeToShard(input, call) {
+      eventStreamClient ??= new KinesisClient({
+        ...clientOptions,
+        requestHandler: createEventStreamHandler(),
+      });
+      const subscriber = eventStreamClient;
+      // Validated already: the shape writes the members the SDK's input names.
+      const request = write(
+        subscribeToShardInput,
+        input,
+      ) as unknown as SubscribeToShardCommandInput;
+      const out = await send(call, (o) => subscriber.send(new SubscribeToShardCommand(request), o));
+      return relayEvents(out.EventStream, (err) => failure(err, call.signal));
+    },
+
     close() {
       client.destroy();
+      eventStreamClient?.destroy();
     },
   };
 }
@@ -191,17 +230,26 @@ interface SdkError {
 
 /**
  * An SDK failure as the gateway reports it. An answer from Kinesis keeps its
- * type and message; a 5xx without a known type is `InternalFailure`; no
- * answer at all is `unavailable`, or `timeout` when the request timed out.
- * When the caller gave up, the caller's reason wins.
+ * type and message, an event stream's exception event too; a 5xx without a
+ * known type is `InternalFailure`; no answer at all, or an answer broken off
+ * after its 2xx status (an event stream's connection lost), is `unavailable`,
+ * or `timeout` when the request timed out. When the caller gave up, the
+ * caller's reason wins.
  */
 export function translateError(err: unknown, signal: AbortSignal): Error {
   if (signal.aborted) return signal.reason instanceof Error ? signal.reason : new Error("aborted");
   const e = (err ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined) {
-    const type = e.name !== undefined && isAwsErrorType(e.name) ? e.name : undefined;
-    if (type !== undefined) return new KinesisError(type, e.message ?? "");
+  const type = e.name !== undefined && isAwsErrorType(e.name) ? e.name : undefined;
+  // An exception event has no status of its own (its stream's answer was a 200): the SDK marks it with a fault.
+  if (type !== undefined && (status !== undefined || e.$fault !== undefined)) {
+    // The event stream's name for the InternalFailure of every other answer.
+    return new KinesisError(
+      type === "InternalFailureException" ? "InternalFailure" : type,
+      e.message ?? "",
+    );
+  }
+  if (status !== undefined && status >= 300) {
     const message = `Kinesis answered HTTP ${status} without an error type`;
     return new KinesisError(status >= 500 ? "InternalFailure" : "UnknownError", message);
   }

@@ -26,6 +26,7 @@ import {
   engineTarget,
   gatewayEngineTarget,
   gatewayForwardTarget,
+  type SubscribedEvent,
 } from "./targets.ts";
 
 const MAX_HASH_KEY = 2n ** 128n - 1n;
@@ -302,6 +303,133 @@ function contract(
         ],
       );
       assert.equal(await writeAt(12n), open[0]!.shardId);
+    });
+
+    /**
+     * Enhanced fan-out. Forwarded, the gateway relays the upstream's own
+     * SubscribeToShard, so kinesis-mock's deviations show through: its texts
+     * are its own; it sends no initial-response (a subscription is accepted
+     * with its first event, about 2 s on); it refuses a second subscription
+     * for as long as the first is open, where AWS lets one take over after
+     * 5 s; and a shard closed by a reshard never ends its subscriptions
+     * with ChildShards, sending empty events instead (kinesis-local 0.6.2).
+     */
+    void suite("SubscribeToShard with a consumer", () => {
+      const SHARD = "shardId-000000000000";
+      let streamArn = "";
+      before(async () => {
+        await target.createStream("subscribed", 1);
+        streamArn = (await target.describe("subscribed")).arn;
+      });
+      const put = async (text: string) =>
+        (await target.putRecord({ streamName: "subscribed", partitionKey: "k", data: bytes(text) }))
+          .sequenceNumber;
+
+      void test("records written before and after subscribing arrive once, in order, and the continuation is the last", async () => {
+        const consumerArn = await target.registerConsumer(streamArn, "reader");
+        const written = [await put("before")];
+        const seen: { data: string; sequenceNumber: string; arrivedAt: Date }[] = [];
+        let continuation: string | undefined;
+        for await (const event of target.subscribeToShard(consumerArn, SHARD, {
+          type: "TRIM_HORIZON",
+        })) {
+          for (const r of event.records) {
+            seen.push({
+              data: Buffer.from(r.data).toString(),
+              sequenceNumber: r.sequenceNumber,
+              arrivedAt: r.approximateArrivalTimestamp,
+            });
+          }
+          continuation = event.continuationSequenceNumber;
+          if (written.length === 1) written.push(await put("after 1"), await put("after 2"));
+          if (seen.length >= 3) break;
+        }
+        assert.deepEqual(
+          seen.map((r) => r.data),
+          ["before", "after 1", "after 2"],
+        );
+        assert.deepEqual(
+          seen.map((r) => r.sequenceNumber),
+          written,
+        );
+        for (const r of seen) {
+          assert.ok(Math.abs(r.arrivedAt.getTime() - Date.now()) < 60_000, "its arrival time");
+        }
+        assert.equal(continuation, written.at(-1));
+      });
+
+      void test("an unknown consumer is ResourceNotFoundException", async () => {
+        const consumerArn = `${streamArn}/consumer/nobody:1700000000`;
+        const events = target.subscribeToShard(consumerArn, SHARD, { type: "LATEST" });
+        const refused = events[Symbol.asyncIterator]().next();
+        if (target.notFoundText === "aws") {
+          await rejectsWithKinesisError(
+            refused,
+            "ResourceNotFoundException",
+            `Consumer ${consumerArn} under stream subscribed under account ${target.accountId} not found.`,
+          );
+        } else {
+          await rejectsWithKinesisError(
+            refused,
+            "ResourceNotFoundException",
+            `ConsumerARN ${consumerArn} not found`,
+          );
+        }
+      });
+
+      void test("a second subscription of a consumer to a shard while one is open is ResourceInUseException", async () => {
+        const consumerArn = await target.registerConsumer(streamArn, "twice");
+        const open = target.subscribeToShard(consumerArn, SHARD, { type: "LATEST" });
+        const held = open[Symbol.asyncIterator]();
+        try {
+          await held.next(); // accepted
+          const second = target.subscribeToShard(consumerArn, SHARD, { type: "LATEST" });
+          await rejectsWithKinesisError(
+            second[Symbol.asyncIterator]().next(),
+            "ResourceInUseException",
+            target.notFoundText === "aws"
+              ? /is already subscribed to shard shardId-000000000000/
+              : /^Another active subscription exists for consumer .* on shard shardId-000000000000/,
+          );
+        } finally {
+          await held.return?.();
+        }
+      });
+
+      void test("a subscription to a shard a split closed ends with its children", async () => {
+        await target.createStream("resharded", 1);
+        const arn = (await target.describe("resharded")).arn;
+        const consumerArn = await target.registerConsumer(arn, "follower");
+        const parent = (
+          await target.putRecord({ streamName: "resharded", partitionKey: "k", data: bytes("p") })
+        ).sequenceNumber;
+        await target.splitShard("resharded", SHARD, String(2n ** 127n));
+        const children = (await target.listShards("resharded"))
+          .filter((s) => s.parentShardId === SHARD)
+          .map((s) => s.shardId);
+        assert.equal(children.length, 2);
+        const events: SubscribedEvent[] = [];
+        for await (const event of target.subscribeToShard(consumerArn, SHARD, {
+          type: "TRIM_HORIZON",
+        })) {
+          events.push(event);
+          if (events.length === 4) break; // kinesis-mock's never end
+        }
+        assert.deepEqual(
+          events.flatMap((e) => e.records.map((r) => r.sequenceNumber)),
+          [parent],
+        );
+        if (target.closedShardSubscription === "aws") {
+          const last = events.at(-1)!;
+          assert.ok(events.length < 4, "the subscription ended by itself");
+          assert.deepEqual(last.childShards?.map((c) => c.shardId).sort(), children.sort());
+          assert.equal(last.continuationSequenceNumber, undefined);
+        } else {
+          // kinesis-mock deviates: empty events on, never the children.
+          assert.ok(events.every((e) => e.childShards === undefined));
+          assert.equal(events.at(-1)!.continuationSequenceNumber, parent);
+        }
+      });
     });
 
     void suite("every validation error gets AWS's type and text", () => {

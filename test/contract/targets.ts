@@ -10,16 +10,20 @@ import {
   GetShardIteratorCommand,
   type KinesisClient,
 } from "@aws-sdk/client-kinesis";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { ConnectError } from "@connectrpc/connect";
 import { backgroundCall } from "../../src/backends/backend.ts";
 import { createEngineBackend } from "../../src/backends/engine-backend.ts";
 import { createEngine, type Engine } from "../../src/engine/index.ts";
 import { KinesisErrorDetailSchema } from "../../src/gen/kinesis/gateway/v1/common_pb.ts";
+import { ConsumerStatus, ShardIteratorType } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
 import { StreamMode, StreamStatus } from "../../src/gen/kinesis/gateway/v1/stream_pb.ts";
 import { KinesisError } from "../../src/kinesis/errors.ts";
 import type * as kinesis from "../../src/kinesis/types.ts";
 import { validatePutRecord, validatePutRecords } from "../../src/kinesis/validation.ts";
 import type { RunningGateway } from "../../src/main.ts";
+import { createEngineSource } from "../../src/subscriptions/engine-source.ts";
+import { createSubscriptions } from "../../src/subscriptions/subscriptions.ts";
 import { type Emulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { clientsFor, startTestGateway, transports } from "../helpers/gateway.ts";
 
@@ -27,6 +31,13 @@ export interface ReadBackRecord {
   data: Uint8Array;
   partitionKey: string;
   sequenceNumber: string;
+}
+
+/** What the contract reads of a SubscribeToShard event. */
+export interface SubscribedEvent {
+  records: Pick<kinesis.KinesisRecord, "data" | "sequenceNumber" | "approximateArrivalTimestamp">[];
+  continuationSequenceNumber?: string | undefined;
+  childShards?: { shardId: string }[] | undefined;
 }
 
 export interface ContractTarget {
@@ -39,6 +50,12 @@ export interface ContractTarget {
    * record over the stream's maximum record size) carry.
    */
   readonly notFoundText: "aws" | "kinesis-mock";
+  /**
+   * How a subscription to a shard a reshard closed goes on: AWS's last event
+   * names the children and the subscription ends; kinesis-mock's sends empty
+   * events and never ends.
+   */
+  readonly closedShardSubscription: "aws" | "kinesis-mock";
   putRecords(input: kinesis.PutRecordsInput): Promise<kinesis.PutRecordsOutput>;
   putRecord(input: kinesis.PutRecordInput): Promise<kinesis.PutRecordOutput>;
   /** Creates a provisioned stream and returns when it is ACTIVE. */
@@ -62,6 +79,17 @@ export interface ContractTarget {
     shardToMerge: string,
     adjacentShardToMerge: string,
   ): Promise<void>;
+  /** Registers an enhanced fan-out consumer and returns its ARN once it is ACTIVE. */
+  registerConsumer(streamArn: string, consumerName: string): Promise<string>;
+  /**
+   * A consumer's SubscribeToShard: its events, until the caller stops reading.
+   * A refusal fails the iteration with the KinesisError.
+   */
+  subscribeToShard(
+    consumerArn: string,
+    shardId: string,
+    startingPosition: kinesis.StartingPosition,
+  ): AsyncIterable<SubscribedEvent>;
 }
 
 /** The engine with the shared validation in front, as the services use it. */
@@ -69,11 +97,16 @@ export function engineTarget(): ContractTarget {
   const engine = createEngine({ throttle: false });
   const backend = createEngineBackend(engine);
   const call = backgroundCall();
+  const subscriptions = createSubscriptions({
+    sources: new Map([["engine", createEngineSource(engine)]]),
+    backendNameFor: () => "engine",
+  });
   return {
     name: "the engine",
     accountId: "000000000000",
     shardSplit: "aws",
     notFoundText: "aws",
+    closedShardSubscription: "aws",
     async putRecords(input) {
       validatePutRecords(input);
       return backend.putRecords(input, call);
@@ -103,6 +136,21 @@ export function engineTarget(): ContractTarget {
       engine.splitShard({ streamName, shardToSplit, newStartingHashKey }),
     mergeShards: async (streamName, shardToMerge, adjacentShardToMerge) =>
       engine.mergeShards({ streamName, shardToMerge, adjacentShardToMerge }),
+    // The engine's consumers are ACTIVE at once (no transition delay).
+    registerConsumer: async (streamArn, consumerName) =>
+      engine.registerStreamConsumer({ streamArn, consumerName }).consumer.consumerArn,
+    async *subscribeToShard(consumerArn, shardId, startingPosition) {
+      const subscription = await subscriptions.subscribe(
+        { consumerArn, shardId, startingPosition },
+        call,
+        { requireConsumer: true },
+      );
+      try {
+        yield* subscription.events;
+      } finally {
+        subscription.close();
+      }
+    },
   };
 }
 
@@ -133,11 +181,14 @@ function unwrap(err: unknown): never {
 /** Calls a running gateway over gRPC; reads back through `readBack`. */
 function overGateway(
   gateway: RunningGateway,
-  fields: Pick<ContractTarget, "name" | "accountId" | "shardSplit" | "notFoundText" | "readBack">,
+  fields: Pick<
+    ContractTarget,
+    "name" | "accountId" | "shardSplit" | "notFoundText" | "closedShardSubscription" | "readBack"
+  >,
   stop: () => Promise<void>,
   awaitActive: (streamName: string) => Promise<void>,
 ): ContractTarget {
-  const { producer, streams } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
+  const { producer, streams, consumer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
   const entry = (e: kinesis.PutRecordsRequestEntry) => ({
     data: e.data ?? new Uint8Array(0),
     partitionKey: e.partitionKey ?? "",
@@ -242,6 +293,44 @@ function overGateway(
       await streams.mergeShards({ streamName, shardToMerge, adjacentShardToMerge }).catch(unwrap);
       await awaitActive(streamName);
     },
+    async registerConsumer(streamArn, consumerName) {
+      const res = await consumer.registerStreamConsumer({ streamArn, consumerName }).catch(unwrap);
+      const consumerArn = res.consumer?.consumerArn ?? "";
+      for (let i = 0; i < 500; i++) {
+        const described = await consumer.describeStreamConsumer({ consumerArn }).catch(unwrap);
+        if (described.consumerDescription?.consumerStatus === ConsumerStatus.ACTIVE) {
+          return consumerArn;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`${consumerName} did not become ACTIVE`);
+    },
+    async *subscribeToShard(consumerArn, shardId, position) {
+      const events = consumer.subscribeToShard({
+        consumerArn,
+        shardId,
+        startingPosition: {
+          type: ShardIteratorType[position.type ?? "UNSPECIFIED"],
+          sequenceNumber: position.sequenceNumber ?? "",
+        },
+      });
+      try {
+        for await (const event of events) {
+          yield {
+            records: event.records.map((r) => ({
+              data: r.data,
+              sequenceNumber: r.sequenceNumber,
+              approximateArrivalTimestamp: timestampDate(r.approximateArrivalTimestamp!),
+            })),
+            // proto3 has no absent strings: empty is absent.
+            continuationSequenceNumber: event.continuationSequenceNumber || undefined,
+            childShards: event.childShards.length === 0 ? undefined : event.childShards,
+          };
+        }
+      } catch (err) {
+        unwrap(err);
+      }
+    },
   };
 }
 
@@ -255,6 +344,7 @@ export async function gatewayEngineTarget(): Promise<ContractTarget> {
       accountId: "000000000000",
       shardSplit: "aws",
       notFoundText: "aws",
+      closedShardSubscription: "aws",
       readBack: async (streamName, shardId) => readFromEngine(engine, streamName, shardId),
     },
     () => gateway.stop(),
@@ -280,6 +370,7 @@ export async function gatewayForwardTarget(emulator: Emulator): Promise<Contract
       // Deviations of kinesis-mock, the engine behind kinesis-local and LocalStack.
       shardSplit: "kinesis-mock",
       notFoundText: "kinesis-mock",
+      closedShardSubscription: "kinesis-mock",
       readBack: (streamName, shardId) => readFromEmulator(client, streamName, shardId),
     },
     async () => {

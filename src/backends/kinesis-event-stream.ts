@@ -1,0 +1,62 @@
+/**
+ * SubscribeToShard forwarded: the upstream's own event stream, read through
+ * the AWS SDK over HTTP/2 and relayed event by event as it arrives. Only
+ * `kinesis-backend.ts` imports this (the AWS SDK stays in the kinesis backend).
+ */
+import type { SubscribeToShardEventStream } from "@aws-sdk/client-kinesis";
+import { NodeHttp2Handler } from "@smithy/node-http-handler";
+import { PlainMembers, read } from "../operations/aws-shape.ts";
+import { subscribeToShardEvent } from "../operations/kinesis-shapes.ts";
+import type { EventSource } from "../subscriptions/subscriptions.ts";
+
+/**
+ * An idle connection is closed after this long: longer than any quiet spell
+ * of a live subscription (AWS and kinesis-mock send an event at least every
+ * few seconds, records or not), so only a dead one ends here.
+ */
+const IDLE_CONNECTION_MS = 60_000;
+
+type HandleOptions = Parameters<NodeHttp2Handler["handle"]>[1];
+
+/**
+ * One HTTP/2 connection per live subscription, as the SDK gives each event
+ * stream (so one slow reader's flow control never holds up another's), but
+ * kept for the next subscription instead of closed with a GOAWAY as soon as
+ * the answer starts, which is what the SDK does with an event stream's
+ * connection: kinesis-mock (kinesis-local 0.6.2) answers that GOAWAY with an
+ * unsolicited PING ACK, which Node's HTTP/2 takes for a protocol error that
+ * ends the connection and the subscription in it (measured with Node 24.21).
+ */
+class EventStreamHandler extends NodeHttp2Handler {
+  override handle(request: Parameters<NodeHttp2Handler["handle"]>[0], options?: HandleOptions) {
+    return super.handle(request, { ...options, isEventStream: false });
+  }
+}
+
+/** The request handler of the client that subscribes. */
+export function createEventStreamHandler(): NodeHttp2Handler {
+  return new EventStreamHandler({ maxConcurrentStreams: 1, sessionTimeout: IDLE_CONNECTION_MS });
+}
+
+/**
+ * The upstream's events as the domain's: records with their arrival times and
+ * bytes, the continuation (absent when the upstream sent none), child shards.
+ * The SDK throws an exception event as the error it names, and `failure`
+ * translates that (and a broken connection) for the subscriber; the
+ * upstream's clean end ends the events. Events the SDK does not know are
+ * skipped, as the SDK itself would.
+ */
+export async function* relayEvents(
+  stream: AsyncIterable<SubscribeToShardEventStream> | undefined,
+  failure: (err: unknown) => Error,
+): EventSource {
+  if (stream === undefined) return;
+  try {
+    for await (const message of stream) {
+      if (message.SubscribeToShardEvent === undefined) continue;
+      yield read(subscribeToShardEvent, new PlainMembers(message.SubscribeToShardEvent));
+    }
+  } catch (err) {
+    throw failure(err);
+  }
+}

@@ -10,11 +10,13 @@ import { subscribeToShardEvent } from "../operations/kinesis-shapes.ts";
 import type { EventSource } from "../subscriptions/subscriptions.ts";
 
 /**
- * An idle connection is closed after this long: longer than any quiet spell
- * of a live subscription (AWS and kinesis-mock send an event at least every
- * few seconds, records or not), so only a dead one ends here.
+ * A connection without a frame for this long is closed: longer than AWS
+ * keeps a subscription (5 minutes), so a live one is never cut here however
+ * quiet its shard (AWS documents no interval for its events without records;
+ * kinesis-mock sends one a second). What ends here is a connection left idle
+ * between subscriptions, or a dead one.
  */
-const IDLE_CONNECTION_MS = 60_000;
+const IDLE_CONNECTION_MS = 330_000;
 
 type HandleOptions = Parameters<NodeHttp2Handler["handle"]>[1];
 

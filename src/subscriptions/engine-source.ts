@@ -81,13 +81,16 @@ export function createEngineSource(
         }
         const event: SubscribeToShardEvent = read.event;
         const heartbeatDue = withHeartbeat && Date.now() - lastSentMs >= heartbeatMs;
-        if (event.records.length > 0 || first || heartbeatDue || event.childShards) {
+        const sent =
+          event.records.length > 0 || first || heartbeatDue || event.childShards !== undefined;
+        if (sent) {
           yield event;
           lastSentMs = Date.now();
         }
         first = false;
         if (event.childShards !== undefined) return; // a closed shard, read to its end
-        if (!read.caughtUp) continue;
+        // A write while the event was with the caller woke nobody: read again before waiting.
+        if (!read.caughtUp || sent) continue;
         const wakeAt = [
           subscription.nextTransitionMs(),
           withHeartbeat ? lastSentMs + heartbeatMs : undefined,

@@ -219,3 +219,24 @@ void test("deregistering the consumer ends its subscriptions with ResourceNotFou
   );
   subscription.close();
 });
+
+void test("a record written while the subscriber holds an event is delivered when it asks for the next", async () => {
+  const engine = createEngine();
+  const { consumerArn } = withConsumer(engine);
+  const subscription = await subscriptionsOver(engine).subscribe(
+    { consumerArn, shardId: "shardId-000000000000", startingPosition: { type: "LATEST" } },
+    { signal: new AbortController().signal },
+    { requireConsumer: true },
+  );
+  const iterator = subscription.events[Symbol.asyncIterator]();
+  await iterator.next(); // live; the subscription waits at its yield, not on the shard
+  put(engine, "meanwhile");
+  const next = await Promise.race([iterator.next(), delay(1_000).then(() => undefined)]);
+  assert.ok(next !== undefined, "delivered at once, not at the next heartbeat");
+  assert.deepEqual(
+    (next.value as SubscribeToShardEvent).records.map((r) => Buffer.from(r.data).toString()),
+    ["meanwhile"],
+  );
+  await iterator.return?.();
+  subscription.close();
+});

@@ -214,9 +214,13 @@ function groups(otlpUrl: string): Group[] {
         { name: "gateway (gRPC)", start: gateway() },
       ],
       measure: async (server: ServerProcess, variant: string) =>
-        (await measureDeliveryLatency(server.url, variant.includes("gRPC") ? "grpc" : "wire"))[
-          quantile
-        ],
+        (
+          await measureDeliveryLatency(
+            server.url,
+            variant.includes("gRPC") ? "grpc" : "wire",
+            variant.startsWith("kinesis-local"),
+          )
+        )[quantile],
     })),
     {
       name: "subscribe-idle-cpu",
@@ -234,6 +238,7 @@ function groups(otlpUrl: string): Group[] {
           variant.includes("gRPC") ? "grpc" : "wire",
           variant.includes("none") ? 0 : 100,
           () => server.cpuSeconds(),
+          variant.startsWith("kinesis-local"),
         ),
     },
     {

@@ -19,6 +19,7 @@ import {
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { createEventStreamHandler } from "../src/backends/kinesis-event-stream.ts";
 import { ConsumerService, ShardIteratorType } from "../src/gen/kinesis/gateway/v1/consumer_pb.ts";
 import { ProducerService } from "../src/gen/kinesis/gateway/v1/producer_pb.ts";
 
@@ -26,9 +27,21 @@ export type Via = "wire" | "grpc";
 
 const credentials = { accessKeyId: "bench", secretAccessKey: "bench" };
 
-/** A Kinesis client of the kind a consumer uses: the SDK's own defaults (HTTP/2 for subscriptions). */
-const kinesisAt = (endpoint: string) =>
-  new KinesisClient({ endpoint, region: "us-east-1", credentials, maxAttempts: 1 });
+/**
+ * A Kinesis client of the kind a consumer uses: the SDK's own defaults
+ * (HTTP/2 for subscriptions). kinesis-local's HTTP/2 breaks the SDK's
+ * default handler (it answers the GOAWAY the SDK sends once an event stream
+ * starts with a PING ACK Node takes for a protocol error), so against it the
+ * gateway's own forward-mode handler is used, which keeps the connection.
+ */
+const kinesisAt = (endpoint: string, keepConnection = false) =>
+  new KinesisClient({
+    endpoint,
+    region: "us-east-1",
+    credentials,
+    maxAttempts: 1,
+    ...(keepConnection ? { requestHandler: createEventStreamHandler() } : {}),
+  });
 
 /** A client for everything else, on HTTP/1.1 keep-alive, which every emulator speaks. */
 const adminAt = (endpoint: string) =>
@@ -48,6 +61,17 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
   }
 }
 
+async function retryWhileLimited<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if ((err as Error).name !== "LimitExceededException" || attempt === 100) throw err;
+      await sleep(250);
+    }
+  }
+}
+
 /** A new stream and `consumers` ACTIVE consumers of it: the stream's ARN and the consumers'. */
 async function streamWithConsumers(
   client: KinesisClient,
@@ -63,8 +87,11 @@ async function streamWithConsumers(
   const streamArn = summary.StreamDescriptionSummary!.StreamARN!;
   const consumerArns: string[] = [];
   for (let i = 0; i < consumers; i++) {
-    const out = await client.send(
-      new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: `c${i}` }),
+    // kinesis-local takes 5 registrations a second and 5 consumers CREATING at once.
+    const out = await retryWhileLimited(() =>
+      client.send(
+        new RegisterStreamConsumerCommand({ StreamARN: streamArn, ConsumerName: `c${i}` }),
+      ),
     );
     consumerArns.push(out.Consumer!.ConsumerARN!);
   }
@@ -123,15 +150,18 @@ async function subscribe(
 /**
  * Writes one 1 KiB record at a time to a stream's only shard while one
  * subscriber waits, and gives the milliseconds from each PutRecord answer to
- * the record's arrival (0 when it arrived first): p50 and p99 of `samples`.
+ * the record's arrival (0 when it arrived first): p50 and p99 of `samples`,
+ * or of those that fit in `maxSeconds` (20 at least).
  */
 export async function measureDeliveryLatency(
   endpoint: string,
   via: Via,
+  keepConnection = false,
   samples = 300,
+  maxSeconds = 30,
 ): Promise<{ p50: number; p99: number }> {
   const admin = adminAt(endpoint);
-  const subscriber = kinesisAt(endpoint);
+  const subscriber = kinesisAt(endpoint, keepConnection);
   const { consumerArns } = await streamWithConsumers(admin, "latency", 1, 1);
   const arrivals = new Map<string, number>();
   const waiting = new Map<string, () => void>();
@@ -154,7 +184,9 @@ export async function measureDeliveryLatency(
   const producer = createClient(ProducerService, createGrpcTransport({ baseUrl: endpoint }));
   const data = new Uint8Array(1024).fill(120);
   const delays: number[] = [];
-  for (let i = 0; i < samples + 20; i++) {
+  // A slow server gets fewer samples: as many as fit in `maxSeconds`.
+  const deadline = performance.now() + maxSeconds * 1000;
+  for (let i = 0; i < samples + 20 && (i < 40 || performance.now() < deadline); i++) {
     let sequenceNumber: string;
     if (via === "wire") {
       const out = await admin.send(
@@ -194,6 +226,7 @@ export async function measureIdleCpu(
   via: Via,
   count: number,
   cpuSeconds: () => number,
+  keepConnection = false,
   seconds = 10,
 ): Promise<number> {
   const shards = 5;
@@ -206,18 +239,28 @@ export async function measureIdleCpu(
   );
   const stop = new AbortController();
   // One client per consumer: a consumer process holds one connection to Kinesis.
-  const clients = consumerArns.map(() => kinesisAt(endpoint));
+  const clients = consumerArns.map(() => kinesisAt(endpoint, keepConnection));
   for (let i = 0; i < count; i++) {
     const consumer = Math.floor(i / shards);
-    await subscribe(
-      endpoint,
-      via,
-      consumerArns[consumer]!,
-      `shardId-00000000000${i % shards}`,
-      () => {},
-      stop.signal,
-      clients[consumer]!,
-    );
+    // kinesis-local's HTTP/2 now and then breaks a new subscription (a
+    // protocol error in Node's HTTP/2): it is tried again, as a consumer would.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await subscribe(
+          endpoint,
+          via,
+          consumerArns[consumer]!,
+          `shardId-00000000000${i % shards}`,
+          () => {},
+          stop.signal,
+          clients[consumer]!,
+        );
+        break;
+      } catch (err) {
+        if (attempt === 5) throw err;
+        await sleep(4_000); // past its refusal of a second subscription
+      }
+    }
   }
   await sleep(2_000);
   const before = cpuSeconds();

@@ -87,8 +87,13 @@ function streamException(err: unknown, logFailure: LogLine): { type: string; mes
 }
 
 /** Resolves once the response can take more (`drain`), or has closed. */
-function drained(res: StreamingResponse): Promise<void> {
+function drained(res: StreamingResponse, closed: () => boolean): Promise<void> {
   return new Promise((resolve) => {
+    // A 'close' already emitted comes no more: waiting for it would hang the subscription.
+    if (closed()) {
+      resolve();
+      return;
+    }
     const done = () => {
       res.off("drain", done);
       res.off("close", done);
@@ -114,11 +119,24 @@ export async function streamSubscription(
   let events = 0;
   let records = 0;
   let exceptionType: string | undefined;
+  // HTTP/2's compatibility response has no `destroyed` (it is undefined), and
+  // its stream may be destroyed, and the response closed, with a write under
+  // way: once the client has gone, a write returns false and no 'drain' or
+  // 'close' follows. Closed is what the response said, or its stream shows.
+  let closedSeen = false;
+  const onClose = () => {
+    closedSeen = true;
+  };
+  res.once("close", onClose);
+  const closed = () =>
+    closedSeen ||
+    res.destroyed === true ||
+    (res as { stream?: { destroyed?: boolean } }).stream?.destroyed === true;
   /** Writes a message; waits while the transport holds what it was given. False once it closed. */
   const send = async (message: Uint8Array): Promise<boolean> => {
-    if (res.destroyed) return false;
-    if (!res.write(message)) await drained(res);
-    return !res.destroyed;
+    if (closed()) return false;
+    if (!res.write(message)) await drained(res, closed);
+    return !closed();
   };
   // HTTP/1.1's socket time-out (the port's idle time-out) destroys a socket
   // nobody wrote to for that long, unless the answer under way takes the
@@ -153,8 +171,9 @@ export async function streamSubscription(
     }
   } finally {
     res.off("timeout", idleIsFine);
+    res.off("close", onClose);
     subscription.close();
-    if (!res.destroyed && !res.writableEnded) res.end();
+    if (!closed() && !res.writableEnded) res.end();
   }
   // The caller's signal aborts when the client goes away: the subscription then ended as "caller".
   const end = exceptionType === undefined ? subscription.end() : "exception";

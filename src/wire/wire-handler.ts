@@ -250,7 +250,9 @@ export function createWireHandler(options: WireHandlerOptions) {
       tracer.startSpan(known ? target : "aws-api", { kind: SpanKind.SERVER, attributes }, parent);
     const aborted = new AbortController();
     res.once("close", () => {
-      if (!res.writableFinished)
+      // Over HTTP/2 a stream the client reset may show `writableFinished`
+      // with its answer never ended: only an ended answer is a finished one.
+      if (!res.writableEnded || !res.writableFinished)
         aborted.abort(new GatewayError("unavailable", "The caller went away."));
     });
 

@@ -9,6 +9,7 @@
  */
 import type { Attributes, Meter } from "@opentelemetry/api";
 import type { SubscribeToShardEvent, SubscribeToShardInput } from "../kinesis/types.ts";
+import { shardIdFor, shardIndexFromId } from "../engine/shard-ranges.ts";
 import { parseConsumerArn } from "../kinesis/validation.ts";
 import { createStreamLabels } from "../telemetry/stream-labels.ts";
 
@@ -53,7 +54,12 @@ export function createSubscriptionTelemetry(meter: Meter | undefined): Subscript
     observe(input, streamName) {
       const consumer =
         input.consumerArn === undefined ? "" : parseConsumerArn(input.consumerArn)!.consumerName;
-      const shard = input.shardId ?? "";
+      // AWS reads a shard id by its digits (`1`, `x-01` and `shardId-000000000001`
+      // name one shard): labelled as caller spelled it, one shard would make
+      // as many series as spellings.
+      const given = input.shardId ?? "";
+      const index = shardIndexFromId(given);
+      const shard = index === undefined ? given : shardIdFor(index);
       for (const [labels, value] of [
         [streams, streamName],
         [shards, shard],

@@ -4,6 +4,7 @@
  * `kinesis-backend.ts` imports this (the AWS SDK stays in the kinesis backend).
  */
 import type { SubscribeToShardEventStream } from "@aws-sdk/client-kinesis";
+import { PassThrough, type Readable } from "node:stream";
 import { NodeHttp2Handler } from "@smithy/node-http-handler";
 import { PlainMembers, read } from "../operations/aws-shape.ts";
 import { subscribeToShardEvent } from "../operations/kinesis-shapes.ts";
@@ -30,8 +31,32 @@ type HandleOptions = Parameters<NodeHttp2Handler["handle"]>[1];
  * ends the connection and the subscription in it (measured with Node 24.21).
  */
 class EventStreamHandler extends NodeHttp2Handler {
-  override handle(request: Parameters<NodeHttp2Handler["handle"]>[0], options?: HandleOptions) {
-    return super.handle(request, { ...options, isEventStream: false });
+  override async handle(
+    request: Parameters<NodeHttp2Handler["handle"]>[0],
+    options?: HandleOptions,
+  ) {
+    const out = await super.handle(request, { ...options, isEventStream: false });
+    const body = out.response.body as Readable | undefined;
+    if (body === undefined || typeof body.pipe !== "function") return out;
+    // An answer cut off with its connection (the upstream's process killed,
+    // the network gone) ends Node's HTTP/2 stream as a finished one would,
+    // only with a reset code (CANCEL) where a finished one has none, and the
+    // SDK's event stream then ended as if the upstream had ended it: the
+    // subscriber was told a clean end (an outside tester's finding). Relayed
+    // through a stream that ends only on a clean close, it is the error it is.
+    const relayed = new PassThrough({ highWaterMark: 0 });
+    body.pipe(relayed, { end: false });
+    body.once("error", (err) => relayed.destroy(err));
+    body.once("close", () => {
+      const code = (body as { rstCode?: number }).rstCode ?? 0;
+      if (code === 0) relayed.end();
+      else
+        relayed.destroy(
+          new Error(`The upstream's event stream was cut off (HTTP/2 code ${code}).`),
+        );
+    });
+    out.response.body = relayed;
+    return out;
   }
 }
 

@@ -221,6 +221,8 @@ export async function startGateway(
     shutdown: shutdown.signal,
     meter,
   });
+  // Read answers being made, GetRecords' and SubscribeToShard's, every protocol's.
+  const answers = createAnswerBudget(memory.answersInMakingBytes);
   const server = createGatewayServer({
     backend,
     logger,
@@ -237,6 +239,7 @@ export async function startGateway(
       tracing: telemetry.tracing,
       maxBodyBytes: DEFAULT_READ_MAX_BYTES,
       subscriptions,
+      answers,
     }),
     // With --metrics-port, /metrics is served there and not on the public port.
     metricsHandler: config.metricsPort === undefined ? telemetry.metricsHandler : undefined,
@@ -262,7 +265,7 @@ export async function startGateway(
       answerStallMs: Math.min(10_000, config.limits.idleTimeoutSeconds * 1000),
     },
     bodyBudget: createBodyBudget(memory.requestBodyBytes, memory.requestBodyBytesPerConnection),
-    answers: createAnswerBudget(memory.answersInMakingBytes),
+    answers,
     subscriptions,
     tls: config.tls && {
       cert: readFileSync(config.tls.cert),

@@ -3,8 +3,9 @@
  * the AWS SDK over HTTP/2 and relayed event by event as it arrives. Only
  * `kinesis-backend.ts` imports this (the AWS SDK stays in the kinesis backend).
  */
-import type { SubscribeToShardEventStream } from "@aws-sdk/client-kinesis";
+
 import { PassThrough, type Readable } from "node:stream";
+import type { SubscribeToShardEventStream } from "@aws-sdk/client-kinesis";
 import { NodeHttp2Handler } from "@smithy/node-http-handler";
 import { PlainMembers, read } from "../operations/aws-shape.ts";
 import { subscribeToShardEvent } from "../operations/kinesis-shapes.ts";

@@ -8,8 +8,8 @@
  * live subscriptions only.
  */
 import type { Attributes, Meter } from "@opentelemetry/api";
-import type { SubscribeToShardEvent, SubscribeToShardInput } from "../kinesis/types.ts";
 import { shardIdFor, shardIndexFromId } from "../engine/shard-ranges.ts";
+import type { SubscribeToShardEvent, SubscribeToShardInput } from "../kinesis/types.ts";
 import { parseConsumerArn } from "../kinesis/validation.ts";
 import { createStreamLabels } from "../telemetry/stream-labels.ts";
 

@@ -18,10 +18,11 @@
  */
 
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
-import type { SubscribeToShardInput } from "../kinesis/types.ts";
+import type { SubscribeToShardEvent, SubscribeToShardInput } from "../kinesis/types.ts";
 import type { LogLine } from "../logger.ts";
 import { read, write } from "../operations/aws-shape.ts";
 import { subscribeToShardEvent, subscribeToShardInput } from "../operations/kinesis-shapes.ts";
+import type { AnswerAdmission } from "../services/consumer-service.ts";
 import type { Subscription, SubscriptionEnd } from "../subscriptions/subscriptions.ts";
 import { CONTENT_TYPES, encodeBody, type Members, type WireFormat } from "./codec.ts";
 import { EVENT_STREAM_CONTENT_TYPE, eventMessage, exceptionMessage } from "./event-stream.ts";
@@ -86,6 +87,20 @@ function streamException(err: unknown, logFailure: LogLine): { type: string; mes
   return { type: "InternalFailureException", message: INTERNAL_FAILURE };
 }
 
+/**
+ * What making an event holds at most while it is encoded: twice its encoded
+ * size (the encoded body, then the message around it), as for GetRecords.
+ */
+function makingBytes(format: WireFormat, event: SubscribeToShardEvent): number {
+  let bytes = 256;
+  for (const record of event.records) {
+    const data =
+      format === "json" ? Math.ceil(record.data.byteLength / 3) * 4 : record.data.byteLength;
+    bytes += data + record.partitionKey.length * 3 + 160;
+  }
+  return 2 * bytes;
+}
+
 /** Resolves once the response can take more (`drain`), or has closed. */
 function drained(res: StreamingResponse, closed: () => boolean): Promise<void> {
   return new Promise((resolve) => {
@@ -114,6 +129,9 @@ export async function streamSubscription(
   subscription: Subscription,
   headers: Readonly<Record<string, string>>,
   logFailure: LogLine,
+  making:
+    | { readonly answers: AnswerAdmission; readonly signal: AbortSignal }
+    | undefined = undefined,
 ): Promise<SubscriptionOutcome> {
   const contentType = CONTENT_TYPES[format];
   let events = 0;
@@ -132,10 +150,18 @@ export async function streamSubscription(
     closedSeen ||
     res.destroyed === true ||
     (res as { stream?: { destroyed?: boolean } }).stream?.destroyed === true;
-  /** Writes a message; waits while the transport holds what it was given. False once it closed. */
-  const send = async (message: Uint8Array): Promise<boolean> => {
-    if (closed()) return false;
-    if (!res.write(message)) await drained(res, closed);
+  /**
+   * Writes a message; waits while the transport holds what it was given.
+   * False once it closed. `handedOver` is called once the message is written.
+   */
+  const send = async (message: Uint8Array, handedOver?: () => void): Promise<boolean> => {
+    if (closed()) {
+      handedOver?.();
+      return false;
+    }
+    const room = res.write(message);
+    handedOver?.();
+    if (!room) await drained(res, closed);
     return !closed();
   };
   // HTTP/1.1's socket time-out (the port's idle time-out) destroys a socket
@@ -153,10 +179,27 @@ export async function streamSubscription(
     try {
       for await (const event of subscription.events) {
         if (!open) break;
-        const payload = encodeBody(format, write(subscribeToShardEvent, event));
-        events++;
-        records += event.records.length;
-        open = await send(eventMessage("SubscribeToShardEvent", contentType, payload));
+        // An event is encoded (JSON: base64, a string, a buffer, the message)
+        // within the budget of answers being made, as GetRecords' answers and
+        // gRPC's events are: hundreds of subscriptions woken by one write
+        // would otherwise encode megabytes each at once.
+        let release: (() => void) | undefined;
+        if (making !== undefined) {
+          try {
+            release = await making.answers.admit(makingBytes(format, event), making.signal);
+          } catch (err) {
+            if (making.signal.aborted) break;
+            throw err;
+          }
+        }
+        try {
+          const payload = encodeBody(format, write(subscribeToShardEvent, event));
+          events++;
+          records += event.records.length;
+          open = await send(eventMessage("SubscribeToShardEvent", contentType, payload), release);
+        } finally {
+          release?.();
+        }
       }
     } catch (err) {
       const exception = streamException(err, logFailure);

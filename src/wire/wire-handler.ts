@@ -27,6 +27,7 @@ import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import { assertRecordCountDecodable, MAX_DECODED_RECORDS } from "../kinesis/validation.ts";
 import { type LogLine, rateLimitedLog } from "../logger.ts";
 import { BodyRefusedError } from "../server/request-body.ts";
+import type { AnswerAdmission } from "../services/consumer-service.ts";
 import type { Subscriptions } from "../subscriptions/subscriptions.ts";
 import { DURATION_BUCKETS_SECONDS } from "../telemetry/buckets.ts";
 import {
@@ -82,6 +83,8 @@ export interface WireHandlerOptions {
   maxBodyBytes: number;
   /** SubscribeToShard's sources; without them SubscribeToShard is an unknown operation. */
   subscriptions?: Subscriptions | undefined;
+  /** Admits each SubscribeToShard event to be made within a memory budget. Default: no budget. */
+  answers?: AnswerAdmission | undefined;
 }
 
 /** Whether a request is meant for the Kinesis wire API rather than Connect. */
@@ -311,6 +314,7 @@ export function createWireHandler(options: WireHandlerOptions) {
               subscription,
               requestIds(),
               logFailure,
+              options.answers && { answers: options.answers, signal: aborted.signal },
             );
             return;
           }

@@ -85,6 +85,9 @@ export interface Subscriptions {
 
 export const DEFAULT_SUBSCRIPTION_LIFETIME_MS = 300_000;
 
+const shuttingDown = () =>
+  new GatewayError("unavailable", "The gateway is shutting down; subscribe again.");
+
 const forbidden = () =>
   new GatewayError(
     "forbidden",
@@ -132,6 +135,8 @@ export function createSubscriptions(options: SubscriptionsOptions): Subscription
         events = await source(input, { ...call, signal });
       } catch (err) {
         close();
+        // A drain that cut the subscribing short is the gateway's doing: say so, as for one under way.
+        if (shutdown.aborted && !call.signal.aborted) throw shuttingDown();
         throw err;
       }
       // Accepted: the stream, shard and consumer exist, so they may become labels (bounded still).

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createEngine, type Engine } from "../../src/engine/index.ts";
+import { GatewayError } from "../../src/kinesis/errors.ts";
 import type { SubscribeToShardEvent } from "../../src/kinesis/types.ts";
 import { createEngineSource } from "../../src/subscriptions/engine-source.ts";
 import { createSubscriptions } from "../../src/subscriptions/subscriptions.ts";
@@ -239,4 +240,33 @@ void test("a record written while the subscriber holds an event is delivered whe
   );
   await iterator.return?.();
   subscription.close();
+});
+
+void test("a drain while a source is still subscribing refuses the subscription as unavailable", async () => {
+  const shutdown = new AbortController();
+  const subscriptions = createSubscriptions({
+    // A source that is still asking its upstream when the drain begins.
+    sources: new Map([
+      [
+        "slow",
+        (_input, call) =>
+          new Promise((_resolve, reject) =>
+            call.signal.addEventListener("abort", () => reject(call.signal.reason), { once: true }),
+          ),
+      ],
+    ]),
+    backendNameFor: () => "slow",
+    shutdown: shutdown.signal,
+  });
+  const subscribing = subscriptions.subscribe(
+    { streamName: "s", shardId: "shardId-000000000000", startingPosition: { type: "LATEST" } },
+    { signal: new AbortController().signal },
+    { requireConsumer: false },
+  );
+  shutdown.abort();
+  await assert.rejects(subscribing, (err: unknown) => {
+    assert.ok(err instanceof GatewayError);
+    assert.equal(err.kind, "unavailable");
+    return true;
+  });
 });

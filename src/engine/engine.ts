@@ -513,6 +513,18 @@ export function createEngine(options: EngineOptions = {}): Engine {
     return removed === undefined ? nowSeconds : removed + 1;
   }
 
+  /** The index a read's shard id names, or AWS's text for a shard id that names none. */
+  function readShardIndex(named: StreamNamed, shardId: string): number {
+    const shardIndex = shardIndexFromId(shardId);
+    if (shardIndex === undefined) {
+      throw new KinesisError(
+        "ResourceNotFoundException",
+        `Could not find shard ${shardId} in stream ${named.name} under account ${named.account}.`,
+      );
+    }
+    return shardIndex;
+  }
+
   /**
    * The shard of a stream, or AWS's not-found text for reads, which names the
    * shard even when the stream is missing. With `incarnationSeconds` (an
@@ -925,13 +937,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       if (shardId === null)
         throw new Error("GetShardIterator without a shard id reached the engine");
       const named = streamOf(input);
-      const shardIndex = shardIndexFromId(shardId);
-      if (shardIndex === undefined) {
-        throw new KinesisError(
-          "ResourceNotFoundException",
-          `Could not find shard ${shardId} in stream ${named.name} under account ${named.account}.`,
-        );
-      }
+      const shardIndex = readShardIndex(named, shardId);
       const nowMs = now();
       const { stream, shard } = resolveShard(named, shardIndex, nowMs);
       assertStreamActive(stream, nowMs);
@@ -1252,13 +1258,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         streamRef = { streamArn: stream.arn };
       }
       const named = streamOf(streamRef);
-      const shardIndex = shardIndexFromId(shardId);
-      if (shardIndex === undefined) {
-        throw new KinesisError(
-          "ResourceNotFoundException",
-          `Could not find shard ${shardId} in stream ${named.name} under account ${named.account}.`,
-        );
-      }
+      const shardIndex = readShardIndex(named, shardId);
       const { stream, shard } = resolveShard(named, shardIndex, nowMs);
       assertStreamActive(stream, nowMs);
       const from = startingPosition(stream, shard, {

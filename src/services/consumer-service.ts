@@ -10,7 +10,6 @@
  * them, SubscribeToShard splits a read into several events.
  */
 
-import { setTimeout as sleep } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
@@ -23,10 +22,13 @@ import {
   ShardIteratorType,
   type SubscribeToShardResponseSchema,
 } from "../gen/kinesis/gateway/v1/consumer_pb.ts";
-import { KinesisError } from "../kinesis/errors.ts";
 import type * as kinesis from "../kinesis/types.ts";
 import { operations } from "../operations/table.ts";
-import { createPollingSource, DEFAULT_IDLE_POLL_MS } from "../subscriptions/polling-source.ts";
+import {
+  createPollingSource,
+  DEFAULT_IDLE_POLL_MS,
+  whileThrottled as retriedWhileThrottled,
+} from "../subscriptions/polling-source.ts";
 import { createSubscriptions, type Subscriptions } from "../subscriptions/subscriptions.ts";
 import { callContextOf } from "./call-context.ts";
 import {
@@ -112,16 +114,6 @@ function recordToProto(r: kinesis.KinesisRecord): MessageInitShape<typeof Record
   };
 }
 
-/** Waits; false when the caller went away first. */
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Makes a call to the backend, waiting and trying again while the shard's
  * budget is spent, until the caller goes away.
@@ -131,15 +123,9 @@ async function whileThrottled<T>(
   call: CallContext,
   waitMs: number,
 ): Promise<T> {
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!(err instanceof KinesisError && err.type === "ProvisionedThroughputExceededException"))
-        throw err;
-      if (!(await pause(waitMs, call.signal))) throw cutShort(call);
-    }
-  }
+  const out = await retriedWhileThrottled(attempt, call.signal, waitMs);
+  if (out === undefined) throw cutShort(call);
+  return out;
 }
 
 /**

@@ -27,8 +27,11 @@ async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   }
 }
 
-/** Calls the backend, waiting and trying again while the shard's read budget is spent. */
-async function whileThrottled<T>(
+/**
+ * Calls the backend, waiting and trying again while the shard's read budget
+ * is spent; undefined when the caller went away first.
+ */
+export async function whileThrottled<T>(
   attempt: () => Promise<T>,
   signal: AbortSignal,
   waitMs: number,

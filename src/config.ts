@@ -39,7 +39,12 @@ export interface Config {
   readonly shardBytesPerSecond: number;
   readonly throttleBurstSeconds: number;
   readonly retentionHours: number;
-  readonly maxStreamMiB: number;
+  /** The cap per stream: on memory, or on disk with a data dir, where undefined is no cap but retention. */
+  readonly maxStreamMiB: number | undefined;
+  /** Where the engine keeps its streams and records; undefined: in memory only. */
+  readonly dataDir: string | undefined;
+  /** With a data dir: fdatasync before acknowledging (true), or only hand writes to the OS. */
+  readonly fsync: boolean;
   readonly kinesisMaxSockets: number;
   readonly kinesisConnectTimeoutMs: number;
   readonly kinesisRequestTimeoutMs: number;
@@ -103,6 +108,9 @@ interface FlagSpec {
   readonly valueName?: string;
 }
 
+/** The memory cap per engine stream when none is given and records live in memory. */
+const DEFAULT_MAX_STREAM_MIB = 64;
+
 const flags = {
   port: { description: "Port to listen on; 0 picks a free one.", default: "4567", valueName: "N" },
   host: { description: "Address to listen on.", default: "0.0.0.0", valueName: "ADDR" },
@@ -159,9 +167,20 @@ const flags = {
     valueName: "N",
   },
   "max-stream-mib": {
-    description: "Memory cap per engine stream; oldest records go first.",
-    default: "64",
+    description:
+      "Cap per engine stream, oldest records go first: on memory (default 64), or on disk with --data-dir (default: none, retention only).",
     valueName: "N",
+  },
+  "data-dir": {
+    description:
+      "Keep the engine's streams and records in this directory, and come back from it on start.",
+    valueName: "PATH",
+  },
+  fsync: {
+    description:
+      "With --data-dir: on, a write is fdatasynced before it is acknowledged (group commit); off, handed to the OS (survives the process, not the machine).",
+    default: "on",
+    valueName: "on|off",
   },
   "kinesis-max-sockets": {
     description: "Most connections open to the Kinesis endpoint.",
@@ -519,7 +538,14 @@ export function parseConfig(
     shardBytesPerSecond: integer("shard-bytes-per-second", 1, 10 * 1024 ** 3),
     throttleBurstSeconds: integer("throttle-burst-seconds", 1, 3600),
     retentionHours: integer("retention-hours", 24, 8760),
-    maxStreamMiB: integer("max-stream-mib", 1, 1024 * 1024),
+    maxStreamMiB:
+      raw("max-stream-mib") !== undefined
+        ? integer("max-stream-mib", 1, 1024 * 1024)
+        : raw("data-dir")
+          ? undefined
+          : DEFAULT_MAX_STREAM_MIB,
+    dataDir: raw("data-dir") || undefined,
+    fsync: oneOf("fsync", ["on", "off"] as const) === "on",
     kinesisMaxSockets: integer("kinesis-max-sockets", 1, 10_000),
     kinesisConnectTimeoutMs: integer("kinesis-connect-timeout-ms", 1, 600_000),
     kinesisRequestTimeoutMs: integer("kinesis-request-timeout-ms", 1, 3_600_000),

@@ -17,7 +17,8 @@ import { withStreamAccess } from "./backends/stream-access.ts";
 import { createUpstreamMonitor, type UpstreamMonitor } from "./backends/upstream-monitor.ts";
 import { withValidation } from "./backends/validation.ts";
 import { type BackendKind, type Config, parseConfig } from "./config.ts";
-import { createEngine, type Engine } from "./engine/index.ts";
+import { createEngine, type Engine, openDataDir } from "./engine/index.ts";
+import { KinesisError } from "./kinesis/errors.ts";
 import { createLogger } from "./logger.ts";
 import { DEFAULT_MEMORY_MIB, planMemory } from "./memory-plan.ts";
 import { heapLimitFlag, heapLimitGiven } from "./node-flags.ts";
@@ -90,7 +91,26 @@ export async function startGateway(
 
   let engine: Engine | undefined;
   if (uses("engine")) {
+    const storage =
+      config.dataDir === undefined
+        ? undefined
+        : openDataDir({
+            path: config.dataDir,
+            fsync: config.fsync,
+            onProblem: (stream, problem) =>
+              logger.warn({ stream, ...problem }, "data dir: damage found and dealt with"),
+            onWriteHealth: (error) => {
+              if (error === undefined) logger.info("data dir: writes are stored again");
+              else
+                logger.error(
+                  { code: (error as NodeJS.ErrnoException).code },
+                  "data dir: writes fail",
+                );
+              updateHealth();
+            },
+          });
     engine = createEngine({
+      storage,
       accountId: config.accountId,
       region: config.region,
       throttle: config.throttle,
@@ -98,13 +118,30 @@ export async function startGateway(
       shardWriteBytesPerSecond: config.shardBytesPerSecond,
       burstSeconds: config.throttleBurstSeconds,
       retentionHours: config.retentionHours,
-      maxStreamBytes: config.maxStreamMiB * 1024 * 1024,
+      maxStreamBytes:
+        config.maxStreamMiB === undefined
+          ? Number.POSITIVE_INFINITY
+          : config.maxStreamMiB * 1024 * 1024,
       maxTotalBytes: memory.engineRecordBytes,
       transitionDelayMs: config.streamTransitionMs,
     });
+    if (storage !== undefined) {
+      const kept = engine.listStreams({ limit: 10_000 }).streamNames.length;
+      logger.info(
+        { dataDir: config.dataDir, fsync: config.fsync, streams: kept },
+        "data dir opened",
+      );
+    }
     for (const stream of config.streams) {
-      engine.createStream({ streamName: stream.name, shardCount: stream.shardCount });
-      logger.info({ stream: stream.name, shards: stream.shardCount }, "stream created");
+      try {
+        engine.createStream({ streamName: stream.name, shardCount: stream.shardCount });
+        logger.info({ stream: stream.name, shards: stream.shardCount }, "stream created");
+      } catch (error) {
+        // Kept from the data dir: it stays as it is, shards and records.
+        if (!(error instanceof KinesisError && error.type === "ResourceInUseException"))
+          throw error;
+        logger.info({ stream: stream.name }, "stream kept from the data dir");
+      }
     }
     backends.set(
       "engine",
@@ -133,7 +170,7 @@ export async function startGateway(
   let upstream: { backend: KinesisBackend; monitor: UpstreamMonitor } | undefined;
   const updateHealth = () =>
     health.setAll(
-      !draining && (upstream?.monitor.reachable ?? true)
+      !draining && (upstream?.monitor.reachable ?? true) && engine?.storageProblem() === undefined
         ? ServingStatus.SERVING
         : ServingStatus.NOT_SERVING,
     );
@@ -315,6 +352,7 @@ export async function startGateway(
       upstream?.monitor.stop();
       upstream?.backend.close();
       for (const undo of onStop) undo();
+      engine?.close();
     },
   };
 }

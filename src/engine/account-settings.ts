@@ -24,13 +24,23 @@ export interface AccountSettings {
   update(status: "ENABLED" | "DISABLED", nowMs: number): AccountSettingsOutput;
   /** Whether the commitment holds at `nowMs`: enabled, or disabled but not yet ended. */
   commitmentInEffect(nowMs: number): boolean;
+  /** What a data dir keeps of them. */
+  saved(): SavedAccountSettings;
 }
 
-export function createAccountSettings(): AccountSettings {
-  let status: BillingCommitmentStatus = "DISABLED";
-  let startedAtMs: number | undefined;
-  let endedAtMs: number | undefined;
-  let earliestAllowedEndAtMs: number | undefined;
+/** The settings as a data dir keeps them (`snapshot.ts`). */
+export interface SavedAccountSettings {
+  readonly status: BillingCommitmentStatus;
+  readonly startedAtMs?: number | undefined;
+  readonly endedAtMs?: number | undefined;
+  readonly earliestAllowedEndAtMs?: number | undefined;
+}
+
+export function createAccountSettings(saved?: SavedAccountSettings): AccountSettings {
+  let status: BillingCommitmentStatus = saved?.status ?? "DISABLED";
+  let startedAtMs = saved?.startedAtMs;
+  let endedAtMs = saved?.endedAtMs;
+  let earliestAllowedEndAtMs = saved?.earliestAllowedEndAtMs;
 
   /** Ends a scheduled end whose time has come. */
   function settle(nowMs: number): void {
@@ -76,5 +86,7 @@ export function createAccountSettings(): AccountSettings {
       settle(nowMs);
       return status !== "DISABLED";
     },
+
+    saved: () => ({ status, startedAtMs, endedAtMs, earliestAllowedEndAtMs }),
   };
 }

@@ -72,7 +72,14 @@ export interface Capacity {
    * ended. Cheap when there is nothing to drop: writes call it.
    */
   settle(streams: ReadonlyMap<string, StreamState>, nowMs: number): void;
+  /** What a data dir keeps of a stream's capacity, if it has any beside its mode. */
+  saved(stream: StreamState): SavedCapacity | undefined;
+  /** Gives a stream brought back from a data dir its capacity, as {@link created} would. */
+  restore(stream: StreamState, saved: SavedCapacity | undefined, nowMs: number): void;
 }
+
+/** A stream's capacity state as a data dir keeps it (`snapshot.ts`). */
+export type SavedCapacity = Readonly<CapacityState>;
 
 export interface CapacityOptions {
   readonly account: AccountSettings;
@@ -232,6 +239,16 @@ export function createCapacity(options: CapacityOptions): Capacity {
     setWarmThroughput,
     warmThroughputOf,
     apply,
+
+    saved: (stream) => states.get(stream),
+
+    restore(stream, saved, nowMs) {
+      if (saved !== undefined) {
+        states.set(stream, { ...saved, switchedAtMs: [...saved.switchedAtMs] });
+        if (saved.warmTargetMiBps !== undefined) commitmentWasInEffect = true;
+      }
+      apply(stream, nowMs);
+    },
 
     settle(streams, nowMs) {
       if (!commitmentWasInEffect || account.commitmentInEffect(nowMs)) return;

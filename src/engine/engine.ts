@@ -92,6 +92,7 @@ import {
   createReadLimiter,
   DEFAULT_SHARD_READ_BYTES_PER_SECOND,
   DEFAULT_SHARD_READ_CALLS_PER_SECOND,
+  type ReadLimiter,
 } from "./read-limiter.ts";
 import { assertRecordsFit, changeMaxRecordSize } from "./record-size.ts";
 import {
@@ -99,6 +100,7 @@ import {
   DEFAULT_MAX_STREAM_BYTES,
   DEFAULT_RETENTION_HOURS,
   type ReadOptions,
+  type RecordStore,
   type RecordStoreFactory,
   type StoredRecord,
 } from "./record-store.ts";
@@ -118,6 +120,9 @@ import {
 import { type AppliedShardFilter, filteredShards } from "./shard-listing.ts";
 import { shardIdFor, shardIndexFromId } from "./shard-ranges.ts";
 import { readShardPage, startingPosition } from "./shard-reads.ts";
+import { type EngineSnapshot, restoreStream, SNAPSHOT_VERSION, saveStream } from "./snapshot.ts";
+import { type EngineStorage, streamKey } from "./storage/data-dir.ts";
+import type { DiskRecordStore } from "./storage/disk-record-store.ts";
 import {
   createStreamState,
   type ShardState,
@@ -147,6 +152,7 @@ import {
   createWriteLimiter,
   DEFAULT_SHARD_WRITE_BYTES_PER_SECOND,
   DEFAULT_SHARD_WRITE_RECORDS_PER_SECOND,
+  type WriteLimiter,
 } from "./write-limiter.ts";
 
 /** Options for {@link createEngine}. */
@@ -205,6 +211,12 @@ export interface EngineOptions {
   transitionDelayMs?: number | undefined;
   /** Makes each new stream's record store. Default: {@link createMemoryRecordStore}. */
   createStore?: RecordStoreFactory | undefined;
+  /**
+   * A data dir (`storage/data-dir.ts`): the engine comes back from it, keeps
+   * its records and state there, and acknowledges writes once stored (see
+   * {@link Engine.putRecordsStored}). `createStore` is not used then.
+   */
+  storage?: EngineStorage | undefined;
 }
 
 /**
@@ -230,6 +242,19 @@ export interface Engine {
   putRecords(input: PutRecordsInput): PutRecordsOutput;
   /** Writes one record; throws ProvisionedThroughputExceededException when its shard is full. */
   putRecord(input: PutRecordInput): PutRecordOutput;
+  /**
+   * {@link putRecords}, answered once its records are stored: at once in
+   * memory; with a data dir, once they are fdatasynced (or handed to the OS
+   * with fsync off), sharing the sync with every call waiting at the time.
+   * Records that could not be stored (the disk is full) fail with InternalFailure.
+   */
+  putRecordsStored(input: PutRecordsInput): Promise<PutRecordsOutput>;
+  /** {@link putRecord}, answered once stored; InternalFailure when it could not be. */
+  putRecordStored(input: PutRecordInput): Promise<PutRecordOutput>;
+  /** Why writes fail now (the data dir's disk is full), or undefined. */
+  storageProblem(): string | undefined;
+  /** Stores what is pending and lets go of the data dir; without one, nothing. */
+  close(): void;
   /** An iterator for {@link getRecords}; see `shard-iterator.ts` for what it carries. */
   getShardIterator(input: GetShardIteratorInput): GetShardIteratorOutput;
   /**
@@ -371,8 +396,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const removedIncarnations = new Map<string, number>();
   let openShardCount = 0;
   let lastNowMs = Number.NEGATIVE_INFINITY;
-  const account = createAccountSettings();
-  const capacity = createCapacity({ account, transitionDelayMs });
+  let account = createAccountSettings();
+  let capacity = createCapacity({ account, transitionDelayMs });
+  const storage = options.storage;
+  /** The state saved last: what a change that could not be saved goes back to. */
+  let savedState: EngineSnapshot | undefined;
 
   /** The clock, held from going backwards so arrival times and retention stay in order. */
   function now(): number {
@@ -397,20 +425,121 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   /** Drops the streams whose DELETING time is over and makes the reshards whose UPDATING is. */
   function removeDeleted(nowMs: number): void {
+    let changed = false;
     for (const stream of resharding) {
       if (stream.pendingReshard === undefined) {
         resharding.delete(stream);
       } else {
         openShardCount += settleReshard(stream, nowMs);
+        changed ||= stream.pendingReshard === undefined;
       }
     }
-    if (deleting.size === 0) return;
     for (const stream of deleting) {
       if (nowMs >= stream.deletingUntilMs!) {
         deleting.delete(stream);
         remove(stream);
+        changed = true;
       }
     }
+    // What the clock changed follows again from the saved state; saving it frees a removed stream's files.
+    if (changed) persist({ quietly: true });
+  }
+
+  /** A new or restored stream's record store: in its data dir's files, or in memory. */
+  function storeFor(name: string, incarnationSeconds: number, hours: number): RecordStore {
+    const storeOptions = {
+      retentionHours: hours,
+      maxBytes: maxStreamBytes,
+      now,
+      onHeldBytesChange,
+    };
+    return storage === undefined
+      ? createStore(storeOptions)
+      : storage.openStore(streamKey(name, incarnationSeconds), storeOptions);
+  }
+
+  function createLimiter(): WriteLimiter | undefined {
+    return throttle ? createWriteLimiter({ ...limiterOptions, now }) : undefined;
+  }
+
+  function createShardReadLimiter(): ReadLimiter | undefined {
+    return throttle ? createReadLimiter({ ...readLimiterOptions, now }) : undefined;
+  }
+
+  function snapshot(): EngineSnapshot {
+    return {
+      version: SNAPSHOT_VERSION,
+      account: account.saved(),
+      removedIncarnations: Object.fromEntries(removedIncarnations),
+      streams: [...streams.values()].map((stream) => saveStream(stream, capacity.saved(stream))),
+    };
+  }
+
+  /**
+   * Replaces the engine's state with a saved one. `jump` moves every shard's
+   * sequence numbers on past what a crash may have lost after it was read
+   * (see `RESUME_JUMP`); 0 when nothing can have been.
+   */
+  function restore(state: EngineSnapshot, jump: bigint): void {
+    streams.clear();
+    deleting.clear();
+    resharding.clear();
+    removedIncarnations.clear();
+    openShardCount = 0;
+    account = createAccountSettings(state.account);
+    capacity = createCapacity({ account, transitionDelayMs });
+    for (const [name, seconds] of Object.entries(state.removedIncarnations)) {
+      removedIncarnations.set(name, seconds);
+    }
+    const nowMs = now();
+    for (const saved of state.streams) {
+      const store = storeFor(saved.name, saved.incarnationSeconds, saved.retentionHours);
+      const highWater = (store as DiskRecordStore).highWater();
+      const stream = restoreStream(saved, {
+        store,
+        createLimiter,
+        createReadLimiter: createShardReadLimiter,
+        resume(shardIndex) {
+          const mark = highWater.get(shardIndex);
+          if (mark === undefined && jump === 0n) return undefined;
+          return {
+            lastCounter: BigInt(mark?.counter ?? 0) + jump,
+            lastSequenceNumber: mark?.sequenceNumber,
+          };
+        },
+      });
+      capacity.restore(stream, saved.capacity, nowMs);
+      streams.set(stream.name, stream);
+      openShardCount += stream.openShards.length;
+      if (stream.deletingUntilMs !== undefined) deleting.add(stream);
+      if (stream.pendingReshard !== undefined) resharding.add(stream);
+    }
+  }
+
+  /**
+   * Saves the state after a change, before the change is acknowledged. A
+   * change that cannot be saved (the disk is full) is undone and refused;
+   * `quietly`, for what the clock changed, it is kept and saved with the next.
+   */
+  function persist({ quietly = false } = {}): void {
+    if (storage === undefined) return;
+    const state = snapshot();
+    try {
+      storage.saveState(state);
+    } catch (error) {
+      if (quietly) return;
+      for (const stream of streams.values()) {
+        (stream.store as DiskRecordStore).flush();
+        wakeStreamSubscribers(stream);
+      }
+      restore(savedState ?? emptySnapshot(), 0n);
+      throw new KinesisError(
+        "InternalFailure",
+        `The change could not be stored (${(error as NodeJS.ErrnoException).code ?? "I/O error"}).`,
+      );
+    }
+    savedState = state;
+    storage.keepOnly(new Set(state.streams.map((s) => streamKey(s.name, s.incarnationSeconds))));
   }
 
   function remove(stream: StreamState): void {
@@ -670,7 +799,64 @@ export function createEngine(options: EngineOptions = {}): Engine {
     return changeMonitoring(resolveActive(input, now()), metrics, enable);
   }
 
-  return {
+  function writeRecords(input: PutRecordsInput): { stream: StreamState; output: PutRecordsOutput } {
+    const nowMs = now();
+    const stream = resolveActive(input, nowMs);
+    capacity.settle(streams, nowMs);
+    const entries = input.records;
+    if (entries === null) throw new Error("PutRecords without records reached the engine");
+    assertRecordsFit(stream, entries, false);
+    // Route every entry first: whatever can throw does so before anything is written.
+    const shards: ShardState[] = [];
+    for (const entry of entries) shards.push(shardForEntry(stream, entry));
+    const records: PutRecordsResultEntry[] = [];
+    let failedRecordCount = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const shard = shards[i]!;
+      const sequenceNumber = writeToShard(stream, shard, entries[i]!, nowMs);
+      if (sequenceNumber === undefined) {
+        failedRecordCount++;
+        records.push({
+          errorCode: "ProvisionedThroughputExceededException",
+          errorMessage: shard.throttledMessage,
+        });
+      } else {
+        records.push({ sequenceNumber, shardId: shard.shardId });
+      }
+    }
+    enforceTotalBound();
+    const { encryptionType } = encryptionOf(stream, nowMs);
+    return { stream, output: { failedRecordCount, records, encryptionType } };
+  }
+
+  function writeRecord(input: PutRecordInput): { stream: StreamState; output: PutRecordOutput } {
+    const nowMs = now();
+    const stream = resolveActive(input, nowMs);
+    capacity.settle(streams, nowMs);
+    assertRecordsFit(stream, [input], true);
+    const shard = shardForEntry(stream, input);
+    // SequenceNumberForOrdering needs no handling: a shard's numbers always increase.
+    const sequenceNumber = writeToShard(stream, shard, input, nowMs);
+    if (sequenceNumber === undefined) {
+      throw new KinesisError("ProvisionedThroughputExceededException", shard.throttledMessage);
+    }
+    enforceTotalBound();
+    const { encryptionType } = encryptionOf(stream, nowMs);
+    return { stream, output: { shardId: shard.shardId, sequenceNumber, encryptionType } };
+  }
+
+  /** Whether the records a write left with the stream's store are stored (always, in memory). */
+  async function isStored(stream: StreamState): Promise<boolean> {
+    if (storage === undefined) return true;
+    try {
+      await (stream.store as DiskRecordStore).stored();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  const engine: Engine = {
     accountId,
     region,
 
@@ -690,13 +876,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
       }
       if (openShardCount + shardCount > shardLimit) throw shardLimitExceeded(shardCount);
       if (mode === "ON_DEMAND") assertOnDemandAllowed();
+      const incarnation = incarnationSecondsFor(name, nowMs);
       const stream = createStreamState({
         name,
         arn: streamArnFor(region, accountId, name),
         mode,
         shardCount,
         createdAtMs: nowMs,
-        incarnationSeconds: incarnationSecondsFor(name, nowMs),
+        incarnationSeconds: incarnation,
         activeAtMs: nowMs + transitionDelayMs,
         retentionHours,
         keyId: input.kmsKeyId || undefined,
@@ -704,11 +891,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
         accountId,
         // 0 is proto3's "unset".
         maxRecordSizeInKiB: input.maxRecordSizeInKiB || DEFAULT_MAX_RECORD_SIZE_KIB,
-        store: createStore({ retentionHours, maxBytes: maxStreamBytes, now, onHeldBytesChange }),
-        createLimiter: () =>
-          throttle ? createWriteLimiter({ ...limiterOptions, now }) : undefined,
-        createReadLimiter: () =>
-          throttle ? createReadLimiter({ ...readLimiterOptions, now }) : undefined,
+        store: storeFor(name, incarnation, retentionHours),
+        createLimiter,
+        createReadLimiter: createShardReadLimiter,
       });
       // Before the stream is kept: warm throughput may be refused.
       capacity.created(stream, input.warmThroughputMiBps, nowMs);
@@ -887,49 +1072,42 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     putRecords(input) {
-      const nowMs = now();
-      const stream = resolveActive(input, nowMs);
-      capacity.settle(streams, nowMs);
-      const entries = input.records;
-      if (entries === null) throw new Error("PutRecords without records reached the engine");
-      assertRecordsFit(stream, entries, false);
-      // Route every entry first: whatever can throw does so before anything is written.
-      const shards: ShardState[] = [];
-      for (const entry of entries) shards.push(shardForEntry(stream, entry));
-      const records: PutRecordsResultEntry[] = [];
-      let failedRecordCount = 0;
-      for (let i = 0; i < entries.length; i++) {
-        const shard = shards[i]!;
-        const sequenceNumber = writeToShard(stream, shard, entries[i]!, nowMs);
-        if (sequenceNumber === undefined) {
-          failedRecordCount++;
-          records.push({
-            errorCode: "ProvisionedThroughputExceededException",
-            errorMessage: shard.throttledMessage,
-          });
-        } else {
-          records.push({ sequenceNumber, shardId: shard.shardId });
-        }
-      }
-      enforceTotalBound();
-      const { encryptionType } = encryptionOf(stream, nowMs);
-      return { failedRecordCount, records, encryptionType };
+      return writeRecords(input).output;
     },
 
     putRecord(input) {
-      const nowMs = now();
-      const stream = resolveActive(input, nowMs);
-      capacity.settle(streams, nowMs);
-      assertRecordsFit(stream, [input], true);
-      const shard = shardForEntry(stream, input);
-      // SequenceNumberForOrdering needs no handling: a shard's numbers always increase.
-      const sequenceNumber = writeToShard(stream, shard, input, nowMs);
-      if (sequenceNumber === undefined) {
-        throw new KinesisError("ProvisionedThroughputExceededException", shard.throttledMessage);
-      }
-      enforceTotalBound();
-      const { encryptionType } = encryptionOf(stream, nowMs);
-      return { shardId: shard.shardId, sequenceNumber, encryptionType };
+      return writeRecord(input).output;
+    },
+
+    async putRecordsStored(input) {
+      const { stream, output } = writeRecords(input);
+      if (await isStored(stream)) return output;
+      const failure: PutRecordsResultEntry = {
+        errorCode: "InternalFailure",
+        errorMessage: INTERNAL_FAILURE_TEXT,
+      };
+      return {
+        ...output,
+        failedRecordCount: output.records.length,
+        records: output.records.map((record) => (record.errorCode ? record : failure)),
+      };
+    },
+
+    async putRecordStored(input) {
+      const { stream, output } = writeRecord(input);
+      if (await isStored(stream)) return output;
+      throw new KinesisError("InternalFailure", INTERNAL_FAILURE_TEXT);
+    },
+
+    storageProblem() {
+      const error = storage?.writeError as NodeJS.ErrnoException | undefined;
+      return error === undefined
+        ? undefined
+        : `writes to the data dir fail (${error.code ?? "I/O error"})`;
+    },
+
+    close() {
+      storage?.close();
     },
 
     getShardIterator(input) {
@@ -1312,6 +1490,71 @@ export function createEngine(options: EngineOptions = {}): Engine {
       }
       return stream.store.read(shard.index, readOptions);
     },
+  };
+
+  if (storage !== undefined) {
+    // Every change is saved before it is acknowledged.
+    const methods = engine as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const name of SAVED_CHANGES) {
+      const change = methods[name]!;
+      methods[name] = (...args) => {
+        const output = change(...args);
+        persist();
+        return output;
+      };
+    }
+    const state = storage.loadState();
+    if (state !== undefined) restore(state, storage.cleanStart ? 0n : RESUME_JUMP);
+    persist();
+  }
+  return engine;
+}
+
+/** The engine's methods that change its state besides records: each is saved before it answers. */
+const SAVED_CHANGES = [
+  "createStream",
+  "deleteStream",
+  "increaseStreamRetentionPeriod",
+  "decreaseStreamRetentionPeriod",
+  "addTagsToStream",
+  "removeTagsFromStream",
+  "tagResource",
+  "untagResource",
+  "putResourcePolicy",
+  "deleteResourcePolicy",
+  "registerStreamConsumer",
+  "deregisterStreamConsumer",
+  "enableEnhancedMonitoring",
+  "disableEnhancedMonitoring",
+  "startStreamEncryption",
+  "stopStreamEncryption",
+  "updateMaxRecordSize",
+  "updateStreamMode",
+  "updateStreamWarmThroughput",
+  "updateAccountSettings",
+  "splitShard",
+  "mergeShards",
+  "updateShardCount",
+] as const satisfies readonly (keyof Engine)[];
+
+/**
+ * How far every shard's sequence numbers move on after a crash: records a
+ * reader saw may be lost with the machine (never with `--fsync on` once
+ * acknowledged, but before), and their numbers must not be handed out
+ * again. 2^32 records is more than a shard takes in the seconds a page cache
+ * holds unsynced writes; the counter has room for 2^31 such restarts.
+ */
+const RESUME_JUMP = 1n << 32n;
+
+/** Per-record text of a write that could not be stored (AWS's example response). */
+const INTERNAL_FAILURE_TEXT = "Internal service failure.";
+
+function emptySnapshot(): EngineSnapshot {
+  return {
+    version: SNAPSHOT_VERSION,
+    account: { status: "DISABLED" },
+    removedIncarnations: {},
+    streams: [],
   };
 }
 

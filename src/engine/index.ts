@@ -36,6 +36,7 @@ export {
   shardIndexFromId,
   splitHashKeySpace,
 } from "./shard-ranges.ts";
+export { type DataDirOptions, type EngineStorage, openDataDir } from "./storage/data-dir.ts";
 export { parseStreamArn, type StreamArnParts, streamArnFor } from "./stream-arn.ts";
 export {
   CONSUMER_READ_BYTES_PER_SECOND,

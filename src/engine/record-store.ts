@@ -30,6 +30,12 @@ export interface ReadOptions {
   from?: ReadStart | undefined;
   /** The most records to return. Default: 10000, the GetRecords maximum. */
   limit?: number | undefined;
+  /**
+   * A store may stop once the records it returns exceed this many bytes
+   * (`sizeBytes`), returning the one that crossed it and one more, if there
+   * is one, so the caller can tell that records follow. Default: no bound.
+   */
+  maxBytes?: number | undefined;
 }
 
 /**

@@ -111,6 +111,14 @@ export function compareSequenceNumbers(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Where a shard's sequencer goes on from after a restart: numbers above `lastCounter`. */
+export interface SequencerResume {
+  /** The counter below the next one handed out: the last stored, or further on, never less. */
+  readonly lastCounter: bigint;
+  /** The last number a record of the shard was stored under (what LATEST reads after); none: the starting number. */
+  readonly lastSequenceNumber?: string | undefined;
+}
+
 /** Hands out one shard's sequence numbers in order. */
 export interface ShardSequencer {
   /** The shard's `StartingSequenceNumber`: counter 0, record time = creation time. */
@@ -129,13 +137,19 @@ export interface ShardSequencer {
 export function createShardSequencer(
   shardCreatedSeconds: number,
   shardIndex: number,
+  resume?: SequencerResume,
 ): ShardSequencer {
+  const bits = shardBits(shardCreatedSeconds, shardIndex);
   // The shard bits plus the counter of the last number handed out.
-  let current = shardBits(shardCreatedSeconds, shardIndex);
+  let current = bits;
   let lastRecordSeconds = shardCreatedSeconds;
   let lastRecordSecondsBits = recordSecondsBits(shardCreatedSeconds);
   const startingSequenceNumber = (current + lastRecordSecondsBits).toString();
   let last = startingSequenceNumber;
+  if (resume !== undefined) {
+    current = bits + (resume.lastCounter << COUNTER_SHIFT);
+    last = resume.lastSequenceNumber ?? startingSequenceNumber;
+  }
   return {
     startingSequenceNumber,
     get lastSequenceNumber() {

@@ -118,7 +118,11 @@ export function readShardPage(
   maxBytes: number = MAX_GET_RECORDS_BYTES,
 ): ShardPage {
   // One record more than needed tells whether anything is left after the page.
-  const batch = stream.store.read(shard.index, { from, limit: limit + 1 });
+  const batch = stream.store.read(shard.index, {
+    from,
+    limit: limit + 1,
+    maxBytes: Math.min(maxBytes, MAX_GET_RECORDS_BYTES),
+  });
   const cutoffMs = nowMs - stream.retentionHours * MS_PER_HOUR;
   let next = 0;
   while (next < batch.length && batch[next]!.approximateArrivalTimestamp < cutoffMs) next++;

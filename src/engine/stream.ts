@@ -10,7 +10,11 @@ import type { ConsumerState } from "./consumers.ts";
 import { hashKeyHex, MAX_HASH_KEY, partitionKeyHashHex } from "./hash-key.ts";
 import type { ReadLimiter } from "./read-limiter.ts";
 import type { RecordStore } from "./record-store.ts";
-import { createShardSequencer, type ShardSequencer } from "./sequence-number.ts";
+import {
+  createShardSequencer,
+  type SequencerResume,
+  type ShardSequencer,
+} from "./sequence-number.ts";
 import {
   type HashKeySpan,
   shardIdFor,
@@ -180,6 +184,8 @@ export interface NewShard {
   readonly createdSeconds: number;
   readonly parentShardId?: string | undefined;
   readonly adjacentParentShardId?: string | undefined;
+  /** A shard brought back from a data dir: where its sequence numbers go on. */
+  readonly resume?: SequencerResume | undefined;
 }
 
 /** A new open shard of `stream`, with its own sequencer and write and read limiters. */
@@ -194,7 +200,7 @@ export function createShardState(
     startingHashKey: shard.span.startingHashKey,
     endingHashKey: shard.span.endingHashKey,
     createdSeconds: shard.createdSeconds,
-    sequencer: createShardSequencer(shard.createdSeconds, shard.index),
+    sequencer: createShardSequencer(shard.createdSeconds, shard.index, shard.resume),
     limiter: stream.createLimiter(),
     throttledMessage: writeRateExceededMessage(shardId, stream.name, stream.accountId),
     readLimiter: stream.createReadLimiter(),

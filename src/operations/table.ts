@@ -150,8 +150,8 @@ export interface Operation<N extends OperationName = OperationName> {
    * the forward backend writes and reads (`aws-shape.ts`).
    */
   readonly aws: { readonly input: Shape<InputOf<N>>; readonly output: Shape<OutputOf<N>> };
-  /** How the built-in engine serves it. */
-  engine(engine: Engine, input: InputOf<N>): OutputOf<N>;
+  /** How the built-in engine serves it: writes answer once stored, so some are promises. */
+  engine(engine: Engine, input: InputOf<N>): OutputOf<N> | Promise<OutputOf<N>>;
 }
 
 export type OperationTable = { readonly [N in OperationName]: Operation<N> };
@@ -198,7 +198,7 @@ export const operations: OperationTable = {
         $metadata: ["requestId", requestId],
       }),
     },
-    engine: (engine, input) => engine.putRecords(input),
+    engine: (engine, input) => engine.putRecordsStored(input),
   },
   PutRecord: {
     name: "PutRecord",
@@ -222,7 +222,7 @@ export const operations: OperationTable = {
         $metadata: ["requestId", requestId],
       }),
     },
-    engine: (engine, input) => engine.putRecord(input),
+    engine: (engine, input) => engine.putRecordStored(input),
   },
   CreateStream: {
     name: "CreateStream",

@@ -1,0 +1,206 @@
+/**
+ * A data dir: where a durable engine keeps everything.
+ *
+ *     state.json          the engine's state besides records (`snapshot.ts`), replaced atomically
+ *     streams/<key>/      one stream's log: segment files and high-water.json (`disk-record-store.ts`)
+ *     lock                the pid of the process using the dir
+ *     clean               present only after a clean shutdown
+ *
+ * It also runs the group commit: stores ask for a commit when they get
+ * records; one commit at a time flushes every store that asked and syncs
+ * them together, and the calls that arrive meanwhile share the next one.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { RecordStoreOptions } from "../record-store.ts";
+import { type EngineSnapshot, SNAPSHOT_VERSION } from "../snapshot.ts";
+import {
+  type DiskRecordStore,
+  openDiskRecordStore,
+  type StorageProblem,
+} from "./disk-record-store.ts";
+import { syncDirectory, writeAtomically } from "./files.ts";
+
+/** What a durable engine needs of its storage (`EngineOptions.storage`). */
+export interface EngineStorage {
+  /** Whether writes are fdatasynced before they are acknowledged. */
+  readonly fsync: boolean;
+  /** Whether the process that used the dir before shut down cleanly (every write flushed and synced). */
+  readonly cleanStart: boolean;
+  /** The state saved last, or undefined for a new dir. */
+  loadState(): EngineSnapshot | undefined;
+  /** Replaces the saved state atomically; throws when it cannot (the disk is full). */
+  saveState(state: EngineSnapshot): void;
+  /** The record store of a stream (by `streamKey`): the open one, or the one on disk, or a new one. */
+  openStore(key: string, options: RecordStoreOptions): DiskRecordStore;
+  /** Closes and deletes the stores of streams the state no longer has. */
+  keepOnly(keys: ReadonlySet<string>): void;
+  /** Why writes fail now (the disk is full), or undefined when they do not. */
+  readonly writeError: Error | undefined;
+  /** Flushes and syncs every store, marks the shutdown clean and lets go of the dir. */
+  close(): void;
+}
+
+export interface DataDirOptions {
+  readonly path: string;
+  readonly fsync: boolean;
+  /** Told what opening a store found wrong, or a read found corrupt, with the stream's key. */
+  readonly onProblem?: ((stream: string, problem: StorageProblem) => void) | undefined;
+  /** Told when writes start failing and when they work again. */
+  readonly onWriteHealth?: ((error: Error | undefined) => void) | undefined;
+}
+
+/** The directory of a stream incarnation in the data dir: names are `[a-zA-Z0-9_.-]+`, safe as file names. */
+export function streamKey(name: string, incarnationSeconds: number): string {
+  return `${incarnationSeconds}-${name}`;
+}
+
+const STATE_FILE = "state.json";
+const LOCK_FILE = "lock";
+const CLEAN_FILE = "clean";
+const STREAMS_DIR = "streams";
+
+export function openDataDir(options: DataDirOptions): EngineStorage {
+  const { path, fsync } = options;
+  const streamsDir = join(path, STREAMS_DIR);
+  mkdirSync(streamsDir, { recursive: true });
+  takeLock(path);
+  const cleanStart = existsSync(join(path, CLEAN_FILE));
+  // From here on a crash is an unclean shutdown, until `close` says otherwise.
+  rmSync(join(path, CLEAN_FILE), { force: true });
+  syncDirectory(path);
+
+  const stores = new Map<string, DiskRecordStore>();
+  const failing = new Set<DiskRecordStore>();
+  let writeError: Error | undefined;
+
+  const committer = createCommitter();
+
+  function noteWriteHealth(store: DiskRecordStore, error: Error | undefined): void {
+    const wasFailing = failing.size > 0;
+    if (error === undefined) failing.delete(store);
+    else failing.add(store);
+    writeError = error ?? (failing.size > 0 ? writeError : undefined);
+    if (wasFailing !== failing.size > 0) options.onWriteHealth?.(writeError);
+  }
+
+  return {
+    fsync,
+    cleanStart,
+
+    loadState() {
+      const file = join(path, STATE_FILE);
+      if (!existsSync(file)) return undefined;
+      const state = JSON.parse(readFileSync(file, "utf8")) as EngineSnapshot;
+      if (state.version !== SNAPSHOT_VERSION) {
+        throw new Error(
+          `${file} has version ${String(state.version)}; this gateway reads version ${SNAPSHOT_VERSION}`,
+        );
+      }
+      return state;
+    },
+
+    saveState(state) {
+      writeAtomically(join(path, STATE_FILE), JSON.stringify(state), fsync);
+    },
+
+    openStore(key, storeOptions) {
+      let store = stores.get(key);
+      // A store the engine cleared (its stream removed) comes back from its files, which stay until `keepOnly`.
+      if (store === undefined || store.closed) {
+        const opened: DiskRecordStore = openDiskRecordStore({
+          ...storeOptions,
+          dir: join(streamsDir, key),
+          fsync,
+          requestCommit: committer.request,
+          onProblem: (problem) => options.onProblem?.(key, problem),
+          onWriteHealth: (error) => noteWriteHealth(opened, error),
+        });
+        store = opened;
+        stores.set(key, store);
+      }
+      return store;
+    },
+
+    keepOnly(keys) {
+      for (const [key, store] of stores) {
+        if (!keys.has(key)) {
+          store.clear();
+          stores.delete(key);
+          noteWriteHealth(store, undefined);
+        }
+      }
+      for (const name of readdirSync(streamsDir)) {
+        if (!keys.has(name)) rmSync(join(streamsDir, name), { recursive: true, force: true });
+      }
+    },
+
+    get writeError() {
+      return writeError;
+    },
+
+    close() {
+      for (const store of stores.values()) store.close();
+      stores.clear();
+      writeAtomically(join(path, CLEAN_FILE), "", fsync);
+      rmSync(join(path, LOCK_FILE), { force: true });
+    },
+  };
+}
+
+/** The group commit: one flush-and-sync of every store that asked, at a time. */
+function createCommitter() {
+  const asked = new Set<DiskRecordStore>();
+  let running = false;
+  let scheduled = false;
+
+  function schedule(): void {
+    if (running || scheduled) return;
+    scheduled = true;
+    // After the I/O callbacks of this turn: every call they carried joins the commit.
+    setImmediate(run);
+  }
+
+  async function run(): Promise<void> {
+    scheduled = false;
+    running = true;
+    const batch = [...asked];
+    asked.clear();
+    // Each commit flushes at once (all writes first), then the syncs run side by side.
+    await Promise.allSettled(batch.map((store) => store.commit()));
+    running = false;
+    if (asked.size > 0) schedule();
+  }
+
+  return {
+    request(store: DiskRecordStore): void {
+      asked.add(store);
+      schedule();
+    },
+  };
+}
+
+/**
+ * Refuses a dir another live process uses. The lock is a pid, not a held
+ * file lock (Node has none): a process killed with -9 leaves it behind, and
+ * the next start takes it over once that pid is gone.
+ */
+function takeLock(path: string): void {
+  const file = join(path, LOCK_FILE);
+  if (existsSync(file)) {
+    const pid = Number(readFileSync(file, "utf8").trim());
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new Error(`data dir ${path} is in use by process ${pid}`);
+    }
+  }
+  writeAtomically(file, String(process.pid), false);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,798 @@
+/**
+ * A stream's records on disk: one append-only log in segment files, after
+ * Kafka's. Appends are gathered until the next flush (the group commit, or a
+ * read), which writes each shard's new records as one checksummed block
+ * (`block-codec.ts`), all blocks in one write; the group commit then
+ * fdatasyncs the log once for every call waiting on it. Only an index of the
+ * blocks lives in memory (`block-index.ts`); reads are positioned reads of
+ * whole blocks, from the page cache when it has them. Retention and the
+ * stream's byte cap delete whole segment files, oldest first.
+ *
+ * A segment is named by the log position its first byte has (20 digits), so
+ * a block's position in the log is one number. On opening, every segment is
+ * read through and checked block by block: a torn or corrupt tail is cut at
+ * the last intact block; a corrupt stretch with intact blocks after it is
+ * skipped, reported, and what follows it kept.
+ */
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import {
+  DEFAULT_READ_LIMIT,
+  DEFAULT_RETENTION_HOURS,
+  type ReadStart,
+  type RecordStore,
+  type RecordStoreOptions,
+  type StoredRecord,
+} from "../record-store.ts";
+import { parseSequenceNumber } from "../sequence-number.ts";
+import {
+  BLOCK_HEADER_BYTES,
+  blockIsIntact,
+  decodeRecords,
+  encodeBlock,
+  encodedRecordBytes,
+  MAX_BLOCK_BYTES,
+  readBlockHeader,
+} from "./block-codec.ts";
+import { BlockIndex } from "./block-index.ts";
+import { syncDirectory, writeAtomically } from "./files.ts";
+
+/** The last record a shard ever stored: where its sequencer goes on from. */
+export interface ShardHighWater {
+  readonly counter: number;
+  readonly sequenceNumber: string;
+}
+
+/** What opening a log found wrong, for the operator. */
+export interface StorageProblem {
+  readonly message: string;
+  readonly segment: string;
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+export interface DiskRecordStoreOptions extends RecordStoreOptions {
+  /** The stream's directory; made on the first write. */
+  readonly dir: string;
+  /** Whether the group commit fdatasyncs (true) or only hands writes to the OS (false). */
+  readonly fsync: boolean;
+  /** Schedules a flush and commit of this store: the data dir's group commit. */
+  readonly requestCommit: (store: DiskRecordStore) => void;
+  /** Told what opening found wrong and what a read found corrupt. */
+  readonly onProblem?: ((problem: StorageProblem) => void) | undefined;
+  /** Told when a write fails (e.g. the disk is full) and when one succeeds after that. */
+  readonly onWriteHealth?: ((error: Error | undefined) => void) | undefined;
+  /** Largest segment file before a new one is started. Default: 64 MiB, less under a small cap. */
+  readonly segmentBytes?: number | undefined;
+}
+
+export interface DiskRecordStore extends RecordStore {
+  /**
+   * Resolves once every record appended so far is stored — fdatasynced, or
+   * written to the OS with fsync off — and rejects when they could not be
+   * (the disk is full): then none of them is kept.
+   */
+  stored(): Promise<void>;
+  /** Writes the records appended since the last flush; a failure is kept for `stored`. */
+  flush(): void;
+  /** The group commit's step: flushes, then syncs what was flushed. */
+  commit(): Promise<void>;
+  /** The newest record of each shard that ever stored one, dropped ones included. */
+  highWater(): ReadonlyMap<number, ShardHighWater>;
+  /** Flushes, syncs and closes the files; the store is unusable afterwards. */
+  close(): void;
+  /** Whether `close` or `clear` was called: the data dir opens it again from its files if asked. */
+  readonly closed: boolean;
+}
+
+interface Segment {
+  /** The log position of its first byte, its name. */
+  readonly base: number;
+  size: number;
+  /** Open for reads (and writes, for the last); undefined until needed. */
+  fd: number | undefined;
+  firstArrival: number;
+  lastArrival: number;
+}
+
+interface Waiter {
+  readonly generation: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+const MS_PER_HOUR = 3_600_000;
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const MIN_SEGMENT_BYTES = 1024 * 1024;
+/** A segment takes new blocks for at most this long, so retention frees disk hour by hour. */
+const MAX_SEGMENT_AGE_MS = MS_PER_HOUR;
+const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+const HIGH_WATER_FILE = "high-water.json";
+const SEGMENT_SUFFIX = ".log";
+
+export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecordStore {
+  const { dir, fsync } = options;
+  let retentionMs = (options.retentionHours ?? DEFAULT_RETENTION_HOURS) * MS_PER_HOUR;
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  const segmentBytes =
+    options.segmentBytes ??
+    Math.max(MIN_SEGMENT_BYTES, Math.min(DEFAULT_SEGMENT_BYTES, Math.floor(maxBytes / 8)));
+  const now = options.now ?? Date.now;
+  const onHeldBytesChange = options.onHeldBytesChange;
+
+  const segments: Segment[] = [];
+  const shards = new Map<number, BlockIndex>();
+  /** Every shard's newest record ever stored; `high-water.json` keeps it for shards whose files are gone. */
+  const highWater = new Map<number, ShardHighWater>();
+  let diskBytes = 0;
+  /** Where the log ends when every segment was dropped. */
+  let droppedEnd = 0;
+  let dirMade = false;
+  let closed = false;
+
+  /** Appended, not yet written, by shard. */
+  let pending = new Map<number, StoredRecord[]>();
+  let pendingBytes = 0;
+  /** Counts appends; a waiter is done once the generation it saw is stored. */
+  let appendGeneration = 0;
+  let flushedGeneration = 0;
+  let storedGeneration = 0;
+  /** The newest generation whose waiters were answered, stored or not. */
+  let settledGeneration = 0;
+  /** Where the log ended when everything flushed was last stored: a failed sync cuts back to it. */
+  let storedEnd = 0;
+  let waiters: Waiter[] = [];
+  let writeError: Error | undefined;
+  let reportedHeld = 0;
+
+  recover();
+
+  function logEnd(): number {
+    const last = segments.at(-1);
+    return last === undefined ? droppedEnd : last.base + last.size;
+  }
+
+  function heldBytes(): number {
+    let held = pendingBytes;
+    for (const index of shards.values()) held += index.heldBytes;
+    return held;
+  }
+
+  function report(): void {
+    if (onHeldBytesChange === undefined) return;
+    const held = heldBytes();
+    if (held !== reportedHeld) onHeldBytesChange(held - reportedHeld);
+    reportedHeld = held;
+  }
+
+  function segmentPath(base: number): string {
+    return join(dir, `${String(base).padStart(20, "0")}${SEGMENT_SUFFIX}`);
+  }
+
+  function fdOf(segment: Segment): number {
+    segment.fd ??= openSync(segmentPath(segment.base), "r+");
+    return segment.fd;
+  }
+
+  function indexOf(shardIndex: number): BlockIndex {
+    let index = shards.get(shardIndex);
+    if (index === undefined) {
+      index = new BlockIndex();
+      shards.set(shardIndex, index);
+    }
+    return index;
+  }
+
+  function noteHighWater(shardIndex: number, counter: number, sequenceNumber: string): void {
+    const known = highWater.get(shardIndex);
+    if (known === undefined || counter > known.counter) {
+      highWater.set(shardIndex, { counter, sequenceNumber });
+    }
+  }
+
+  /** Reads back what the directory holds: segments, checked block by block, and the high water. */
+  function recover(): void {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    dirMade = true;
+    if (names.includes(HIGH_WATER_FILE)) {
+      const saved = JSON.parse(readFileSync(join(dir, HIGH_WATER_FILE), "utf8")) as Record<
+        string,
+        ShardHighWater
+      >;
+      for (const [shard, mark] of Object.entries(saved)) {
+        noteHighWater(Number(shard), mark.counter, mark.sequenceNumber);
+      }
+    }
+    const bases = names
+      .filter((name) => /^\d{20}\.log$/.test(name))
+      .map((name) => Number(name.slice(0, 20)))
+      .sort((a, b) => a - b);
+    bases.forEach((base, i) => {
+      scanSegment(base, i === bases.length - 1);
+    });
+    diskBytes = segments.reduce((sum, segment) => sum + segment.size, 0);
+    storedEnd = logEnd();
+    report();
+  }
+
+  /** Indexes one segment's intact blocks; cuts a torn tail off the last one. */
+  function scanSegment(base: number, isLast: boolean): void {
+    const name = `${String(base).padStart(20, "0")}${SEGMENT_SUFFIX}`;
+    const fd = openSync(join(dir, name), "r+");
+    const segment: Segment = {
+      base,
+      size: 0,
+      fd,
+      firstArrival: Number.POSITIVE_INFINITY,
+      lastArrival: Number.NEGATIVE_INFINITY,
+    };
+    const reader = chunkReader(fd);
+    let offset = 0;
+    while (offset < reader.fileSize) {
+      const block = reader.intactBlockAt(offset);
+      if (block !== undefined) {
+        indexBlock(segment, offset, block.buffer, block.offset);
+        offset += block.length;
+        continue;
+      }
+      const next = reader.nextIntactBlock(offset + 1);
+      if (next === undefined) {
+        const bytes = reader.fileSize - offset;
+        options.onProblem?.({
+          message: isLast
+            ? "torn or corrupt tail cut off: what it held was never acknowledged as stored"
+            : "corrupt end of an earlier segment skipped",
+          segment: name,
+          offset,
+          bytes,
+        });
+        if (isLast) {
+          ftruncateSync(fd, offset);
+          fdatasyncSync(fd);
+        }
+        break;
+      }
+      options.onProblem?.({
+        message: "corrupt blocks skipped; the intact blocks after them are kept",
+        segment: name,
+        offset,
+        bytes: next - offset,
+      });
+      offset = next;
+    }
+    segment.size = isLast ? offset : reader.fileSize;
+    segments.push(segment);
+  }
+
+  /** Adds a block found in a segment to its shard's index (the records are walked, not decoded). */
+  function indexBlock(segment: Segment, offset: number, buffer: Buffer, at: number): void {
+    const header = readBlockHeader(buffer, at)!;
+    let cursor = at + BLOCK_HEADER_BYTES;
+    let firstArrival = 0;
+    let lastArrival = 0;
+    let firstSequence = "";
+    let lastSequence = "";
+    for (let i = 0; i < header.recordCount; i++) {
+      const arrival = buffer.readDoubleLE(cursor);
+      const dataBytes = buffer.readUInt32LE(cursor + 8);
+      const keyBytes = buffer.readUInt16LE(cursor + 12);
+      const hashKeyBytes = buffer.readUInt8(cursor + 14);
+      const sequenceBytes = buffer.readUInt8(cursor + 15);
+      const sequence = cursor + 16;
+      if (i === 0) {
+        firstArrival = arrival;
+        firstSequence = buffer.toString("latin1", sequence, sequence + sequenceBytes);
+      }
+      if (i === header.recordCount - 1) {
+        lastSequence = buffer.toString("latin1", sequence, sequence + sequenceBytes);
+      }
+      lastArrival = arrival;
+      cursor = sequence + sequenceBytes + keyBytes + hashKeyBytes + dataBytes;
+    }
+    if (header.recordCount === 0) return;
+    const firstCounter = counterOf(firstSequence);
+    indexOf(header.shardIndex).push(
+      segment.base + offset,
+      header.length,
+      firstCounter,
+      header.recordCount,
+      firstArrival,
+      lastArrival,
+    );
+    noteHighWater(header.shardIndex, firstCounter + header.recordCount - 1, lastSequence);
+    segment.firstArrival = Math.min(segment.firstArrival, firstArrival);
+    segment.lastArrival = Math.max(segment.lastArrival, lastArrival);
+  }
+
+  /** The segment to write `bytes` into: the last, or a new one when it is full, old, or missing. */
+  function writableSegment(bytes: number, nowMs: number): Segment {
+    const last = segments.at(-1);
+    if (
+      last !== undefined &&
+      (last.size === 0 ||
+        (last.size + bytes <= segmentBytes && nowMs - last.firstArrival < MAX_SEGMENT_AGE_MS))
+    ) {
+      return last;
+    }
+    if (!dirMade) {
+      mkdirSync(dir, { recursive: true });
+      syncDirectory(join(dir, ".."));
+      dirMade = true;
+    }
+    if (last?.fd !== undefined) {
+      // What it holds is stored before the log goes on in another file.
+      if (fsync) fdatasyncSync(last.fd);
+    }
+    const base = logEnd();
+    const segment: Segment = {
+      base,
+      size: 0,
+      fd: openSync(segmentPath(base), "w+"),
+      firstArrival: Number.POSITIVE_INFINITY,
+      lastArrival: Number.NEGATIVE_INFINITY,
+    };
+    // The new file's name is stored before anything in it is acknowledged.
+    if (fsync) syncDirectory(dir);
+    segments.push(segment);
+    return segment;
+  }
+
+  function flush(): void {
+    if (pending.size === 0 || closed) return;
+    const batch = pending;
+    const generation = appendGeneration;
+    pending = new Map();
+    pendingBytes = 0;
+    const nowMs = now();
+    // Each shard's records as blocks of at most MAX_BLOCK_BYTES.
+    const blocks: { shardIndex: number; records: StoredRecord[]; bytes: number }[] = [];
+    let total = 0;
+    for (const [shardIndex, records] of batch) {
+      let block = { shardIndex, records: [] as StoredRecord[], bytes: 0 };
+      for (const record of records) {
+        const bytes = encodedRecordBytes(record);
+        if (
+          block.records.length > 0 &&
+          BLOCK_HEADER_BYTES + block.bytes + bytes > MAX_BLOCK_BYTES
+        ) {
+          blocks.push(block);
+          block = { shardIndex, records: [], bytes: 0 };
+        }
+        block.records.push(record);
+        block.bytes += bytes;
+      }
+      blocks.push(block);
+    }
+    for (const block of blocks) total += BLOCK_HEADER_BYTES + block.bytes;
+    const buffer = Buffer.allocUnsafe(total);
+    const offsets: number[] = [];
+    let at = 0;
+    for (const block of blocks) {
+      offsets.push(at);
+      at += encodeBlock(buffer, at, block.shardIndex, block.records, block.bytes);
+    }
+    let segment: Segment | undefined;
+    let startSize = 0;
+    try {
+      segment = writableSegment(total, nowMs);
+      startSize = segment.size;
+      writeFully(fdOf(segment), buffer, startSize);
+    } catch (error) {
+      // Nothing of the batch is kept: the file is cut back to where it ended.
+      if (segment !== undefined) {
+        try {
+          ftruncateSync(fdOf(segment), startSize);
+        } catch {}
+      }
+      failWrite(error as Error, generation);
+      report();
+      return;
+    }
+    blocks.forEach((block, i) => {
+      const first = block.records[0]!;
+      const last = block.records.at(-1)!;
+      const firstCounter = counterOf(first.sequenceNumber);
+      indexOf(block.shardIndex).push(
+        segment.base + startSize + offsets[i]!,
+        BLOCK_HEADER_BYTES + block.bytes,
+        firstCounter,
+        block.records.length,
+        first.approximateArrivalTimestamp,
+        last.approximateArrivalTimestamp,
+      );
+      noteHighWater(block.shardIndex, firstCounter + block.records.length - 1, last.sequenceNumber);
+      segment.firstArrival = Math.min(segment.firstArrival, first.approximateArrivalTimestamp);
+      segment.lastArrival = Math.max(segment.lastArrival, last.approximateArrivalTimestamp);
+    });
+    segment.size += total;
+    diskBytes += total;
+    flushedGeneration = generation;
+    if (writeError !== undefined) {
+      writeError = undefined;
+      options.onWriteHealth?.(undefined);
+    }
+    trim(nowMs);
+  }
+
+  /** Fails the waiters up to `generation`: their records are not kept. */
+  function failWrite(error: Error, generation: number): void {
+    writeError = error;
+    options.onWriteHealth?.(error);
+    settle(generation, error);
+  }
+
+  function settle(generation: number, error?: Error): void {
+    settledGeneration = Math.max(settledGeneration, generation);
+    const done = waiters.filter((w) => w.generation <= generation);
+    if (done.length === 0) return;
+    waiters = waiters.filter((w) => w.generation > generation);
+    for (const waiter of done) {
+      if (error === undefined) waiter.resolve();
+      else waiter.reject(error);
+    }
+  }
+
+  /** Cuts the log back to `end` (a sync failed): the blocks after it are forgotten. */
+  function cutBack(end: number): void {
+    while (segments.length > 0 && segments.at(-1)!.base > end) {
+      const segment = segments.pop()!;
+      diskBytes -= segment.size;
+      if (segment.fd !== undefined) closeSync(segment.fd);
+      rmSync(segmentPath(segment.base), { force: true });
+    }
+    const last = segments.at(-1);
+    if (last !== undefined && last.base + last.size > end) {
+      diskBytes -= last.base + last.size - end;
+      last.size = end - last.base;
+      ftruncateSync(fdOf(last), last.size);
+    }
+    for (const index of shards.values()) index.dropFrom(end);
+  }
+
+  async function commit(): Promise<void> {
+    flush();
+    const generation = flushedGeneration;
+    const end = logEnd();
+    if (generation <= storedGeneration) {
+      settle(generation);
+      return;
+    }
+    const last = segments.at(-1);
+    if (fsync && last?.fd !== undefined) {
+      try {
+        await new Promise<void>((resolve, reject) =>
+          fdatasync(last.fd!, (error) => (error ? reject(error) : resolve())),
+        );
+      } catch (error) {
+        // What the kernel could not store is not trusted: the log goes back to its last stored end.
+        try {
+          cutBack(storedEnd);
+        } catch {}
+        // Blocks flushed while it synced are cut too: their waiters fail with this batch's.
+        failWrite(error as Error, flushedGeneration);
+        report();
+        return;
+      }
+    }
+    storedGeneration = generation;
+    storedEnd = end;
+    settle(generation);
+    report();
+  }
+
+  /** Drops whole segments: expired ones (their newest record is past retention), then the oldest over the cap. */
+  function trim(nowMs: number, limitBytes = maxBytes): void {
+    const cutoff = nowMs - retentionMs;
+    let dropped = false;
+    while (segments.length > 0) {
+      const oldest = segments[0]!;
+      const expired = oldest.size > 0 && oldest.lastArrival < cutoff;
+      const overCap = diskBytes > limitBytes && oldest.size > 0;
+      if (!expired && !overCap) break;
+      dropOldest();
+      dropped = true;
+    }
+    if (dropped) {
+      saveHighWater();
+      report();
+    }
+  }
+
+  function dropOldest(): void {
+    const segment = segments.shift()!;
+    if (segment.fd !== undefined) closeSync(segment.fd);
+    rmSync(segmentPath(segment.base), { force: true });
+    diskBytes -= segment.size;
+    const end = segment.base + segment.size;
+    for (const [shardIndex, index] of shards) {
+      index.dropBefore(end);
+      if (index.length === 0) shards.delete(shardIndex);
+    }
+    // The next segment starts where the log ended, even when none is left.
+    droppedEnd = end;
+  }
+
+  /** Keeps the high water of shards whose files may go, so their numbers are never handed out again. */
+  function saveHighWater(): void {
+    writeAtomically(
+      join(dir, HIGH_WATER_FILE),
+      JSON.stringify(Object.fromEntries(highWater)),
+      fsync,
+    );
+  }
+
+  /** The blocks' records from `from` on, up to `limit` records, and one past `maxBytes`. */
+  function read(
+    shardIndex: number,
+    from: ReadStart,
+    limit: number,
+    maxBytes: number,
+  ): StoredRecord[] {
+    const index = shards.get(shardIndex);
+    if (index === undefined) return [];
+    let start: number;
+    let keep: (record: StoredRecord) => boolean;
+    switch (from.type) {
+      case "TRIM_HORIZON":
+        start = 0;
+        keep = () => true;
+        break;
+      case "AT_SEQUENCE_NUMBER":
+      case "AFTER_SEQUENCE_NUMBER": {
+        const target = counterOf(from.sequenceNumber);
+        const after = from.type === "AFTER_SEQUENCE_NUMBER";
+        start = index.search((i) =>
+          after ? index.lastCounter(i) > target : index.lastCounter(i) >= target,
+        );
+        keep = (record) => {
+          const counter = counterOf(record.sequenceNumber);
+          return after ? counter > target : counter >= target;
+        };
+        break;
+      }
+      case "AT_TIMESTAMP":
+        start = index.search((i) => index.lastArrival(i) >= from.timestampMs);
+        keep = (record) => record.approximateArrivalTimestamp >= from.timestampMs;
+        break;
+    }
+    const records: StoredRecord[] = [];
+    let bytes = 0;
+    let looking = true;
+    // Past `maxBytes`, one record more: the caller learns that something follows the one that crossed it.
+    const done = () =>
+      records.length >= limit ||
+      (bytes > maxBytes &&
+        records.at(-2) !== undefined &&
+        bytes - records.at(-1)!.sizeBytes > maxBytes);
+    for (let i = start; i < index.length && !done(); i++) {
+      const blockRecords = readBlock(index, i);
+      if (blockRecords === undefined) {
+        i--; // the corrupt block is gone from the index: the next one is at i now
+        continue;
+      }
+      for (const record of blockRecords) {
+        if (looking) {
+          if (!keep(record)) continue;
+          looking = false;
+        }
+        records.push(record);
+        bytes += record.sizeBytes;
+        if (done()) break;
+      }
+    }
+    return records;
+  }
+
+  /** The records of block `i`, or undefined (and the block dropped from the index) when it is corrupt. */
+  function readBlock(index: BlockIndex, i: number): StoredRecord[] | undefined {
+    const position = index.position(i);
+    const length = index.blockLength(i);
+    const segment = segmentAt(position);
+    const buffer = Buffer.allocUnsafe(length);
+    const offset = position - segment.base;
+    let read = 0;
+    while (read < length) {
+      const n = readSync(fdOf(segment), buffer, read, length - read, offset + read);
+      if (n === 0) break;
+      read += n;
+    }
+    const header = read === length ? readBlockHeader(buffer, 0) : undefined;
+    if (header === undefined || header.length !== length || !blockIsIntact(buffer, 0, header)) {
+      options.onProblem?.({
+        message: "a block read back is corrupt; its records are skipped",
+        segment: segmentPath(segment.base),
+        offset,
+        bytes: length,
+      });
+      index.remove(i);
+      return undefined;
+    }
+    return decodeRecords(buffer, 0, header);
+  }
+
+  function segmentAt(position: number): Segment {
+    let low = 0;
+    let high = segments.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >>> 1;
+      if (segments[middle]!.base <= position) low = middle;
+      else high = middle - 1;
+    }
+    return segments[low]!;
+  }
+
+  function closeFiles(): void {
+    for (const segment of segments) {
+      if (segment.fd !== undefined) closeSync(segment.fd);
+      segment.fd = undefined;
+    }
+  }
+
+  const store: DiskRecordStore = {
+    append(shardIndex, record) {
+      let records = pending.get(shardIndex);
+      if (records === undefined) {
+        records = [];
+        pending.set(shardIndex, records);
+      }
+      records.push(record);
+      pendingBytes += record.data.byteLength;
+      appendGeneration++;
+      if (pending.size === 1 && records.length === 1) options.requestCommit(store);
+    },
+    read(shardIndex, readOptions = {}) {
+      flush();
+      trim(now());
+      return read(
+        shardIndex,
+        readOptions.from ?? { type: "TRIM_HORIZON" },
+        readOptions.limit ?? DEFAULT_READ_LIMIT,
+        readOptions.maxBytes ?? Number.POSITIVE_INFINITY,
+      );
+    },
+    trimExpired(nowMs = now()) {
+      trim(nowMs);
+    },
+    shrinkTo(limitBytes) {
+      flush();
+      // Memory is the index's: dropping segments until it fits frees it.
+      while (segments.length > 0 && heldBytes() > limitBytes) dropOldest();
+      saveHighWater();
+      report();
+    },
+    setRetentionHours(hours) {
+      retentionMs = hours * MS_PER_HOUR;
+    },
+    get heldBytes() {
+      return heldBytes();
+    },
+    get recordCount() {
+      let count = 0;
+      for (const index of shards.values()) count += index.recordCount;
+      for (const records of pending.values()) count += records.length;
+      return count;
+    },
+    clear() {
+      // The files stay until the data dir's state no longer has the stream (`keepOnly`).
+      flush();
+      settle(appendGeneration);
+      closeFiles();
+      closed = true;
+      segments.length = 0;
+      shards.clear();
+      report();
+    },
+    get closed() {
+      return closed;
+    },
+    stored() {
+      if (appendGeneration === settledGeneration) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ generation: appendGeneration, resolve, reject });
+        options.requestCommit(store);
+      });
+    },
+    flush,
+    commit,
+    highWater: () => highWater,
+    close() {
+      flush();
+      const last = segments.at(-1);
+      if (fsync && last?.fd !== undefined) fdatasyncSync(last.fd);
+      settle(flushedGeneration);
+      closeFiles();
+      closed = true;
+    },
+  };
+  return store;
+}
+
+/** A sequence number's counter: its position in its shard, which orders the shard's numbers. */
+function counterOf(sequenceNumber: string): number {
+  const fields = parseSequenceNumber(sequenceNumber);
+  return fields === undefined ? -1 : Number(fields.counter);
+}
+
+function writeFully(fd: number, buffer: Buffer, position: number): void {
+  let written = 0;
+  while (written < buffer.byteLength) {
+    written += writeSync(fd, buffer, written, buffer.byteLength - written, position + written);
+  }
+}
+
+/**
+ * Reads a segment in large chunks for the scan on opening, so a segment of
+ * many small blocks costs a few reads, not two per block.
+ */
+function chunkReader(fd: number) {
+  const fileSize = fstatSync(fd).size;
+  let chunk = Buffer.alloc(0);
+  let chunkStart = 0;
+
+  /** Makes `[offset, offset + length)` readable from `chunk`, as far as the file has it. */
+  function cover(offset: number, length: number): boolean {
+    if (offset >= chunkStart && offset + length <= chunkStart + chunk.byteLength) return true;
+    if (offset + length > fileSize) return false;
+    const size = Math.min(Math.max(length, SCAN_CHUNK_BYTES), fileSize - offset);
+    chunk = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, chunk, read, size - read, offset + read);
+      if (n === 0) break;
+      read += n;
+    }
+    chunk = chunk.subarray(0, read);
+    chunkStart = offset;
+    return read >= length;
+  }
+
+  return {
+    fileSize,
+    /** The intact block at `offset`, with the buffer that holds it. */
+    intactBlockAt(offset: number) {
+      if (!cover(offset, BLOCK_HEADER_BYTES)) return undefined;
+      const header = readBlockHeader(chunk, offset - chunkStart);
+      if (header === undefined || !cover(offset, header.length)) return undefined;
+      const at = offset - chunkStart;
+      if (!blockIsIntact(chunk, at, header)) return undefined;
+      return { buffer: chunk, offset: at, length: header.length };
+    },
+    /** The offset of the next intact block from `offset` on, if any: the end of a corrupt stretch. */
+    nextIntactBlock(offset: number): number | undefined {
+      const magic = Buffer.from("KGB1", "latin1");
+      let from = offset;
+      while (from + BLOCK_HEADER_BYTES <= fileSize) {
+        if (!cover(from, Math.min(SCAN_CHUNK_BYTES, fileSize - from))) return undefined;
+        const found = chunk.indexOf(magic, from - chunkStart);
+        if (found < 0) {
+          from = chunkStart + chunk.byteLength - 3;
+          if (chunkStart + chunk.byteLength >= fileSize) return undefined;
+          continue;
+        }
+        const candidate = chunkStart + found;
+        if (this.intactBlockAt(candidate) !== undefined) return candidate;
+        from = candidate + 1;
+      }
+      return undefined;
+    },
+  };
+}

@@ -6,6 +6,11 @@
 #   docker build -t kinesis-gateway:local .
 #   docker run --rm -p 4567:4567 kinesis-gateway:local --streams orders:4,events:1
 #
+# With the records kept across restarts, in the named volume kinesis-data:
+#
+#   docker run -d -p 4567:4567 -v kinesis-data:/var/lib/kinesis-gateway \
+#     kinesis-gateway:local --data-dir /var/lib/kinesis-gateway --streams orders:4,events:1
+#
 # Node 24 is the floor (package.json "engines"). The default
 # follows the latest 24.x on each build; --build-arg NODE_VERSION=24.21.0 pins
 # the exact version the test suite runs on.
@@ -36,15 +41,25 @@ LABEL org.opencontainers.image.title="kinesis-gateway" \
       org.opencontainers.image.licenses="Apache-2.0"
 ENV NODE_ENV=production MALLOC_MMAP_THRESHOLD_=4194304
 WORKDIR /app
-# Owned by root and read-only to the process: the gateway writes no files, so
-# the container also runs with a read-only root filesystem.
+# Owned by root and read-only to the process: the gateway writes nothing but
+# its data dir (below), so the container also runs with a read-only root
+# filesystem.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json ./
 COPY bin ./bin
 COPY --from=build /app/dist ./dist
+# The durable engine's data dir, owned by the user below: a named volume
+# mounted here starts as a copy of it, owner included, so the gateway can
+# write to it (Kubernetes uses fsGroup instead). The image sets no data dir,
+# so the in-memory engine stays the default. Created before VOLUME, which
+# would discard later changes.
+RUN install -d -o 1000 -g 1000 -m 0700 /var/lib/kinesis-gateway
 # The official image's `node` user, by number so that Kubernetes can verify
 # runAsNonRoot without looking the name up.
 USER 1000:1000
+# Writable under a read-only root filesystem too. Without -v, each container
+# gets an anonymous volume here; `docker run --rm` removes it with the container.
+VOLUME /var/lib/kinesis-gateway
 # gRPC (h2c), gRPC-Web, Connect, the Kinesis API, /healthz, /readyz, /metrics.
 EXPOSE 4567
 # The gateway drains on SIGTERM (--drain-timeout-seconds, 25 by default): give

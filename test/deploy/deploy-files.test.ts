@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, suite, test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
-import { type Config, parseConfig } from "../../src/config.ts";
+import { type Config, envName, parseConfig } from "../../src/config.ts";
 import type { RunningGateway } from "../../src/main.ts";
 import { NODE_ENV_ASSIGNMENTS, NODE_FLAGS } from "../../src/node-flags.ts";
 import { startTestGateway } from "../helpers/gateway.ts";
@@ -104,6 +104,33 @@ function parseDockerfile(text: string): Instruction[] {
   });
 }
 
+/** The last stage's instructions: the image itself. */
+function finalStage(instructions: readonly Instruction[]): Instruction[] {
+  const last = Math.max(...instructions.map((i) => i.stage));
+  return instructions.filter((i) => i.stage === last);
+}
+
+/** The arguments of the one `keyword` instruction among these. */
+function onlyOne(instructions: readonly Instruction[], keyword: string): string {
+  const found = instructions.filter((i) => i.keyword === keyword);
+  assert.equal(found.length, 1, `one ${keyword} in the final stage`);
+  return found[0]!.args;
+}
+
+/**
+ * What the compose file and the Kubernetes manifests must agree with: the
+ * image's one VOLUME (the data dir) and the user and group it runs as.
+ */
+function imageRuntime(): { dataVolume: string; uid: number; gid: number } {
+  const final = finalStage(parseDockerfile(read("Dockerfile")));
+  const volume = onlyOne(final, "VOLUME");
+  const volumes = volume.startsWith("[") ? (JSON.parse(volume) as string[]) : volume.split(/\s+/);
+  assert.equal(volumes.length, 1, "one volume");
+  const [uid, gid] = onlyOne(final, "USER").split(":");
+  assert.ok(gid !== undefined, "USER names the group too");
+  return { dataVolume: volumes[0]!, uid: Number(uid), gid: Number(gid) };
+}
+
 /** Docker's .dockerignore rules: the last pattern that matches a path or a parent decides. */
 function dockerignoreAdmits(patterns: readonly string[], path: string): boolean {
   const globToRegExp = (glob: string) =>
@@ -130,18 +157,14 @@ function dockerignoreAdmits(patterns: readonly string[], path: string): boolean 
 void suite("Dockerfile", () => {
   const instructions = parseDockerfile(read("Dockerfile"));
   const stages = Math.max(...instructions.map((i) => i.stage));
-  const final = instructions.filter((i) => i.stage === stages);
+  const final = finalStage(instructions);
   /** Each stage's name, from `FROM image AS name`. */
   const stageNames = new Map(
     instructions
       .filter((i) => i.keyword === "FROM")
       .map((i) => [i.stage, /\bAS\s+(\S+)$/i.exec(i.args)?.[1]] as const),
   );
-  const one = (keyword: string) => {
-    const found = final.filter((i) => i.keyword === keyword);
-    assert.equal(found.length, 1, `one ${keyword} in the final stage`);
-    return found[0]!.args;
-  };
+  const one = (keyword: string) => onlyOne(final, keyword);
   const jsonArgs = (args: string) => JSON.parse(args) as string[];
 
   void test("builds in stages from a Node 24 base", () => {
@@ -216,6 +239,27 @@ void suite("Dockerfile", () => {
     assert.match(user, /^\d+$/, "numeric, so Kubernetes can verify runAsNonRoot");
     assert.notEqual(Number(user), 0);
     if (group !== undefined) assert.notEqual(Number(group), 0);
+  });
+
+  void test("makes its data dir a volume the user owns, and sets no data dir itself", () => {
+    const { dataVolume, uid, gid } = imageRuntime();
+    assert.match(dataVolume, /^\/var\/lib\/kinesis-gateway$/);
+    const creates = final.filter(
+      (i) => i.keyword === "RUN" && i.args.split(/\s+/).includes(dataVolume),
+    );
+    assert.equal(creates.length, 1, `one RUN creates ${dataVolume}`);
+    const run = creates[0]!.args;
+    const owner =
+      /\binstall -d\b.* -o (\d+) -g (\d+) /.exec(run) ?? /\bchown (\d+):(\d+) /.exec(run);
+    assert.deepEqual([Number(owner?.[1]), Number(owner?.[2])], [uid, gid], `owner in '${run}'`);
+    const volume = final.findIndex((i) => i.keyword === "VOLUME");
+    assert.ok(
+      final.indexOf(creates[0]!) < volume,
+      "created before VOLUME, which keeps no later change",
+    );
+    const setsDataDir = new RegExp(`--data-dir\\b|\\b${envName("data-dir")}\\b`);
+    const setting = final.filter((i) => setsDataDir.test(i.args));
+    assert.deepEqual(setting, [], "the in-memory engine stays the default for docker run");
   });
 
   void test("exposes the port and stops on SIGTERM", () => {
@@ -455,8 +499,23 @@ void suite("docker-compose.yml", () => {
     assert.ok(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY, "placeholder credentials");
   });
 
-  void test("mounts only named volumes that it declares, and no volume for the engine", () => {
-    assert.equal(service("kinesis-gateway").volumes, undefined, "the engine is in memory");
+  void test("keeps the engine's data dir in a named volume of its own, at the image's", () => {
+    const dataDir = service("kinesis-gateway").environment?.[envName("data-dir")];
+    assert.equal(dataDir, imageRuntime().dataVolume, "the directory the image's user owns");
+    const mounted = (service("kinesis-gateway").volumes ?? [])
+      .map((volume) => volume.split(":"))
+      .filter(([, target]) => target === dataDir);
+    assert.equal(mounted.length, 1, `a volume at ${dataDir}`);
+    const source = mounted[0]![0]!;
+    // A bind mount would neither start as a copy of the image's directory nor take its owner.
+    assert.ok(compose.volumes && source in compose.volumes, `${source} is a named volume`);
+    const sharing = Object.keys(services).filter((name) =>
+      (service(name).volumes ?? []).some((volume) => volume.split(":")[0] === source),
+    );
+    assert.deepEqual(sharing, ["kinesis-gateway"], "one engine process per data dir");
+  });
+
+  void test("mounts only named volumes that it declares, and files that exist", () => {
     for (const [name, s] of Object.entries(services)) {
       for (const volume of s.volumes ?? []) {
         const source = volume.split(":")[0]!;
@@ -553,6 +612,7 @@ interface Container {
   readonly livenessProbe?: Probe;
   readonly readinessProbe?: Probe;
   readonly lifecycle?: { readonly preStop?: { readonly sleep?: { readonly seconds: number } } };
+  readonly volumeMounts?: readonly { readonly name: string; readonly mountPath: string }[];
   readonly resources?: {
     readonly requests?: Record<string, string>;
     readonly limits?: Record<string, string>;
@@ -560,6 +620,7 @@ interface Container {
   readonly securityContext?: {
     readonly runAsNonRoot?: boolean;
     readonly runAsUser?: number;
+    readonly runAsGroup?: number;
     readonly readOnlyRootFilesystem?: boolean;
     readonly allowPrivilegeEscalation?: boolean;
     readonly capabilities?: { readonly drop?: readonly string[] };
@@ -570,7 +631,10 @@ interface Container {
 interface PodSpec {
   readonly serviceAccountName?: string;
   readonly terminationGracePeriodSeconds?: number;
-  readonly securityContext?: { readonly seccompProfile?: { readonly type: string } };
+  readonly securityContext?: {
+    readonly fsGroup?: number;
+    readonly seccompProfile?: { readonly type: string };
+  };
   readonly initContainers?: readonly Container[];
   readonly containers: readonly Container[];
 }
@@ -596,8 +660,26 @@ interface Deployment extends Manifest {
   };
 }
 
+/** The standalone gateway with the built-in engine, its data dir on a claim per pod. */
+interface StatefulSet extends Manifest {
+  readonly spec: Deployment["spec"] & {
+    readonly serviceName: string;
+    readonly volumeClaimTemplates: readonly {
+      readonly metadata: { readonly name: string };
+      readonly spec: {
+        readonly accessModes: readonly string[];
+        readonly resources: { readonly requests: { readonly storage: string } };
+      };
+    }[];
+  };
+}
+
+/** What runs the gateway's pods. */
+type Workload = Deployment | StatefulSet;
+
 interface Service extends Manifest {
   readonly spec: {
+    readonly clusterIP?: string;
     readonly selector: Record<string, string>;
     readonly ports: readonly {
       readonly port: number;
@@ -627,6 +709,9 @@ void suite("Kubernetes manifests", () => {
   const ofKind = <T extends Manifest>(kind: string) =>
     manifests.filter((m): m is T => m.kind === kind);
   const deployments = ofKind<Deployment>("Deployment");
+  const statefulSets = ofKind<StatefulSet>("StatefulSet");
+  const workloads: readonly Workload[] = [...deployments, ...statefulSets];
+  const nameOf = (workload: Workload) => `${workload.kind}/${workload.metadata.name}`;
   const kustomization = parse(read(`${K8S_DIR}/kustomization.yaml`)) as {
     resources: string[];
     images?: { name: string; newName?: string; newTag?: string }[];
@@ -634,12 +719,14 @@ void suite("Kubernetes manifests", () => {
   const imageName = (image: string) => image.replace(/:[^/:]+$/, "");
   const isGateway = (c: Container) => imageName(c.image) === "kinesis-gateway" && !c.command;
   /** Each gateway container with the pod it runs in. */
-  const gateways = deployments.flatMap((deployment) => {
-    const pod = deployment.spec.template.spec;
+  const gateways = workloads.flatMap((workload) => {
+    const pod = workload.spec.template.spec;
     return [...(pod.initContainers ?? []), ...pod.containers]
       .filter(isGateway)
-      .map((container) => ({ deployment, pod, container }));
+      .map((container) => ({ workload, pod, container }));
   });
+  /** The gateways in front of AWS Kinesis; the StatefulSet's serves the built-in engine. */
+  const forwarding = gateways.filter((g) => g.workload.kind === "Deployment");
   const gatewayConfig = (container: Container) =>
     configOf(
       container.args ?? [],
@@ -647,12 +734,20 @@ void suite("Kubernetes manifests", () => {
     );
   const sidecar = deployments.find((d) => d.spec.template.spec.initContainers?.some(isGateway));
   const standalone = deployments.find((d) => d.spec.template.spec.containers.some(isGateway));
+  /** A file users apply instead of the standalone Deployment, so not in kustomization.yaml. */
+  const statefulSetFiles = files.filter((file) =>
+    manifestsOf(file).some((m) => m.kind === "StatefulSet"),
+  );
 
-  void test("kustomization.yaml lists every manifest, and sets the gateway's image", () => {
-    assert.deepEqual([...kustomization.resources].sort(), files);
+  void test("kustomization.yaml lists every manifest but the StatefulSet's, and sets the image", () => {
+    assert.deepEqual(statefulSetFiles, ["gateway-statefulset.yaml"]);
+    assert.deepEqual(
+      [...kustomization.resources].sort(),
+      files.filter((file) => !statefulSetFiles.includes(file)),
+    );
     const images = kustomization.images ?? [];
     const used = new Set(
-      deployments.flatMap((d) => {
+      workloads.flatMap((d) => {
         const pod = d.spec.template.spec;
         return [...(pod.initContainers ?? []), ...pod.containers].map((c) => imageName(c.image));
       }),
@@ -661,10 +756,10 @@ void suite("Kubernetes manifests", () => {
     assert.ok(images.some((i) => i.name === "kinesis-gateway" && i.newName && i.newTag));
   });
 
-  void test("has both a sidecar and a standalone gateway", () => {
+  void test("has a sidecar, a standalone gateway, and its StatefulSet variant", () => {
     assert.deepEqual(
-      gateways.map((g) => g.deployment.metadata.name),
-      ["kinesis-gateway", "orders-service"],
+      gateways.map((g) => nameOf(g.workload)),
+      ["Deployment/kinesis-gateway", "Deployment/orders-service", "StatefulSet/kinesis-gateway"],
     );
     assert.ok(sidecar && standalone);
   });
@@ -681,10 +776,10 @@ void suite("Kubernetes manifests", () => {
     }
   });
 
-  void test("every gateway forwards to AWS Kinesis in a region", () => {
-    for (const { deployment, container } of gateways) {
+  void test("every Deployment's gateway forwards to AWS Kinesis in a region", () => {
+    for (const { workload, container } of forwarding) {
       const config = gatewayConfig(container);
-      const name = deployment.metadata.name;
+      const name = nameOf(workload);
       assert.equal(config.backend, "kinesis", name);
       assert.equal(config.kinesisEndpoint, undefined, `${name}: AWS itself`);
       assert.match(config.region, /^[a-z]{2}(-[a-z]+)+-\d$/, name);
@@ -698,8 +793,8 @@ void suite("Kubernetes manifests", () => {
   });
 
   void test("probes over gRPC health: startup and liveness 'liveness', readiness 'readiness'", () => {
-    for (const { deployment, container } of gateways) {
-      const name = deployment.metadata.name;
+    for (const { workload, container } of gateways) {
+      const name = nameOf(workload);
       const probes = {
         startupProbe: "liveness",
         livenessProbe: "liveness",
@@ -715,8 +810,8 @@ void suite("Kubernetes manifests", () => {
   });
 
   void test("bounds memory: requests, a limit, and the gateway's own bound inside it", () => {
-    for (const { deployment, container } of gateways) {
-      const name = deployment.metadata.name;
+    for (const { workload, container } of gateways) {
+      const name = nameOf(workload);
       const { requests = {}, limits = {} } = container.resources ?? {};
       assert.ok(requests.cpu && requests.memory, `${name}: requests`);
       const limitMiB = mebibytes(limits.memory ?? "");
@@ -729,8 +824,8 @@ void suite("Kubernetes manifests", () => {
   });
 
   void test("runs locked down: non-root, read-only, no privileges, RuntimeDefault seccomp", () => {
-    for (const { deployment, pod, container } of gateways) {
-      const name = deployment.metadata.name;
+    for (const { workload, pod, container } of gateways) {
+      const name = nameOf(workload);
       const context = container.securityContext ?? {};
       assert.equal(context.runAsNonRoot, true, name);
       assert.notEqual(context.runAsUser, 0, name);
@@ -743,22 +838,22 @@ void suite("Kubernetes manifests", () => {
   });
 
   void test("gives the drain time to finish before SIGKILL", () => {
-    for (const { deployment, pod, container } of gateways) {
+    for (const { workload, pod, container } of gateways) {
       const drain = gatewayConfig(container).drainTimeoutSeconds;
       const preStop = container.lifecycle?.preStop?.sleep?.seconds ?? 0;
       const grace = pod.terminationGracePeriodSeconds ?? 30;
       assert.ok(
         grace > preStop + drain,
-        `${deployment.metadata.name}: ${grace} s > ${preStop} s preStop + ${drain} s drain`,
+        `${nameOf(workload)}: ${grace} s > ${preStop} s preStop + ${drain} s drain`,
       );
     }
   });
 
   void test("takes AWS credentials from an IRSA service account", () => {
     const accounts = ofKind<Manifest>("ServiceAccount");
-    for (const { deployment, pod } of gateways) {
+    for (const { workload, pod } of forwarding) {
       const account = accounts.find((a) => a.metadata.name === pod.serviceAccountName);
-      assert.ok(account, `${deployment.metadata.name}: its service account is defined`);
+      assert.ok(account, `${nameOf(workload)}: its service account is defined`);
       assert.match(
         account.metadata.annotations?.["eks.amazonaws.com/role-arn"] ?? "",
         /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
@@ -766,10 +861,10 @@ void suite("Kubernetes manifests", () => {
     }
   });
 
-  void test("every Deployment selects its own pods", () => {
-    for (const deployment of deployments) {
-      const { selector, template } = deployment.spec;
-      assert.ok(selects(selector.matchLabels, template.metadata.labels), deployment.metadata.name);
+  void test("every Deployment and StatefulSet selects its own pods", () => {
+    for (const workload of workloads) {
+      const { selector, template } = workload.spec;
+      assert.ok(selects(selector.matchLabels, template.metadata.labels), nameOf(workload));
     }
   });
 
@@ -778,21 +873,25 @@ void suite("Kubernetes manifests", () => {
     assert.ok(services.length > 0);
     for (const service of services) {
       const name = service.metadata.name;
-      const selected = deployments.filter((d) =>
-        selects(service.spec.selector, d.spec.template.metadata.labels),
+      const selected = workloads.filter((w) =>
+        selects(service.spec.selector, w.spec.template.metadata.labels),
       );
-      assert.deepEqual(selected, [standalone], `${name} selects the standalone pods only`);
-      const containerPorts = standalone!.spec.template.spec.containers.flatMap(
-        (c) => c.ports ?? [],
-      );
+      // The Deployment, or the StatefulSet applied instead of it.
+      assert.deepEqual(selected, [standalone, ...statefulSets], `${name}: the standalone pods`);
       assert.equal(service.spec.ports.length, 1, name);
       const port = service.spec.ports[0]!;
       assert.equal(port.port, GATEWAY_PORT, name);
-      const target = containerPorts.find(
-        (p) => p.name === port.targetPort || p.containerPort === port.targetPort,
-      );
-      assert.equal(target?.containerPort, GATEWAY_PORT, `${name}: targetPort resolves`);
       assert.equal(port.appProtocol, "kubernetes.io/h2c", name);
+      for (const workload of selected) {
+        const target = workload.spec.template.spec.containers
+          .flatMap((c) => c.ports ?? [])
+          .find((p) => p.name === port.targetPort || p.containerPort === port.targetPort);
+        assert.equal(
+          target?.containerPort,
+          GATEWAY_PORT,
+          `${name}: targetPort resolves in ${nameOf(workload)}`,
+        );
+      }
     }
   });
 
@@ -805,6 +904,65 @@ void suite("Kubernetes manifests", () => {
     assert.ok(selects(pdb.spec.selector.matchLabels, standalone!.spec.template.metadata.labels));
   });
 
+  void suite("the StatefulSet: the built-in engine with its data dir on a claim", () => {
+    const [statefulSet, ...others] = statefulSets;
+    const spec = statefulSet!.spec;
+    const pod = spec.template.spec;
+    const gateway = pod.containers.find(isGateway)!;
+    const config = gatewayConfig(gateway);
+    const env = Object.fromEntries((gateway.env ?? []).map((e) => [e.name, e.value]));
+    const dataDir = env[envName("data-dir")];
+    const image = imageRuntime();
+
+    void test("replaces the standalone Deployment: same name and pods, one replica", () => {
+      assert.ok(statefulSet);
+      assert.equal(others.length, 0);
+      assert.equal(statefulSet.metadata.name, standalone!.metadata.name);
+      assert.deepEqual(spec.template.metadata.labels, standalone!.spec.template.metadata.labels);
+      assert.equal(spec.replicas, 1, "the engine is one process");
+      assert.equal(config.backend, "engine");
+      assert.ok(config.streams.length > 0, "creates streams");
+      assert.equal(config.port, GATEWAY_PORT);
+      assert.deepEqual(
+        gateway.ports?.map((p) => p.containerPort),
+        [GATEWAY_PORT],
+      );
+      // Applied without gateway-deployment.yaml, whose ServiceAccount would be missing; the
+      // engine needs no AWS role.
+      assert.equal(pod.serviceAccountName, undefined);
+    });
+
+    void test("mounts a ReadWriteOnce claim at the data dir, the image's volume", () => {
+      assert.equal(dataDir, image.dataVolume);
+      const mounts = (gateway.volumeMounts ?? []).filter((m) => m.mountPath === dataDir);
+      assert.equal(mounts.length, 1, `one volume at ${dataDir}`);
+      const claim = spec.volumeClaimTemplates.find((c) => c.metadata.name === mounts[0]!.name);
+      assert.ok(claim, `${mounts[0]!.name} is a volumeClaimTemplate`);
+      assert.deepEqual(claim.spec.accessModes, ["ReadWriteOnce"]);
+    });
+
+    void test("sizes the claim for every stream at its cap, and small", () => {
+      const [claim] = spec.volumeClaimTemplates;
+      const claimMiB = mebibytes(claim!.spec.resources.requests.storage);
+      const streamsMiB = config.streams.length * config.maxStreamMiB;
+      assert.ok(streamsMiB <= claimMiB, `${streamsMiB} MiB of streams fit ${claimMiB} MiB`);
+      assert.ok(claimMiB <= 10 * 1024, "a dev cluster's claim");
+    });
+
+    void test("lets the image's non-root user write the claim (fsGroup)", () => {
+      assert.equal(gateway.securityContext?.runAsUser, image.uid);
+      assert.equal(gateway.securityContext?.runAsGroup, image.gid);
+      assert.equal(pod.securityContext?.fsGroup, image.gid);
+    });
+
+    void test("is governed by the headless Service, which selects its pods", () => {
+      const service = ofKind<Service>("Service").find((s) => s.metadata.name === spec.serviceName);
+      assert.ok(service, `Service ${spec.serviceName}`);
+      assert.equal(service.spec.clusterIP, "None");
+      assert.ok(selects(service.spec.selector, spec.template.metadata.labels));
+    });
+  });
+
   void test("kubectl kustomize builds it, with the image replaced", (t) => {
     const build = spawnSync("kubectl", ["kustomize", join(root, K8S_DIR)], { encoding: "utf8" });
     if (build.error) {
@@ -815,7 +973,10 @@ void suite("Kubernetes manifests", () => {
     const built = parseAllDocuments(build.stdout).map((d) => d.toJS() as Manifest);
     assert.deepEqual(
       built.map((m) => `${m.kind}/${m.metadata.name}`).sort(),
-      manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort(),
+      kustomization.resources
+        .flatMap(manifestsOf)
+        .map((m) => `${m.kind}/${m.metadata.name}`)
+        .sort(),
     );
     const image = kustomization.images!.find((i) => i.name === "kinesis-gateway")!;
     const images = built

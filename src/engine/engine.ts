@@ -1504,8 +1504,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
       };
     }
     const state = storage.loadState();
-    if (state !== undefined) restore(state, storage.cleanStart ? 0n : RESUME_JUMP);
-    persist();
+    if (state !== undefined) {
+      restore(state, storage.cleanStart ? 0n : RESUME_JUMP);
+      savedState = state;
+    }
+    // Saves what the clock changed while the engine was down, and frees removed streams' files.
+    persist({ quietly: true });
   }
   return engine;
 }

@@ -944,6 +944,7 @@ void suite("Kubernetes manifests", () => {
     void test("sizes the claim for every stream at its cap, and small", () => {
       const [claim] = spec.volumeClaimTemplates;
       const claimMiB = mebibytes(claim!.spec.resources.requests.storage);
+      assert.ok(config.maxStreamMiB !== undefined, "a disk cap per stream is set");
       const streamsMiB = config.streams.length * config.maxStreamMiB;
       assert.ok(streamsMiB <= claimMiB, `${streamsMiB} MiB of streams fit ${claimMiB} MiB`);
       assert.ok(claimMiB <= 10 * 1024, "a dev cluster's claim");

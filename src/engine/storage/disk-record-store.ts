@@ -157,6 +157,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
   let waiters: Waiter[] = [];
   let writeError: Error | undefined;
   let reportedHeld = 0;
+  let highWaterUnsaved = false;
 
   recover();
 
@@ -483,6 +484,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
           fdatasync(last.fd!, (error) => (error ? reject(error) : resolve())),
         );
       } catch (error) {
+        // Closed meanwhile: `close` synced everything itself.
+        if (closed) return;
         // What the kernel could not store is not trusted: the log goes back to its last stored end.
         try {
           cutBack(storedEnd);
@@ -531,13 +534,23 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     droppedEnd = end;
   }
 
-  /** Keeps the high water of shards whose files may go, so their numbers are never handed out again. */
+  /**
+   * Keeps the high water of shards whose files may go, so their numbers are
+   * never handed out again. A failure (the disk is full) leaves it for the
+   * next drop or the close: dropping files must go on to free space, and a
+   * crash meanwhile is covered by the jump of an unclean start.
+   */
   function saveHighWater(): void {
-    writeAtomically(
-      join(dir, HIGH_WATER_FILE),
-      JSON.stringify(Object.fromEntries(highWater)),
-      fsync,
-    );
+    try {
+      writeAtomically(
+        join(dir, HIGH_WATER_FILE),
+        JSON.stringify(Object.fromEntries(highWater)),
+        fsync,
+      );
+      highWaterUnsaved = false;
+    } catch {
+      highWaterUnsaved = true;
+    }
   }
 
   /** The blocks' records from `from` on, up to `limit` records, and one past `maxBytes`. */
@@ -718,6 +731,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       flush();
       const last = segments.at(-1);
       if (fsync && last?.fd !== undefined) fdatasyncSync(last.fd);
+      if (highWaterUnsaved) saveHighWater();
       settle(flushedGeneration);
       closeFiles();
       closed = true;

@@ -29,8 +29,14 @@ import type { StoredRecord } from "../record-store.ts";
 export const BLOCK_MAGIC = 0x3142474b; // "KGB1" read little-endian
 export const BLOCK_HEADER_BYTES = 24;
 const RECORD_HEADER_BYTES = 16;
-/** No block is larger: a shard's records of one flush are split into blocks below this. */
+/** No block is larger (a block of one 10 MiB record is far below it): a length above is damage. */
 export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
+/**
+ * Writers start a new block past this: a read loads whole blocks, so what a
+ * read holds beyond its answer stays under a block of this size (or of one
+ * large record).
+ */
+export const TARGET_BLOCK_BYTES = 1024 * 1024;
 
 /** A block's header, as read back. */
 export interface BlockHeader {

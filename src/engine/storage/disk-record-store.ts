@@ -44,8 +44,8 @@ import {
   decodeRecords,
   encodeBlock,
   encodedRecordBytes,
-  MAX_BLOCK_BYTES,
   readBlockHeader,
+  TARGET_BLOCK_BYTES,
 } from "./block-codec.ts";
 import { BlockIndex } from "./block-index.ts";
 import { syncDirectory, writeAtomically } from "./files.ts";
@@ -145,7 +145,6 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
 
   /** Appended, not yet written, by shard. */
   let pending = new Map<number, StoredRecord[]>();
-  let pendingBytes = 0;
   /** Counts appends; a waiter is done once the generation it saw is stored. */
   let appendGeneration = 0;
   let flushedGeneration = 0;
@@ -167,7 +166,9 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
   }
 
   function heldBytes(): number {
-    let held = pendingBytes;
+    // Only the index: records waiting for the next flush are their requests', which the
+    // in-flight budget counts, and counting them here would drop stored records for them.
+    let held = 0;
     for (const index of shards.values()) held += index.heldBytes;
     return held;
   }
@@ -362,9 +363,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     const batch = pending;
     const generation = appendGeneration;
     pending = new Map();
-    pendingBytes = 0;
     const nowMs = now();
-    // Each shard's records as blocks of at most MAX_BLOCK_BYTES.
+    // Each shard's records as blocks of about TARGET_BLOCK_BYTES at most (or one larger record).
     const blocks: { shardIndex: number; records: StoredRecord[]; bytes: number }[] = [];
     let total = 0;
     for (const [shardIndex, records] of batch) {
@@ -373,7 +373,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
         const bytes = encodedRecordBytes(record);
         if (
           block.records.length > 0 &&
-          BLOCK_HEADER_BYTES + block.bytes + bytes > MAX_BLOCK_BYTES
+          BLOCK_HEADER_BYTES + block.bytes + bytes > TARGET_BLOCK_BYTES
         ) {
           blocks.push(block);
           block = { shardIndex, records: [], bytes: 0 };
@@ -668,7 +668,6 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
         pending.set(shardIndex, records);
       }
       records.push(record);
-      pendingBytes += record.data.byteLength;
       appendGeneration++;
       if (pending.size === 1 && records.length === 1) options.requestCommit(store);
     },

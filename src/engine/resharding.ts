@@ -395,7 +395,7 @@ function addShard(
 }
 
 /** Recomputes the open shards in hash key order, which writes route by. */
-function reopen(stream: StreamState): void {
+export function reopen(stream: StreamState): void {
   const open = stream.shards
     .filter((s) => s.closedAtMs === undefined)
     .sort((a, b) => (a.startingHashKey < b.startingHashKey ? -1 : 1));

@@ -15,9 +15,9 @@ import type { MetricsName, StreamMode } from "../kinesis/types.ts";
 import type { SavedAccountSettings } from "./account-settings.ts";
 import type { SavedCapacity } from "./capacity.ts";
 import type { ConsumerState } from "./consumers.ts";
-import { hashKeyHex } from "./hash-key.ts";
 import type { ReadLimiter } from "./read-limiter.ts";
 import type { RecordStore } from "./record-store.ts";
+import { reopen } from "./resharding.ts";
 import type { SequencerResume } from "./sequence-number.ts";
 import {
   createShardState,
@@ -160,11 +160,8 @@ export function restoreStream(saved: SavedStream, revival: StreamRevival): Strea
     shard.endingSequenceNumber = s.endingSequenceNumber;
     return shard;
   });
-  const open = shards
-    .filter((shard) => shard.closedAtMs === undefined)
-    .sort((a, b) => (a.startingHashKey < b.startingHashKey ? -1 : 1));
   const pending = saved.pendingReshard;
-  return {
+  const stream: StreamState = {
     name: saved.name,
     arn: saved.arn,
     accountId: saved.accountId,
@@ -189,8 +186,8 @@ export function restoreStream(saved: SavedStream, revival: StreamRevival): Strea
     ),
     removedConsumerSeconds: new Map(Object.entries(saved.removedConsumerSeconds)),
     shards,
-    openShards: open,
-    openStartingHashKeys: open.map((shard) => hashKeyHex(shard.startingHashKey)),
+    openShards: [],
+    openStartingHashKeys: [],
     store: revival.store,
     createLimiter: revival.createLimiter,
     createReadLimiter: revival.createReadLimiter,
@@ -200,4 +197,6 @@ export function restoreStream(saved: SavedStream, revival: StreamRevival): Strea
         : (pending as PendingReshard | undefined),
     scalingTimesMs: [...saved.scalingTimesMs],
   };
+  reopen(stream);
+  return stream;
 }

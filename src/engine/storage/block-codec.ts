@@ -114,6 +114,34 @@ export function blockIsIntact(source: Buffer, offset: number, header: BlockHeade
   return crc32(source.subarray(offset + 12, offset + header.length)) === header.crc;
 }
 
+/** Where the parts of the record at `at` lie, and where the next one starts. */
+export interface RecordLayout {
+  readonly arrival: number;
+  readonly sequenceAt: number;
+  readonly keyAt: number;
+  readonly hashKeyAt: number;
+  readonly dataAt: number;
+  readonly end: number;
+}
+
+export function recordLayoutAt(source: Buffer, at: number): RecordLayout {
+  const dataBytes = source.readUInt32LE(at + 8);
+  const keyBytes = source.readUInt16LE(at + 12);
+  const hashKeyBytes = source.readUInt8(at + 14);
+  const sequenceAt = at + RECORD_HEADER_BYTES;
+  const keyAt = sequenceAt + source.readUInt8(at + 15);
+  const hashKeyAt = keyAt + keyBytes;
+  const dataAt = hashKeyAt + hashKeyBytes;
+  return {
+    arrival: source.readDoubleLE(at),
+    sequenceAt,
+    keyAt,
+    hashKeyAt,
+    dataAt,
+    end: dataAt + dataBytes,
+  };
+}
+
 /**
  * The records of an intact block. Their data are views of `source`, which
  * the caller hands over: it must not be reused.
@@ -122,29 +150,17 @@ export function decodeRecords(source: Buffer, offset: number, header: BlockHeade
   const records: StoredRecord[] = new Array(header.recordCount);
   let at = offset + BLOCK_HEADER_BYTES;
   for (let i = 0; i < header.recordCount; i++) {
-    const arrival = source.readDoubleLE(at);
-    const dataBytes = source.readUInt32LE(at + 8);
-    const keyBytes = source.readUInt16LE(at + 12);
-    const hashKeyBytes = source.readUInt8(at + 14);
-    const sequenceBytes = source.readUInt8(at + 15);
-    const sequenceAt = at + RECORD_HEADER_BYTES;
-    const keyAt = sequenceAt + sequenceBytes;
-    const hashKeyAt = keyAt + keyBytes;
-    const dataAt = hashKeyAt + hashKeyBytes;
-    const sequenceNumber = source.toString("latin1", sequenceAt, keyAt);
-    const partitionKey = source.toString("utf8", keyAt, hashKeyAt);
-    const explicitHashKey =
-      hashKeyBytes === 0 ? undefined : source.toString("latin1", hashKeyAt, dataAt);
-    const data = new Uint8Array(source.buffer, source.byteOffset + dataAt, dataBytes);
-    at = dataAt + dataBytes;
+    const r = recordLayoutAt(source, at);
     records[i] = {
-      sequenceNumber,
-      data,
-      partitionKey,
-      explicitHashKey,
-      approximateArrivalTimestamp: arrival,
-      sizeBytes: dataBytes + keyBytes,
+      sequenceNumber: source.toString("latin1", r.sequenceAt, r.keyAt),
+      data: new Uint8Array(source.buffer, source.byteOffset + r.dataAt, r.end - r.dataAt),
+      partitionKey: source.toString("utf8", r.keyAt, r.hashKeyAt),
+      explicitHashKey:
+        r.dataAt === r.hashKeyAt ? undefined : source.toString("latin1", r.hashKeyAt, r.dataAt),
+      approximateArrivalTimestamp: r.arrival,
+      sizeBytes: r.end - r.keyAt - (r.dataAt - r.hashKeyAt),
     };
+    at = r.end;
   }
   return records;
 }

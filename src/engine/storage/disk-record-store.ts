@@ -45,6 +45,7 @@ import {
   encodeBlock,
   encodedRecordBytes,
   readBlockHeader,
+  recordLayoutAt,
   TARGET_BLOCK_BYTES,
 } from "./block-codec.ts";
 import { BlockIndex } from "./block-index.ts";
@@ -294,21 +295,15 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     let firstSequence = "";
     let lastSequence = "";
     for (let i = 0; i < header.recordCount; i++) {
-      const arrival = buffer.readDoubleLE(cursor);
-      const dataBytes = buffer.readUInt32LE(cursor + 8);
-      const keyBytes = buffer.readUInt16LE(cursor + 12);
-      const hashKeyBytes = buffer.readUInt8(cursor + 14);
-      const sequenceBytes = buffer.readUInt8(cursor + 15);
-      const sequence = cursor + 16;
+      const record = recordLayoutAt(buffer, cursor);
+      const sequence = buffer.toString("latin1", record.sequenceAt, record.keyAt);
       if (i === 0) {
-        firstArrival = arrival;
-        firstSequence = buffer.toString("latin1", sequence, sequence + sequenceBytes);
+        firstArrival = record.arrival;
+        firstSequence = sequence;
       }
-      if (i === header.recordCount - 1) {
-        lastSequence = buffer.toString("latin1", sequence, sequence + sequenceBytes);
-      }
-      lastArrival = arrival;
-      cursor = sequence + sequenceBytes + keyBytes + hashKeyBytes + dataBytes;
+      lastArrival = record.arrival;
+      lastSequence = sequence;
+      cursor = record.end;
     }
     if (header.recordCount === 0) return;
     const firstCounter = counterOf(firstSequence);

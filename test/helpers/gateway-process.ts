@@ -1,7 +1,8 @@
 /**
  * The real command, `bin/kinesis-gateway.js`, as a child process: for what
  * only the process does — read the `OTEL_*` variables, export, serve
- * `/metrics`, log to stdout, exit on a signal.
+ * `/metrics`, log to stdout, exit on a signal, come back from its data dir
+ * after `kill -9`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { Socket } from "node:net";
@@ -24,6 +25,11 @@ export interface GatewayProcess {
    * a signal ended it). Safe to call again, even while it stops: same answer.
    */
   stop(): Promise<number | null>;
+  /**
+   * Sends SIGKILL and resolves once it has exited: no shutdown of its own, as
+   * when the machine's OOM killer or an operator's `kill -9` ends it.
+   */
+  kill(): Promise<void>;
 }
 
 const COMMAND = fileURLToPath(new URL("../../bin/kinesis-gateway.js", import.meta.url));
@@ -137,6 +143,13 @@ export async function startGatewayProcess(
     return Promise.race([exited, tooLate]).finally(() => clearTimeout(stopTimer));
   };
 
+  const kill = async (): Promise<void> => {
+    if (exitCode !== undefined) return;
+    setReferenced(child, true);
+    child.kill("SIGKILL");
+    await exited;
+  };
+
   return {
     ...started,
     pid: child.pid!,
@@ -147,5 +160,6 @@ export async function startGatewayProcess(
       stopped ??= stop();
       return stopped;
     },
+    kill,
   };
 }

@@ -19,7 +19,7 @@ import {
   openDiskRecordStore,
   type StorageProblem,
 } from "./disk-record-store.ts";
-import { syncDirectory, writeAtomically } from "./files.ts";
+import { readJsonFile, syncDirectory, writeAtomically } from "./files.ts";
 
 /** What a durable engine needs of its storage (`EngineOptions.storage`). */
 export interface EngineStorage {
@@ -91,7 +91,7 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
     loadState() {
       const file = join(path, STATE_FILE);
       if (!existsSync(file)) return undefined;
-      const state = JSON.parse(readFileSync(file, "utf8")) as EngineSnapshot;
+      const state = readJsonFile(file) as EngineSnapshot;
       if (state.version !== SNAPSHOT_VERSION) {
         throw new Error(
           `${file} has version ${String(state.version)}; this gateway reads version ${SNAPSHOT_VERSION}`,

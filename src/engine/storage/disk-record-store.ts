@@ -23,7 +23,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readSync,
   rmSync,
   writeSync,
@@ -49,7 +48,7 @@ import {
   TARGET_BLOCK_BYTES,
 } from "./block-codec.ts";
 import { BlockIndex } from "./block-index.ts";
-import { syncDirectory, writeAtomically } from "./files.ts";
+import { readJsonFile, syncDirectory, writeAtomically } from "./files.ts";
 
 /** The last record a shard ever stored: where its sequencer goes on from. */
 export interface ShardHighWater {
@@ -217,10 +216,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     }
     dirMade = true;
     if (names.includes(HIGH_WATER_FILE)) {
-      const saved = JSON.parse(readFileSync(join(dir, HIGH_WATER_FILE), "utf8")) as Record<
-        string,
-        ShardHighWater
-      >;
+      const saved = readJsonFile(join(dir, HIGH_WATER_FILE)) as Record<string, ShardHighWater>;
       for (const [shard, mark] of Object.entries(saved)) {
         noteHighWater(Number(shard), mark.counter, mark.sequenceNumber);
       }

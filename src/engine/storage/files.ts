@@ -1,5 +1,5 @@
 /** The few file operations durability rests on. */
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** Makes a directory's entries (a new or renamed file in it) durable. */
@@ -30,4 +30,16 @@ export function writeAtomically(file: string, content: string, fsync: boolean): 
   }
   renameSync(temporary, file);
   if (fsync) syncDirectory(dirname(file));
+}
+
+/** A JSON file the data dir wrote; one that does not parse is named in the error, not left to a bare SyntaxError. */
+export function readJsonFile(file: string): unknown {
+  const content = readFileSync(file, "utf8");
+  try {
+    return JSON.parse(content);
+  } catch (error) {
+    throw new Error(
+      `${file} is damaged (${(error as Error).message}); the data dir cannot be opened`,
+    );
+  }
 }

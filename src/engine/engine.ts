@@ -493,17 +493,23 @@ export function createEngine(options: EngineOptions = {}): Engine {
     }
     const nowMs = now();
     for (const saved of state.streams) {
-      const store = storeFor(saved.name, saved.incarnationSeconds, saved.retentionHours);
-      const highWater = (store as DiskRecordStore).highWater();
+      const store = storeFor(
+        saved.name,
+        saved.incarnationSeconds,
+        saved.retentionHours,
+      ) as DiskRecordStore;
+      const highWater = store.highWater();
+      // Damage cut off records someone may have read: their numbers are not handed out again.
+      const shardJump = store.damaged ? RESUME_JUMP : jump;
       const stream = restoreStream(saved, {
         store,
         createLimiter,
         createReadLimiter: createShardReadLimiter,
         resume(shardIndex) {
           const mark = highWater.get(shardIndex);
-          if (mark === undefined && jump === 0n) return undefined;
+          if (mark === undefined && shardJump === 0n) return undefined;
           return {
-            lastCounter: BigInt(mark?.counter ?? 0) + jump,
+            lastCounter: BigInt(mark?.counter ?? 0) + shardJump,
             lastSequenceNumber: mark?.sequenceNumber,
           };
         },
@@ -549,7 +555,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const seconds = Math.max(...stream.shards.map((shard) => shard.createdSeconds));
     removedIncarnations.set(stream.name, seconds);
     openShardCount -= stream.openShards.length;
-    stream.store.clear();
+    // A data dir lets go of a stream's files once the state without it is saved (`keepOnly`):
+    // until then a change that cannot be saved can still bring the stream back.
+    if (storage === undefined) stream.store.clear();
   }
 
   /** The stream a reference names, in whatever status. */

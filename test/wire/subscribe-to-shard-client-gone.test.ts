@@ -9,8 +9,8 @@
  */
 import assert from "node:assert/strict";
 import http2 from "node:http2";
-import { setTimeout as sleep } from "node:timers/promises";
 import { suite, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DescribeStreamSummaryCommand, PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { useGatewayWithMetrics } from "../helpers/gateway.ts";
 import { activeConsumer, sdkClient } from "../helpers/kinesis-sdk.ts";

@@ -96,6 +96,11 @@ export interface DiskRecordStore extends RecordStore {
   close(): void;
   /** Whether `close` or `clear` was called: the data dir opens it again from its files if asked. */
   readonly closed: boolean;
+  /**
+   * Whether opening found damage and cut or skipped it: records lost there
+   * may have been read, so their shards' numbers must move on past them.
+   */
+  readonly damaged: boolean;
 }
 
 interface Segment {
@@ -156,7 +161,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
   let waiters: Waiter[] = [];
   let writeError: Error | undefined;
   let reportedHeld = 0;
-  let highWaterUnsaved = false;
+  /** Whether opening cut or skipped anything: what was lost may have been read, and handed numbers. */
+  let damaged = false;
 
   recover();
 
@@ -256,6 +262,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       const next = reader.nextIntactBlock(offset + 1);
       if (next === undefined) {
         const bytes = reader.fileSize - offset;
+        damaged = true;
         options.onProblem?.({
           message: isLast
             ? "torn or corrupt tail cut off: what it held was never acknowledged as stored"
@@ -270,6 +277,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
         }
         break;
       }
+      damaged = true;
       options.onProblem?.({
         message: "corrupt blocks skipped; the intact blocks after them are kept",
         segment: name,
@@ -538,9 +546,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
         JSON.stringify(Object.fromEntries(highWater)),
         fsync,
       );
-      highWaterUnsaved = false;
     } catch {
-      highWaterUnsaved = true;
+      // Saved again at the next drop and at the close.
     }
   }
 
@@ -707,6 +714,9 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     get closed() {
       return closed;
     },
+    get damaged() {
+      return damaged;
+    },
     stored() {
       if (appendGeneration === settledGeneration) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
@@ -721,7 +731,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       flush();
       const last = segments.at(-1);
       if (fsync && last?.fd !== undefined) fdatasyncSync(last.fd);
-      if (highWaterUnsaved) saveHighWater();
+      // Kept at every close: a clean start trusts it over the files, should they have lost their tail since.
+      if (dirMade) saveHighWater();
       settle(flushedGeneration);
       closeFiles();
       closed = true;

@@ -350,3 +350,22 @@ test("a block found corrupt when read is reported and skipped, the others read",
   assert.equal(problems.length, 1);
   engine.close();
 });
+
+void test("damage found on opening moves the numbers on even when the high water is gone with it", async () => {
+  // A clean shutdown, then the tail and high-water.json both lost: only the damage says numbers were handed out past the files.
+  const pristine = await makePristine(true);
+  const work = join(temporaryDir(), "dir");
+  const highest = pristine.blocks.at(-1)!.sequenceNumbers.at(-1)!;
+  const dir = damagedCopy(pristine, work, (file) => {
+    truncateSync(file, pristine.blocks.at(-1)!.end - 1);
+    rmSync(join(file, "..", "high-water.json"), { force: true });
+  });
+  const { engine, problems } = openEngine(dir, {}, { fsync: false });
+  assert.equal(problems.length, 1, "the cut tail is reported");
+  const output = await engine.putRecordsStored({
+    streamName: "s",
+    records: recordsNamed("after", 1),
+  });
+  assert.ok(BigInt(output.records[0]!.sequenceNumber!) > highest, "above every number handed out");
+  engine.close();
+});

@@ -24,6 +24,7 @@ import {
 import {
   type ContractTarget,
   engineTarget,
+  gatewayDurableEngineTarget,
   gatewayEngineTarget,
   gatewayForwardTarget,
   type SubscribedEvent,
@@ -498,6 +499,9 @@ async function waitUntilGone(target: ContractTarget, streamName: string): Promis
 
 contract("the engine", async () => engineTarget(), { sendsNull: true });
 contract("the gateway serving from its engine", gatewayEngineTarget, { sendsNull: false });
+contract("the gateway serving from its durable engine", gatewayDurableEngineTarget, {
+  sendsNull: false,
+});
 
 void suite("forwarding to a real emulator", () => {
   const emulator = useEmulator();

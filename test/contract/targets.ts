@@ -5,6 +5,9 @@
  * returns the Kinesis domain shapes and throws `KinesisError(type, message)`,
  * so one test body checks all three.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -335,19 +338,38 @@ function overGateway(
 }
 
 export async function gatewayEngineTarget(): Promise<ContractTarget> {
-  const gateway = await startTestGateway(["--throttle", "off"]);
+  return engineGateway("the gateway serving from its engine", []);
+}
+
+/** The same gateway with its engine on a data dir (fsync on): the contract holds for what is stored on disk too. */
+export async function gatewayDurableEngineTarget(): Promise<ContractTarget> {
+  const dataDir = mkdtempSync(join(tmpdir(), "kg-contract-"));
+  return engineGateway("the gateway serving from its durable engine", ["--data-dir", dataDir], () =>
+    rmSync(dataDir, { recursive: true, force: true }),
+  );
+}
+
+async function engineGateway(
+  name: string,
+  flags: readonly string[],
+  cleanUp: () => void = () => undefined,
+): Promise<ContractTarget> {
+  const gateway = await startTestGateway(["--throttle", "off", ...flags]);
   const engine = gateway.engine!;
   return overGateway(
     gateway,
     {
-      name: "the gateway serving from its engine",
+      name,
       accountId: "000000000000",
       shardSplit: "aws",
       notFoundText: "aws",
       closedShardSubscription: "aws",
       readBack: async (streamName, shardId) => readFromEngine(engine, streamName, shardId),
     },
-    () => gateway.stop(),
+    async () => {
+      await gateway.stop();
+      cleanUp();
+    },
     async () => undefined,
   );
 }

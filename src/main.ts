@@ -91,6 +91,7 @@ export async function startGateway(
 
   let engine: Engine | undefined;
   if (uses("engine")) {
+    const openingAt = performance.now();
     const storage =
       config.dataDir === undefined
         ? undefined
@@ -128,7 +129,14 @@ export async function startGateway(
     if (storage !== undefined) {
       const kept = engine.listStreams({ limit: 10_000 }).streamNames.length;
       logger.info(
-        { dataDir: config.dataDir, fsync: config.fsync, streams: kept },
+        {
+          dataDir: config.dataDir,
+          fsync: config.fsync,
+          streams: kept,
+          // After an unclean one, every shard's numbers moved on (see "On disk" in the README).
+          cleanShutdownBefore: storage.cleanStart,
+          openedMs: Math.round(performance.now() - openingAt),
+        },
         "data dir opened",
       );
     }

@@ -20,23 +20,30 @@
  * and resident memory are its own. `none` stores nothing: the harness's own
  * CPU (building records and sequence numbers), to subtract.
  *
- * "log" here is a stand-in written for this comparison, in the block format of
- * src/engine/storage/block-codec.ts: per flush one checksummed block per
- * shard, one writev, group commit (one fdatasync shared by every batch
- * waiting), 16 MiB segment files, an in-memory index of blocks, reads by pread
- * of whole blocks, retention by unlinking segment files.
+ * "log" is the engine's own store (src/engine/storage/, opened through a data
+ * dir as the engine opens it): per flush one checksummed block per shard, one
+ * write, a group commit (one fdatasync shared by every call waiting), 64 MiB
+ * segment files, an in-memory index of blocks, reads by pread of whole
+ * blocks, retention by deleting segment files.
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, statfsSync } from "node:fs";
-import { type FileHandle, mkdtemp, open, readdir, rm, stat, unlink } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { crc32 } from "node:zlib";
-import type { StoredRecord } from "../src/engine/record-store.ts";
-import { createShardSequencer } from "../src/engine/sequence-number.ts";
+import { DEFAULT_RETENTION_HOURS, type StoredRecord } from "../src/engine/record-store.ts";
+import { createShardSequencer, formatSequenceNumber } from "../src/engine/sequence-number.ts";
+import {
+  BLOCK_HEADER_BYTES,
+  decodeRecords,
+  encodeBlock,
+  encodedRecordBytes,
+  readBlockHeader,
+} from "../src/engine/storage/block-codec.ts";
+import { openDataDir } from "../src/engine/storage/data-dir.ts";
 
 const SHARDS = 4;
 const WRITERS = 8;
@@ -44,7 +51,7 @@ const BATCH = 500;
 const DATA_BYTES = 1024;
 const READ_LIMIT = 10_000;
 const READ_CALLS = 20;
-const SEGMENT_BYTES = 16 * 1024 * 1024;
+const CREATED_SECONDS = Math.floor(Date.now() / 1000);
 const TMPFS_MAGIC = 0x01021994;
 
 /** One PutRecords call's records, grouped by shard; counters are consecutive within a shard. */
@@ -54,209 +61,47 @@ interface Store {
   append(batch: Batch): Promise<void>;
   /** Up to `limit` records of `shard` from `fromCounter` on. */
   read(shard: number, fromCounter: number, limit: number): Promise<StoredRecord[]>;
-  /** Drops the oldest ~fraction of each shard; returns how many records went. */
-  dropOldest(fraction: number, counts: number[]): Promise<number>;
+  /**
+   * Retention: drops what arrived before `cutoffMs`, which is each shard's
+   * records below `counters[shard]`; returns how many records went.
+   */
+  dropBefore(cutoffMs: number, counters: readonly number[]): Promise<number>;
   /** What it takes to give freed space back to the filesystem, if anything. */
   reclaim?(): Promise<void>;
   close(): Promise<void>;
 }
 
-// --- the record encoding (the block codec's record layout) -------------------------------------
+// --- (a) the log: the engine's own store ----------------------------------------------------
 
-const RECORD_HEADER_BYTES = 16;
-const BLOCK_HEADER_BYTES = 24;
-
-function recordBytes(record: StoredRecord): number {
-  return (
-    RECORD_HEADER_BYTES +
-    record.sequenceNumber.length +
-    (record.sizeBytes - record.data.byteLength) +
-    (record.explicitHashKey?.length ?? 0) +
-    record.data.byteLength
-  );
-}
-
-function encodeRecord(target: Buffer, at: number, record: StoredRecord): number {
-  const hashKey = record.explicitHashKey ?? "";
-  target.writeDoubleLE(record.approximateArrivalTimestamp, at);
-  target.writeUInt32LE(record.data.byteLength, at + 8);
-  target.writeUInt16LE(record.sizeBytes - record.data.byteLength, at + 12);
-  target.writeUInt8(hashKey.length, at + 14);
-  target.writeUInt8(record.sequenceNumber.length, at + 15);
-  let next = at + RECORD_HEADER_BYTES;
-  next += target.write(record.sequenceNumber, next, "latin1");
-  next += target.write(record.partitionKey, next, "utf8");
-  next += target.write(hashKey, next, "latin1");
-  target.set(record.data, next);
-  return next + record.data.byteLength;
-}
-
-function decodeRecord(source: Buffer, at: number): { record: StoredRecord; next: number } {
-  const dataBytes = source.readUInt32LE(at + 8);
-  const keyBytes = source.readUInt16LE(at + 12);
-  const hashKeyBytes = source.readUInt8(at + 14);
-  const keyAt = at + RECORD_HEADER_BYTES + source.readUInt8(at + 15);
-  const hashKeyAt = keyAt + keyBytes;
-  const dataAt = hashKeyAt + hashKeyBytes;
-  const sequenceNumber = source.toString("latin1", at + RECORD_HEADER_BYTES, keyAt);
-  const partitionKey = source.toString("utf8", keyAt, hashKeyAt);
-  const explicitHashKey =
-    hashKeyBytes === 0 ? undefined : source.toString("latin1", hashKeyAt, dataAt);
-  const data = source.subarray(dataAt, dataAt + dataBytes);
-  const record = {
-    sequenceNumber,
-    data,
-    partitionKey,
-    explicitHashKey,
-    approximateArrivalTimestamp: source.readDoubleLE(at),
-    sizeBytes: dataBytes + keyBytes,
-  };
-  return { record, next: dataAt + dataBytes };
-}
-
-// --- (a) the stand-in log --------------------------------------------------------------------
-
-interface Segment {
-  handle: FileHandle;
-  path: string;
-  size: number;
-}
-interface BlockEntry {
-  segment: Segment;
-  position: number;
-  length: number;
-  firstCounter: number;
-  count: number;
-}
-
+/** The real thing: a data dir's store of one stream, with its group commit. */
 function createLog(dir: string, fsync: boolean): Store {
-  const segments: Segment[] = [];
-  const index: BlockEntry[][] = Array.from({ length: SHARDS }, () => []);
-  type Waiting = { buffer: Buffer; batch: Batch; done: () => void; fail: (e: unknown) => void };
-  let waiting: Waiting[] = [];
-  let flushing = false;
-
-  async function flush(): Promise<void> {
-    flushing = true;
-    while (waiting.length > 0) {
-      const group = waiting;
-      waiting = [];
-      try {
-        let segment = segments.at(-1);
-        if (segment === undefined || segment.size >= SEGMENT_BYTES) {
-          const path = join(dir, `${String(segments.length).padStart(12, "0")}.log`);
-          segment = { handle: await open(path, "w+"), path, size: 0 };
-          segments.push(segment);
-        }
-        const buffers = group.map((w) => w.buffer);
-        const bytes = buffers.reduce((sum, b) => sum + b.byteLength, 0);
-        const { bytesWritten } = await segment.handle.writev(buffers, segment.size);
-        if (bytesWritten !== bytes) throw new Error(`short write: ${bytesWritten} of ${bytes}`);
-        if (fsync) await segment.handle.datasync();
-        let position = segment.size;
-        for (const { buffer, batch } of group) {
-          let at = 0;
-          for (const { shard, firstCounter, records } of batch) {
-            const length = buffer.readUInt32LE(at + 4);
-            index[shard]!.push({
-              segment,
-              position: position + at,
-              length,
-              firstCounter,
-              count: records.length,
-            });
-            at += length;
-          }
-          position += buffer.byteLength;
-        }
-        segment.size = position;
-        for (const w of group) w.done();
-      } catch (error) {
-        for (const w of group) w.fail(error);
-      }
-    }
-    flushing = false;
-  }
-
+  const dataDir = openDataDir({ path: dir, fsync });
+  const log = dataDir.openStore("1-bench", {});
+  // The engine's sequence numbers count from 1: counter c of this harness is the log's c + 1.
+  const sequenceNumberOf = (shard: number, counter: number) =>
+    formatSequenceNumber({
+      shardCreatedSeconds: CREATED_SECONDS,
+      shardIndex: shard,
+      counter: BigInt(counter + 1),
+      recordSeconds: CREATED_SECONDS,
+    });
   return {
     append(batch) {
-      let bytes = 0;
-      for (const { records } of batch) {
-        bytes += BLOCK_HEADER_BYTES;
-        for (const record of records) bytes += recordBytes(record);
-      }
-      const buffer = Buffer.allocUnsafe(bytes);
-      let at = 0;
-      for (const { shard, records } of batch) {
-        const start = at;
-        at += BLOCK_HEADER_BYTES;
-        for (const record of records) at = encodeRecord(buffer, at, record);
-        buffer.writeUInt32LE(0x3142474b, start);
-        buffer.writeUInt32LE(at - start, start + 4);
-        buffer.writeUInt32LE(shard, start + 12);
-        buffer.writeUInt32LE(records.length, start + 16);
-        buffer.writeUInt32LE(0, start + 20);
-        buffer.writeUInt32LE(crc32(buffer.subarray(start + 12, at)), start + 8);
-      }
-      return new Promise((done, fail) => {
-        waiting.push({ buffer, batch, done, fail });
-        if (!flushing) void flush();
-      });
+      for (const { shard, records } of batch) for (const r of records) log.append(shard, r);
+      return log.stored();
     },
     async read(shard, fromCounter, limit) {
-      const entries = index[shard]!;
-      let lo = 0;
-      let hi = entries.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (entries[mid]!.firstCounter <= fromCounter) lo = mid;
-        else hi = mid - 1;
-      }
-      const wanted: BlockEntry[] = [];
-      for (let i = lo, n = 0; i < entries.length && n < limit + entries[lo]!.count; i++) {
-        wanted.push(entries[i]!);
-        n += entries[i]!.count;
-      }
-      const blocks = await Promise.all(
-        wanted.map(async (entry) => {
-          const buffer = Buffer.allocUnsafe(entry.length);
-          await entry.segment.handle.read(buffer, 0, entry.length, entry.position);
-          if (crc32(buffer.subarray(12)) !== buffer.readUInt32LE(8)) throw new Error("bad block");
-          return { entry, buffer };
-        }),
-      );
-      const out: StoredRecord[] = [];
-      for (const { entry, buffer } of blocks) {
-        let at = BLOCK_HEADER_BYTES;
-        for (let i = 0; i < entry.count && out.length < limit; i++) {
-          const { record, next } = decodeRecord(buffer, at);
-          if (entry.firstCounter + i >= fromCounter) out.push(record);
-          at = next;
-        }
-      }
-      return out;
+      const sequenceNumber = sequenceNumberOf(shard, fromCounter);
+      return log.read(shard, { from: { type: "AT_SEQUENCE_NUMBER", sequenceNumber }, limit });
     },
-    async dropOldest(fraction) {
-      // Whole closed segments only: the oldest `fraction` of them.
-      const drop = segments.splice(0, Math.floor((segments.length - 1) * fraction));
-      const gone = new Set(drop);
-      for (const segment of drop) {
-        await segment.handle.close();
-        await unlink(segment.path);
-      }
-      let dropped = 0;
-      for (const entries of index) {
-        let keep = 0;
-        while (keep < entries.length && gone.has(entries[keep]!.segment)) {
-          dropped += entries[keep]!.count;
-          keep++;
-        }
-        entries.splice(0, keep);
-      }
-      return dropped;
+    async dropBefore(cutoffMs) {
+      // Whole segment files whose newest record is older than the cutoff, as retention does.
+      const before = log.recordCount;
+      log.trimExpired(cutoffMs + DEFAULT_RETENTION_HOURS * 3_600_000);
+      return before - log.recordCount;
     },
     async close() {
-      for (const segment of segments) await segment.handle.close();
+      dataDir.close();
     },
   };
 }
@@ -309,11 +154,11 @@ function createSqlite(dir: string, fsync: boolean): Store {
         sizeBytes: (row.data as Uint8Array).byteLength,
       }));
     },
-    async dropOldest(fraction, counts) {
+    async dropBefore(_cutoffMs, counters) {
       let dropped = 0;
       db.exec("BEGIN");
-      counts.forEach((count, shard) => {
-        dropped += Number(remove.run(shard, Math.floor(count * fraction)).changes);
+      counters.forEach((below, shard) => {
+        dropped += Number(remove.run(shard, below).changes);
       });
       db.exec("COMMIT");
       db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -366,8 +211,10 @@ function createLmdb(openLmdb: LmdbOpen, dir: string, fsync: boolean, append: boo
       for (const { shard, firstCounter, records } of batch) {
         for (let i = 0; i < records.length; i++) {
           const record = records[i]!;
-          const value = Buffer.allocUnsafe(recordBytes(record));
-          encodeRecord(value, 0, record);
+          // The record as a block of one, in the log's format.
+          const bytes = encodedRecordBytes(record);
+          const value = Buffer.allocUnsafe(BLOCK_HEADER_BYTES + bytes);
+          encodeBlock(value, 0, shard, [record], bytes);
           last = shards[shard]!.put(counterKey(firstCounter + i), value, { append });
         }
       }
@@ -377,14 +224,15 @@ function createLmdb(openLmdb: LmdbOpen, dir: string, fsync: boolean, append: boo
     async read(shard, fromCounter, limit) {
       const out: StoredRecord[] = [];
       const range = shards[shard]!.getRange({ start: counterKey(fromCounter), limit });
-      for (const { value } of range) out.push(decodeRecord(value, 0).record);
+      for (const { value } of range)
+        out.push(...decodeRecords(value, 0, readBlockHeader(value, 0)!));
       return out;
     },
-    async dropOldest(fraction, counts) {
+    async dropBefore(_cutoffMs, counters) {
       let dropped = 0;
       root.transactionSync(() => {
-        counts.forEach((count, shard) => {
-          for (let c = 0; c < Math.floor(count * fraction); c++) {
+        counters.forEach((below, shard) => {
+          for (let c = 0; c < below; c++) {
             if (shards[shard]!.removeSync(counterKey(c))) dropped++;
           }
         });
@@ -400,16 +248,20 @@ function createNone(): Store {
   return {
     append: async () => {},
     read: async () => [],
-    dropOldest: async () => 0,
+    dropBefore: async () => 0,
     close: async () => {},
   };
 }
 
 // --- one measured run (a child process) ------------------------------------------------------
 
+/** Blocks allocated to the files under `dir`, as du counts them. */
 async function diskBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const name of await readdir(dir)) total += (await stat(join(dir, name))).blocks * 512;
+  for (const name of await readdir(dir, { recursive: true })) {
+    const file = await stat(join(dir, name));
+    if (file.isFile()) total += file.blocks * 512;
+  }
   return total;
 }
 
@@ -433,11 +285,15 @@ async function measure(storeName: string, fsync: boolean, baseDir: string, secon
   } else store = createNone();
 
   const pool = Array.from({ length: 64 }, () => randomBytes(DATA_BYTES));
-  const created = Math.floor(Date.now() / 1000);
-  const sequencers = Array.from({ length: SHARDS }, (_, s) => createShardSequencer(created, s));
+  const sequencers = Array.from({ length: SHARDS }, (_, s) =>
+    createShardSequencer(CREATED_SECONDS, s),
+  );
   const counts = new Array<number>(SHARDS).fill(0);
+  /** Each batch's arrival time and the counters before it, to find where retention cuts. */
+  const arrivals: { now: number; counters: number[] }[] = [];
   function nextBatch(): Batch {
     const now = Date.now();
+    arrivals.push({ now, counters: [...counts] });
     const seconds = Math.floor(now / 1000);
     return counts.map((firstCounter, shard) => {
       const records: StoredRecord[] = [];
@@ -499,7 +355,10 @@ async function measure(storeName: string, fsync: boolean, baseDir: string, secon
   const readSeconds = (performance.now() - readStart) / 1000;
 
   const dropStart = performance.now();
-  const dropped = await store.dropOldest(0.25, counts);
+  // Retention's cutoff where the oldest 25 % of the records end.
+  const totalCounted = counts.reduce((a, b) => a + b, 0);
+  const cut = arrivals.find((a) => a.counters.reduce((x, y) => x + y, 0) >= totalCounted / 4)!;
+  const dropped = await store.dropBefore(cut.now, cut.counters);
   const dropSeconds = (performance.now() - dropStart) / 1000;
   const diskAfterDrop = await diskBytes(dir);
   let reclaimSeconds: number | undefined;

@@ -183,3 +183,25 @@ void test("records are stored only once stored() resolves, and a store reopened 
   reopened.close();
   store.close();
 });
+
+void test("a flush that cannot encode its records still answers the calls waiting for them", async () => {
+  const commits: DiskRecordStore[] = [];
+  const store = openStore(tempDir(), Date.now, commits);
+  store.append(0, {
+    sequenceNumber: formatSequenceNumber({
+      shardCreatedSeconds: 1_700_000_000,
+      shardIndex: 0,
+      counter: 1n,
+      recordSeconds: 1_700_000_001,
+    }),
+    data: Buffer.from("data"),
+    partitionKey: "k",
+    approximateArrivalTimestamp: Date.now(),
+    sizeBytes: 1, // less than its data: no block can say so
+  });
+  const stored = store.stored();
+  await commits[0]!.commit();
+  await assert.rejects(stored);
+  assert.deepEqual(store.read(0), [], "nothing of it is kept");
+  store.close();
+});

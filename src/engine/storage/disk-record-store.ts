@@ -363,33 +363,16 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     const generation = appendGeneration;
     pending = new Map();
     const nowMs = now();
-    // Each shard's records as blocks of about TARGET_BLOCK_BYTES at most (or one larger record).
-    const blocks: { shardIndex: number; records: StoredRecord[]; bytes: number }[] = [];
-    let total = 0;
-    for (const [shardIndex, records] of batch) {
-      let block = { shardIndex, records: [] as StoredRecord[], bytes: 0 };
-      for (const record of records) {
-        const bytes = encodedRecordBytes(record);
-        if (
-          block.records.length > 0 &&
-          BLOCK_HEADER_BYTES + block.bytes + bytes > TARGET_BLOCK_BYTES
-        ) {
-          blocks.push(block);
-          block = { shardIndex, records: [], bytes: 0 };
-        }
-        block.records.push(record);
-        block.bytes += bytes;
-      }
-      blocks.push(block);
+    let encoded: EncodedBatch;
+    try {
+      encoded = encodeBatch(batch);
+    } catch (error) {
+      // Whatever went wrong, the callers waiting for these records get an answer.
+      failWrite(error as Error, generation);
+      return;
     }
-    for (const block of blocks) total += BLOCK_HEADER_BYTES + block.bytes;
-    const buffer = Buffer.allocUnsafe(total);
-    const offsets: number[] = [];
-    let at = 0;
-    for (const block of blocks) {
-      offsets.push(at);
-      at += encodeBlock(buffer, at, block.shardIndex, block.records, block.bytes);
-    }
+    const { buffer, blocks, offsets } = encoded;
+    const total = buffer.byteLength;
     let segment: Segment | undefined;
     let startSize = 0;
     try {
@@ -739,6 +722,44 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     },
   };
   return store;
+}
+
+interface EncodedBatch {
+  readonly buffer: Buffer;
+  readonly blocks: readonly { shardIndex: number; records: StoredRecord[]; bytes: number }[];
+  /** Where each block starts in `buffer`. */
+  readonly offsets: readonly number[];
+}
+
+/** Each shard's records as blocks of about TARGET_BLOCK_BYTES at most (or one larger record), in one buffer. */
+function encodeBatch(batch: ReadonlyMap<number, StoredRecord[]>): EncodedBatch {
+  const blocks: { shardIndex: number; records: StoredRecord[]; bytes: number }[] = [];
+  for (const [shardIndex, records] of batch) {
+    let block = { shardIndex, records: [] as StoredRecord[], bytes: 0 };
+    for (const record of records) {
+      const bytes = encodedRecordBytes(record);
+      if (
+        block.records.length > 0 &&
+        BLOCK_HEADER_BYTES + block.bytes + bytes > TARGET_BLOCK_BYTES
+      ) {
+        blocks.push(block);
+        block = { shardIndex, records: [], bytes: 0 };
+      }
+      block.records.push(record);
+      block.bytes += bytes;
+    }
+    blocks.push(block);
+  }
+  let total = 0;
+  for (const block of blocks) total += BLOCK_HEADER_BYTES + block.bytes;
+  const buffer = Buffer.allocUnsafe(total);
+  const offsets: number[] = [];
+  let at = 0;
+  for (const block of blocks) {
+    offsets.push(at);
+    at += encodeBlock(buffer, at, block.shardIndex, block.records, block.bytes);
+  }
+  return { buffer, blocks, offsets };
 }
 
 /** A sequence number's counter: its position in its shard, which orders the shard's numbers. */

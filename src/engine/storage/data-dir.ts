@@ -90,11 +90,26 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
 
     loadState() {
       const file = join(path, STATE_FILE);
-      if (!existsSync(file)) return undefined;
-      const state = readJsonFile(file) as EngineSnapshot;
-      if (state.version !== SNAPSHOT_VERSION) {
+      if (!existsSync(file)) {
+        // Starting empty would delete them (`keepOnly`): what they belong to is not known.
+        const kept = readdirSync(streamsDir).length;
+        if (kept > 0) {
+          throw new Error(
+            `${file} is missing, but ${streamsDir} holds the files of ${kept} stream(s): ` +
+              `restore ${STATE_FILE}, or move ${streamsDir} away to start empty`,
+          );
+        }
+        return undefined;
+      }
+      const state = readJsonFile(file) as EngineSnapshot | null;
+      if (state?.version === SNAPSHOT_VERSION && !Array.isArray(state.streams)) {
         throw new Error(
-          `${file} has version ${String(state.version)}; this gateway reads version ${SNAPSHOT_VERSION}`,
+          `${file} is damaged (it has no list of streams); the data dir cannot be opened`,
+        );
+      }
+      if (state?.version !== SNAPSHOT_VERSION) {
+        throw new Error(
+          `${file} has version ${String(state?.version)}; this gateway reads version ${SNAPSHOT_VERSION}`,
         );
       }
       return state;

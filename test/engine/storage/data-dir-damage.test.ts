@@ -1,0 +1,120 @@
+/**
+ * A data dir damaged while the gateway was stopped (cleanly): the next start
+ * either keeps what is intact without handing out a sequence number again,
+ * or refuses with a message that names the file — never deletes records
+ * silently.
+ */
+import assert from "node:assert/strict";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { createEngine, type Engine, openDataDir } from "../../../src/engine/index.ts";
+
+const roots: string[] = [];
+after(() => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const root = mkdtempSync(join(tmpdir(), "kg-data-dir-damage-"));
+  roots.push(root);
+  return root;
+}
+
+function open(path: string, problems: string[] = []): Engine {
+  return createEngine({
+    storage: openDataDir({
+      path,
+      fsync: false,
+      onProblem: (_stream, problem) => problems.push(problem.message),
+    }),
+    throttle: false,
+  });
+}
+
+/** Writes `count` records to a new one-shard stream `s` and shuts down cleanly; the newest number. */
+async function writeAndClose(path: string, count: number): Promise<bigint> {
+  const engine = open(path);
+  engine.createStream({ streamName: "s", shardCount: 1 });
+  let newest = 0n;
+  for (let i = 0; i < count; i++) {
+    const { sequenceNumber } = await engine.putRecordStored({
+      streamName: "s",
+      partitionKey: "k",
+      data: Buffer.from(`record ${i}`),
+    });
+    newest = BigInt(sequenceNumber);
+  }
+  engine.close();
+  return newest;
+}
+
+function streamDir(path: string): string {
+  const streams = join(path, "streams");
+  return join(streams, readdirSync(streams)[0]!);
+}
+
+function lastSegment(path: string): string {
+  const dir = streamDir(path);
+  const segments = readdirSync(dir)
+    .filter((name) => name.endsWith(".log"))
+    .sort();
+  return join(dir, segments.at(-1)!);
+}
+
+async function nextNumber(engine: Engine): Promise<bigint> {
+  const { sequenceNumber } = await engine.putRecordStored({
+    streamName: "s",
+    partitionKey: "k",
+    data: Buffer.from("after"),
+  });
+  return BigInt(sequenceNumber);
+}
+
+void test("a segment tail cut after a clean shutdown: the numbers it held are not handed out again", async () => {
+  const path = tempDir();
+  const newest = await writeAndClose(path, 20);
+  const segment = lastSegment(path);
+  truncateSync(segment, Math.floor(statSync(segment).size / 2));
+  const problems: string[] = [];
+  const engine = open(path, problems);
+  assert.equal(problems.length, 1, "the cut is reported");
+  const next = await nextNumber(engine);
+  engine.close();
+  assert.ok(next > newest, `${next} must be above ${newest}, read before the damage`);
+});
+
+void test("the last segment deleted after a clean shutdown: its numbers are not handed out again", async () => {
+  const path = tempDir();
+  const newest = await writeAndClose(path, 20);
+  rmSync(lastSegment(path));
+  const engine = open(path);
+  const next = await nextNumber(engine);
+  engine.close();
+  assert.ok(next > newest, `${next} must be above ${newest}, read before the damage`);
+});
+
+void test("state.json without its list of streams: the start refuses naming the file", async () => {
+  const path = tempDir();
+  await writeAndClose(path, 1);
+  writeFileSync(join(path, "state.json"), '{"version":1,"streams":null}');
+  assert.throws(() => open(path), /state\.json is damaged/);
+});
+
+void test("state.json deleted while streams' files remain: the start refuses and deletes nothing", async () => {
+  const path = tempDir();
+  await writeAndClose(path, 5);
+  rmSync(join(path, "state.json"));
+  const segment = lastSegment(path);
+  assert.throws(() => open(path), /state\.json is missing/);
+  assert.ok(existsSync(segment), "the records' files are kept");
+});

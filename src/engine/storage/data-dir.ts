@@ -3,14 +3,24 @@
  *
  *     state.json          the engine's state besides records (`snapshot.ts`), replaced atomically
  *     streams/<key>/      one stream's log: segment files and high-water.json (`disk-record-store.ts`)
- *     lock                the pid of the process using the dir
+ *     lock                the pid and place (host, pid namespace) of the process using the dir
  *     clean               present only after a clean shutdown
  *
  * It also runs the group commit: stores ask for a commit when they get
  * records; one commit at a time flushes every store that asked and syncs
  * them together, and the calls that arrive meanwhile share the next one.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { RecordStoreOptions } from "../record-store.ts";
 import { type EngineSnapshot, SNAPSHOT_VERSION } from "../snapshot.ts";
@@ -64,7 +74,7 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
   const { path, fsync } = options;
   const streamsDir = join(path, STREAMS_DIR);
   mkdirSync(streamsDir, { recursive: true });
-  takeLock(path);
+  const releaseLock = takeLock(path);
   const cleanStart = existsSync(join(path, CLEAN_FILE));
   // From here on a crash is an unclean shutdown, until `close` says otherwise.
   rmSync(join(path, CLEAN_FILE), { force: true });
@@ -158,6 +168,7 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
       for (const store of stores.values()) store.close();
       stores.clear();
       writeAtomically(join(path, CLEAN_FILE), "", fsync);
+      releaseLock();
       rmSync(join(path, LOCK_FILE), { force: true });
     },
   };
@@ -195,20 +206,75 @@ function createCommitter() {
   };
 }
 
+/** How often the holder of a lock touches it, and how long untouched it is taken for abandoned. */
+const LOCK_REFRESH_MS = 1_000;
+const LOCK_STALE_MS = 5_000;
+
+/**
+ * Where this process runs: its pid means something only to processes of the
+ * same host and pid namespace (two containers on one volume are both pid 1).
+ */
+function lockPlace(): string {
+  let namespace = "";
+  try {
+    namespace = readlinkSync("/proc/self/ns/pid");
+  } catch {
+    // Not Linux: the host name alone.
+  }
+  return `${hostname()}/${namespace}`;
+}
+
 /**
  * Refuses a dir another live process uses. The lock is a pid, not a held
- * file lock (Node has none): a process killed with -9 leaves it behind, and
- * the next start takes it over once that pid is gone.
+ * file lock (Node has none): a process killed with -9 leaves it behind. One
+ * of the same place is taken over once that pid is gone; one of another place
+ * (another container or host), whose pid cannot be asked, once it has not been
+ * touched for `LOCK_STALE_MS` — its holder touches it every `LOCK_REFRESH_MS`.
+ * Returns the refresher to stop on close.
  */
-function takeLock(path: string): void {
+function takeLock(path: string): () => void {
   const file = join(path, LOCK_FILE);
+  const place = lockPlace();
   if (existsSync(file)) {
-    const pid = Number(readFileSync(file, "utf8").trim());
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`data dir ${path} is in use by process ${pid}`);
+    const [pidText = "", ...rest] = readFileSync(file, "utf8").trim().split(" ");
+    const pid = Number(pidText);
+    const holderPlace = rest.join(" ");
+    if (holderPlace === "" || holderPlace === place) {
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`data dir ${path} is in use by process ${pid}`);
+      }
+    } else {
+      waitForAbandonedLock(file, path, pid, holderPlace);
     }
   }
-  writeAtomically(file, String(process.pid), false);
+  writeAtomically(file, `${process.pid} ${place}`, false);
+  const refresher = setInterval(() => {
+    try {
+      const now = new Date();
+      utimesSync(file, now, now);
+    } catch {
+      // Gone or unwritable: the next touch tries again.
+    }
+  }, LOCK_REFRESH_MS);
+  refresher.unref();
+  return () => clearInterval(refresher);
+}
+
+/** Waits until a lock of another place has gone untouched for `LOCK_STALE_MS`; throws once it is touched. */
+function waitForAbandonedLock(file: string, path: string, pid: number, place: string): void {
+  const first = statSync(file).mtimeMs;
+  // The start is synchronous (nothing else runs yet): it sleeps in short steps.
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() - first < LOCK_STALE_MS) {
+    Atomics.wait(sleeper, 0, 0, LOCK_REFRESH_MS / 4);
+    const last = statSync(file).mtimeMs;
+    if (last !== first) {
+      throw new Error(
+        `data dir ${path} is in use by process ${pid} of ${place}: its lock is touched every ` +
+          `${LOCK_REFRESH_MS} ms (one untouched for ${LOCK_STALE_MS} ms is taken over)`,
+      );
+    }
+  }
 }
 
 function isAlive(pid: number): boolean {

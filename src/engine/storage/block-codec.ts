@@ -114,6 +114,23 @@ export function blockIsIntact(source: Buffer, offset: number, header: BlockHeade
   return crc32(source.subarray(offset + 12, offset + header.length)) === header.crc;
 }
 
+/**
+ * Whether the block's records fill it exactly, each within it. A block the
+ * writer made always does; one that only passes its checksum may be a
+ * client's record data that looks like a block, found when the scan after
+ * damage looks for the next block, and must not be walked out of bounds.
+ */
+export function blockIsWellFormed(source: Buffer, offset: number, header: BlockHeader): boolean {
+  const end = offset + header.length;
+  let at = offset + BLOCK_HEADER_BYTES;
+  for (let i = 0; i < header.recordCount; i++) {
+    if (at + RECORD_HEADER_BYTES > end) return false;
+    at = recordLayoutAt(source, at).end;
+    if (at > end) return false;
+  }
+  return at === end;
+}
+
 /** Where the parts of the record at `at` lie, and where the next one starts. */
 export interface RecordLayout {
   readonly arrival: number;

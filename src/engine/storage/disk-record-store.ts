@@ -40,6 +40,7 @@ import { parseSequenceNumber } from "../sequence-number.ts";
 import {
   BLOCK_HEADER_BYTES,
   blockIsIntact,
+  blockIsWellFormed,
   decodeRecords,
   encodeBlock,
   encodedRecordBytes,
@@ -809,7 +810,9 @@ function chunkReader(fd: number) {
       const header = readBlockHeader(chunk, offset - chunkStart);
       if (header === undefined || !cover(offset, header.length)) return undefined;
       const at = offset - chunkStart;
-      if (!blockIsIntact(chunk, at, header)) return undefined;
+      if (!blockIsIntact(chunk, at, header) || !blockIsWellFormed(chunk, at, header)) {
+        return undefined;
+      }
       return { buffer: chunk, offset: at, length: header.length };
     },
     /** The offset of the next intact block from `offset` on, if any: the end of a corrupt stretch. */

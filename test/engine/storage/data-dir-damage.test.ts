@@ -9,6 +9,7 @@ import {
   existsSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   truncateSync,
@@ -17,7 +18,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { crc32 } from "node:zlib";
 import { createEngine, type Engine, openDataDir } from "../../../src/engine/index.ts";
+import { formatSequenceNumber } from "../../../src/engine/sequence-number.ts";
+import { encodeBlock, encodedRecordBytes } from "../../../src/engine/storage/block-codec.ts";
 
 const roots: string[] = [];
 after(() => {
@@ -117,4 +121,52 @@ void test("state.json deleted while streams' files remain: the start refuses and
   const segment = lastSegment(path);
   assert.throws(() => open(path), /state\.json is missing/);
   assert.ok(existsSync(segment), "the records' files are kept");
+});
+
+void test("a client's record that looks like a block, inside a damaged block: skipped with it, not walked out of bounds", async () => {
+  const path = tempDir();
+  let engine = open(path);
+  engine.createStream({ streamName: "s", shardCount: 1 });
+  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: Buffer.from("first") });
+  const inner = {
+    sequenceNumber: formatSequenceNumber({
+      shardCreatedSeconds: 1,
+      shardIndex: 0,
+      counter: 5n,
+      recordSeconds: 1,
+    }),
+    data: Buffer.from("not a record of the log"),
+    partitionKey: "p",
+    approximateArrivalTimestamp: Date.now(),
+    sizeBytes: 24,
+  };
+  const bytes = encodedRecordBytes(inner);
+  const lookalike = Buffer.alloc(24 + bytes);
+  encodeBlock(lookalike, 0, 0, [inner], bytes);
+  lookalike.writeUInt32LE(1000, 16); // more records than it holds, under a checksum that matches
+  lookalike.writeUInt32LE(crc32(lookalike.subarray(12)), 8);
+  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: lookalike });
+  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: Buffer.from("last") });
+  engine.close();
+
+  const segment = lastSegment(path);
+  const bytesOnDisk = readFileSync(segment);
+  const second = bytesOnDisk.indexOf(Buffer.from("KGB1"), 1);
+  bytesOnDisk[second + 8]! ^= 0xff; // the checksum of the block holding the look-alike
+  writeFileSync(segment, bytesOnDisk);
+
+  const problems: string[] = [];
+  engine = open(path, problems);
+  const { shardIterator } = engine.getShardIterator({
+    streamName: "s",
+    shardId: "shardId-000000000000",
+    shardIteratorType: "TRIM_HORIZON",
+  });
+  const { records } = engine.getRecords({ shardIterator: shardIterator!, limit: 100 });
+  engine.close();
+  assert.deepEqual(
+    records.map((r) => Buffer.from(r.data).toString()),
+    ["first", "last"],
+  );
+  assert.equal(problems.length, 1, problems.join("; "));
 });

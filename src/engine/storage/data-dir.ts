@@ -58,6 +58,8 @@ export interface DataDirOptions {
   readonly onProblem?: ((stream: string, problem: StorageProblem) => void) | undefined;
   /** Told when writes start failing and when they work again. */
   readonly onWriteHealth?: ((error: Error | undefined) => void) | undefined;
+  /** How often every stream's expired segment files are deleted, written to or not. Default: a minute. */
+  readonly sweepMs?: number | undefined;
 }
 
 /** The directory of a stream incarnation in the data dir: names are `[a-zA-Z0-9_.-]+`, safe as file names. */
@@ -85,6 +87,11 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
   let writeError: Error | undefined;
 
   const committer = createCommitter();
+  // Writes and reads trim their stream; a stream nobody touches is trimmed here.
+  const sweeper = setInterval(() => {
+    for (const store of stores.values()) store.trimExpired();
+  }, options.sweepMs ?? 60_000);
+  sweeper.unref();
 
   function noteWriteHealth(store: DiskRecordStore, error: Error | undefined): void {
     const wasFailing = failing.size > 0;
@@ -165,6 +172,7 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
     },
 
     close() {
+      clearInterval(sweeper);
       for (const store of stores.values()) store.close();
       stores.clear();
       writeAtomically(join(path, CLEAN_FILE), "", fsync);

@@ -196,6 +196,13 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     return segment.fd;
   }
 
+  /** Closes a segment's file; it is opened again when next needed. */
+  function releaseFd(segment: Segment): void {
+    if (segment.fd === undefined) return;
+    closeSync(segment.fd);
+    segment.fd = undefined;
+  }
+
   function indexOf(shardIndex: number): BlockIndex {
     let index = shards.get(shardIndex);
     if (index === undefined) {
@@ -288,6 +295,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       offset = next;
     }
     segment.size = isLast ? offset : reader.fileSize;
+    // Only the last segment, which takes writes, keeps its file open: a stream may have thousands.
+    if (!isLast) releaseFd(segment);
     segments.push(segment);
   }
 
@@ -343,6 +352,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     if (last?.fd !== undefined) {
       // What it holds is stored before the log goes on in another file.
       if (fsync) fdatasyncSync(last.fd);
+      releaseFd(last);
     }
     const base = logEnd();
     const segment: Segment = {
@@ -605,10 +615,15 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     const buffer = Buffer.allocUnsafe(length);
     const offset = position - segment.base;
     let read = 0;
-    while (read < length) {
-      const n = readSync(fdOf(segment), buffer, read, length - read, offset + read);
-      if (n === 0) break;
-      read += n;
+    try {
+      while (read < length) {
+        const n = readSync(fdOf(segment), buffer, read, length - read, offset + read);
+        if (n === 0) break;
+        read += n;
+      }
+    } finally {
+      // An earlier segment is read now and then: its file is not kept open.
+      if (segment !== segments.at(-1)) releaseFd(segment);
     }
     const header = read === length ? readBlockHeader(buffer, 0) : undefined;
     if (header === undefined || header.length !== length || !blockIsIntact(buffer, 0, header)) {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { cpSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, suite, test } from "node:test";
-import { readBlockHeader } from "../../src/engine/storage/block-codec.ts";
+import { readBlockHeader, SEGMENT_HEADER_BYTES } from "../../src/engine/storage/block-codec.ts";
 import type { StorageProblem } from "../../src/engine/storage/disk-record-store.ts";
 import { createManualClock } from "./helpers.ts";
 import {
@@ -59,7 +59,7 @@ async function makePristine(clean: boolean): Promise<Pristine> {
   const segment = join(stream, files[0]!).slice(dir.length + 1);
   const bytes = readFileSync(join(dir, segment));
   const blocks: Pristine["blocks"] = [];
-  let offset = 0;
+  let offset = SEGMENT_HEADER_BYTES;
   while (offset < bytes.byteLength) {
     const header = readBlockHeader(bytes, offset);
     assert.ok(header !== undefined, `a block at ${offset}`);
@@ -292,7 +292,8 @@ suite("damage in an earlier segment", () => {
   test("a flipped byte in its last block is reported and the later segment is kept", async () => {
     const { dir, clock, data, files } = await twoSegments();
     const bytes = readFileSync(files[0]!);
-    const lastBlock = bytes.byteLength / 2; // two blocks of the same size
+    // Two blocks of the same size after the segment's header.
+    const lastBlock = SEGMENT_HEADER_BYTES + (bytes.byteLength - SEGMENT_HEADER_BYTES) / 2;
     bytes[bytes.byteLength - 5]! ^= 0x01;
     writeFileSync(files[0]!, bytes);
     const { engine, problems } = openEngine(dir, { now: clock.now });
@@ -316,7 +317,10 @@ suite("damage in an earlier segment", () => {
     const { engine, problems } = openEngine(dir, { now: clock.now });
     assert.deepEqual(dataOf(engine), [...data[0]!, ...data[2]!, ...data[3]!]);
     assert.equal(problems.length, 1, describeProblems(problems));
-    assert.equal(problems[0]!.problem.offset, size / 2);
+    assert.equal(
+      problems[0]!.problem.offset,
+      SEGMENT_HEADER_BYTES + (size - SEGMENT_HEADER_BYTES) / 2,
+    );
     engine.close();
   });
 });
@@ -367,5 +371,23 @@ void test("damage found on opening moves the numbers on even when the high water
     records: recordsNamed("after", 1),
   });
   assert.ok(BigInt(output.records[0]!.sequenceNumber!) > highest, "above every number handed out");
+  engine.close();
+});
+
+void test("a segment torn as it was made (no whole header) is removed and reported, and writes go on", async () => {
+  const pristine = await makePristine(true);
+  const work = join(temporaryDir(), "dir");
+  const highest = pristine.blocks.at(-1)!.sequenceNumbers.at(-1)!;
+  const dir = damagedCopy(pristine, work, (file) => truncateSync(file, SEGMENT_HEADER_BYTES - 3));
+  const { engine, problems } = openEngine(dir, {}, { fsync: false });
+  assert.equal(problems.length, 1, describeProblems(problems));
+  assert.match(problems[0]!.problem.message, /torn as it was made/);
+  assert.deepEqual(dataOf(engine), []);
+  const output = await engine.putRecordsStored({
+    streamName: "s",
+    records: recordsNamed("after", 1),
+  });
+  assert.ok(BigInt(output.records[0]!.sequenceNumber!) > highest);
+  assert.deepEqual(dataOf(engine), [text(recordsNamed("after", 1)[0]!.data)]);
   engine.close();
 });

@@ -8,7 +8,7 @@
  * | ----- | ------------------------------------------------------- |
  * | 4     | magic `KGB1`                                            |
  * | 4     | length of the whole block, header included              |
- * | 4     | CRC-32 of every byte after this field                   |
+ * | 4     | CRC-32 of every byte after this field, seeded with the segment's salt |
  * | 4     | shard index                                             |
  * | 4     | record count                                            |
  * | 4     | reserved, 0                                             |
@@ -91,8 +91,17 @@ export function encodeBlock(
     target.set(record.data, at);
     at += record.data.byteLength;
   }
-  target.writeUInt32LE(crc32(target.subarray(offset + 12, offset + length)), offset + 8);
   return length;
+}
+
+/**
+ * Writes the checksum of the block at `offset`, seeded with its segment's
+ * salt: a client's record data that copies a block, checksum and all, does
+ * not pass for one in another segment, or in its own (the salt is not in
+ * any answer).
+ */
+export function sealBlock(target: Buffer, offset: number, length: number, salt: number): void {
+  target.writeUInt32LE(crc32(target.subarray(offset + 12, offset + length), salt), offset + 8);
 }
 
 /** The header at `offset`, or undefined when no block starts there (no magic, or a length that cannot be). */
@@ -110,8 +119,35 @@ export function readBlockHeader(source: Buffer, offset: number): BlockHeader | u
 }
 
 /** Whether the whole block (header at `offset`, all its bytes in `source`) matches its checksum. */
-export function blockIsIntact(source: Buffer, offset: number, header: BlockHeader): boolean {
-  return crc32(source.subarray(offset + 12, offset + header.length)) === header.crc;
+export function blockIsIntact(
+  source: Buffer,
+  offset: number,
+  header: BlockHeader,
+  salt: number,
+): boolean {
+  return crc32(source.subarray(offset + 12, offset + header.length), salt) === header.crc;
+}
+
+/**
+ * A segment file starts with its own header: magic `KGS1`, the salt of its
+ * blocks' checksums (random, per file), 8 bytes reserved.
+ */
+export const SEGMENT_HEADER_BYTES = 16;
+const SEGMENT_MAGIC = 0x3153474b; // "KGS1" read little-endian
+
+export function encodeSegmentHeader(salt: number): Buffer {
+  const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
+  header.writeUInt32LE(SEGMENT_MAGIC, 0);
+  header.writeUInt32LE(salt, 4);
+  return header;
+}
+
+/** The salt of a segment whose file starts with `source`, or undefined when it has no intact header. */
+export function readSegmentSalt(source: Buffer): number | undefined {
+  if (source.byteLength < SEGMENT_HEADER_BYTES || source.readUInt32LE(0) !== SEGMENT_MAGIC) {
+    return undefined;
+  }
+  return source.readUInt32LE(4);
 }
 
 /**

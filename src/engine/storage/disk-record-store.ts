@@ -14,6 +14,8 @@
  * the last intact block; a corrupt stretch with intact blocks after it is
  * skipped, reported, and what follows it kept.
  */
+
+import { randomBytes } from "node:crypto";
 import {
   closeSync,
   fdatasync,
@@ -44,8 +46,12 @@ import {
   decodeRecords,
   encodeBlock,
   encodedRecordBytes,
+  encodeSegmentHeader,
   readBlockHeader,
+  readSegmentSalt,
   recordLayoutAt,
+  SEGMENT_HEADER_BYTES,
+  sealBlock,
   TARGET_BLOCK_BYTES,
 } from "./block-codec.ts";
 import { BlockIndex } from "./block-index.ts";
@@ -107,7 +113,10 @@ export interface DiskRecordStore extends RecordStore {
 interface Segment {
   /** The log position of its first byte, its name. */
   readonly base: number;
+  /** Bytes in the file, its header included. */
   size: number;
+  /** Its blocks' checksum seed, from its header; undefined for a segment whose header is damaged (no blocks). */
+  readonly salt: number | undefined;
   /** Open for reads (and writes, for the last); undefined until needed. */
   fd: number | undefined;
   firstArrival: number;
@@ -251,15 +260,45 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
   function scanSegment(base: number, isLast: boolean): void {
     const name = `${String(base).padStart(20, "0")}${SEGMENT_SUFFIX}`;
     const fd = openSync(join(dir, name), "r+");
+    const fileHeader = Buffer.alloc(SEGMENT_HEADER_BYTES);
+    const salt = readSegmentSalt(
+      fileHeader.subarray(0, readSync(fd, fileHeader, 0, SEGMENT_HEADER_BYTES, 0)),
+    );
+    const reader = chunkReader(fd, salt ?? 0);
     const segment: Segment = {
       base,
-      size: 0,
+      size: reader.fileSize,
+      salt,
       fd,
       firstArrival: Number.POSITIVE_INFINITY,
       lastArrival: Number.NEGATIVE_INFINITY,
     };
-    const reader = chunkReader(fd);
-    let offset = 0;
+    if (salt === undefined) {
+      const tornAsMade = reader.fileSize <= SEGMENT_HEADER_BYTES;
+      if (reader.fileSize > 0) {
+        damaged = true;
+        options.onProblem?.({
+          message: tornAsMade
+            ? "segment torn as it was made removed: it held nothing"
+            : "segment without an intact header kept but skipped: its blocks cannot be checked",
+          segment: name,
+          offset: 0,
+          bytes: reader.fileSize,
+        });
+      }
+      if (tornAsMade && isLast) {
+        closeSync(fd);
+        rmSync(join(dir, name), { force: true });
+        droppedEnd = base;
+        return;
+      }
+      // Kept, for whoever looks into it; it takes no writes and goes with retention, dated by its file.
+      segment.lastArrival = fstatSync(fd).mtimeMs;
+      releaseFd(segment);
+      segments.push(segment);
+      return;
+    }
+    let offset = SEGMENT_HEADER_BYTES;
     while (offset < reader.fileSize) {
       const block = reader.intactBlockAt(offset);
       if (block !== undefined) {
@@ -339,7 +378,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     const last = segments.at(-1);
     if (
       last !== undefined &&
-      (last.size === 0 ||
+      last.salt !== undefined &&
+      (!holdsBlocks(last) ||
         (last.size + bytes <= segmentBytes && nowMs - last.firstArrival < MAX_SEGMENT_AGE_MS))
     ) {
       return last;
@@ -355,10 +395,14 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       releaseFd(last);
     }
     const base = logEnd();
+    const salt = randomBytes(4).readUInt32LE(0);
+    const fd = openSync(segmentPath(base), "w+");
+    writeFully(fd, encodeSegmentHeader(salt), 0);
     const segment: Segment = {
       base,
-      size: 0,
-      fd: openSync(segmentPath(base), "w+"),
+      size: SEGMENT_HEADER_BYTES,
+      salt,
+      fd,
       firstArrival: Number.POSITIVE_INFINITY,
       lastArrival: Number.NEGATIVE_INFINITY,
     };
@@ -389,6 +433,9 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     try {
       segment = writableSegment(total, nowMs);
       startSize = segment.size;
+      blocks.forEach((block, i) => {
+        sealBlock(buffer, offsets[i]!, BLOCK_HEADER_BYTES + block.bytes, segment!.salt!);
+      });
       writeFully(fdOf(segment), buffer, startSize);
     } catch (error) {
       // Nothing of the batch is kept: the file is cut back to where it ended.
@@ -501,8 +548,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     let dropped = false;
     while (segments.length > 0) {
       const oldest = segments[0]!;
-      const expired = oldest.size > 0 && oldest.lastArrival < cutoff;
-      const overCap = diskBytes > limitBytes && oldest.size > 0;
+      const expired = holdsBlocks(oldest) && oldest.lastArrival < cutoff;
+      const overCap = diskBytes > limitBytes && holdsBlocks(oldest);
       if (!expired && !overCap) break;
       dropOldest();
       dropped = true;
@@ -626,7 +673,11 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       if (segment !== segments.at(-1)) releaseFd(segment);
     }
     const header = read === length ? readBlockHeader(buffer, 0) : undefined;
-    if (header === undefined || header.length !== length || !blockIsIntact(buffer, 0, header)) {
+    if (
+      header === undefined ||
+      header.length !== length ||
+      !blockIsIntact(buffer, 0, header, segment.salt ?? 0)
+    ) {
       options.onProblem?.({
         message: "a block read back is corrupt; its records are skipped",
         segment: segmentPath(segment.base),
@@ -778,6 +829,11 @@ function encodeBatch(batch: ReadonlyMap<number, StoredRecord[]>): EncodedBatch {
   return { buffer, blocks, offsets };
 }
 
+/** Whether a segment holds anything beside its header (a damaged one counts: its bytes are there). */
+function holdsBlocks(segment: Segment): boolean {
+  return segment.size > SEGMENT_HEADER_BYTES;
+}
+
 /** A sequence number's counter: its position in its shard, which orders the shard's numbers. */
 function counterOf(sequenceNumber: string): number {
   const fields = parseSequenceNumber(sequenceNumber);
@@ -795,7 +851,7 @@ function writeFully(fd: number, buffer: Buffer, position: number): void {
  * Reads a segment in large chunks for the scan on opening, so a segment of
  * many small blocks costs a few reads, not two per block.
  */
-function chunkReader(fd: number) {
+function chunkReader(fd: number, salt: number) {
   const fileSize = fstatSync(fd).size;
   let chunk = Buffer.alloc(0);
   let chunkStart = 0;
@@ -825,7 +881,7 @@ function chunkReader(fd: number) {
       const header = readBlockHeader(chunk, offset - chunkStart);
       if (header === undefined || !cover(offset, header.length)) return undefined;
       const at = offset - chunkStart;
-      if (!blockIsIntact(chunk, at, header) || !blockIsWellFormed(chunk, at, header)) {
+      if (!blockIsIntact(chunk, at, header, salt) || !blockIsWellFormed(chunk, at, header)) {
         return undefined;
       }
       return { buffer: chunk, offset: at, length: header.length };

@@ -151,7 +151,7 @@ void test("a client's record that looks like a block, inside a damaged block: sk
 
   const segment = lastSegment(path);
   const bytesOnDisk = readFileSync(segment);
-  const second = bytesOnDisk.indexOf(Buffer.from("KGB1"), 1);
+  const second = bytesOnDisk.indexOf(Buffer.from("KGB1"), 20); // after the segment's header and first block's magic
   bytesOnDisk[second + 8]! ^= 0xff; // the checksum of the block holding the look-alike
   writeFileSync(segment, bytesOnDisk);
 
@@ -169,4 +169,43 @@ void test("a client's record that looks like a block, inside a damaged block: sk
     ["first", "last"],
   );
   assert.equal(problems.length, 1, problems.join("; "));
+});
+
+void test("a client's record that is a whole well-formed block, inside a damaged block: not taken for one (the checksum is salted per segment)", async () => {
+  const path = tempDir();
+  let engine = open(path);
+  engine.createStream({ streamName: "s", shardCount: 1 });
+  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: Buffer.from("first") });
+  const forged = {
+    sequenceNumber: formatSequenceNumber({
+      shardCreatedSeconds: 1,
+      shardIndex: 0,
+      counter: 5n,
+      recordSeconds: 1,
+    }),
+    data: Buffer.from("forged"),
+    partitionKey: "p",
+    approximateArrivalTimestamp: Date.now(),
+    sizeBytes: 7,
+  };
+  const bytes = encodedRecordBytes(forged);
+  const lookalike = Buffer.alloc(24 + bytes);
+  encodeBlock(lookalike, 0, 0, [forged], bytes);
+  lookalike.writeUInt32LE(crc32(lookalike.subarray(12)), 8); // what an unsalted checksum would be
+  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: lookalike });
+  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: Buffer.from("last") });
+  engine.close();
+
+  const segment = lastSegment(path);
+  const bytesOnDisk = readFileSync(segment);
+  const second = bytesOnDisk.indexOf(Buffer.from("KGB1"), 20);
+  bytesOnDisk[second + 8]! ^= 0xff; // the checksum of the block holding the look-alike
+  writeFileSync(segment, bytesOnDisk);
+
+  engine = open(path, []);
+  const data = engine
+    .readRecords({ streamName: "s" }, "shardId-000000000000")
+    .map((r) => Buffer.from(r.data).toString());
+  engine.close();
+  assert.deepEqual(data, ["first", "last"], "the forged record is not in the shard");
 });

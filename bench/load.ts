@@ -26,7 +26,10 @@ export interface Throughput {
 }
 
 /** Distinct partition keys over all shards, and one shared payload. */
-function requestOf(options: ThroughputOptions, offset: number) {
+function requestOf(
+  options: Pick<ThroughputOptions, "streamName" | "batch" | "recordBytes">,
+  offset: number,
+) {
   const data = new Uint8Array(options.recordBytes).fill(120);
   return {
     streamName: options.streamName,
@@ -35,6 +38,20 @@ function requestOf(options: ThroughputOptions, offset: number) {
       partitionKey: `key-${offset + i}`,
     })),
   };
+}
+
+/** Runs `inFlight` callers back to back, each sending its next call when the last one answers, until `done()`. */
+async function runCallers(
+  inFlight: number,
+  call: (caller: number) => Promise<{ written: number; failed: number }>,
+  tally: (answer: { written: number; failed: number }) => void,
+  done: () => boolean,
+): Promise<void> {
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, caller) => {
+      while (!done()) tally(await call(caller));
+    }),
+  );
 }
 
 /**
@@ -49,15 +66,17 @@ async function closedLoop(
   let written = 0;
   let failedRecords = 0;
   let stop = false;
-  const callers = Array.from({ length: options.inFlight }, async (_, caller) => {
-    while (!stop) {
-      const res = await call(caller);
+  const callers = runCallers(
+    options.inFlight,
+    call,
+    (res) => {
       if (counting) {
         written += res.written;
         failedRecords += res.failed;
       }
-    }
-  });
+    },
+    () => stop,
+  );
   await sleep(options.warmupMs);
   counting = true;
   const started = performance.now();
@@ -65,23 +84,50 @@ async function closedLoop(
   counting = false;
   const seconds = (performance.now() - started) / 1000;
   stop = true;
-  await Promise.all(callers);
+  await callers;
   return { recordsPerSecond: written / seconds, failedRecords };
 }
 
-export async function measureThroughput(options: ThroughputOptions): Promise<Throughput> {
+/** gRPC PutRecords of `options.batch` records, one prepared request per caller. */
+function putRecordsCaller(options: Omit<ThroughputOptions, "warmupMs" | "durationMs">) {
   const client = createClient(ProducerService, createGrpcTransport({ baseUrl: options.url }));
   const requests = Array.from({ length: options.inFlight }, (_, i) =>
     requestOf(options, i * options.batch),
   );
-  return closedLoop(options, async (caller) => {
+  return async (caller: number) => {
     const request = requests[caller]!;
     const res = await client.putRecords(request);
     return {
       written: request.records.length - res.failedRecordCount,
       failed: res.failedRecordCount,
     };
-  });
+  };
+}
+
+export async function measureThroughput(options: ThroughputOptions): Promise<Throughput> {
+  return closedLoop(options, putRecordsCaller(options));
+}
+
+export interface VolumeOptions extends Omit<ThroughputOptions, "warmupMs" | "durationMs"> {
+  /** Bytes of record data to write in all. */
+  totalBytes: number;
+}
+
+/** Writes `totalBytes` of record data as fast as the server takes it, with no warm-up. */
+export async function writeVolume(options: VolumeOptions): Promise<Throughput> {
+  let written = 0;
+  let failedRecords = 0;
+  const started = performance.now();
+  await runCallers(
+    options.inFlight,
+    putRecordsCaller(options),
+    (res) => {
+      written += res.written;
+      failedRecords += res.failed;
+    },
+    () => written * options.recordBytes >= options.totalBytes,
+  );
+  return { recordsPerSecond: written / ((performance.now() - started) / 1000), failedRecords };
 }
 
 export interface LatencyOptions {

@@ -4,17 +4,30 @@
  * medians, ratios (computed pair by pair within each run) and the machine.
  *
  * BENCH_RUNS (default 3) and BENCH_SECONDS (default 3) tune the effort;
- * BENCH_ONLY=<group,…> runs some groups only.
+ * BENCH_ONLY=<group,…> runs some groups only. Durable gateways keep their
+ * data in fresh dirs under BENCH_DATA_DIR (default: the OS's temp dir, which
+ * must be on a disk: on tmpfs an fsync costs nothing), deleted afterwards;
+ * BENCH_KEPT_GIB (default 4) is what the kept-data memory scenario writes.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import http from "node:http";
 import type net from "node:net";
 import os from "node:os";
+import { join } from "node:path";
 import {
   measureLatency,
   measureSdkThroughput,
   measureThroughput,
   type ThroughputOptions,
+  writeVolume,
 } from "./load.ts";
 import {
   type ServerProcess,
@@ -28,6 +41,8 @@ import { measureDeliveryLatency, measureIdleCpu } from "./subscribe.ts";
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(",");
+const DATA_PARENT = process.env.BENCH_DATA_DIR ?? os.tmpdir();
+const KEPT_GIB = Number(process.env.BENCH_KEPT_GIB ?? 4);
 
 /** One measured variant of a group; the first variant of a group is its reference. */
 interface Variant {
@@ -53,6 +68,36 @@ const gateway =
   (extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
   () =>
     startGatewayProcess([...engineFlags, ...extra], env);
+
+const TMPFS_MAGIC = 0x01021994;
+
+/** A fresh data dir under DATA_PARENT, which must be on a disk for fsync to cost what it costs. */
+function freshDataDir(): string {
+  if (statfsSync(DATA_PARENT).type === TMPFS_MAGIC) {
+    throw new Error(
+      `${DATA_PARENT} is on tmpfs, where fsync is free: set BENCH_DATA_DIR to a dir on a disk`,
+    );
+  }
+  return mkdtempSync(join(DATA_PARENT, "kinesis-gateway-bench-"));
+}
+
+/** A gateway on a fresh data dir; stopping it deletes the dir. */
+const durableGateway = (fsync: "on" | "off") => async (): Promise<ServerProcess> => {
+  const dataDir = freshDataDir();
+  try {
+    const server = await gateway(["--data-dir", dataDir, "--fsync", fsync])();
+    return {
+      ...server,
+      stop: async () => {
+        await server.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+};
 
 function throughput(batch: number, recordBytes: number) {
   return async (server: ServerProcess) => {
@@ -132,6 +177,19 @@ function groups(otlpUrl: string): Group[] {
       variants: [
         { name: "transport reference", start: startReferenceServer },
         { name: "gateway", start: gateway() },
+      ],
+      measure: throughput(500, 1024),
+      after: memory,
+    },
+    {
+      name: "grpc-durable-500x1KiB",
+      metric:
+        "records/s, PutRecords of 500 × 1 KiB, 8 calls in flight, in memory and with a data dir",
+      targets: { "data dir, fsync on": { atLeast: 0.7 }, "data dir, fsync off": { atLeast: 0.9 } },
+      variants: [
+        { name: "in-memory engine", start: gateway() },
+        { name: "data dir, fsync on", start: durableGateway("on") },
+        { name: "data dir, fsync off", start: durableGateway("off") },
       ],
       measure: throughput(500, 1024),
       after: memory,
@@ -355,6 +413,74 @@ async function footprint(): Promise<Record<string, number>> {
   return { "idle RSS MiB": median(idle), "start to ready ms": median(ready) };
 }
 
+/** Bytes a dir's files take on disk, as `du` counts them. */
+function diskBytes(dir: string): number {
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) bytes += statSync(join(entry.parentPath, entry.name)).blocks * 512;
+  }
+  return bytes;
+}
+
+/**
+ * Memory with the data kept: KEPT_GIB of 500 × 1 KiB PutRecords (8 in flight)
+ * into the in-memory engine, which keeps --max-stream-mib of it, and into a
+ * gateway with a data dir and the default 24 h retention, which keeps all of
+ * it; then each one's resident memory and peak. For the data dir also its
+ * size on disk and the time a gateway started again on it takes to be ready
+ * (recovery reads every segment; they are in the page cache). Medians of RUNS.
+ */
+async function keptDataMemory(): Promise<Record<string, number>> {
+  const found: Record<string, number[]> = {};
+  const write = async (server: ServerProcess) => {
+    const result = await writeVolume({
+      url: server.url,
+      streamName: STREAM,
+      batch: 500,
+      recordBytes: 1024,
+      inFlight: 8,
+      totalBytes: KEPT_GIB * 1024 ** 3,
+    });
+    if (result.failedRecords > 0) throw new Error(`${result.failedRecords} records failed`);
+    return result.recordsPerSecond;
+  };
+  for (let run = 0; run < RUNS; run++) {
+    const inMemory = await gateway()();
+    try {
+      append(found, "in-memory engine: records/s", await write(inMemory));
+      const { rssMiB, peakRssMiB } = inMemory.memory();
+      append(found, "in-memory engine: RSS MiB", rssMiB);
+      append(found, "in-memory engine: peak RSS MiB", peakRssMiB);
+    } finally {
+      await inMemory.stop();
+    }
+    const dataDir = freshDataDir();
+    try {
+      const flags = ["--data-dir", dataDir];
+      const durable = await gateway(flags)();
+      try {
+        append(found, "data dir: records/s", await write(durable));
+        const { rssMiB, peakRssMiB } = durable.memory();
+        append(found, "data dir: RSS MiB", rssMiB);
+        append(found, "data dir: peak RSS MiB", peakRssMiB);
+      } finally {
+        await durable.stop();
+      }
+      append(found, "data dir: MiB on disk", diskBytes(dataDir) / 1024 ** 2);
+      const restarted = await gateway(flags)();
+      append(found, "data dir: restart to ready s", restarted.startToReadyMs / 1000);
+      append(found, "data dir: RSS MiB after the restart", restarted.memory().rssMiB);
+      await restarted.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    process.stderr.write(
+      `  kept-data-memory run ${run + 1}/${RUNS}: ${JSON.stringify(Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v.at(-1)])))}\n`,
+    );
+  }
+  return Object.fromEntries(Object.entries(found).map(([k, v]) => [k, median(v)]));
+}
+
 function verdict(ratio: number, target: { atLeast?: number; atMost?: number } | undefined): string {
   if (target === undefined) return "";
   if (target.atLeast !== undefined)
@@ -372,6 +498,10 @@ for (const group of groups(sink.url)) {
   results.push(await runGroup(group));
 }
 const fp = ONLY && !ONLY.includes("footprint") ? {} : await footprint();
+if (!ONLY || ONLY.includes("kept-data-memory")) {
+  process.stderr.write(`kept-data-memory (${KEPT_GIB} GiB)…\n`);
+}
+const kept = ONLY && !ONLY.includes("kept-data-memory") ? {} : await keptDataMemory();
 sink.close();
 
 const machine = {
@@ -401,12 +531,25 @@ for (const r of results) {
 }
 for (const [name, value] of Object.entries(fp))
   console.log(`footprint: ${name} ${value.toFixed(0)}`);
+for (const [name, value] of Object.entries(kept))
+  console.log(`kept data, ${KEPT_GIB} GiB written: ${name} ${value.toFixed(value < 10 ? 2 : 0)}`);
 
 const dir = new URL("results/", import.meta.url);
 mkdirSync(dir, { recursive: true });
 const file = new URL(`bench-${new Date().toISOString().replaceAll(":", "-")}.json`, dir);
 writeFileSync(
   file,
-  `${JSON.stringify({ machine, runs: RUNS, seconds: SECONDS, results, footprint: fp }, null, 2)}\n`,
+  `${JSON.stringify(
+    {
+      machine,
+      runs: RUNS,
+      seconds: SECONDS,
+      results,
+      footprint: fp,
+      keptData: { gib: KEPT_GIB, ...kept },
+    },
+    null,
+    2,
+  )}\n`,
 );
 console.log(`\nJSON: ${file.pathname}`);

@@ -134,7 +134,6 @@ const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const MIN_SEGMENT_BYTES = 1024 * 1024;
 /** A segment takes new blocks for at most this long, so retention frees disk hour by hour. */
 const MAX_SEGMENT_AGE_MS = MS_PER_HOUR;
-const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
 const HIGH_WATER_FILE = "high-water.json";
 const SEGMENT_SUFFIX = ".log";
 
@@ -418,25 +417,15 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     const generation = appendGeneration;
     pending = new Map();
     const nowMs = now();
-    let encoded: EncodedBatch;
-    try {
-      encoded = encodeBatch(batch);
-    } catch (error) {
-      // Whatever went wrong, the callers waiting for these records get an answer.
-      failWrite(error as Error, generation);
-      return;
-    }
-    const { buffer, blocks, offsets } = encoded;
-    const total = buffer.byteLength;
+    const blocks = blocksOf(batch);
+    let total = 0;
+    for (const block of blocks) total += BLOCK_HEADER_BYTES + block.bytes;
     let segment: Segment | undefined;
     let startSize = 0;
     try {
       segment = writableSegment(total, nowMs);
       startSize = segment.size;
-      blocks.forEach((block, i) => {
-        sealBlock(buffer, offsets[i]!, BLOCK_HEADER_BYTES + block.bytes, segment!.salt!);
-      });
-      writeFully(fdOf(segment), buffer, startSize);
+      writeBlocks(fdOf(segment), startSize, segment.salt!, blocks);
     } catch (error) {
       // Nothing of the batch is kept: the file is cut back to where it ended.
       if (segment !== undefined) {
@@ -444,26 +433,30 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
           ftruncateSync(fdOf(segment), startSize);
         } catch {}
       }
+      // Whatever went wrong (the disk is full), the callers waiting for these records get an answer.
       failWrite(error as Error, generation);
       report();
       return;
     }
-    blocks.forEach((block, i) => {
+    let position = segment.base + startSize;
+    for (const block of blocks) {
       const first = block.records[0]!;
       const last = block.records.at(-1)!;
       const firstCounter = counterOf(first.sequenceNumber);
+      const length = BLOCK_HEADER_BYTES + block.bytes;
       indexOf(block.shardIndex).push(
-        segment.base + startSize + offsets[i]!,
-        BLOCK_HEADER_BYTES + block.bytes,
+        position,
+        length,
         firstCounter,
         block.records.length,
         first.approximateArrivalTimestamp,
         last.approximateArrivalTimestamp,
       );
+      position += length;
       noteHighWater(block.shardIndex, firstCounter + block.records.length - 1, last.sequenceNumber);
       segment.firstArrival = Math.min(segment.firstArrival, first.approximateArrivalTimestamp);
       segment.lastArrival = Math.max(segment.lastArrival, last.approximateArrivalTimestamp);
-    });
+    }
     segment.size += total;
     diskBytes += total;
     flushedGeneration = generation;
@@ -791,18 +784,18 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
   return store;
 }
 
-interface EncodedBatch {
-  readonly buffer: Buffer;
-  readonly blocks: readonly { shardIndex: number; records: StoredRecord[]; bytes: number }[];
-  /** Where each block starts in `buffer`. */
-  readonly offsets: readonly number[];
+interface PendingBlock {
+  readonly shardIndex: number;
+  readonly records: StoredRecord[];
+  /** Encoded bytes of the records, the block's header not included. */
+  bytes: number;
 }
 
-/** Each shard's records as blocks of about TARGET_BLOCK_BYTES at most (or one larger record), in one buffer. */
-function encodeBatch(batch: ReadonlyMap<number, StoredRecord[]>): EncodedBatch {
-  const blocks: { shardIndex: number; records: StoredRecord[]; bytes: number }[] = [];
+/** Each shard's records as blocks of about TARGET_BLOCK_BYTES at most (or one larger record). */
+function blocksOf(batch: ReadonlyMap<number, StoredRecord[]>): PendingBlock[] {
+  const blocks: PendingBlock[] = [];
   for (const [shardIndex, records] of batch) {
-    let block = { shardIndex, records: [] as StoredRecord[], bytes: 0 };
+    let block: PendingBlock = { shardIndex, records: [], bytes: 0 };
     for (const record of records) {
       const bytes = encodedRecordBytes(record);
       if (
@@ -817,16 +810,57 @@ function encodeBatch(batch: ReadonlyMap<number, StoredRecord[]>): EncodedBatch {
     }
     blocks.push(block);
   }
-  let total = 0;
-  for (const block of blocks) total += BLOCK_HEADER_BYTES + block.bytes;
-  const buffer = Buffer.allocUnsafe(total);
-  const offsets: number[] = [];
-  let at = 0;
+  return blocks;
+}
+
+/**
+ * Bytes encoded before a write: a flush goes out in pieces of this size
+ * through one buffer, reused (a fresh one costs a page fault a page here,
+ * more than encoding into it), so a burst of writes costs no more memory
+ * than this, whatever its size.
+ */
+const SCRATCH_BYTES = 4 * 1024 * 1024;
+let scratch: Buffer | undefined;
+
+/**
+ * `bytes` of the one buffer flushes and the scan on opening share (both run
+ * start to end without yielding), or a buffer of their own past its size.
+ */
+function scratchOf(bytes: number): Buffer {
+  if (bytes > SCRATCH_BYTES) return Buffer.allocUnsafe(bytes);
+  scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  return scratch.subarray(0, bytes);
+}
+
+/** Encodes and seals `blocks` and writes them at `position` of `fd`, a piece at a time. */
+function writeBlocks(
+  fd: number,
+  position: number,
+  salt: number,
+  blocks: readonly PendingBlock[],
+): void {
+  const buffer = scratchOf(SCRATCH_BYTES);
+  let filled = 0;
+  let at = position;
+  const writeOut = (buffer: Buffer, length: number) => {
+    writeFully(fd, buffer.subarray(0, length), at);
+    at += length;
+  };
   for (const block of blocks) {
-    offsets.push(at);
-    at += encodeBlock(buffer, at, block.shardIndex, block.records, block.bytes);
+    const length = BLOCK_HEADER_BYTES + block.bytes;
+    if (filled + length > SCRATCH_BYTES && filled > 0) {
+      writeOut(buffer, filled);
+      filled = 0;
+    }
+    // A block larger than the scratch (one large record) gets a buffer of its own.
+    const target: Buffer = length > SCRATCH_BYTES ? Buffer.allocUnsafe(length) : buffer;
+    const offset = target === buffer ? filled : 0;
+    encodeBlock(target, offset, block.shardIndex, block.records, block.bytes);
+    sealBlock(target, offset, length, salt);
+    if (target === buffer) filled += length;
+    else writeOut(target, length);
   }
-  return { buffer, blocks, offsets };
+  if (filled > 0) writeOut(buffer, filled);
 }
 
 /** Whether a segment holds anything beside its header (a damaged one counts: its bytes are there). */
@@ -853,15 +887,15 @@ function writeFully(fd: number, buffer: Buffer, position: number): void {
  */
 function chunkReader(fd: number, salt: number) {
   const fileSize = fstatSync(fd).size;
-  let chunk = Buffer.alloc(0);
+  let chunk: Buffer = Buffer.alloc(0);
   let chunkStart = 0;
 
   /** Makes `[offset, offset + length)` readable from `chunk`, as far as the file has it. */
   function cover(offset: number, length: number): boolean {
     if (offset >= chunkStart && offset + length <= chunkStart + chunk.byteLength) return true;
     if (offset + length > fileSize) return false;
-    const size = Math.min(Math.max(length, SCAN_CHUNK_BYTES), fileSize - offset);
-    chunk = Buffer.allocUnsafe(size);
+    const size = Math.min(Math.max(length, SCRATCH_BYTES), fileSize - offset);
+    chunk = scratchOf(size);
     let read = 0;
     while (read < size) {
       const n = readSync(fd, chunk, read, size - read, offset + read);
@@ -891,7 +925,7 @@ function chunkReader(fd: number, salt: number) {
       const magic = Buffer.from("KGB1", "latin1");
       let from = offset;
       while (from + BLOCK_HEADER_BYTES <= fileSize) {
-        if (!cover(from, Math.min(SCAN_CHUNK_BYTES, fileSize - from))) return undefined;
+        if (!cover(from, Math.min(SCRATCH_BYTES, fileSize - from))) return undefined;
         const found = chunk.indexOf(magic, from - chunkStart);
         if (found < 0) {
           from = chunkStart + chunk.byteLength - 3;

@@ -1,15 +1,16 @@
 /**
  * A stream's records on disk: one append-only log in segment files, after
  * Kafka's. Appends are gathered until the next flush (the group commit, or a
- * read), which writes each shard's new records as one checksummed block
- * (`block-codec.ts`), all blocks in one write; the group commit then
+ * read), which writes each shard's new records as checksummed blocks
+ * (`block-codec.ts`), in writes of up to 4 MiB; the group commit then
  * fdatasyncs the log once for every call waiting on it. Only an index of the
  * blocks lives in memory (`block-index.ts`); reads are positioned reads of
  * whole blocks, from the page cache when it has them. Retention and the
  * stream's byte cap delete whole segment files, oldest first.
  *
  * A segment is named by the log position its first byte has (20 digits), so
- * a block's position in the log is one number. On opening, every segment is
+ * a block's position in the log is one number; its file starts with a header
+ * whose random salt seeds its blocks' checksums. On opening, every segment is
  * read through and checked block by block: a torn or corrupt tail is cut at
  * the last intact block; a corrupt stretch with intact blocks after it is
  * skipped, reported, and what follows it kept.
@@ -117,7 +118,7 @@ interface Segment {
   size: number;
   /** Its blocks' checksum seed, from its header; undefined for a segment whose header is damaged (no blocks). */
   readonly salt: number | undefined;
-  /** Open for reads (and writes, for the last); undefined until needed. */
+  /** Open while it is the last (it takes writes); an earlier one only for a read. */
   fd: number | undefined;
   firstArrival: number;
   lastArrival: number;

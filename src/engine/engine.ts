@@ -480,7 +480,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
    * sequence numbers on past what a crash may have lost after it was read
    * (see `RESUME_JUMP`); 0 when nothing can have been.
    */
-  function restore(state: EngineSnapshot, jump: bigint): void {
+  function restore(state: EngineSnapshot, jump: bigint, { opening = false } = {}): void {
     streams.clear();
     deleting.clear();
     resharding.clear();
@@ -498,9 +498,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
         saved.incarnationSeconds,
         saved.retentionHours,
       ) as DiskRecordStore;
+      // A store kept open through an undone change has the changed retention: the saved one again.
+      store.setRetentionHours(saved.retentionHours);
+      // The clock goes on from the newest record kept, as it never runs back within a run.
+      lastNowMs = Math.max(lastNowMs, store.newestArrivalMs);
       const highWater = store.highWater();
-      // Damage cut off records someone may have read: their numbers are not handed out again.
-      const shardJump = store.damaged ? RESUME_JUMP : jump;
+      // Damage found on opening cut off records someone may have read: their numbers are not handed out again.
+      const shardJump = opening && store.damaged ? RESUME_JUMP : jump;
       const stream = restoreStream(saved, {
         store,
         createLimiter,
@@ -1513,7 +1517,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     }
     const state = storage.loadState();
     if (state !== undefined) {
-      restore(state, storage.cleanStart ? 0n : RESUME_JUMP);
+      restore(state, storage.cleanStart ? 0n : RESUME_JUMP, { opening: true });
       savedState = state;
     }
     // Saves what the clock changed while the engine was down, and frees removed streams' files.
@@ -1554,7 +1558,8 @@ const SAVED_CHANGES = [
  * reader saw may be lost with the machine (never with `--fsync on` once
  * acknowledged, but before), and their numbers must not be handed out
  * again. 2^32 records is more than a shard takes in the seconds a page cache
- * holds unsynced writes; the counter has room for 2^31 such restarts.
+ * holds unsynced writes; counters stay exact (the index keeps them as
+ * doubles, below 2^53) for 2^21 such restarts.
  */
 const RESUME_JUMP = 1n << 32n;
 

@@ -4,7 +4,8 @@
  * the files are closed and opened again.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import fs, { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -203,5 +204,106 @@ void test("a flush that cannot encode its records still answers the calls waitin
   await commits[0]!.commit();
   await assert.rejects(stored);
   assert.deepEqual(store.read(0), [], "nothing of it is kept");
+  store.close();
+});
+
+/** A store of tiny segments (one record each) and a shard-0 record maker, for the failure cases. */
+function failureStore(dir: string, fsync: boolean) {
+  let counter = 0n;
+  const record = (): StoredRecord => {
+    counter++;
+    return {
+      sequenceNumber: formatSequenceNumber({
+        shardCreatedSeconds: 1_700_000_000,
+        shardIndex: 0,
+        counter,
+        recordSeconds: 1_700_000_100,
+      }),
+      data: new Uint8Array(200),
+      partitionKey: "k",
+      approximateArrivalTimestamp: Date.now(),
+      sizeBytes: 201,
+    };
+  };
+  const store = openDiskRecordStore({
+    dir,
+    fsync,
+    requestCommit: () => {},
+    segmentBytes: 300,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+  });
+  return { store, record };
+}
+
+void test("a sync that fails on a segment just begun takes the segment whole, and what is acknowledged after it reads back after a restart", async (t) => {
+  const dir = tempDir();
+  const { store, record } = failureStore(dir, true);
+  store.append(0, record());
+  let stored = store.stored();
+  await store.commit();
+  await stored;
+  // The next record begins a new segment; its sync fails (a real disk does not fail on demand).
+  const real = fs.fdatasync;
+  t.after(() => {
+    (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = real;
+    syncBuiltinESMExports();
+  });
+  (fs as { fdatasync: unknown }).fdatasync = (_fd: number, callback: (error: Error) => void) =>
+    callback(Object.assign(new Error("EIO: i/o error"), { code: "EIO" }));
+  syncBuiltinESMExports();
+  store.append(0, record());
+  const refused = assert.rejects(store.stored());
+  await store.commit();
+  await refused;
+  (fs as { fdatasync: typeof fs.fdatasync }).fdatasync = real;
+  syncBuiltinESMExports();
+  store.append(0, record());
+  stored = store.stored();
+  await store.commit();
+  await stored;
+  assert.equal(store.read(0).length, 2, "the first and the third");
+  store.close();
+  const problems: string[] = [];
+  const reopened = openDiskRecordStore({
+    dir,
+    fsync: true,
+    requestCommit: () => {},
+    onProblem: (problem) => problems.push(problem.message),
+  });
+  assert.deepEqual(problems, []);
+  assert.equal(reopened.read(0).length, 2, "both acknowledged records after the restart");
+  reopened.close();
+});
+
+void test("a flush that fails rejects only the calls whose records it held, not those a read flushed before", async () => {
+  const dir = tempDir();
+  const { store, record } = failureStore(dir, true);
+  store.append(0, record());
+  const first = store.stored();
+  store.read(0); // flushes the first record into the first segment
+  store.append(0, record());
+  const second = store.stored();
+  // The second record's segment cannot be made: a directory stands where its file would.
+  const [segment] = readdirSync(dir).filter((name) => name.endsWith(".log"));
+  const next = String(statSync(join(dir, segment!)).size).padStart(20, "0");
+  mkdirSync(join(dir, `${next}.log`));
+  const refused = assert.rejects(second);
+  await store.commit();
+  await refused;
+  rmSync(join(dir, `${next}.log`), { recursive: true });
+  await store.commit();
+  await first; // written before the failure, stored by the next sync
+  assert.equal(store.read(0).length, 1);
+  store.close();
+});
+
+void test("shrinking to a memory bound keeps the segment being written", () => {
+  const { store, record } = failureStore(tempDir(), false);
+  for (let i = 0; i < 50; i++) {
+    store.append(0, record());
+    store.flush();
+  }
+  store.shrinkTo(0);
+  assert.ok(store.recordCount >= 1, "the last segment's records stay");
   store.close();
 });

@@ -69,13 +69,17 @@ export class BlockIndex {
     return this.lastArrivals[this.head + i]!;
   }
 
-  /** Drops the oldest blocks that start before `position`. */
+  /** Drops the oldest blocks that start before `position`; columns mostly empty are made smaller. */
   dropBefore(position: number): void {
     while (this.head < this.tail && this.positions[this.head]! < position) {
       this.recordCount -= this.counts[this.head]!;
       this.head++;
     }
     if (this.head === this.tail) this.head = this.tail = 0;
+    const capacity = this.positions.length;
+    if (capacity > INITIAL_CAPACITY && this.length * 4 <= capacity) {
+      this.resize(Math.max(INITIAL_CAPACITY, capacity / 2));
+    }
   }
 
   /** Drops the newest blocks that start at or after `position`. */
@@ -120,9 +124,13 @@ export class BlockIndex {
 
   /** Moves the live entries to the front, into columns twice as large when more than half full. */
   private grow(): void {
-    const live = this.tail - this.head;
-    const capacity =
-      live * 2 > this.positions.length ? this.positions.length * 2 : this.positions.length;
+    const capacity = this.positions.length;
+    this.resize(this.length * 2 > capacity ? capacity * 2 : capacity);
+  }
+
+  /** Columns of `capacity` entries, the live ones at the front. */
+  private resize(capacity: number): void {
+    const live = this.length;
     const [positions, lengths, firstCounters, counts, firstArrivals, lastArrivals] =
       this.columns().map((column) => {
         const next = new Float64Array(capacity);

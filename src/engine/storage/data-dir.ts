@@ -11,14 +11,18 @@
  * them together, and the calls that arrive meanwhile share the next one.
  */
 import {
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
+  renameSync,
   rmSync,
   statSync,
   utimesSync,
+  writeSync,
 } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -89,7 +93,13 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
   const committer = createCommitter();
   // Writes and reads trim their stream; a stream nobody touches is trimmed here.
   const sweeper = setInterval(() => {
-    for (const store of stores.values()) store.trimExpired();
+    for (const store of stores.values()) {
+      try {
+        store.trimExpired();
+      } catch {
+        // Files that cannot go now (a read-only remount) are tried again at the next sweep.
+      }
+    }
   }, options.sweepMs ?? 60_000);
   sweeper.unref();
 
@@ -163,7 +173,12 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
         }
       }
       for (const name of readdirSync(streamsDir)) {
-        if (!keys.has(name)) rmSync(join(streamsDir, name), { recursive: true, force: true });
+        if (keys.has(name)) continue;
+        try {
+          rmSync(join(streamsDir, name), { recursive: true, force: true });
+        } catch {
+          // The state without it is saved: the next change or start deletes what is left.
+        }
       }
     },
 
@@ -173,9 +188,11 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
 
     close() {
       clearInterval(sweeper);
-      for (const store of stores.values()) store.close();
+      let clean = true;
+      for (const store of stores.values()) clean = store.close() && clean;
       stores.clear();
-      writeAtomically(join(path, CLEAN_FILE), "", fsync);
+      // Unclean unless all is stored: the next start moves every shard's numbers on.
+      if (clean) writeAtomically(join(path, CLEAN_FILE), "", fsync);
       releaseLock();
       rmSync(join(path, LOCK_FILE), { force: true });
     },
@@ -243,8 +260,26 @@ function lockPlace(): string {
 function takeLock(path: string): () => void {
   const file = join(path, LOCK_FILE);
   const place = lockPlace();
-  if (existsSync(file)) {
-    const [pidText = "", ...rest] = readFileSync(file, "utf8").trim().split(" ");
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      // Made only if there is none: of two processes starting at once, one makes it.
+      const fd = openSync(file, "wx");
+      try {
+        writeSync(fd, `${process.pid} ${place}`);
+      } finally {
+        closeSync(fd);
+      }
+      return keepTouching(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    let holder: string;
+    try {
+      holder = readFileSync(file, "utf8");
+    } catch {
+      continue; // let go of meanwhile
+    }
+    const [pidText = "", ...rest] = holder.trim().split(" ");
     const pid = Number(pidText);
     const holderPlace = rest.join(" ");
     if (holderPlace === "" || holderPlace === place) {
@@ -254,8 +289,23 @@ function takeLock(path: string): () => void {
     } else {
       waitForAbandonedLock(file, path, pid, holderPlace);
     }
+    // Abandoned: moved aside (only one of several takers can), then made anew above.
+    const aside = `${file}.${process.pid}.abandoned`;
+    try {
+      renameSync(file, aside);
+    } catch {
+      continue;
+    }
+    const moved = readFileSync(aside, "utf8");
+    rmSync(aside, { force: true });
+    if (moved !== holder)
+      throw new Error(`data dir ${path} was taken by another process meanwhile`);
   }
-  writeAtomically(file, `${process.pid} ${place}`, false);
+  throw new Error(`data dir ${path}: its lock could not be taken`);
+}
+
+/** Touches the lock every `LOCK_REFRESH_MS`, so others see it held; returns what stops that. */
+function keepTouching(file: string): () => void {
   const refresher = setInterval(() => {
     try {
       const now = new Date();

@@ -18,12 +18,14 @@
 
 import { randomBytes } from "node:crypto";
 import {
+  close,
   closeSync,
   fdatasync,
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
   mkdirSync,
+  open,
   openSync,
   readdirSync,
   readSync,
@@ -100,8 +102,12 @@ export interface DiskRecordStore extends RecordStore {
   commit(): Promise<void>;
   /** The newest record of each shard that ever stored one, dropped ones included. */
   highWater(): ReadonlyMap<number, ShardHighWater>;
-  /** Flushes, syncs and closes the files; the store is unusable afterwards. */
-  close(): void;
+  /**
+   * Flushes, syncs and closes the files; the store is unusable afterwards.
+   * Returns whether everything it was given is stored, high water included:
+   * only then may the data dir mark the shutdown clean.
+   */
+  close(): boolean;
   /** Whether `close` or `clear` was called: the data dir opens it again from its files if asked. */
   readonly closed: boolean;
   /**
@@ -109,6 +115,8 @@ export interface DiskRecordStore extends RecordStore {
    * may have been read, so their shards' numbers must move on past them.
    */
   readonly damaged: boolean;
+  /** When the newest record kept arrived (-Infinity without any): a restarted engine's clock goes on from it. */
+  readonly newestArrivalMs: number;
 }
 
 interface Segment {
@@ -201,7 +209,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
   }
 
   function fdOf(segment: Segment): number {
-    segment.fd ??= openSync(segmentPath(segment.base), "r+");
+    // Only the last takes writes: earlier ones are opened read-only (they read on a read-only mount too).
+    segment.fd ??= openSync(segmentPath(segment.base), segment === segments.at(-1) ? "r+" : "r");
     return segment.fd;
   }
 
@@ -397,7 +406,15 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     const base = logEnd();
     const salt = randomBytes(4).readUInt32LE(0);
     const fd = openSync(segmentPath(base), "w+");
-    writeFully(fd, encodeSegmentHeader(salt), 0);
+    try {
+      writeFully(fd, encodeSegmentHeader(salt), 0);
+      // The new file's name is stored before anything in it is acknowledged.
+      if (fsync) syncDirectory(dir);
+    } catch (error) {
+      closeSync(fd);
+      rmSync(segmentPath(base), { force: true });
+      throw error;
+    }
     const segment: Segment = {
       base,
       size: SEGMENT_HEADER_BYTES,
@@ -406,8 +423,6 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       firstArrival: Number.POSITIVE_INFINITY,
       lastArrival: Number.NEGATIVE_INFINITY,
     };
-    // The new file's name is stored before anything in it is acknowledged.
-    if (fsync) syncDirectory(dir);
     segments.push(segment);
     return segment;
   }
@@ -435,7 +450,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
         } catch {}
       }
       // Whatever went wrong (the disk is full), the callers waiting for these records get an answer.
-      failWrite(error as Error, generation);
+      failWrite(error as Error, flushedGeneration, generation);
       report();
       return;
     }
@@ -465,42 +480,64 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       writeError = undefined;
       options.onWriteHealth?.(undefined);
     }
-    trim(nowMs);
+    try {
+      trim(nowMs);
+    } catch (error) {
+      // Files that cannot be deleted now are tried again by the next trim; the write stands.
+      options.onProblem?.({
+        message: `expired segment files could not be deleted (${(error as NodeJS.ErrnoException).code ?? "I/O error"})`,
+        segment: dir,
+        offset: 0,
+        bytes: 0,
+      });
+    }
   }
 
-  /** Fails the waiters up to `generation`: their records are not kept. */
-  function failWrite(error: Error, generation: number): void {
+  /**
+   * Fails the waiters after generation `after` up to `upTo`: their records
+   * are not kept. Those up to `after` were written before and wait for the
+   * next sync, which may still store them.
+   */
+  function failWrite(error: Error, after: number, upTo: number): void {
     writeError = error;
     options.onWriteHealth?.(error);
-    settle(generation, error);
+    settle(upTo, error, after);
   }
 
-  function settle(generation: number, error?: Error): void {
-    settledGeneration = Math.max(settledGeneration, generation);
-    const done = waiters.filter((w) => w.generation <= generation);
+  /** Answers the waiters after generation `after` up to `upTo`: stored, or failed with `error`. */
+  function settle(upTo: number, error?: Error, after = Number.NEGATIVE_INFINITY): void {
+    settledGeneration = Math.max(settledGeneration, upTo);
+    const isDone = (w: Waiter) => w.generation > after && w.generation <= upTo;
+    const done = waiters.filter(isDone);
     if (done.length === 0) return;
-    waiters = waiters.filter((w) => w.generation > generation);
+    waiters = waiters.filter((w) => !isDone(w));
     for (const waiter of done) {
       if (error === undefined) waiter.resolve();
       else waiter.reject(error);
     }
   }
 
-  /** Cuts the log back to `end` (a sync failed): the blocks after it are forgotten. */
+  /**
+   * Cuts the log back to `end` (a sync failed): the blocks after it are
+   * forgotten. A segment begun at or after `end` goes whole, its header too:
+   * `end` is always the end of a segment's header or of a block.
+   */
   function cutBack(end: number): void {
-    while (segments.length > 0 && segments.at(-1)!.base > end) {
+    for (const index of shards.values()) index.dropFrom(end);
+    while (segments.length > 0 && segments.at(-1)!.base >= end) {
       const segment = segments.pop()!;
       diskBytes -= segment.size;
-      if (segment.fd !== undefined) closeSync(segment.fd);
+      releaseFd(segment);
       rmSync(segmentPath(segment.base), { force: true });
+      droppedEnd = segment.base;
     }
     const last = segments.at(-1);
     if (last !== undefined && last.base + last.size > end) {
       diskBytes -= last.base + last.size - end;
       last.size = end - last.base;
       ftruncateSync(fdOf(last), last.size);
+      fdatasyncSync(fdOf(last));
     }
-    for (const index of shards.values()) index.dropFrom(end);
   }
 
   async function commit(): Promise<void> {
@@ -512,11 +549,9 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       return;
     }
     const last = segments.at(-1);
-    if (fsync && last?.fd !== undefined) {
+    if (fsync && last !== undefined) {
       try {
-        await new Promise<void>((resolve, reject) =>
-          fdatasync(last.fd!, (error) => (error ? reject(error) : resolve())),
-        );
+        await syncFile(segmentPath(last.base));
       } catch (error) {
         // Closed meanwhile: `close` synced everything itself.
         if (closed) return;
@@ -525,7 +560,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
           cutBack(storedEnd);
         } catch {}
         // Blocks flushed while it synced are cut too: their waiters fail with this batch's.
-        failWrite(error as Error, flushedGeneration);
+        failWrite(error as Error, storedGeneration, flushedGeneration);
         report();
         return;
       }
@@ -555,9 +590,11 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
   }
 
   function dropOldest(): void {
-    const segment = segments.shift()!;
-    if (segment.fd !== undefined) closeSync(segment.fd);
+    const segment = segments[0]!;
+    releaseFd(segment);
+    // The file first: if it cannot go (a read-only remount), the segment stays as it was.
     rmSync(segmentPath(segment.base), { force: true });
+    segments.shift();
     diskBytes -= segment.size;
     const end = segment.base + segment.size;
     for (const [shardIndex, index] of shards) {
@@ -574,15 +611,17 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
    * next drop or the close: dropping files must go on to free space, and a
    * crash meanwhile is covered by the jump of an unclean start.
    */
-  function saveHighWater(): void {
+  function saveHighWater(): boolean {
     try {
       writeAtomically(
         join(dir, HIGH_WATER_FILE),
         JSON.stringify(Object.fromEntries(highWater)),
         fsync,
       );
+      return true;
     } catch {
       // Saved again at the next drop and at the close.
+      return false;
     }
   }
 
@@ -620,6 +659,12 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
         keep = (record) => record.approximateArrivalTimestamp >= from.timestampMs;
         break;
     }
+    // Blocks whose records have all expired are not read: the caller would skip them anyway.
+    const cutoff = now() - retentionMs;
+    start = Math.max(
+      start,
+      index.search((i) => index.lastArrival(i) >= cutoff),
+    );
     const records: StoredRecord[] = [];
     let bytes = 0;
     let looking = true;
@@ -629,42 +674,48 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       (bytes > maxBytes &&
         records.at(-2) !== undefined &&
         bytes - records.at(-1)!.sizeBytes > maxBytes);
-    for (let i = start; i < index.length && !done(); i++) {
-      const blockRecords = readBlock(index, i);
-      if (blockRecords === undefined) {
-        i--; // the corrupt block is gone from the index: the next one is at i now
-        continue;
-      }
-      for (const record of blockRecords) {
-        if (looking) {
-          if (!keep(record)) continue;
-          looking = false;
+    // Earlier segments' files are opened for this read only: a stream may have thousands.
+    const opened = new Set<Segment>();
+    try {
+      for (let i = start; i < index.length && !done(); i++) {
+        const blockRecords = readBlock(index, i, opened);
+        if (blockRecords === undefined) {
+          i--; // the corrupt block is gone from the index: the next one is at i now
+          continue;
         }
-        records.push(record);
-        bytes += record.sizeBytes;
-        if (done()) break;
+        for (const record of blockRecords) {
+          if (looking) {
+            if (!keep(record)) continue;
+            looking = false;
+          }
+          records.push(record);
+          bytes += record.sizeBytes;
+          if (done()) break;
+        }
       }
+    } finally {
+      for (const segment of opened) if (segment !== segments.at(-1)) releaseFd(segment);
     }
     return records;
   }
 
   /** The records of block `i`, or undefined (and the block dropped from the index) when it is corrupt. */
-  function readBlock(index: BlockIndex, i: number): StoredRecord[] | undefined {
+  function readBlock(
+    index: BlockIndex,
+    i: number,
+    opened: Set<Segment>,
+  ): StoredRecord[] | undefined {
     const position = index.position(i);
     const length = index.blockLength(i);
     const segment = segmentAt(position);
     const buffer = Buffer.allocUnsafe(length);
     const offset = position - segment.base;
+    opened.add(segment);
     let read = 0;
-    try {
-      while (read < length) {
-        const n = readSync(fdOf(segment), buffer, read, length - read, offset + read);
-        if (n === 0) break;
-        read += n;
-      }
-    } finally {
-      // An earlier segment is read now and then: its file is not kept open.
-      if (segment !== segments.at(-1)) releaseFd(segment);
+    while (read < length) {
+      const n = readSync(fdOf(segment), buffer, read, length - read, offset + read);
+      if (n === 0) break;
+      read += n;
     }
     const header = read === length ? readBlockHeader(buffer, 0) : undefined;
     if (
@@ -729,7 +780,8 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     shrinkTo(limitBytes) {
       flush();
       // Memory is the index's: dropping segments until it fits frees it.
-      while (segments.length > 0 && heldBytes() > limitBytes) dropOldest();
+      // Never the last: it takes writes, and holds records whose callers may wait for their sync.
+      while (segments.length > 1 && heldBytes() > limitBytes) dropOldest();
       saveHighWater();
       report();
     },
@@ -761,6 +813,9 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     get damaged() {
       return damaged;
     },
+    get newestArrivalMs() {
+      return Math.max(Number.NEGATIVE_INFINITY, ...segments.map((segment) => segment.lastArrival));
+    },
     stored() {
       if (appendGeneration === settledGeneration) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
@@ -774,12 +829,20 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     close() {
       flush();
       const last = segments.at(-1);
-      if (fsync && last?.fd !== undefined) fdatasyncSync(last.fd);
+      let stored = writeError === undefined;
+      try {
+        if (fsync && last?.fd !== undefined) fdatasyncSync(last.fd);
+      } catch {
+        stored = false;
+      }
       // Kept at every close: a clean start trusts it over the files, should they have lost their tail since.
-      if (dirMade) saveHighWater();
-      settle(flushedGeneration);
+      if (dirMade && !saveHighWater()) stored = false;
+      if (stored) settle(flushedGeneration);
+      else
+        settle(appendGeneration, new Error("the data dir could not store them"), storedGeneration);
       closeFiles();
       closed = true;
+      return stored;
     },
   };
   return store;
@@ -873,6 +936,20 @@ function holdsBlocks(segment: Segment): boolean {
 function counterOf(sequenceNumber: string): number {
   const fields = parseSequenceNumber(sequenceNumber);
   return fields === undefined ? -1 : Number(fields.counter);
+}
+
+/**
+ * fdatasync of a file through a descriptor of its own, so that closing the
+ * writer's meanwhile (a segment rolled over) cannot touch the sync. An error
+ * of the writeback no one has seen yet is reported to it all the same.
+ */
+function syncFile(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    open(path, "r", (openError, fd) => {
+      if (openError) return reject(openError);
+      fdatasync(fd, (syncError) => close(fd, () => (syncError ? reject(syncError) : resolve())));
+    });
+  });
 }
 
 function writeFully(fd: number, buffer: Buffer, position: number): void {

@@ -4,6 +4,7 @@
  * once, so a user fixes them in one go.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { globToRegExp } from "./backends/router.ts";
@@ -524,6 +525,19 @@ export function parseConfig(
     ),
   ];
 
+  /** The data dir as an absolute path (the log says where it is); an empty one is a mistake, not "in memory". */
+  const dataDir = (): string | undefined => {
+    const given = raw("data-dir");
+    if (given === undefined) return undefined;
+    if (given.trim() === "") {
+      problems.push(
+        `${where("data-dir")}: expected a directory, got an empty value (omit it to keep records in memory)`,
+      );
+      return undefined;
+    }
+    return resolve(given);
+  };
+
   const config: Config = {
     port: integer("port", 0, 65_535),
     host: raw("host") ?? "",
@@ -544,7 +558,7 @@ export function parseConfig(
         : raw("data-dir")
           ? undefined
           : DEFAULT_MAX_STREAM_MIB,
-    dataDir: raw("data-dir") || undefined,
+    dataDir: dataDir(),
     fsync: oneOf("fsync", ["on", "off"] as const) === "on",
     kinesisMaxSockets: integer("kinesis-max-sockets", 1, 10_000),
     kinesisConnectTimeoutMs: integer("kinesis-connect-timeout-ms", 1, 600_000),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { resolve } from "node:path";
 import { suite, test } from "node:test";
 import { promisify } from "node:util";
 import { parseConfig } from "../src/config.ts";
@@ -45,6 +46,24 @@ void suite("configuration", () => {
     assert.equal(set.metricsHost, "10.0.0.1", "--metrics-host defaults to --host");
     assert.deepEqual(problemsOf(["--max-memory-mib", "100"]), [
       "--max-memory-mib (KINESIS_GATEWAY_MAX_MEMORY_MIB): expected a whole number from 192 to 1048576, got '100'",
+    ]);
+  });
+
+  void test("the data dir: absolute, with fsync on and no disk cap by default; an empty one is refused", () => {
+    const memory = configOf([]);
+    assert.equal(memory.dataDir, undefined);
+    assert.equal(memory.maxStreamMiB, 64, "a memory cap without a data dir");
+    const durable = configOf(["--data-dir", "relative/data"]);
+    assert.equal(durable.dataDir, resolve("relative/data"));
+    assert.equal(durable.fsync, true);
+    assert.equal(durable.maxStreamMiB, undefined, "no disk cap unless given");
+    assert.equal(configOf(["--data-dir", "/d", "--max-stream-mib", "512"]).maxStreamMiB, 512);
+    assert.equal(
+      configOf([], { KINESIS_GATEWAY_DATA_DIR: "/d", KINESIS_GATEWAY_FSYNC: "off" }).fsync,
+      false,
+    );
+    assert.deepEqual(problemsOf([], { KINESIS_GATEWAY_DATA_DIR: "" }), [
+      "--data-dir (KINESIS_GATEWAY_DATA_DIR): expected a directory, got an empty value (omit it to keep records in memory)",
     ]);
   });
 

@@ -307,3 +307,39 @@ void test("shrinking to a memory bound keeps the segment being written", () => {
   assert.ok(store.recordCount >= 1, "the last segment's records stay");
   store.close();
 });
+
+void test("a small cap on disk drops an eighth of it at a time, not the stream", () => {
+  const dir = tempDir();
+  const cap = 1024 * 1024;
+  const store = openDiskRecordStore({ dir, fsync: false, requestCommit: () => {}, maxBytes: cap });
+  const onDisk = () =>
+    readdirSync(dir)
+      .filter((name) => name.endsWith(".log"))
+      .reduce((sum, name) => sum + statSync(join(dir, name)).size, 0);
+  let counter = 0n;
+  let least = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 60; i++) {
+    counter++;
+    store.append(0, {
+      sequenceNumber: formatSequenceNumber({
+        shardCreatedSeconds: 1_700_000_000,
+        shardIndex: 0,
+        counter,
+        recordSeconds: 1_700_000_100,
+      }),
+      data: new Uint8Array(50_000),
+      partitionKey: "k",
+      approximateArrivalTimestamp: Date.now(),
+      sizeBytes: 50_001,
+    });
+    store.flush();
+    const bytes = onDisk();
+    assert.ok(bytes <= cap, `${bytes} bytes within the cap`);
+    if (i >= 30) least = Math.min(least, bytes); // once the cap has filled
+  }
+  assert.ok(
+    least >= (cap * 3) / 4,
+    `at least ${least} bytes kept at every moment: most of the cap`,
+  );
+  store.close();
+});

@@ -140,7 +140,8 @@ interface Waiter {
 
 const MS_PER_HOUR = 3_600_000;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-const MIN_SEGMENT_BYTES = 1024 * 1024;
+/** A cap holds at least eight segments above this, so it never drops most of a stream at once. */
+const MIN_SEGMENT_BYTES = 64 * 1024;
 /** A segment takes new blocks for at most this long, so retention frees disk hour by hour. */
 const MAX_SEGMENT_AGE_MS = MS_PER_HOUR;
 const HIGH_WATER_FILE = "high-water.json";

@@ -35,6 +35,9 @@ export interface Config {
   readonly region: string;
   readonly accountId: string;
   readonly routes: readonly Route[];
+  /** Stream name patterns whose unary writes are coalesced (`src/producer/coalesce.ts`). */
+  readonly coalesce: readonly string[];
+  readonly lingerMs: number;
   readonly throttle: boolean;
   readonly shardRecordsPerSecond: number;
   readonly shardBytesPerSecond: number;
@@ -141,6 +144,17 @@ const flags = {
     description: "Send matching streams to a backend (repeatable; first match wins).",
     multiple: true,
     valueName: "PATTERN=BACKEND",
+  },
+  coalesce: {
+    description:
+      "Merge concurrent PutRecord/PutRecords calls to matching streams into shared PutRecords calls (repeatable).",
+    multiple: true,
+    valueName: "PATTERN",
+  },
+  "linger-ms": {
+    description: "With --coalesce: how long a batch's first record waits for company.",
+    default: "10",
+    valueName: "MS",
   },
   throttle: {
     description: "Per-shard write throttling in the engine.",
@@ -465,6 +479,16 @@ export function parseConfig(
     }
   }
 
+  const fileCoalesce = file.coalesce;
+  const coalesce = (
+    (parsed.values.coalesce as string[] | undefined) ??
+    env[envName("coalesce")]?.split(",") ??
+    (Array.isArray(fileCoalesce) ? fileCoalesce : fileCoalesce?.split(",")) ??
+    []
+  )
+    .map((pattern) => pattern.trim())
+    .filter((pattern) => pattern !== "");
+
   const fileRoutes = file.route;
   const routeTexts =
     (parsed.values.route as string[] | undefined) ??
@@ -547,6 +571,8 @@ export function parseConfig(
     region,
     accountId,
     routes,
+    coalesce,
+    lingerMs: integer("linger-ms", 0, 60_000),
     throttle: oneOf("throttle", ["on", "off"] as const) === "on",
     shardRecordsPerSecond: integer("shard-records-per-second", 1, 10_000_000),
     shardBytesPerSecond: integer("shard-bytes-per-second", 1, 10 * 1024 ** 3),

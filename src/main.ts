@@ -22,6 +22,7 @@ import { KinesisError } from "./kinesis/errors.ts";
 import { createLogger } from "./logger.ts";
 import { DEFAULT_MEMORY_MIB, planMemory } from "./memory-plan.ts";
 import { heapLimitFlag, heapLimitGiven } from "./node-flags.ts";
+import { withCoalescing } from "./producer/coalesce.ts";
 import { createAnswerBudget } from "./server/answer-budget.ts";
 import { BODY_RATE_WINDOW_MS } from "./server/connections.ts";
 import { createGatewayServer, DEFAULT_READ_MAX_BYTES } from "./server/gateway-server.ts";
@@ -217,8 +218,13 @@ export async function startGateway(
     routes: config.routes,
     defaultBackend: config.backend,
   });
+  // Merged calls go through routing, the backends and their telemetry as one call.
+  const coalesced =
+    config.coalesce.length === 0
+      ? router
+      : withCoalescing(router, { patterns: config.coalesce, lingerMs: config.lingerMs });
   const bounded = withInFlightLimit(
-    withRetry(router, {
+    withRetry(coalesced, {
       retries: config.retryFailedRecords,
       baseDelayMs: config.retryBaseDelayMs,
       maxDelayMs: config.retryMaxDelayMs,

@@ -1,0 +1,83 @@
+/**
+ * `--coalesce` on the real server: many callers of unary PutRecord, over
+ * gRPC and the wire API at once, are answered each with its own record's
+ * result while the engine gets a few shared PutRecords calls.
+ */
+import assert from "node:assert/strict";
+import { suite, test } from "node:test";
+import { PutRecordCommand } from "@aws-sdk/client-kinesis";
+import { ShardIteratorType } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
+import { clientsFor, transports, useGatewayWithMetrics } from "../helpers/gateway.ts";
+import { sdkClient } from "../helpers/kinesis-sdk.ts";
+
+void suite("--coalesce", () => {
+  const gateway = useGatewayWithMetrics([
+    "--streams",
+    "orders:1,plain:1",
+    "--coalesce",
+    "ord*",
+    "--linger-ms",
+    "20",
+  ]);
+
+  /**
+   * Backend calls by operation, from the call-duration histogram's counts. The
+   * gateway renders `/metrics` at most once a second: one scrape, after the calls.
+   */
+  async function backendCalls(): Promise<Map<string, number>> {
+    const text = await (await fetch(`${gateway.current.url}/metrics`)).text();
+    const counts = new Map<string, number>();
+    for (const line of text.split("\n")) {
+      const method = /^kinesis_gateway_backend_call_duration_count\{.*rpc_method="(\w+)"/.exec(
+        line,
+      )?.[1];
+      if (method !== undefined)
+        counts.set(method, (counts.get(method) ?? 0) + Number(line.split(" ").at(-1)));
+    }
+    return counts;
+  }
+
+  void test("64 PutRecord callers over gRPC and the wire API: each its own answer, a few shared calls", async () => {
+    const { producer, consumer } = clientsFor(transports["gRPC over h2c"]!(gateway.current.url));
+    const kinesis = sdkClient(gateway.current.url);
+    const sent = Array.from({ length: 64 }, (_, i) => `event ${i}`);
+    const answers = await Promise.all(
+      sent.map(async (text, i) => {
+        const data = new TextEncoder().encode(text);
+        if (i % 2 === 0) {
+          const answer = await producer.putRecord({
+            streamName: "orders",
+            partitionKey: `k${i}`,
+            data,
+          });
+          return { text, sequenceNumber: answer.sequenceNumber, shardId: answer.shardId };
+        }
+        const answer = await kinesis.send(
+          new PutRecordCommand({ StreamName: "orders", PartitionKey: `k${i}`, Data: data }),
+        );
+        return { text, sequenceNumber: answer.SequenceNumber!, shardId: answer.ShardId! };
+      }),
+    );
+    // A stream no pattern names is written call by call.
+    await producer.putRecord({ streamName: "plain", partitionKey: "k", data: new Uint8Array([1]) });
+    const calls = await backendCalls();
+    const shared = calls.get("PutRecords") ?? 0;
+    assert.ok(shared >= 1 && shared <= 8, `${shared} shared PutRecords calls for 64 callers`);
+    assert.equal(calls.get("PutRecord"), 1, "only the plain stream's PutRecord reached the engine");
+    // Every answer is the caller's own record: read back by its sequence number.
+    const iterator = await consumer.getShardIterator({
+      streamName: "orders",
+      shardId: "shardId-000000000000",
+      shardIteratorType: ShardIteratorType.TRIM_HORIZON,
+    });
+    const read = await consumer.getRecords({ shardIterator: iterator.shardIterator, limit: 1000 });
+    const bySequence = new Map(
+      read.records.map((r) => [r.sequenceNumber, new TextDecoder().decode(r.data)]),
+    );
+    for (const answer of answers) {
+      assert.equal(answer.shardId, "shardId-000000000000");
+      assert.equal(bySequence.get(answer.sequenceNumber), answer.text);
+    }
+    assert.equal(bySequence.size, 64);
+  });
+});

@@ -168,11 +168,9 @@ export function withCoalescing(backend: Backend, options: CoalesceOptions): Back
     } else if (operation.name === "PutRecord") {
       const request = input as PutRecordInput;
       if (coalesces(request.streamName, request.streamArn)) {
-        const entry: PutRecordsRequestEntry = {
-          data: request.data,
-          partitionKey: request.partitionKey,
-          explicitHashKey: request.explicitHashKey,
-        };
+        // The input itself, an entry already: the record keeps its identity (its creation
+        // span's link from the shared call's send span). Its other members are not sent.
+        const entry: PutRecordsRequestEntry = request;
         return new Promise((resolve, reject) => {
           enqueue(refOf(request), {
             entries: [entry],

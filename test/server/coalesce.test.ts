@@ -5,9 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
-import { PutRecordCommand } from "@aws-sdk/client-kinesis";
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  PutRecordCommand,
+} from "@aws-sdk/client-kinesis";
 import { ShardIteratorType } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
-import { clientsFor, transports, useGatewayWithMetrics } from "../helpers/gateway.ts";
+import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
+import {
+  clientsFor,
+  forwardingTo,
+  transports,
+  useGateway,
+  useGatewayWithMetrics,
+} from "../helpers/gateway.ts";
 import { sdkClient } from "../helpers/kinesis-sdk.ts";
 
 void suite("--coalesce", () => {
@@ -79,5 +90,46 @@ void suite("--coalesce", () => {
       assert.equal(bySequence.get(answer.sequenceNumber), answer.text);
     }
     assert.equal(bySequence.size, 64);
+  });
+});
+
+void suite("--coalesce in front of a real emulator", () => {
+  const emulator = useEmulator();
+  const gateway = useGateway(() => [...forwardingTo(emulator)(), "--coalesce", "fwd-*"]);
+
+  void test("PutRecord callers get their own records' results from the upstream's shared PutRecords", async () => {
+    const { producer, streams } = clientsFor(transports["gRPC over h2c"]!(gateway.current.url));
+    await streams.createStream({ streamName: "fwd-events", shardCount: 2 });
+    await waitUntilStreamActive(emulator.current.client(), "fwd-events");
+    const sent = Array.from({ length: 20 }, (_, i) => `forwarded ${i}`);
+    const answers = await Promise.all(
+      sent.map((text, i) =>
+        producer.putRecord({
+          streamName: "fwd-events",
+          partitionKey: `k${i}`,
+          data: new TextEncoder().encode(text),
+        }),
+      ),
+    );
+    // Read back from the emulator itself, shard by shard.
+    const kinesis = emulator.current.client();
+    const stored = new Map<string, string>();
+    for (const shardId of new Set(answers.map((a) => a.shardId))) {
+      const { ShardIterator } = await kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: "fwd-events",
+          ShardId: shardId,
+          ShardIteratorType: "TRIM_HORIZON",
+        }),
+      );
+      const { Records = [] } = await kinesis.send(
+        new GetRecordsCommand({ ShardIterator: ShardIterator! }),
+      );
+      for (const r of Records) stored.set(r.SequenceNumber!, new TextDecoder().decode(r.Data));
+    }
+    for (const [i, answer] of answers.entries()) {
+      assert.equal(stored.get(answer.sequenceNumber), sent[i]);
+    }
+    assert.equal(stored.size, 20);
   });
 });

@@ -212,3 +212,53 @@ export async function measureSdkThroughput(options: SdkThroughputOptions): Promi
   client.destroy();
   return result;
 }
+
+export interface UnaryThroughputOptions {
+  url: string;
+  streamName: string;
+  /** Shards of the stream made first (through the server: forwarded when it forwards). */
+  shards: number;
+  recordBytes: number;
+  /** Callers, each with one PutRecord in flight. */
+  inFlight: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+/**
+ * gRPC PutRecord of one record per call from `inFlight` callers at once, after
+ * creating the stream through the server: what a service that writes each
+ * event as it comes does. Throttled records count as failed, not written.
+ */
+export async function measureUnaryThroughput(options: UnaryThroughputOptions): Promise<Throughput> {
+  const { StreamService, StreamStatus } = await import(
+    "../src/gen/kinesis/gateway/v1/stream_pb.ts"
+  );
+  const transport = createGrpcTransport({ baseUrl: options.url });
+  const streams = createClient(StreamService, transport);
+  const producer = createClient(ProducerService, transport);
+  await streams
+    .createStream({ streamName: options.streamName, shardCount: options.shards })
+    .catch(() => undefined);
+  for (let i = 0; i < 200; i++) {
+    const { streamDescriptionSummary } = await streams.describeStreamSummary({
+      streamName: options.streamName,
+    });
+    if (streamDescriptionSummary?.streamStatus === StreamStatus.ACTIVE) break;
+    await sleep(50);
+  }
+  const data = new Uint8Array(options.recordBytes).fill(120);
+  let sent = 0;
+  return closedLoop(options, async () => {
+    try {
+      await producer.putRecord({
+        streamName: options.streamName,
+        data,
+        partitionKey: `k${sent++}`,
+      });
+      return { written: 1, failed: 0 };
+    } catch {
+      return { written: 0, failed: 1 };
+    }
+  });
+}

@@ -26,6 +26,7 @@ import {
   measureLatency,
   measureSdkThroughput,
   measureThroughput,
+  measureUnaryThroughput,
   type ThroughputOptions,
   writeVolume,
 } from "./load.ts";
@@ -59,7 +60,11 @@ interface Group {
   variants: Variant[];
   measure(server: ServerProcess, variant: string): Promise<number>;
   /** Extra numbers worth keeping (memory), by variant. */
-  after?(variant: string, server: ServerProcess, extras: Record<string, number[]>): void;
+  after?(
+    variant: string,
+    server: ServerProcess,
+    extras: Record<string, number[]>,
+  ): void | Promise<void>;
 }
 
 const STREAM = "bench";
@@ -147,6 +152,60 @@ async function forwardingToKinesalite(): Promise<ServerProcess> {
       await upstream.stop();
     },
   };
+}
+
+/** A gateway forwarding to a kinesis-local of its own, with `flags`. */
+const forwardingToKinesisLocal = (flags: string[]) => async (): Promise<ServerProcess> => {
+  const upstream = await startKinesisLocal();
+  const gateway = await startGatewayProcess(
+    ["--backend", "kinesis", "--kinesis-endpoint", upstream.url, ...flags],
+    { AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" },
+  );
+  return {
+    ...gateway,
+    upstream,
+    stop: async () => {
+      await gateway.stop();
+      await upstream.stop();
+    },
+  };
+};
+
+/** 64 single-record PutRecord callers into a 1-shard stream made through the gateway. */
+async function unaryThroughput(server: ServerProcess): Promise<number> {
+  const result = await measureUnaryThroughput({
+    url: server.url,
+    streamName: "unary",
+    shards: 1,
+    recordBytes: 100,
+    inFlight: 64,
+    warmupMs: 1000,
+    durationMs: SECONDS * 1000,
+  });
+  if (result.failedRecords > 0) throw new Error(`${result.failedRecords} records failed`);
+  return result.recordsPerSecond;
+}
+
+/** The gateway's calls to its upstream per 1,000 records written, from its own /metrics. */
+async function upstreamCalls(
+  variant: string,
+  server: ServerProcess,
+  extras: Record<string, number[]>,
+): Promise<void> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  let calls = 0;
+  let records = 0;
+  for (const line of text.split("\n")) {
+    const value = Number(line.split(" ").at(-1));
+    if (/^kinesis_gateway_backend_call_duration_count\{.*rpc_method="PutRecords?"/.test(line))
+      calls += value;
+    if (line.startsWith("kinesis_gateway_records_written_total{")) records += value;
+  }
+  append(
+    extras,
+    `${variant}: upstream calls per 1,000 records`,
+    (1000 * calls) / Math.max(1, records),
+  );
 }
 
 /** An OTLP/HTTP endpoint that accepts and discards everything. */
@@ -251,6 +310,18 @@ function groups(otlpUrl: string): Group[] {
         { name: "gateway (engine)", start: gateway() },
       ],
       measure: sdkThroughput,
+    },
+    {
+      name: "coalesce-forward-64x100B",
+      metric:
+        "records/s, gRPC PutRecord of one 100 B record from 64 callers at once, forwarded to kinesis-local",
+      targets: { "with --coalesce": { atLeast: 5 } },
+      variants: [
+        { name: "one upstream call per record", start: forwardingToKinesisLocal([]) },
+        { name: "with --coalesce", start: forwardingToKinesisLocal(["--coalesce", "unary"]) },
+      ],
+      measure: unaryThroughput,
+      after: upstreamCalls,
     },
     {
       name: "forward-mode",
@@ -376,7 +447,7 @@ async function runGroup(group: Group): Promise<GroupResult> {
         for (const [who, cores] of Object.entries(usage())) {
           append(extras, `${variant.name}: CPU cores, ${who}`, cores);
         }
-        group.after?.(variant.name, server, extras);
+        await group.after?.(variant.name, server, extras);
       } finally {
         await server.stop();
       }

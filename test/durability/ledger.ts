@@ -7,18 +7,9 @@
  * can be checked without keeping them.
  */
 import { Buffer } from "node:buffer";
+import { seededRandom } from "../helpers/seeded-random.ts";
 
-/** A small seeded generator (mulberry32): a failing run replays from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+export { seededRandom };
 
 /** A seed for one part of a run (a producer in a round), from the run's seed. */
 export function derivedSeed(seed: number, ...parts: (string | number)[]): number {

@@ -19,6 +19,7 @@ import {
   type DiskRecordStore,
   openDiskRecordStore,
 } from "../../src/engine/storage/disk-record-store.ts";
+import { seededRandom } from "../helpers/seeded-random.ts";
 
 const roots: string[] = [];
 after(() => {
@@ -29,18 +30,6 @@ function tempDir(): string {
   const root = mkdtempSync(join(tmpdir(), "kg-disk-store-"));
   roots.push(root);
   return join(root, "stream");
-}
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function openStore(dir: string, now: () => number, commits: DiskRecordStore[]): DiskRecordStore {
@@ -58,7 +47,7 @@ const plain = (records: StoredRecord[]) =>
 
 void test("the disk store reads back what the memory store does, across flushes, segments and a reopening", async () => {
   const seed = Number(process.env.DISK_STORE_SEED ?? 17);
-  const next = random(seed);
+  const next = seededRandom(seed);
   let nowMs = Date.UTC(2026, 0, 1);
   const now = () => nowMs;
   const dir = tempDir();

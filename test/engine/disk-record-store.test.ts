@@ -332,3 +332,60 @@ void test("a small cap on disk drops an eighth of it at a time, not the stream",
   );
   store.close();
 });
+
+void test("the index follows the bytes kept, not the commits that wrote them: stored segments' entries are merged", async () => {
+  const dir = tempDir();
+  const commits: DiskRecordStore[] = [];
+  const store = openStore(dir, Date.now, commits);
+  const counters = [0n, 0n, 0n, 0n];
+  const written: string[][] = [[], [], [], []];
+  for (let i = 0; i < 4000; i++) {
+    const shard = i % 4;
+    counters[shard]!++;
+    const data = Buffer.from(`record ${i}`);
+    store.append(shard, {
+      sequenceNumber: formatSequenceNumber({
+        shardCreatedSeconds: 1_700_000_000,
+        shardIndex: shard,
+        counter: counters[shard]!,
+        recordSeconds: 1_700_000_100,
+      }),
+      data,
+      partitionKey: "k",
+      approximateArrivalTimestamp: Date.now(),
+      sizeBytes: data.byteLength + 1,
+    });
+    written[shard]!.push(data.toString());
+    await store.commit(); // one block per record: the worst case for an index of blocks
+  }
+  assert.ok(readdirSync(dir).filter((name) => name.endsWith(".log")).length > 5, "many segments");
+  // Unmerged, 4,000 blocks would take 4,000 entries of 56 bytes; merged, a few per segment.
+  assert.ok(store.heldBytes < (4000 * 56) / 8, `${store.heldBytes} bytes of index`);
+  for (let shard = 0; shard < 4; shard++) {
+    assert.deepEqual(
+      store.read(shard).map((r) => Buffer.from(r.data).toString()),
+      written[shard],
+    );
+  }
+  store.close();
+  const reopened = openStore(dir, Date.now, []);
+  assert.ok(reopened.heldBytes < (4000 * 56) / 8, "merged on opening too");
+  assert.deepEqual(
+    reopened
+      .read(2, {
+        from: {
+          type: "AFTER_SEQUENCE_NUMBER",
+          sequenceNumber: formatSequenceNumber({
+            shardCreatedSeconds: 1_700_000_000,
+            shardIndex: 2,
+            counter: 500n,
+            recordSeconds: 1_700_000_100,
+          }),
+        },
+        limit: 3,
+      })
+      .map((r) => Buffer.from(r.data).toString()),
+    written[2]!.slice(500, 503),
+  );
+  reopened.close();
+});

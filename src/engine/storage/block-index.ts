@@ -1,22 +1,29 @@
 /**
- * Where one shard's blocks lie in its stream's log, oldest first: the only
- * per-record memory a durable stream keeps is its share of a block's entry
- * (48 bytes a block, however many records it holds). Columns in typed arrays,
- * so the collector has nothing to trace; blocks are appended at the end and
+ * Where one shard's records lie in its stream's log, oldest first: the only
+ * per-record memory a durable stream keeps. An entry is one block while its
+ * segment takes writes; once the segment is full and stored, its entries are
+ * merged ({@link BlockIndex.merge}) into spans of the file that hold this
+ * shard's blocks among others', so what the index holds follows the bytes
+ * kept, not how many group commits wrote them. Columns in typed arrays, so
+ * the collector has nothing to trace; entries are appended at the end and
  * dropped from the front (retention) or the end (a write that failed).
  */
 const INITIAL_CAPACITY = 16;
+const COLUMNS = 7;
 
 export class BlockIndex {
+  /** Where the entry's span starts in the log: its first block's position. */
   private positions: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  /** Bytes from `position` to the end of its last block (other shards' blocks may lie between). */
   private lengths: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private firstCounters: Float64Array = new Float64Array(INITIAL_CAPACITY);
+  private lastCounters: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private counts: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private firstArrivals: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private lastArrivals: Float64Array = new Float64Array(INITIAL_CAPACITY);
   private head = 0;
   private tail = 0;
-  /** Records in the blocks indexed. */
+  /** Records in the entries. */
   recordCount = 0;
 
   get length(): number {
@@ -25,13 +32,14 @@ export class BlockIndex {
 
   /** Bytes of memory the index holds. */
   get heldBytes(): number {
-    return this.positions.length * 6 * 8;
+    return this.positions.length * COLUMNS * 8;
   }
 
   push(
     position: number,
     length: number,
     firstCounter: number,
+    lastCounter: number,
     count: number,
     firstArrival: number,
     lastArrival: number,
@@ -41,6 +49,7 @@ export class BlockIndex {
     this.positions[at] = position;
     this.lengths[at] = length;
     this.firstCounters[at] = firstCounter;
+    this.lastCounters[at] = lastCounter;
     this.counts[at] = count;
     this.firstArrivals[at] = firstArrival;
     this.lastArrivals[at] = lastArrival;
@@ -50,39 +59,27 @@ export class BlockIndex {
   position(i: number): number {
     return this.positions[this.head + i]!;
   }
-  blockLength(i: number): number {
+  spanLength(i: number): number {
     return this.lengths[this.head + i]!;
   }
-  firstCounter(i: number): number {
-    return this.firstCounters[this.head + i]!;
-  }
-  count(i: number): number {
-    return this.counts[this.head + i]!;
-  }
   lastCounter(i: number): number {
-    return this.firstCounter(i) + this.count(i) - 1;
-  }
-  firstArrival(i: number): number {
-    return this.firstArrivals[this.head + i]!;
+    return this.lastCounters[this.head + i]!;
   }
   lastArrival(i: number): number {
     return this.lastArrivals[this.head + i]!;
   }
 
-  /** Drops the oldest blocks that start before `position`; columns mostly empty are made smaller. */
+  /** Drops the oldest entries that start before `position`; columns mostly empty are made smaller. */
   dropBefore(position: number): void {
     while (this.head < this.tail && this.positions[this.head]! < position) {
       this.recordCount -= this.counts[this.head]!;
       this.head++;
     }
     if (this.head === this.tail) this.head = this.tail = 0;
-    const capacity = this.positions.length;
-    if (capacity > INITIAL_CAPACITY && this.length * 4 <= capacity) {
-      this.resize(Math.max(INITIAL_CAPACITY, capacity / 2));
-    }
+    this.shrinkIfSparse();
   }
 
-  /** Drops the newest blocks that start at or after `position`. */
+  /** Drops the newest entries that start at or after `position`. */
   dropFrom(position: number): void {
     while (this.tail > this.head && this.positions[this.tail - 1]! >= position) {
       this.tail--;
@@ -91,15 +88,37 @@ export class BlockIndex {
     if (this.head === this.tail) this.head = this.tail = 0;
   }
 
-  /** Drops the block at `i` (found corrupt when read); the ones after it move up. */
-  remove(i: number): void {
-    const at = this.head + i;
-    this.recordCount -= this.counts[at]!;
-    for (const column of this.columns()) column.copyWithin(at, at + 1, this.tail);
-    this.tail--;
+  /**
+   * Merges the entries that lie within `[start, end)` of the log — stored
+   * bytes of one segment, which no failed write can cut — into as few entries as keep each
+   * span within `maxSpan` bytes (or one block, if larger): a read loads a
+   * whole span, so that bounds what it holds.
+   */
+  merge(start: number, end: number, maxSpan: number): void {
+    const from = this.head + this.search((i) => this.position(i) >= start);
+    let to = from;
+    while (to < this.tail && this.positions[to]! + this.lengths[to]! <= end) to++;
+    if (to - from < 2) return;
+    let out = from;
+    for (let i = from + 1; i < to; i++) {
+      const spanEnd = this.positions[i]! + this.lengths[i]!;
+      if (spanEnd - this.positions[out]! <= maxSpan) {
+        this.lengths[out] = spanEnd - this.positions[out]!;
+        this.lastCounters[out] = this.lastCounters[i]!;
+        this.counts[out] = this.counts[out]! + this.counts[i]!;
+        this.lastArrivals[out] = this.lastArrivals[i]!;
+      } else {
+        out++;
+        for (const column of this.columns()) column[out] = column[i]!;
+      }
+    }
+    out++;
+    for (const column of this.columns()) column.copyWithin(out, to, this.tail);
+    this.tail -= to - out;
+    this.shrinkIfSparse();
   }
 
-  /** The first block for which `isAtOrAfter` holds, which is monotonic over the blocks; `length` if none. */
+  /** The first entry for which `isAtOrAfter` holds, which is monotonic over the entries; `length` if none. */
   search(isAtOrAfter: (i: number) => boolean): number {
     let low = 0;
     let high = this.length;
@@ -116,10 +135,18 @@ export class BlockIndex {
       this.positions,
       this.lengths,
       this.firstCounters,
+      this.lastCounters,
       this.counts,
       this.firstArrivals,
       this.lastArrivals,
     ];
+  }
+
+  /** Halves the columns while they are at most a quarter full. */
+  private shrinkIfSparse(): void {
+    let capacity = this.positions.length;
+    while (capacity > INITIAL_CAPACITY && this.length * 4 <= capacity) capacity /= 2;
+    if (capacity !== this.positions.length) this.resize(capacity);
   }
 
   /** Moves the live entries to the front, into columns twice as large when more than half full. */
@@ -131,15 +158,24 @@ export class BlockIndex {
   /** Columns of `capacity` entries, the live ones at the front. */
   private resize(capacity: number): void {
     const live = this.length;
-    const [positions, lengths, firstCounters, counts, firstArrivals, lastArrivals] =
+    const [positions, lengths, firstCounters, lastCounters, counts, firstArrivals, lastArrivals] =
       this.columns().map((column) => {
         const next = new Float64Array(capacity);
         next.set(column.subarray(this.head, this.tail));
         return next;
-      }) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+      }) as [
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+        Float64Array,
+      ];
     this.positions = positions;
     this.lengths = lengths;
     this.firstCounters = firstCounters;
+    this.lastCounters = lastCounters;
     this.counts = counts;
     this.firstArrivals = firstArrivals;
     this.lastArrivals = lastArrivals;

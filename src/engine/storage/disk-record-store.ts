@@ -130,6 +130,8 @@ interface Segment {
   fd: number | undefined;
   firstArrival: number;
   lastArrival: number;
+  /** Whether its index entries were merged into spans: done once it is stored and takes no more writes. */
+  merged: boolean;
 }
 
 interface Waiter {
@@ -142,6 +144,8 @@ const MS_PER_HOUR = 3_600_000;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** A cap holds at least eight segments above this, so it never drops most of a stream at once. */
 const MIN_SEGMENT_BYTES = 64 * 1024;
+/** A merged index entry spans at most this much of its segment: what a read of it loads. */
+const MAX_SPAN_BYTES = 1024 * 1024;
 /** A segment takes new blocks for at most this long, so retention frees disk hour by hour. */
 const MAX_SEGMENT_AGE_MS = MS_PER_HOUR;
 const HIGH_WATER_FILE = "high-water.json";
@@ -182,6 +186,10 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
   let reportedHeld = 0;
   /** Whether opening cut or skipped anything: what was lost may have been read, and handed numbers. */
   let damaged = false;
+  /** Log positions of damage reads found, reported once each. */
+  const reportedCorrupt = new Set<number>();
+  /** Stretches the scan on opening skipped as damaged: no merged entry spans one. */
+  const skipped: { readonly start: number; readonly end: number }[] = [];
 
   recover();
 
@@ -263,6 +271,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     });
     diskBytes = segments.reduce((sum, segment) => sum + segment.size, 0);
     storedEnd = logEnd();
+    mergeStored();
     report();
   }
 
@@ -282,6 +291,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       fd,
       firstArrival: Number.POSITIVE_INFINITY,
       lastArrival: Number.NEGATIVE_INFINITY,
+      merged: false,
     };
     if (salt === undefined) {
       const tornAsMade = reader.fileSize <= SEGMENT_HEADER_BYTES;
@@ -335,6 +345,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
         break;
       }
       damaged = true;
+      skipped.push({ start: base + offset, end: base + next });
       options.onProblem?.({
         message: "corrupt blocks skipped; the intact blocks after them are kept",
         segment: name,
@@ -370,15 +381,17 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     }
     if (header.recordCount === 0) return;
     const firstCounter = counterOf(firstSequence);
+    const lastCounter = counterOf(lastSequence);
     indexOf(header.shardIndex).push(
       segment.base + offset,
       header.length,
       firstCounter,
+      lastCounter,
       header.recordCount,
       firstArrival,
       lastArrival,
     );
-    noteHighWater(header.shardIndex, firstCounter + header.recordCount - 1, lastSequence);
+    noteHighWater(header.shardIndex, lastCounter, lastSequence);
     segment.firstArrival = Math.min(segment.firstArrival, firstArrival);
     segment.lastArrival = Math.max(segment.lastArrival, lastArrival);
   }
@@ -423,6 +436,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       fd,
       firstArrival: Number.POSITIVE_INFINITY,
       lastArrival: Number.NEGATIVE_INFINITY,
+      merged: false,
     };
     segments.push(segment);
     return segment;
@@ -461,16 +475,18 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       const last = block.records.at(-1)!;
       const firstCounter = counterOf(first.sequenceNumber);
       const length = BLOCK_HEADER_BYTES + block.bytes;
+      const lastCounter = counterOf(last.sequenceNumber);
       indexOf(block.shardIndex).push(
         position,
         length,
         firstCounter,
+        lastCounter,
         block.records.length,
         first.approximateArrivalTimestamp,
         last.approximateArrivalTimestamp,
       );
       position += length;
-      noteHighWater(block.shardIndex, firstCounter + block.records.length - 1, last.sequenceNumber);
+      noteHighWater(block.shardIndex, lastCounter, last.sequenceNumber);
       segment.firstArrival = Math.min(segment.firstArrival, first.approximateArrivalTimestamp);
       segment.lastArrival = Math.max(segment.lastArrival, last.approximateArrivalTimestamp);
     }
@@ -569,7 +585,31 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     storedGeneration = generation;
     storedEnd = end;
     settle(generation);
+    mergeStored();
     report();
+  }
+
+  /**
+   * Merges the index entries of what is stored (a failed sync cuts only
+   * after it), so the index follows the bytes kept and not the number of
+   * commits that wrote them.
+   */
+  function mergeStored(): void {
+    const last = segments.at(-1);
+    for (const segment of segments) {
+      if (segment.merged || segment.base >= storedEnd) continue;
+      const end = Math.min(segment.base + segment.size, storedEnd);
+      // Merged piece by piece between damaged stretches, which a span must not walk into.
+      let start = segment.base;
+      for (const gap of skipped) {
+        if (gap.end <= start || gap.start >= end) continue;
+        for (const index of shards.values()) index.merge(start, gap.start, MAX_SPAN_BYTES);
+        start = gap.end;
+      }
+      for (const index of shards.values()) index.merge(start, end, MAX_SPAN_BYTES);
+      // The last goes on taking writes: its stored part is merged again after each commit.
+      if (segment !== last && end === segment.base + segment.size) segment.merged = true;
+    }
   }
 
   /** Drops whole segments: expired ones (their newest record is past retention), then the oldest over the cap. */
@@ -679,12 +719,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     const opened = new Set<Segment>();
     try {
       for (let i = start; i < index.length && !done(); i++) {
-        const blockRecords = readBlock(index, i, opened);
-        if (blockRecords === undefined) {
-          i--; // the corrupt block is gone from the index: the next one is at i now
-          continue;
-        }
-        for (const record of blockRecords) {
+        for (const record of readSpan(index, i, shardIndex, opened)) {
           if (looking) {
             if (!keep(record)) continue;
             looking = false;
@@ -700,14 +735,19 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     return records;
   }
 
-  /** The records of block `i`, or undefined (and the block dropped from the index) when it is corrupt. */
-  function readBlock(
+  /**
+   * The records of shard `shardIndex` in entry `i`'s span: its blocks, among
+   * other shards' once the span was merged. A block that is not intact is
+   * skipped (reported once); the walk stops where the span stops making sense.
+   */
+  function readSpan(
     index: BlockIndex,
     i: number,
+    shardIndex: number,
     opened: Set<Segment>,
-  ): StoredRecord[] | undefined {
+  ): StoredRecord[] {
     const position = index.position(i);
-    const length = index.blockLength(i);
+    const length = index.spanLength(i);
     const segment = segmentAt(position);
     const buffer = Buffer.allocUnsafe(length);
     const offset = position - segment.base;
@@ -718,22 +758,37 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
       if (n === 0) break;
       read += n;
     }
-    const header = read === length ? readBlockHeader(buffer, 0) : undefined;
-    if (
-      header === undefined ||
-      header.length !== length ||
-      !blockIsIntact(buffer, 0, header, segment.salt ?? 0)
-    ) {
-      options.onProblem?.({
-        message: "a block read back is corrupt; its records are skipped",
-        segment: segmentPath(segment.base),
-        offset,
-        bytes: length,
-      });
-      index.remove(i);
-      return undefined;
+    const records: StoredRecord[] = [];
+    let at = 0;
+    while (at < read) {
+      const header = readBlockHeader(buffer, at);
+      if (header === undefined || at + header.length > read) {
+        reportCorrupt(segment, offset + at, read - at);
+        break;
+      }
+      if (header.shardIndex === shardIndex) {
+        if (blockIsIntact(buffer, at, header, segment.salt ?? 0)) {
+          for (const record of decodeRecords(buffer, at, header)) records.push(record);
+        } else {
+          reportCorrupt(segment, offset + at, header.length);
+        }
+      }
+      at += header.length;
     }
-    return decodeRecords(buffer, 0, header);
+    return records;
+  }
+
+  /** Reports a damaged stretch found by a read, once. */
+  function reportCorrupt(segment: Segment, offset: number, bytes: number): void {
+    const key = segment.base + offset;
+    if (reportedCorrupt.has(key)) return;
+    reportedCorrupt.add(key);
+    options.onProblem?.({
+      message: "a block read back is corrupt; its records are skipped",
+      segment: segmentPath(segment.base),
+      offset,
+      bytes,
+    });
   }
 
   function segmentAt(position: number): Segment {

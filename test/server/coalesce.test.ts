@@ -28,7 +28,7 @@ void suite("--coalesce", () => {
     "--coalesce",
     "ord*",
     "--linger-ms",
-    "20",
+    "50",
   ]);
 
   /**
@@ -73,8 +73,11 @@ void suite("--coalesce", () => {
     await producer.putRecord({ streamName: "plain", partitionKey: "k", data: new Uint8Array([1]) });
     const calls = await backendCalls();
     const shared = calls.get("PutRecords") ?? 0;
-    assert.ok(shared >= 1 && shared <= 8, `${shared} shared PutRecords calls for 64 callers`);
-    assert.equal(calls.get("PutRecord"), 1, "only the plain stream's PutRecord reached the engine");
+    // A caller alone in its batch (one that came after the linger, on a busy machine) goes as it
+    // came; one of the PutRecord calls is the plain stream's.
+    const alone = (calls.get("PutRecord") ?? 0) - 1;
+    assert.ok(shared >= 1, "callers were merged");
+    assert.ok(shared + alone <= 8, `${shared} shared and ${alone} lone calls for 64 callers`);
     // Every answer is the caller's own record: read back by its sequence number.
     const iterator = await consumer.getShardIterator({
       streamName: "orders",

@@ -34,6 +34,7 @@ import {
   type StorageProblem,
 } from "./disk-record-store.ts";
 import { readJsonFile, syncDirectory, writeAtomically } from "./files.ts";
+import { createScratch } from "./segment-io.ts";
 
 /** What a durable engine needs of its storage (`EngineOptions.storage`). */
 export interface EngineStorage {
@@ -91,6 +92,8 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
   let writeError: Error | undefined;
 
   const committer = createCommitter();
+  // One buffer for every stream's flushes and scans: each runs start to end without yielding.
+  const scratch = createScratch();
   // Writes and reads trim their stream; a stream nobody touches is trimmed here.
   const sweeper = setInterval(() => {
     for (const store of stores.values()) {
@@ -152,6 +155,7 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
       if (store === undefined || store.closed) {
         const opened: DiskRecordStore = openDiskRecordStore({
           ...storeOptions,
+          scratch,
           dir: join(streamsDir, key),
           fsync,
           requestCommit: committer.request,

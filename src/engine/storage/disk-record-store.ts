@@ -18,19 +18,15 @@
 
 import { randomBytes } from "node:crypto";
 import {
-  close,
   closeSync,
-  fdatasync,
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
   mkdirSync,
-  open,
   openSync,
   readdirSync,
   readSync,
   rmSync,
-  writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import {
@@ -45,20 +41,24 @@ import { parseSequenceNumber } from "../sequence-number.ts";
 import {
   BLOCK_HEADER_BYTES,
   blockIsIntact,
-  blockIsWellFormed,
   decodeRecords,
-  encodeBlock,
-  encodedRecordBytes,
   encodeSegmentHeader,
   readBlockHeader,
   readSegmentSalt,
   recordLayoutAt,
   SEGMENT_HEADER_BYTES,
-  sealBlock,
-  TARGET_BLOCK_BYTES,
 } from "./block-codec.ts";
 import { BlockIndex } from "./block-index.ts";
 import { readJsonFile, syncDirectory, writeAtomically } from "./files.ts";
+import {
+  blocksOf,
+  chunkReader,
+  createScratch,
+  type Scratch,
+  syncFile,
+  writeBlocks,
+  writeFully,
+} from "./segment-io.ts";
 
 /** The last record a shard ever stored: where its sequencer goes on from. */
 export interface ShardHighWater {
@@ -87,6 +87,8 @@ export interface DiskRecordStoreOptions extends RecordStoreOptions {
   readonly onWriteHealth?: ((error: Error | undefined) => void) | undefined;
   /** Largest segment file before a new one is started. Default: 64 MiB, less under a small cap. */
   readonly segmentBytes?: number | undefined;
+  /** The buffer flushes and the scan on opening write and read through; a data dir's stores share one. */
+  readonly scratch?: Scratch | undefined;
 }
 
 export interface DiskRecordStore extends RecordStore {
@@ -160,6 +162,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     Math.max(MIN_SEGMENT_BYTES, Math.min(DEFAULT_SEGMENT_BYTES, Math.floor(maxBytes / 8)));
   const now = options.now ?? Date.now;
   const onHeldBytesChange = options.onHeldBytesChange;
+  const scratch = options.scratch ?? createScratch();
 
   const segments: Segment[] = [];
   const shards = new Map<number, BlockIndex>();
@@ -283,7 +286,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     const salt = readSegmentSalt(
       fileHeader.subarray(0, readSync(fd, fileHeader, 0, SEGMENT_HEADER_BYTES, 0)),
     );
-    const reader = chunkReader(fd, salt ?? 0);
+    const reader = chunkReader(fd, salt ?? 0, scratch);
     const segment: Segment = {
       base,
       size: reader.fileSize,
@@ -456,7 +459,7 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     try {
       segment = writableSegment(total, nowMs);
       startSize = segment.size;
-      writeBlocks(fdOf(segment), startSize, segment.salt!, blocks);
+      writeBlocks(fdOf(segment), startSize, segment.salt!, blocks, scratch);
     } catch (error) {
       // Nothing of the batch is kept: the file is cut back to where it ended.
       if (segment !== undefined) {
@@ -904,85 +907,6 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
   return store;
 }
 
-interface PendingBlock {
-  readonly shardIndex: number;
-  readonly records: StoredRecord[];
-  /** Encoded bytes of the records, the block's header not included. */
-  bytes: number;
-}
-
-/** Each shard's records as blocks of about TARGET_BLOCK_BYTES at most (or one larger record). */
-function blocksOf(batch: ReadonlyMap<number, StoredRecord[]>): PendingBlock[] {
-  const blocks: PendingBlock[] = [];
-  for (const [shardIndex, records] of batch) {
-    let block: PendingBlock = { shardIndex, records: [], bytes: 0 };
-    for (const record of records) {
-      const bytes = encodedRecordBytes(record);
-      if (
-        block.records.length > 0 &&
-        BLOCK_HEADER_BYTES + block.bytes + bytes > TARGET_BLOCK_BYTES
-      ) {
-        blocks.push(block);
-        block = { shardIndex, records: [], bytes: 0 };
-      }
-      block.records.push(record);
-      block.bytes += bytes;
-    }
-    blocks.push(block);
-  }
-  return blocks;
-}
-
-/**
- * Bytes encoded before a write: a flush goes out in pieces of this size
- * through one buffer, reused (a fresh one costs a page fault a page here,
- * more than encoding into it), so a burst of writes costs no more memory
- * than this, whatever its size.
- */
-const SCRATCH_BYTES = 4 * 1024 * 1024;
-let scratch: Buffer | undefined;
-
-/**
- * `bytes` of the one buffer flushes and the scan on opening share (both run
- * start to end without yielding), or a buffer of their own past its size.
- */
-function scratchOf(bytes: number): Buffer {
-  if (bytes > SCRATCH_BYTES) return Buffer.allocUnsafe(bytes);
-  scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-  return scratch.subarray(0, bytes);
-}
-
-/** Encodes and seals `blocks` and writes them at `position` of `fd`, a piece at a time. */
-function writeBlocks(
-  fd: number,
-  position: number,
-  salt: number,
-  blocks: readonly PendingBlock[],
-): void {
-  const buffer = scratchOf(SCRATCH_BYTES);
-  let filled = 0;
-  let at = position;
-  const writeOut = (buffer: Buffer, length: number) => {
-    writeFully(fd, buffer.subarray(0, length), at);
-    at += length;
-  };
-  for (const block of blocks) {
-    const length = BLOCK_HEADER_BYTES + block.bytes;
-    if (filled + length > SCRATCH_BYTES && filled > 0) {
-      writeOut(buffer, filled);
-      filled = 0;
-    }
-    // A block larger than the scratch (one large record) gets a buffer of its own.
-    const target: Buffer = length > SCRATCH_BYTES ? Buffer.allocUnsafe(length) : buffer;
-    const offset = target === buffer ? filled : 0;
-    encodeBlock(target, offset, block.shardIndex, block.records, block.bytes);
-    sealBlock(target, offset, length, salt);
-    if (target === buffer) filled += length;
-    else writeOut(target, length);
-  }
-  if (filled > 0) writeOut(buffer, filled);
-}
-
 /** Whether a segment holds anything beside its header (a damaged one counts: its bytes are there). */
 function holdsBlocks(segment: Segment): boolean {
   return segment.size > SEGMENT_HEADER_BYTES;
@@ -992,85 +916,4 @@ function holdsBlocks(segment: Segment): boolean {
 function counterOf(sequenceNumber: string): number {
   const fields = parseSequenceNumber(sequenceNumber);
   return fields === undefined ? -1 : Number(fields.counter);
-}
-
-/**
- * fdatasync of a file through a descriptor of its own, so that closing the
- * writer's meanwhile (a segment rolled over) cannot touch the sync. An error
- * of the writeback no one has seen yet is reported to it all the same.
- */
-function syncFile(path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    open(path, "r", (openError, fd) => {
-      if (openError) return reject(openError);
-      fdatasync(fd, (syncError) => close(fd, () => (syncError ? reject(syncError) : resolve())));
-    });
-  });
-}
-
-function writeFully(fd: number, buffer: Buffer, position: number): void {
-  let written = 0;
-  while (written < buffer.byteLength) {
-    written += writeSync(fd, buffer, written, buffer.byteLength - written, position + written);
-  }
-}
-
-/**
- * Reads a segment in large chunks for the scan on opening, so a segment of
- * many small blocks costs a few reads, not two per block.
- */
-function chunkReader(fd: number, salt: number) {
-  const fileSize = fstatSync(fd).size;
-  let chunk: Buffer = Buffer.alloc(0);
-  let chunkStart = 0;
-
-  /** Makes `[offset, offset + length)` readable from `chunk`, as far as the file has it. */
-  function cover(offset: number, length: number): boolean {
-    if (offset >= chunkStart && offset + length <= chunkStart + chunk.byteLength) return true;
-    if (offset + length > fileSize) return false;
-    const size = Math.min(Math.max(length, SCRATCH_BYTES), fileSize - offset);
-    chunk = scratchOf(size);
-    let read = 0;
-    while (read < size) {
-      const n = readSync(fd, chunk, read, size - read, offset + read);
-      if (n === 0) break;
-      read += n;
-    }
-    chunk = chunk.subarray(0, read);
-    chunkStart = offset;
-    return read >= length;
-  }
-
-  return {
-    fileSize,
-    /** The intact block at `offset`, with the buffer that holds it. */
-    intactBlockAt(offset: number) {
-      if (!cover(offset, BLOCK_HEADER_BYTES)) return undefined;
-      const header = readBlockHeader(chunk, offset - chunkStart);
-      if (header === undefined || !cover(offset, header.length)) return undefined;
-      const at = offset - chunkStart;
-      if (!blockIsIntact(chunk, at, header, salt) || !blockIsWellFormed(chunk, at, header)) {
-        return undefined;
-      }
-      return { buffer: chunk, offset: at, length: header.length };
-    },
-    /** The offset of the next intact block from `offset` on, if any: the end of a corrupt stretch. */
-    nextIntactBlock(offset: number): number | undefined {
-      const magic = Buffer.from("KGB1", "latin1");
-      let from = offset;
-      while (from + BLOCK_HEADER_BYTES <= fileSize) {
-        if (!cover(from, Math.min(SCRATCH_BYTES, fileSize - from))) return undefined;
-        const found = chunk.indexOf(magic, from - chunkStart);
-        if (found < 0) {
-          from = chunkStart + chunk.byteLength - 3;
-          if (chunkStart + chunk.byteLength >= fileSize) return undefined;
-          continue;
-        }
-        const candidate = chunkStart + found;
-        if (this.intactBlockAt(candidate) !== undefined) return candidate;
-        from = candidate + 1;
-      }
-      return undefined;
-    },
-  };
 }

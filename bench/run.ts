@@ -137,39 +137,24 @@ function sdkThroughput(server: ServerProcess): Promise<number> {
   });
 }
 
-/** The gateway forwarding to a kinesalite of its own; stopping stops both. */
-async function forwardingToKinesalite(): Promise<ServerProcess> {
-  const upstream = await startKinesalite();
-  const gateway = await startGatewayProcess(
-    ["--backend", "kinesis", "--kinesis-endpoint", upstream.url],
-    { AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" },
-  );
-  return {
-    ...gateway,
-    upstream,
-    stop: async () => {
-      await gateway.stop();
-      await upstream.stop();
-    },
+/** A gateway forwarding to an upstream of its own, with `flags`; stopping stops both. */
+const forwardingTo =
+  (startUpstream: () => Promise<ServerProcess>, flags: string[] = []) =>
+  async (): Promise<ServerProcess> => {
+    const upstream = await startUpstream();
+    const gateway = await startGatewayProcess(
+      ["--backend", "kinesis", "--kinesis-endpoint", upstream.url, ...flags],
+      { AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" },
+    );
+    return {
+      ...gateway,
+      upstream,
+      stop: async () => {
+        await gateway.stop();
+        await upstream.stop();
+      },
+    };
   };
-}
-
-/** A gateway forwarding to a kinesis-local of its own, with `flags`. */
-const forwardingToKinesisLocal = (flags: string[]) => async (): Promise<ServerProcess> => {
-  const upstream = await startKinesisLocal();
-  const gateway = await startGatewayProcess(
-    ["--backend", "kinesis", "--kinesis-endpoint", upstream.url, ...flags],
-    { AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench" },
-  );
-  return {
-    ...gateway,
-    upstream,
-    stop: async () => {
-      await gateway.stop();
-      await upstream.stop();
-    },
-  };
-};
 
 /** 64 single-record PutRecord callers into a 1-shard stream made through the gateway. */
 async function unaryThroughput(server: ServerProcess): Promise<number> {
@@ -317,8 +302,11 @@ function groups(otlpUrl: string): Group[] {
         "records/s, gRPC PutRecord of one 100 B record from 64 callers at once, forwarded to kinesis-local",
       targets: { "with --coalesce": { atLeast: 5 } },
       variants: [
-        { name: "one upstream call per record", start: forwardingToKinesisLocal([]) },
-        { name: "with --coalesce", start: forwardingToKinesisLocal(["--coalesce", "unary"]) },
+        { name: "one upstream call per record", start: forwardingTo(startKinesisLocal) },
+        {
+          name: "with --coalesce",
+          start: forwardingTo(startKinesisLocal, ["--coalesce", "unary"]),
+        },
       ],
       measure: unaryThroughput,
       after: upstreamCalls,
@@ -329,7 +317,7 @@ function groups(otlpUrl: string): Group[] {
       targets: { "through the gateway": { atLeast: 0.85 } },
       variants: [
         { name: "straight to kinesalite", start: startKinesalite },
-        { name: "through the gateway", start: forwardingToKinesalite },
+        { name: "through the gateway", start: forwardingTo(startKinesalite) },
       ],
       measure: sdkThroughput,
     },

@@ -123,11 +123,11 @@ void test("state.json deleted while streams' files remain: the start refuses and
   assert.ok(existsSync(segment), "the records' files are kept");
 });
 
-void test("a client's record that looks like a block, inside a damaged block: skipped with it, not walked out of bounds", async () => {
-  const path = tempDir();
-  let engine = open(path);
-  engine.createStream({ streamName: "s", shardCount: 1 });
-  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: Buffer.from("first") });
+/**
+ * A block made of one record, as a client could send it as a record's data:
+ * `tamper` then changes it, and its checksum is made to match, unsalted.
+ */
+function lookalikeBlock(data: string, tamper: (block: Buffer) => void = () => {}): Buffer {
   const inner = {
     sequenceNumber: formatSequenceNumber({
       shardCreatedSeconds: 1,
@@ -135,26 +135,37 @@ void test("a client's record that looks like a block, inside a damaged block: sk
       counter: 5n,
       recordSeconds: 1,
     }),
-    data: Buffer.from("not a record of the log"),
+    data: Buffer.from(data),
     partitionKey: "p",
     approximateArrivalTimestamp: Date.now(),
-    sizeBytes: 24,
+    sizeBytes: data.length + 1,
   };
   const bytes = encodedRecordBytes(inner);
-  const lookalike = Buffer.alloc(24 + bytes);
-  encodeBlock(lookalike, 0, 0, [inner], bytes);
-  lookalike.writeUInt32LE(1000, 16); // more records than it holds, under a checksum that matches
-  lookalike.writeUInt32LE(crc32(lookalike.subarray(12)), 8);
-  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: lookalike });
-  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: Buffer.from("last") });
-  engine.close();
+  const block = Buffer.alloc(24 + bytes);
+  encodeBlock(block, 0, 0, [inner], bytes);
+  tamper(block);
+  block.writeUInt32LE(crc32(block.subarray(12)), 8);
+  return block;
+}
 
+/**
+ * Writes "first", `lookalike` as a record's data, and "last"; damages the
+ * checksum of the block holding the look-alike; opens the data dir again and
+ * reads the shard: the records' data, and what opening and the read reported.
+ */
+async function readAfterDamageAround(lookalike: Buffer) {
+  const path = tempDir();
+  let engine = open(path);
+  engine.createStream({ streamName: "s", shardCount: 1 });
+  for (const data of [Buffer.from("first"), lookalike, Buffer.from("last")]) {
+    await engine.putRecordStored({ streamName: "s", partitionKey: "k", data });
+  }
+  engine.close();
   const segment = lastSegment(path);
   const bytesOnDisk = readFileSync(segment);
   const second = bytesOnDisk.indexOf(Buffer.from("KGB1"), 20); // after the segment's header and first block's magic
-  bytesOnDisk[second + 8]! ^= 0xff; // the checksum of the block holding the look-alike
+  bytesOnDisk[second + 8]! ^= 0xff;
   writeFileSync(segment, bytesOnDisk);
-
   const problems: string[] = [];
   engine = open(path, problems);
   const { shardIterator } = engine.getShardIterator({
@@ -164,48 +175,19 @@ void test("a client's record that looks like a block, inside a damaged block: sk
   });
   const { records } = engine.getRecords({ shardIterator: shardIterator!, limit: 100 });
   engine.close();
-  assert.deepEqual(
-    records.map((r) => Buffer.from(r.data).toString()),
-    ["first", "last"],
+  return { data: records.map((r) => Buffer.from(r.data).toString()), problems };
+}
+
+void test("a client's record that looks like a block, inside a damaged block: skipped with it, not walked out of bounds", async () => {
+  // More records than it holds, under a checksum that matches.
+  const { data, problems } = await readAfterDamageAround(
+    lookalikeBlock("not a record of the log", (block) => block.writeUInt32LE(1000, 16)),
   );
+  assert.deepEqual(data, ["first", "last"]);
   assert.equal(problems.length, 1, problems.join("; "));
 });
 
 void test("a client's record that is a whole well-formed block, inside a damaged block: not taken for one (the checksum is salted per segment)", async () => {
-  const path = tempDir();
-  let engine = open(path);
-  engine.createStream({ streamName: "s", shardCount: 1 });
-  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: Buffer.from("first") });
-  const forged = {
-    sequenceNumber: formatSequenceNumber({
-      shardCreatedSeconds: 1,
-      shardIndex: 0,
-      counter: 5n,
-      recordSeconds: 1,
-    }),
-    data: Buffer.from("forged"),
-    partitionKey: "p",
-    approximateArrivalTimestamp: Date.now(),
-    sizeBytes: 7,
-  };
-  const bytes = encodedRecordBytes(forged);
-  const lookalike = Buffer.alloc(24 + bytes);
-  encodeBlock(lookalike, 0, 0, [forged], bytes);
-  lookalike.writeUInt32LE(crc32(lookalike.subarray(12)), 8); // what an unsalted checksum would be
-  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: lookalike });
-  await engine.putRecordStored({ streamName: "s", partitionKey: "k", data: Buffer.from("last") });
-  engine.close();
-
-  const segment = lastSegment(path);
-  const bytesOnDisk = readFileSync(segment);
-  const second = bytesOnDisk.indexOf(Buffer.from("KGB1"), 20);
-  bytesOnDisk[second + 8]! ^= 0xff; // the checksum of the block holding the look-alike
-  writeFileSync(segment, bytesOnDisk);
-
-  engine = open(path, []);
-  const data = engine
-    .readRecords({ streamName: "s" }, "shardId-000000000000")
-    .map((r) => Buffer.from(r.data).toString());
-  engine.close();
+  const { data } = await readAfterDamageAround(lookalikeBlock("forged"));
   assert.deepEqual(data, ["first", "last"], "the forged record is not in the shard");
 });

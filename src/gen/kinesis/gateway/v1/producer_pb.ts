@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file kinesis/gateway/v1/producer.proto.
  */
 export const file_kinesis_gateway_v1_producer: GenFile = /*@__PURE__*/
-  fileDesc("CiFraW5lc2lzL2dhdGV3YXkvdjEvcHJvZHVjZXIucHJvdG8SEmtpbmVzaXMuZ2F0ZXdheS52MSJ5ChFQdXRSZWNvcmRzUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEjsKB3JlY29yZHMYAyADKAsyKi5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3Jkc1JlcXVlc3RFbnRyeSKRAQoWUHV0UmVjb3Jkc1JlcXVlc3RFbnRyeRIMCgRkYXRhGAEgASgMEhUKDXBhcnRpdGlvbl9rZXkYAiABKAkSGQoRZXhwbGljaXRfaGFzaF9rZXkYAyABKAkSNwoNdHJhY2VfY29udGV4dBgEIAEoCzIgLmtpbmVzaXMuZ2F0ZXdheS52MS5UcmFjZUNvbnRleHQiNwoMVHJhY2VDb250ZXh0EhMKC3RyYWNlcGFyZW50GAEgASgJEhIKCnRyYWNlc3RhdGUYAiABKAkiqgEKElB1dFJlY29yZHNSZXNwb25zZRIbChNmYWlsZWRfcmVjb3JkX2NvdW50GAEgASgNEjoKB3JlY29yZHMYAiADKAsyKS5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3Jkc1Jlc3VsdEVudHJ5EjsKD2VuY3J5cHRpb25fdHlwZRgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5FbmNyeXB0aW9uVHlwZSJtChVQdXRSZWNvcmRzUmVzdWx0RW50cnkSFwoPc2VxdWVuY2VfbnVtYmVyGAEgASgJEhAKCHNoYXJkX2lkGAIgASgJEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCSLaAQoQUHV0UmVjb3JkUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEgwKBGRhdGEYAyABKAwSFQoNcGFydGl0aW9uX2tleRgEIAEoCRIZChFleHBsaWNpdF9oYXNoX2tleRgFIAEoCRIkChxzZXF1ZW5jZV9udW1iZXJfZm9yX29yZGVyaW5nGAYgASgJEjcKDXRyYWNlX2NvbnRleHQYByABKAsyIC5raW5lc2lzLmdhdGV3YXkudjEuVHJhY2VDb250ZXh0InsKEVB1dFJlY29yZFJlc3BvbnNlEhAKCHNoYXJkX2lkGAEgASgJEhcKD3NlcXVlbmNlX251bWJlchgCIAEoCRI7Cg9lbmNyeXB0aW9uX3R5cGUYAyABKA4yIi5raW5lc2lzLmdhdGV3YXkudjEuRW5jcnlwdGlvblR5cGUyyAEKD1Byb2R1Y2VyU2VydmljZRJbCgpQdXRSZWNvcmRzEiUua2luZXNpcy5nYXRld2F5LnYxLlB1dFJlY29yZHNSZXF1ZXN0GiYua2luZXNpcy5nYXRld2F5LnYxLlB1dFJlY29yZHNSZXNwb25zZRJYCglQdXRSZWNvcmQSJC5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3JkUmVxdWVzdBolLmtpbmVzaXMuZ2F0ZXdheS52MS5QdXRSZWNvcmRSZXNwb25zZUKlAQoWY29tLmtpbmVzaXMuZ2F0ZXdheS52MUINUHJvZHVjZXJQcm90b1ABWjNraW5lc2lzLWdhdGV3YXkvZ2VuL2dvL2tpbmVzaXMvZ2F0ZXdheS92MTtnYXRld2F5djGiAgNLR1iqAhJLaW5lc2lzLkdhdGV3YXkuVjHKAhJLaW5lc2lzXEdhdGV3YXlcVjHqAhRLaW5lc2lzOjpHYXRld2F5OjpWMWIGcHJvdG8z", [file_kinesis_gateway_v1_common]);
+  fileDesc("CiFraW5lc2lzL2dhdGV3YXkvdjEvcHJvZHVjZXIucHJvdG8SEmtpbmVzaXMuZ2F0ZXdheS52MSJ5ChFQdXRSZWNvcmRzUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEjsKB3JlY29yZHMYAyADKAsyKi5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3Jkc1JlcXVlc3RFbnRyeSKRAQoWUHV0UmVjb3Jkc1JlcXVlc3RFbnRyeRIMCgRkYXRhGAEgASgMEhUKDXBhcnRpdGlvbl9rZXkYAiABKAkSGQoRZXhwbGljaXRfaGFzaF9rZXkYAyABKAkSNwoNdHJhY2VfY29udGV4dBgEIAEoCzIgLmtpbmVzaXMuZ2F0ZXdheS52MS5UcmFjZUNvbnRleHQiNwoMVHJhY2VDb250ZXh0EhMKC3RyYWNlcGFyZW50GAEgASgJEhIKCnRyYWNlc3RhdGUYAiABKAkiqgEKElB1dFJlY29yZHNSZXNwb25zZRIbChNmYWlsZWRfcmVjb3JkX2NvdW50GAEgASgNEjoKB3JlY29yZHMYAiADKAsyKS5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3Jkc1Jlc3VsdEVudHJ5EjsKD2VuY3J5cHRpb25fdHlwZRgDIAEoDjIiLmtpbmVzaXMuZ2F0ZXdheS52MS5FbmNyeXB0aW9uVHlwZSJtChVQdXRSZWNvcmRzUmVzdWx0RW50cnkSFwoPc2VxdWVuY2VfbnVtYmVyGAEgASgJEhAKCHNoYXJkX2lkGAIgASgJEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCSLaAQoQUHV0UmVjb3JkUmVxdWVzdBITCgtzdHJlYW1fbmFtZRgBIAEoCRISCgpzdHJlYW1fYXJuGAIgASgJEgwKBGRhdGEYAyABKAwSFQoNcGFydGl0aW9uX2tleRgEIAEoCRIZChFleHBsaWNpdF9oYXNoX2tleRgFIAEoCRIkChxzZXF1ZW5jZV9udW1iZXJfZm9yX29yZGVyaW5nGAYgASgJEjcKDXRyYWNlX2NvbnRleHQYByABKAsyIC5raW5lc2lzLmdhdGV3YXkudjEuVHJhY2VDb250ZXh0InsKEVB1dFJlY29yZFJlc3BvbnNlEhAKCHNoYXJkX2lkGAEgASgJEhcKD3NlcXVlbmNlX251bWJlchgCIAEoCRI7Cg9lbmNyeXB0aW9uX3R5cGUYAyABKA4yIi5raW5lc2lzLmdhdGV3YXkudjEuRW5jcnlwdGlvblR5cGUibQoOUHJvZHVjZVJlcXVlc3QSEwoLc3RyZWFtX25hbWUYASABKAkSEgoKc3RyZWFtX2FybhgCIAEoCRIyCgdyZWNvcmRzGAMgAygLMiEua2luZXNpcy5nYXRld2F5LnYxLlByb2R1Y2VSZWNvcmQilAEKDVByb2R1Y2VSZWNvcmQSCgoCaWQYASABKAQSDAoEZGF0YRgCIAEoDBIVCg1wYXJ0aXRpb25fa2V5GAMgASgJEhkKEWV4cGxpY2l0X2hhc2hfa2V5GAQgASgJEjcKDXRyYWNlX2NvbnRleHQYBSABKAsyIC5raW5lc2lzLmdhdGV3YXkudjEuVHJhY2VDb250ZXh0Ij8KD1Byb2R1Y2VSZXNwb25zZRIsCgRhY2tzGAEgAygLMh4ua2luZXNpcy5nYXRld2F5LnYxLlByb2R1Y2VBY2siiwEKClByb2R1Y2VBY2sSCgoCaWQYASABKAQSEAoIc2hhcmRfaWQYAiABKAkSFwoPc2VxdWVuY2VfbnVtYmVyGAMgASgJEhsKE3N1Yl9zZXF1ZW5jZV9udW1iZXIYBCABKAQSEgoKZXJyb3JfY29kZRgFIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAYgASgJMqACCg9Qcm9kdWNlclNlcnZpY2USWwoKUHV0UmVjb3JkcxIlLmtpbmVzaXMuZ2F0ZXdheS52MS5QdXRSZWNvcmRzUmVxdWVzdBomLmtpbmVzaXMuZ2F0ZXdheS52MS5QdXRSZWNvcmRzUmVzcG9uc2USWAoJUHV0UmVjb3JkEiQua2luZXNpcy5nYXRld2F5LnYxLlB1dFJlY29yZFJlcXVlc3QaJS5raW5lc2lzLmdhdGV3YXkudjEuUHV0UmVjb3JkUmVzcG9uc2USVgoHUHJvZHVjZRIiLmtpbmVzaXMuZ2F0ZXdheS52MS5Qcm9kdWNlUmVxdWVzdBojLmtpbmVzaXMuZ2F0ZXdheS52MS5Qcm9kdWNlUmVzcG9uc2UoATABQqUBChZjb20ua2luZXNpcy5nYXRld2F5LnYxQg1Qcm9kdWNlclByb3RvUAFaM2tpbmVzaXMtZ2F0ZXdheS9nZW4vZ28va2luZXNpcy9nYXRld2F5L3YxO2dhdGV3YXl2MaICA0tHWKoCEktpbmVzaXMuR2F0ZXdheS5WMcoCEktpbmVzaXNcR2F0ZXdheVxWMeoCFEtpbmVzaXM6OkdhdGV3YXk6OlYxYgZwcm90bzM", [file_kinesis_gateway_v1_common]);
 
 /**
  * Limits, as Kinesis enforces them:
@@ -295,6 +295,170 @@ export const PutRecordResponseSchema: GenMessage<PutRecordResponse> = /*@__PURE_
   messageDesc(file_kinesis_gateway_v1_producer, 6);
 
 /**
+ * Records for one stream; each message may name a different stream.
+ *
+ * @generated from message kinesis.gateway.v1.ProduceRequest
+ */
+export type ProduceRequest = Message<"kinesis.gateway.v1.ProduceRequest"> & {
+  /**
+   * As in `PutRecordsRequest`.
+   *
+   * @generated from field: string stream_name = 1;
+   */
+  streamName: string;
+
+  /**
+   * @generated from field: string stream_arn = 2;
+   */
+  streamArn: string;
+
+  /**
+   * Any number of records, each within the limits of a `PutRecords` entry.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.ProduceRecord records = 3;
+   */
+  records: ProduceRecord[];
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ProduceRequest.
+ * Use `create(ProduceRequestSchema)` to create a new message.
+ */
+export const ProduceRequestSchema: GenMessage<ProduceRequest> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_producer, 7);
+
+/**
+ * One record to write, with the caller's id for it.
+ *
+ * @generated from message kinesis.gateway.v1.ProduceRecord
+ */
+export type ProduceRecord = Message<"kinesis.gateway.v1.ProduceRecord"> & {
+  /**
+   * Chosen by the caller and returned in the record's ack; the gateway does
+   * not interpret it (ids need not be unique, but acks are matched by them).
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * As in `PutRecordsRequestEntry`.
+   *
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * @generated from field: string partition_key = 3;
+   */
+  partitionKey: string;
+
+  /**
+   * @generated from field: string explicit_hash_key = 4;
+   */
+  explicitHashKey: string;
+
+  /**
+   * @generated from field: kinesis.gateway.v1.TraceContext trace_context = 5;
+   */
+  traceContext?: TraceContext | undefined;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ProduceRecord.
+ * Use `create(ProduceRecordSchema)` to create a new message.
+ */
+export const ProduceRecordSchema: GenMessage<ProduceRecord> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_producer, 8);
+
+/**
+ * @generated from message kinesis.gateway.v1.ProduceResponse
+ */
+export type ProduceResponse = Message<"kinesis.gateway.v1.ProduceResponse"> & {
+  /**
+   * Acks of records received, at most one per record; together, exactly one.
+   *
+   * @generated from field: repeated kinesis.gateway.v1.ProduceAck acks = 1;
+   */
+  acks: ProduceAck[];
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ProduceResponse.
+ * Use `create(ProduceResponseSchema)` to create a new message.
+ */
+export const ProduceResponseSchema: GenMessage<ProduceResponse> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_producer, 9);
+
+/**
+ * The outcome of one record: `shard_id` and `sequence_number` when written,
+ * or `error_code` and `error_message` when not.
+ *
+ * @generated from message kinesis.gateway.v1.ProduceAck
+ */
+export type ProduceAck = Message<"kinesis.gateway.v1.ProduceAck"> & {
+  /**
+   * The record's `ProduceRecord.id`.
+   *
+   * @generated from field: uint64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * The shard the record was written to.
+   *
+   * @generated from field: string shard_id = 2;
+   */
+  shardId: string;
+
+  /**
+   * The sequence number of the Kinesis record holding it. Records packed in
+   * one aggregated record share it and differ in `sub_sequence_number`.
+   *
+   * @generated from field: string sequence_number = 3;
+   */
+  sequenceNumber: string;
+
+  /**
+   * The record's place in its aggregated record, from 0; 0 when not
+   * aggregated.
+   *
+   * @generated from field: uint64 sub_sequence_number = 4;
+   */
+  subSequenceNumber: bigint;
+
+  /**
+   * Empty when written. Otherwise one of:
+   * - `ValidationException`, `InvalidArgumentException`: the record or its
+   *   stream breaks a Kinesis limit (AWS's text);
+   * - `ResourceNotFoundException`, `AccessDeniedException`, `KMS…`: Kinesis
+   *   refused the stream (AWS's text);
+   * - `RecordExpired`: not written within its time to live; the message says
+   *   the last failure (e.g. throttling, with AWS's text);
+   * - `PrecedingRecordFailed`: a record sent before it with the same
+   *   partition key was not written, so this one was not either, to keep
+   *   their order; the message names that record's id and failure;
+   * - `ShuttingDown`: the gateway was stopping and could not write it within
+   *   its drain timeout.
+   *
+   * @generated from field: string error_code = 5;
+   */
+  errorCode: string;
+
+  /**
+   * @generated from field: string error_message = 6;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message kinesis.gateway.v1.ProduceAck.
+ * Use `create(ProduceAckSchema)` to create a new message.
+ */
+export const ProduceAckSchema: GenMessage<ProduceAck> = /*@__PURE__*/
+  messageDesc(file_kinesis_gateway_v1_producer, 10);
+
+/**
  * Writes records to Kinesis data streams, with the exact semantics of the AWS
  * `PutRecords` and `PutRecord` operations.
  *
@@ -336,6 +500,29 @@ export const ProducerService: GenService<{
     methodKind: "unary";
     input: typeof PutRecordRequestSchema;
     output: typeof PutRecordResponseSchema;
+  },
+  /**
+   * A stream of records for high-rate producers: the gateway batches them
+   * (and, for streams it aggregates, packs them in the KPL's format), retries
+   * what Kinesis throttles or fails until each record's time to live (30 s
+   * unless configured, or the call's deadline if sooner) and answers every
+   * record received with exactly one `ProduceAck`: written, or failed with a
+   * reason. Acks of records with the same partition key come in the order the
+   * records were sent, and such records are written in that order. Acks of
+   * different keys may come in any order; match them by `id`.
+   *
+   * When the gateway holds as many records as it may, it stops reading the
+   * stream: HTTP/2 flow control then holds the producer back. Half-close the
+   * stream when done; the gateway answers the remaining records, then ends
+   * the call OK. Over HTTP/2 only (gRPC, or Connect over HTTP/2), as every
+   * bidirectional stream.
+   *
+   * @generated from rpc kinesis.gateway.v1.ProducerService.Produce
+   */
+  produce: {
+    methodKind: "bidi_streaming";
+    input: typeof ProduceRequestSchema;
+    output: typeof ProduceResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_kinesis_gateway_v1_producer, 0);

@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { globToRegExp } from "./backends/router.ts";
+import { MAX_RECORD_BYTES } from "./kinesis/limits.ts";
 import type { LogLevel } from "./logger.ts";
 import { MIN_MEMORY_MIB } from "./memory-plan.ts";
 
@@ -38,6 +39,14 @@ export interface Config {
   /** Stream name patterns whose unary writes are coalesced (`src/producer/coalesce.ts`). */
   readonly coalesce: readonly string[];
   readonly lingerMs: number;
+  /** Stream name patterns whose writes are packed in the KPL's aggregated format (`src/producer/`). */
+  readonly aggregate: readonly string[];
+  /** Largest aggregated record, in bytes of data (magic and checksum included). */
+  readonly aggregationMaxBytes: number;
+  /** Stream name patterns whose `Produce` records may be written out of order per key. */
+  readonly unordered: readonly string[];
+  /** How long a `Produce` record is retried before it is acked as expired. */
+  readonly recordTtlMs: number;
   readonly throttle: boolean;
   readonly shardRecordsPerSecond: number;
   readonly shardBytesPerSecond: number;
@@ -152,8 +161,31 @@ const flags = {
     valueName: "PATTERN",
   },
   "linger-ms": {
-    description: "With --coalesce: how long a batch's first record waits for company.",
+    description:
+      "With --coalesce, and for Produce: how long a batch's first record waits for company.",
     default: "10",
+    valueName: "MS",
+  },
+  aggregate: {
+    description:
+      "Pack coalesced and Produce records to matching streams into KPL-aggregated records (repeatable).",
+    multiple: true,
+    valueName: "PATTERN",
+  },
+  "aggregation-max-bytes": {
+    description: "With --aggregate: the largest aggregated record (the KPL's default).",
+    default: "51200",
+    valueName: "BYTES",
+  },
+  unordered: {
+    description:
+      "Produce records to matching streams need not keep their order per partition key (repeatable).",
+    multiple: true,
+    valueName: "PATTERN",
+  },
+  "record-ttl-ms": {
+    description: "How long Produce retries a record before acking it as expired.",
+    default: "30000",
     valueName: "MS",
   },
   throttle: {
@@ -479,15 +511,18 @@ export function parseConfig(
     }
   }
 
-  const fileCoalesce = file.coalesce;
-  const coalesce = (
-    (parsed.values.coalesce as string[] | undefined) ??
-    env[envName("coalesce")]?.split(",") ??
-    (Array.isArray(fileCoalesce) ? fileCoalesce : fileCoalesce?.split(",")) ??
-    []
-  )
-    .map((pattern) => pattern.trim())
-    .filter((pattern) => pattern !== "");
+  /** A repeatable list of patterns: the flags, else the variable's or the file's list. */
+  const patterns = (name: FlagName): string[] => {
+    const fromFile = file[name];
+    return (
+      (parsed.values[name] as string[] | undefined) ??
+      env[envName(name)]?.split(",") ??
+      (Array.isArray(fromFile) ? fromFile : fromFile?.split(",")) ??
+      []
+    )
+      .map((pattern) => pattern.trim())
+      .filter((pattern) => pattern !== "");
+  };
 
   const fileRoutes = file.route;
   const routeTexts =
@@ -571,8 +606,12 @@ export function parseConfig(
     region,
     accountId,
     routes,
-    coalesce,
+    coalesce: patterns("coalesce"),
     lingerMs: integer("linger-ms", 0, 60_000),
+    aggregate: patterns("aggregate"),
+    aggregationMaxBytes: integer("aggregation-max-bytes", 1024, MAX_RECORD_BYTES),
+    unordered: patterns("unordered"),
+    recordTtlMs: integer("record-ttl-ms", 100, 3_600_000),
     throttle: oneOf("throttle", ["on", "off"] as const) === "on",
     shardRecordsPerSecond: integer("shard-records-per-second", 1, 10_000_000),
     shardBytesPerSecond: integer("shard-bytes-per-second", 1, 10 * 1024 ** 3),

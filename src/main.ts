@@ -12,7 +12,7 @@ import { withInFlightLimit } from "./backends/in-flight-limit.ts";
 import type { KinesisBackend } from "./backends/kinesis-backend.ts";
 import { createPageTokenSealer, withSealedPageTokens } from "./backends/page-tokens.ts";
 import { withRetry } from "./backends/retry.ts";
-import { createRouter } from "./backends/router.ts";
+import { createRouter, matchesAny } from "./backends/router.ts";
 import { withStreamAccess } from "./backends/stream-access.ts";
 import { createUpstreamMonitor, type UpstreamMonitor } from "./backends/upstream-monitor.ts";
 import { withValidation } from "./backends/validation.ts";
@@ -22,7 +22,11 @@ import { KinesisError } from "./kinesis/errors.ts";
 import { createLogger } from "./logger.ts";
 import { DEFAULT_MEMORY_MIB, planMemory } from "./memory-plan.ts";
 import { heapLimitFlag, heapLimitGiven } from "./node-flags.ts";
+import { createBufferBudget } from "./producer/buffer-budget.ts";
 import { withCoalescing } from "./producer/coalesce.ts";
+import { createProducer } from "./producer/producer.ts";
+import { createProducerMetrics } from "./producer/producer-metrics.ts";
+import { createShardMaps } from "./producer/shard-map.ts";
 import { createAnswerBudget } from "./server/answer-budget.ts";
 import { BODY_RATE_WINDOW_MS } from "./server/connections.ts";
 import { createGatewayServer, DEFAULT_READ_MAX_BYTES } from "./server/gateway-server.ts";
@@ -37,6 +41,9 @@ import { createRecordTelemetry } from "./telemetry/record-telemetry.ts";
 import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing.ts";
 import { NO_TELEMETRY, startTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
 import { createWireHandler } from "./wire/wire-handler.ts";
+
+/** What a drain leaves for writing the acks of records the producer gives up on. */
+const ACK_TIME_MS = 250;
 
 /** Host and port of an endpoint URL, for telemetry. */
 function serverOf(endpoint: string): { address: string; port: number } {
@@ -218,11 +225,40 @@ export async function startGateway(
     routes: config.routes,
     defaultBackend: config.backend,
   });
+  // The producer (Produce, and coalesced calls to aggregating streams) sends
+  // through routing and the backends' telemetry; records come to it validated.
+  const producerBudget = createBufferBudget(memory.producerBytes, memory.producerBytes / 2);
+  const producerMetrics = createProducerMetrics(meter, {
+    records: () => producer.held,
+    bytes: () => producerBudget.bytes,
+  });
+  onStop.push(() => producerMetrics.stop());
+  const shardMaps = createShardMaps(router);
+  const aggregates = matchesAny(config.aggregate);
+  const unordered = matchesAny(config.unordered);
+  const producer = createProducer({
+    backend: router,
+    shardMaps,
+    lingerMs: config.lingerMs,
+    aggregates,
+    aggregationMaxBytes: config.aggregationMaxBytes,
+    ordered: (stream) => !unordered(stream),
+    hooks: { ...producerMetrics, carries: recordTelemetry.carries },
+  });
   // Merged calls go through routing, the backends and their telemetry as one call.
   const coalesced =
     config.coalesce.length === 0
       ? router
-      : withCoalescing(router, { patterns: config.coalesce, lingerMs: config.lingerMs });
+      : withCoalescing(router, {
+          patterns: config.coalesce,
+          lingerMs: config.lingerMs,
+          aggregates,
+          aggregationMaxBytes: config.aggregationMaxBytes,
+          shardMaps,
+          budget: producerBudget,
+          waitMs: config.recordTtlMs,
+          carries: recordTelemetry.carries,
+        });
   const bounded = withInFlightLimit(
     withRetry(coalesced, {
       retries: config.retryFailedRecords,
@@ -324,6 +360,13 @@ export async function startGateway(
       clientCa: config.tls.clientCa === undefined ? undefined : readFileSync(config.tls.clientCa),
     },
     shutdown,
+    produce: {
+      producer,
+      budget: producerBudget,
+      recordTtlMs: config.recordTtlMs,
+      shutdown: shutdown.signal,
+      track: recordTelemetry.produced,
+    },
     fastPath: options.fastPath,
   });
   const address = await server.listen(config.port, config.host);
@@ -361,7 +404,13 @@ export async function startGateway(
     async stop(drainMs = 0) {
       draining = true;
       updateHealth(); // readiness goes first
+      // What the producer holds goes out now; what it cannot write before the
+      // drain ends is acked as not written, with time left to send the acks.
+      producer.flushAll();
+      const abandon = setTimeout(() => producer.abandon(), Math.max(0, drainMs - ACK_TIME_MS));
       await server.close(drainMs);
+      clearTimeout(abandon);
+      producer.abandon();
       await metricsServer?.close();
       upstream?.monitor.stop();
       upstream?.backend.close();

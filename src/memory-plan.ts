@@ -7,7 +7,8 @@
  * | budget | share | what it bounds |
  * | --- | --- | --- |
  * | request bodies | 15 % | bytes of bodies being read, until read whole: 16 KiB per connection it may always hold, the rest shared, of which one connection may hold a quarter |
- * | records in flight | 15 % | data being written to a backend (forward mode serialises a copy) |
+ * | records in flight | 9 % | data being written to a backend by unary calls (forward mode serialises a copy) |
+ * | producer | 6 % | records `Produce` and coalesced calls hold: waiting, in flight, awaiting a retry, half to one stream |
  * | engine records | 22 % | records kept by the engine, all streams together |
  * | calls in flight | 20 % | ~128 KiB each, what Node and the gateway keep for a call; streaming ones (subscriptions, watches) at most half |
  * | answers being made | 8 % | GetRecords answers and SubscribeToShard events being read and encoded (twice their size), at least the largest; past it, reads wait their turn |
@@ -47,6 +48,8 @@ export interface MemoryPlan {
   readonly requestBodyBytesPerConnection: number;
   /** Bytes of records being written to backends at once. */
   readonly inFlightBytes: number;
+  /** Bytes of records the producer holds (Produce, coalesced calls). */
+  readonly producerBytes: number;
   /** Bytes the engine's records may hold, all streams together. */
   readonly engineRecordBytes: number;
   /** Calls in flight at once, of every kind. */
@@ -81,7 +84,8 @@ export function planMemory(
       largestRequestBytes + BODY_SLACK_BYTES,
       Math.floor(requestBodyBytes / 4),
     ),
-    inFlightBytes: Math.floor(spare * 0.15),
+    inFlightBytes: Math.floor(spare * 0.09),
+    producerBytes: Math.max(2 * largestRequestBytes, Math.floor(spare * 0.06)),
     engineRecordBytes: Math.floor(spare * 0.22),
     callsInFlight: Math.max(32, Math.floor((spare * 0.2) / CALL_BYTES)),
     streamingCalls: Math.max(16, Math.floor((spare * 0.1) / CALL_BYTES)),

@@ -39,6 +39,12 @@ export function globToRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/** Whether a name matches any of the patterns (none: nothing matches). */
+export function matchesAny(patterns: readonly string[]): (name: string) => boolean {
+  const matchers = patterns.map(globToRegExp);
+  return (name) => matchers.some((m) => m.test(name));
+}
+
 export function createRouter(options: RouterOptions): Router {
   const routes = options.routes.map((r) => ({ ...r, regexp: globToRegExp(r.pattern) }));
   const backendNameFor = (streamName: string) =>

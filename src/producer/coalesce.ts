@@ -21,6 +21,16 @@
  *   off in flight.
  * - `SequenceNumberForOrdering` is not kept: a shard's numbers always
  *   increase, and records of one caller keep their order within the batch.
+ *
+ * For streams that also aggregate (`--aggregate`), a batch's records are
+ * packed per predicted shard into aggregated records (`pack.ts`): each
+ * caller's record is answered with its aggregated record's shard and
+ * sequence number, or its failure (an aggregated record is written or
+ * throttled whole).
+ *
+ * Records wait for room in the producer's buffer budget before they join a
+ * batch; a caller that finds none before its deadline (or `waitMs`) is
+ * answered RESOURCE_EXHAUSTED, and nothing is written for it.
  */
 
 import {
@@ -30,7 +40,7 @@ import {
   type CallContext,
   type Dispatch,
 } from "../backends/backend.ts";
-import { globToRegExp } from "../backends/router.ts";
+import { matchesAny } from "../backends/router.ts";
 import { KinesisError } from "../kinesis/errors.ts";
 import { MAX_PUT_RECORDS_BYTES, MAX_RECORDS_PER_PUT } from "../kinesis/limits.ts";
 import type {
@@ -39,14 +49,34 @@ import type {
   PutRecordsInput,
   PutRecordsOutput,
   PutRecordsRequestEntry,
+  PutRecordsResultEntry,
 } from "../kinesis/types.ts";
 import { recordBytes } from "../kinesis/validation.ts";
+import { KPL_AGGREGATION_MAX_BYTES } from "./aggregation.ts";
+import { type BufferBudget, RECORD_OVERHEAD_BYTES } from "./buffer-budget.ts";
+import { packByShard } from "./pack.ts";
+import type { ShardMaps } from "./shard-map.ts";
+
+/** The longest wait for room in the budget, for a caller without a deadline. */
+const DEFAULT_WAIT_MS = 30_000;
 
 export interface CoalesceOptions {
   /** Stream name patterns (`*` globs) whose writes are coalesced. */
   readonly patterns: readonly string[];
   /** How long the first record of a batch waits for company, in milliseconds. */
   readonly lingerMs: number;
+  /** Streams whose batches are packed into aggregated records (needs `shardMaps`). Default none. */
+  readonly aggregates?: ((streamName: string) => boolean) | undefined;
+  readonly aggregationMaxBytes?: number | undefined;
+  readonly shardMaps?: ShardMaps | undefined;
+  /** Room for the records waiting in batches. Default: no bound. */
+  readonly budget?: BufferBudget | undefined;
+  /** The longest wait for room of a caller without a deadline. Default 30 s. */
+  readonly waitMs?: number | undefined;
+  /** An aggregated record carries these user records (telemetry links). */
+  readonly carries?:
+    | ((carrier: PutRecordsRequestEntry, carried: readonly PutRecordsRequestEntry[]) => void)
+    | undefined;
 }
 
 /** One caller's part of a batch. */
@@ -74,14 +104,14 @@ interface Batch {
 const RECORD_REFUSALS = new Set(["InvalidArgumentException", "ValidationException"]);
 
 export function withCoalescing(backend: Backend, options: CoalesceOptions): Backend {
-  const matchers = options.patterns.map(globToRegExp);
+  const matches = matchesAny(options.patterns);
+  const aggregates = options.aggregates ?? (() => false);
   const batches = new Map<string, Batch>();
-  const coalesces = (
-    streamName: string | null | undefined,
-    streamArn: string | null | undefined,
-  ) => {
-    const name = streamName || streamArn?.slice(streamArn.lastIndexOf("/") + 1);
-    return name !== undefined && name !== "" && matchers.some((m) => m.test(name));
+  const nameOf = (ref: Batch["ref"]) =>
+    ref.streamName || ref.streamArn?.slice(ref.streamArn.lastIndexOf("/") + 1) || "";
+  const coalesces = (ref: Batch["ref"]) => {
+    const name = nameOf(ref);
+    return name !== "" && matches(name);
   };
 
   function enqueue(ref: Batch["ref"], part: Part): void {
@@ -107,6 +137,82 @@ export function withCoalescing(backend: Backend, options: CoalesceOptions): Back
     if (batch.records === MAX_RECORDS_PER_PUT) send(key, batch);
   }
 
+  /**
+   * Runs `work` once the records have room in the budget, giving it back
+   * when the caller is answered. Without room before the caller's deadline
+   * (or `waitMs`): RESOURCE_EXHAUSTED, nothing written.
+   */
+  async function admitted<T>(
+    ref: Batch["ref"],
+    entries: readonly PutRecordsRequestEntry[],
+    call: CallContext,
+    work: (release: () => void) => Promise<T>,
+  ): Promise<T> {
+    const budget = options.budget;
+    if (budget === undefined) return work(() => {});
+    const stream = nameOf(ref);
+    const bytes = entries.reduce(
+      (sum, entry) => sum + recordBytes(entry) + RECORD_OVERHEAD_BYTES,
+      0,
+    );
+    if (!budget.tryAcquire(stream, bytes)) {
+      const waitMs = Math.min(
+        options.waitMs ?? DEFAULT_WAIT_MS,
+        call.deadline === undefined ? Number.POSITIVE_INFINITY : call.deadline - Date.now(),
+      );
+      await budget.acquire(
+        stream,
+        bytes,
+        AbortSignal.any([call.signal, AbortSignal.timeout(Math.max(0, waitMs))]),
+      );
+    }
+    return work(() => budget.release(stream, bytes));
+  }
+
+  /**
+   * Writes a batch as aggregated records packed per predicted shard, and
+   * answers it as if its records had gone one by one: each with its
+   * aggregated record's result.
+   */
+  async function putAggregated(
+    ref: Batch["ref"],
+    records: readonly PutRecordsRequestEntry[],
+    call: CallContext,
+    shardMaps: ShardMaps,
+  ): Promise<PutRecordsOutput> {
+    const map = await shardMaps.get(ref, call);
+    const packed = packByShard(
+      records,
+      map,
+      options.aggregationMaxBytes ?? KPL_AGGREGATION_MAX_BYTES,
+    );
+    for (const record of packed) {
+      if (record.members.length > 1) {
+        options.carries?.(
+          record.entry,
+          record.members.map((i) => records[i]!),
+        );
+      }
+    }
+    const output = await backend.putRecords(
+      { ...ref, records: packed.map((record) => record.entry) },
+      call,
+    );
+    const results: PutRecordsResultEntry[] = new Array(records.length);
+    packed.forEach((record, k) => {
+      const result = output.records[k]!;
+      if (result.errorCode === undefined && result.shardId !== record.shardId) {
+        shardMaps.invalidate(ref);
+      }
+      for (const i of record.members) results[i] = result;
+    });
+    return {
+      ...output,
+      failedRecordCount: results.filter((result) => result.errorCode).length,
+      records: results,
+    };
+  }
+
   function send(key: string, batch: Batch): void {
     clearTimeout(batch.timer);
     if (batches.get(key) === batch) batches.delete(key);
@@ -126,8 +232,12 @@ export function withCoalescing(backend: Backend, options: CoalesceOptions): Back
       return;
     }
     const records = parts.flatMap((part) => part.entries);
-    backend
-      .putRecords({ ...batch.ref, records }, sharedCall(parts))
+    const call = sharedCall(parts);
+    const written =
+      options.shardMaps !== undefined && aggregates(nameOf(batch.ref))
+        ? putAggregated(batch.ref, records, call, options.shardMaps)
+        : backend.putRecords({ ...batch.ref, records }, call);
+    written
       .then((output) => {
         let start = 0;
         for (const part of parts) {
@@ -153,46 +263,52 @@ export function withCoalescing(backend: Backend, options: CoalesceOptions): Back
     if (operation.name === "PutRecords") {
       const request = input as PutRecordsInput;
       const entries = request.records;
-      if (entries !== null && coalesces(request.streamName, request.streamArn)) {
-        return new Promise((resolve, reject) => {
-          enqueue(refOf(request), {
-            entries,
-            bytes: entries.reduce((sum, entry) => sum + recordBytes(entry), 0),
-            call: context,
-            answer: (output) => resolve(output as never),
-            fail: reject,
-            alone: () => backend.call(operation, input, context).then(resolve, reject),
-          });
-        });
+      const ref = refOf(request);
+      if (entries !== null && coalesces(ref)) {
+        return admitted(ref, entries, context, (release) =>
+          new Promise((resolve, reject) => {
+            enqueue(ref, {
+              entries,
+              bytes: entries.reduce((sum, entry) => sum + recordBytes(entry), 0),
+              call: context,
+              answer: (output) => resolve(output as never),
+              fail: reject,
+              alone: () => backend.call(operation, input, context).then(resolve, reject),
+            });
+          }).finally(release),
+        ) as never;
       }
     } else if (operation.name === "PutRecord") {
       const request = input as PutRecordInput;
-      if (coalesces(request.streamName, request.streamArn)) {
+      const ref = refOf(request);
+      if (coalesces(ref)) {
         // The input itself, an entry already: the record keeps its identity (its creation
         // span's link from the shared call's send span). Its other members are not sent.
         const entry: PutRecordsRequestEntry = request;
-        return new Promise((resolve, reject) => {
-          enqueue(refOf(request), {
-            entries: [entry],
-            bytes: recordBytes(entry),
-            call: context,
-            answer: (output) => {
-              const [result] = output.records;
-              if (result?.errorCode) {
-                reject(new KinesisError(result.errorCode, result.errorMessage ?? ""));
-              } else {
-                const answer: PutRecordOutput = {
-                  shardId: result!.shardId!,
-                  sequenceNumber: result!.sequenceNumber!,
-                  encryptionType: output.encryptionType,
-                };
-                resolve(answer as never);
-              }
-            },
-            fail: reject,
-            alone: () => backend.call(operation, input, context).then(resolve, reject),
-          });
-        });
+        return admitted(ref, [entry], context, (release) =>
+          new Promise((resolve, reject) => {
+            enqueue(ref, {
+              entries: [entry],
+              bytes: recordBytes(entry),
+              call: context,
+              answer: (output) => {
+                const [result] = output.records;
+                if (result?.errorCode) {
+                  reject(new KinesisError(result.errorCode, result.errorMessage ?? ""));
+                } else {
+                  const answer: PutRecordOutput = {
+                    shardId: result!.shardId!,
+                    sequenceNumber: result!.sequenceNumber!,
+                    encryptionType: output.encryptionType,
+                  };
+                  resolve(answer as never);
+                }
+              },
+              fail: reject,
+              alone: () => backend.call(operation, input, context).then(resolve, reject),
+            });
+          }).finally(release),
+        ) as never;
       }
     }
     return backend.call(operation, input, context);

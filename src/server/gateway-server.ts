@@ -42,6 +42,7 @@ import {
   guardBody,
   releaseAfterAnswer,
 } from "./request-body.ts";
+import type { ProduceOptions } from "../services/produce.ts";
 import { createRpcHandler } from "./rpc-handler.ts";
 
 /**
@@ -87,6 +88,8 @@ export interface GatewayServerOptions {
   shutdown?: AbortController;
   /** What `grpc.health.v1.Health` reports. */
   health?: HealthRegistry | undefined;
+  /** What `Produce` works with. Default: a producer of its own over the backend. */
+  produce?: ProduceOptions | undefined;
   /**
    * Serve gRPC `PutRecords` through the specialised codec. Default true; the
    * tests turn it off to compare the answers of both paths.
@@ -289,6 +292,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     health: options.health,
     answers: options.answers,
     subscriptions: options.subscriptions,
+    produce: options.produce,
     fastPath: options.fastPath,
     fallback,
     prepare: (req, res, path, streaming) => {

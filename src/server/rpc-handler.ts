@@ -29,6 +29,7 @@ import { fitGrpcStatus } from "../services/error-budget.ts";
 import { createErrorInterceptor } from "../services/errors.ts";
 import type { HealthRegistry } from "../services/health.ts";
 import { createPutRecordsFastPath, PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
+import type { ProduceOptions } from "../services/produce.ts";
 import { createRoutes } from "../services/routes.ts";
 import type { Subscriptions } from "../subscriptions/subscriptions.ts";
 import type { RequestHandler } from "./one-port.ts";
@@ -50,6 +51,8 @@ export interface RpcHandlerOptions {
   answers?: AnswerAdmission | undefined;
   /** SubscribeToShard's sources. Default: GetRecords polled through the backend. */
   subscriptions?: Subscriptions | undefined;
+  /** What `Produce` works with. Default: a producer of its own over the backend. */
+  produce?: ProduceOptions | undefined;
   /** Serve gRPC `PutRecords` through the specialised codec. Default true. */
   fastPath?: boolean | undefined;
   /** Serves what is not an RPC. */
@@ -91,6 +94,7 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
     answers: options.answers,
     subscriptions: options.subscriptions,
     producerReadMaxBytes: readMaxBytes,
+    produce: options.produce,
   })(router);
   const paths = new Map<string, UniversalHandler>();
   for (const uHandler of router.handlers) paths.set(uHandler.requestPath, uHandler);

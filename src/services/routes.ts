@@ -7,6 +7,7 @@ import { StreamService } from "../gen/kinesis/gateway/v1/stream_pb.ts";
 import type { Subscriptions } from "../subscriptions/subscriptions.ts";
 import { type AnswerAdmission, createConsumerService } from "./consumer-service.ts";
 import { createHealthRegistry, createHealthService, type HealthRegistry } from "./health.ts";
+import type { ProduceOptions } from "./produce.ts";
 import { createProducerService } from "./producer-service.ts";
 import { registerReflection } from "./reflection.ts";
 import { createStreamService } from "./stream-service.ts";
@@ -22,6 +23,8 @@ export interface RoutesOptions {
   subscriptions?: Subscriptions | undefined;
   /** The largest `ProducerService` request. Default: the router's. */
   producerReadMaxBytes?: number | undefined;
+  /** What `Produce` works with. Default: a producer of its own over the backend. */
+  produce?: ProduceOptions | undefined;
 }
 
 /**
@@ -64,7 +67,7 @@ export function createRoutes(
   return (router) => {
     router.service(
       ProducerService,
-      createProducerService(backend),
+      createProducerService(backend, options.produce),
       largest === undefined ? {} : { readMaxBytes: largest },
     );
     router.service(StreamService, createStreamService(backend), {

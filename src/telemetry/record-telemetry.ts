@@ -67,7 +67,21 @@ export interface RecordTelemetry {
   outer(backend: Backend): Backend;
   /** Around one concrete backend: a send span and a duration per call. */
   send(backend: Backend, target: SendTarget): Backend;
+  /**
+   * For records a producer takes in and answers later, one by one (Produce):
+   * a create span per record from now to its outcome, which the returned
+   * function reports (and counts) for the record at `index`.
+   */
+  produced(
+    ref: StreamRef,
+    entries: readonly PutRecordsRequestEntry[],
+  ): (index: number, result: PutRecordsResultEntry) => void;
+  /** A Kinesis record made of user records (aggregated): its send span links theirs. */
+  carries(carrier: PutRecordsRequestEntry, carried: readonly PutRecordsRequestEntry[]): void;
 }
+
+/** Links a send span keeps at most (`OTEL_SPAN_LINK_COUNT_LIMIT` is 1000). */
+const MAX_SEND_LINKS = 1000;
 
 const MESSAGING_SYSTEM = "aws.kinesis";
 const SHARD_IN_THROTTLING_MESSAGE = /^Rate exceeded for shard (\S+) in stream /;
@@ -133,8 +147,11 @@ function parentOf(entry: PutRecordsRequestEntry): Context {
 export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTelemetry {
   const { tracer, meter } = options;
   const recordSpans = options.tracing && options.recordSpans;
-  /** Each record's creation context, for the send spans' links (retries reuse the entries). */
-  const creationContexts = new WeakMap<PutRecordsRequestEntry, SpanContext>();
+  /**
+   * Each record's creation context, for the send spans' links (retries reuse
+   * the entries); an aggregated record's are those of the user records it carries.
+   */
+  const creationContexts = new WeakMap<PutRecordsRequestEntry, SpanContext | SpanContext[]>();
 
   const written = meter.createCounter("kinesis_gateway.records.written", {
     description: "Records written, by stream and shard",
@@ -315,7 +332,14 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
       const links: Link[] = [];
       for (const entry of entries) {
         const linked = creationContexts.get(entry);
-        if (linked !== undefined) links.push({ context: linked });
+        if (linked === undefined) continue;
+        if (!Array.isArray(linked)) {
+          links.push({ context: linked });
+        } else {
+          for (const one of linked) {
+            if (links.length < MAX_SEND_LINKS) links.push({ context: one });
+          }
+        }
       }
       if (links.length === 0 && callUnsampled()) return timed(operation, work);
       const stream = spanStreamName(ref);
@@ -372,5 +396,25 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
     });
   };
 
-  return { outer, send };
+  const produced = (ref: StreamRef, entries: readonly PutRecordsRequestEntry[]) => {
+    const spans = startCreateSpans(spanStreamName(ref), entries);
+    return (index: number, result: PutRecordsResultEntry) => {
+      const span = spans[index];
+      if (span !== undefined) endCreateSpans([span], [result]);
+      const entry = entries[index];
+      if (entry !== undefined) countResults(ref, [entry], [result]);
+    };
+  };
+
+  const carries = (carrier: PutRecordsRequestEntry, carried: readonly PutRecordsRequestEntry[]) => {
+    if (!recordSpans) return;
+    const contexts: SpanContext[] = [];
+    for (const entry of carried) {
+      const linked = creationContexts.get(entry);
+      if (linked !== undefined && !Array.isArray(linked)) contexts.push(linked);
+    }
+    if (contexts.length > 0) creationContexts.set(carrier, contexts);
+  };
+
+  return { outer, send, produced, carries };
 }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
 import { suite, test } from "node:test";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
@@ -13,54 +12,8 @@ import {
   isAggregated,
   type UserRecord,
 } from "../../src/producer/aggregation.ts";
+import { aggAggregate, aggDeaggregate } from "../helpers/kinesis-agg.ts";
 import { seededRandom } from "../helpers/seeded-random.ts";
-
-/** The parts of aws-kinesis-agg (CommonJS, v4) the tests use. */
-interface KinesisAgg {
-  RecordAggregator: new () => {
-    addUserRecord(record: { partitionKey: string; explicitHashKey?: string; data: Buffer }): void;
-    build(): { partitionKey: string; data: Buffer } | undefined;
-  };
-  deaggregateSync(
-    record: { data: string; partitionKey: string; sequenceNumber: string },
-    computeChecksums: boolean,
-    callback: (error: Error | null | undefined, records?: AggUserRecord[]) => void,
-  ): void;
-}
-interface AggUserRecord {
-  partitionKey: string;
-  explicitPartitionKey?: string;
-  subSequenceNumber?: number;
-  data: string;
-}
-const kinesisAgg = createRequire(import.meta.url)("aws-kinesis-agg") as KinesisAgg;
-
-function aggDeaggregate(data: Uint8Array): { error?: Error; records: AggUserRecord[] } {
-  let result: { error?: Error; records: AggUserRecord[] } | undefined;
-  kinesisAgg.deaggregateSync(
-    { data: Buffer.from(data).toString("base64"), partitionKey: "outer", sequenceNumber: "1" },
-    true,
-    (error, records) => {
-      result = error ? { error, records: [] } : { records: records ?? [] };
-    },
-  );
-  assert.ok(result, "deaggregateSync answered synchronously");
-  return result;
-}
-
-function aggAggregate(records: readonly UserRecord[]): Uint8Array {
-  const aggregator = new kinesisAgg.RecordAggregator();
-  for (const record of records) {
-    aggregator.addUserRecord({
-      partitionKey: record.partitionKey,
-      ...(record.explicitHashKey ? { explicitHashKey: record.explicitHashKey } : {}),
-      data: Buffer.from(record.data),
-    });
-  }
-  const built = aggregator.build();
-  assert.ok(built);
-  return built.data;
-}
 
 function randomRecords(
   next: () => number,

@@ -13,7 +13,9 @@ import type * as kinesis from "../../kinesis/types.ts";
 import type { ProtoMapping } from "../unary.ts";
 import { optional } from "./common.ts";
 
-function traceContextFromProto(tc: TraceContext | undefined): kinesis.TraceContext | undefined {
+export function traceContextFromProto(
+  tc: TraceContext | undefined,
+): kinesis.TraceContext | undefined {
   return tc === undefined || tc.traceparent === ""
     ? undefined
     : { traceparent: tc.traceparent, tracestate: optional(tc.tracestate) };

@@ -262,3 +262,66 @@ export async function measureUnaryThroughput(options: UnaryThroughputOptions): P
     }
   });
 }
+
+/**
+ * `ProducerService.Produce`: `streams` bidirectional streams, each sending
+ * messages of `batch` records while fewer than `inFlight × batch /
+ * streams` of its records are unacked (the same records outstanding as
+ * `inFlight` PutRecords calls of `batch`). Keys are distinct over 16
+ * prepared messages, so no key waits for its previous record.
+ */
+export async function measureProduceThroughput(
+  options: ThroughputOptions & { streams: number },
+): Promise<Throughput> {
+  const client = createClient(ProducerService, createGrpcTransport({ baseUrl: options.url }));
+  const data = new Uint8Array(options.recordBytes).fill(120);
+  const pool = Array.from({ length: 16 }, (_, m) => ({
+    streamName: options.streamName,
+    records: Array.from({ length: options.batch }, (_, i) => ({
+      id: BigInt(i),
+      data,
+      partitionKey: `key-${m * options.batch + i}`,
+    })),
+  }));
+  const window = (options.inFlight * options.batch) / options.streams;
+  let counting = false;
+  let stop = false;
+  let written = 0;
+  let failedRecords = 0;
+  async function one(first: number): Promise<void> {
+    let outstanding = 0;
+    let wake: (() => void) | undefined;
+    async function* requests() {
+      for (let m = first; !stop; m++) {
+        while (outstanding + options.batch > window && !stop) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        }
+        if (stop) return;
+        outstanding += options.batch;
+        yield pool[m % pool.length]!;
+      }
+    }
+    for await (const response of client.produce(requests())) {
+      outstanding -= response.acks.length;
+      if (counting) {
+        for (const ack of response.acks) {
+          if (ack.errorCode === "") written++;
+          else failedRecords++;
+        }
+      }
+      wake?.();
+    }
+  }
+  const running = Promise.all(Array.from({ length: options.streams }, (_, s) => one(s * 4)));
+  await sleep(options.warmupMs);
+  counting = true;
+  const started = performance.now();
+  await sleep(options.durationMs);
+  counting = false;
+  const seconds = (performance.now() - started) / 1000;
+  stop = true;
+  await running;
+  return { recordsPerSecond: written / seconds, failedRecords };
+}

@@ -24,6 +24,7 @@ import os from "node:os";
 import { join } from "node:path";
 import {
   measureLatency,
+  measureProduceThroughput,
   measureSdkThroughput,
   measureThroughput,
   measureUnaryThroughput,
@@ -158,12 +159,36 @@ const forwardingTo =
 
 /** 64 single-record PutRecord callers into a 1-shard stream made through the gateway. */
 async function unaryThroughput(server: ServerProcess): Promise<number> {
-  const result = await measureUnaryThroughput({
+  const result = await unaryLoad(server);
+  if (result.failedRecords > 0) throw new Error(`${result.failedRecords} records failed`);
+  return result.recordsPerSecond;
+}
+
+const unaryLoad = (server: ServerProcess) =>
+  measureUnaryThroughput({
     url: server.url,
     streamName: "unary",
     shards: 1,
     recordBytes: 100,
     inFlight: 64,
+    warmupMs: 1000,
+    durationMs: SECONDS * 1000,
+  });
+
+/** As `unaryThroughput`, into a throttled stream: records accepted per second (throttled ones are not). */
+async function acceptedUnaryThroughput(server: ServerProcess): Promise<number> {
+  return (await unaryLoad(server)).recordsPerSecond;
+}
+
+/** Produce, 1 KiB records in messages of 500, as many outstanding as 8 PutRecords calls of 500. */
+async function produceThroughput(server: ServerProcess): Promise<number> {
+  const result = await measureProduceThroughput({
+    url: server.url,
+    streamName: STREAM,
+    batch: 500,
+    recordBytes: 1024,
+    inFlight: 8,
+    streams: 2,
     warmupMs: 1000,
     durationMs: SECONDS * 1000,
   });
@@ -310,6 +335,41 @@ function groups(otlpUrl: string): Group[] {
       ],
       measure: unaryThroughput,
       after: upstreamCalls,
+    },
+    {
+      name: "coalesce-aggregate-throttled-64x100B",
+      metric:
+        "user records/s accepted, gRPC PutRecord of one 100 B record from 64 callers at once, into a throttled 1-shard engine stream (1,000 records/s, 1 MiB/s)",
+      targets: { "with --coalesce --aggregate": { atLeast: 8 } },
+      variants: [
+        { name: "one Kinesis record per call", start: () => startGatewayProcess([]) },
+        {
+          name: "with --coalesce --aggregate",
+          start: () =>
+            startGatewayProcess([
+              "--coalesce",
+              "unary",
+              "--aggregate",
+              "unary",
+              "--linger-ms",
+              "2",
+            ]),
+        },
+      ],
+      measure: acceptedUnaryThroughput,
+    },
+    {
+      name: "produce-500x1KiB",
+      metric:
+        "records/s acked, 1 KiB records, 4,000 outstanding: PutRecords calls of 500 against Produce",
+      targets: { Produce: { atLeast: 0.8 } },
+      variants: [
+        { name: "PutRecords", start: gateway() },
+        { name: "Produce", start: gateway() },
+      ],
+      measure: (server: ServerProcess, variant: string) =>
+        variant === "Produce" ? produceThroughput(server) : throughput(500, 1024)(server),
+      after: memory,
     },
     {
       name: "forward-mode",

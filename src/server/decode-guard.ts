@@ -18,7 +18,7 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { KinesisError } from "../kinesis/errors.ts";
-import { assertRecordCountDecodable } from "../kinesis/validation.ts";
+import { assertRecordCountDecodable, MAX_DECODED_RECORDS } from "../kinesis/validation.ts";
 import { kinesisConnectError } from "../services/error-budget.ts";
 import { kinesisErrorToConnectError } from "../services/errors.ts";
 import { countPutRecordsEntries } from "../services/put-records-codec.ts";
@@ -57,8 +57,16 @@ export interface DecodeGuardOptions {
   method: string;
   /** The request's `content-length`, if it has one. */
   declaredLength?: number | undefined;
-  /** Whether the body is a `PutRecordsRequest`, whose entries are counted. */
+  /**
+   * Whether the body holds `PutRecordsRequest`s or `ProduceRequest`s (their
+   * records are field 3 alike), whose entries are counted.
+   */
   putRecords: boolean;
+  /**
+   * Whether every message of the body is checked, not only the first: a
+   * request stream for the call's lifetime (`Produce`).
+   */
+  everyMessage?: boolean | undefined;
   /**
    * Whether the rest of an oversized body is read before it is refused:
    * HTTP/1.1, whose client would otherwise see its connection closed. HTTP/2
@@ -72,7 +80,58 @@ export function refusingCostlyBodies(
   body: AsyncIterable<Uint8Array>,
   options: DecodeGuardOptions,
 ): AsyncIterable<Uint8Array> {
-  return guarded(body, options, /json/i.test(options.contentType));
+  const json = /json/i.test(options.contentType);
+  return options.everyMessage ? guardedEach(body, options, json) : guarded(body, options, json);
+}
+
+/**
+ * An enveloped stream whose every message is checked before the decoder
+ * sees it; each is handed on whole, in one chunk.
+ */
+async function* guardedEach(
+  body: AsyncIterable<Uint8Array>,
+  options: DecodeGuardOptions,
+  json: boolean,
+): AsyncIterable<Uint8Array> {
+  const it = body[Symbol.asyncIterator]();
+  let held: Uint8Array[] = [];
+  let size = 0;
+  /** Reads until `bytes` are held; false when the body ends first. */
+  const fill = async (bytes: number) => {
+    while (size < bytes) {
+      const result = await it.next();
+      if (result.done) return false;
+      held.push(result.value);
+      size += result.value.byteLength;
+    }
+    return true;
+  };
+  const joined = () => {
+    if (held.length > 1) held = [Buffer.concat(held, size)];
+    return held[0]!;
+  };
+  for (;;) {
+    if (!(await fill(ENVELOPE_HEADER_BYTES))) break;
+    const header = joined();
+    const length = Buffer.from(header.buffer, header.byteOffset, header.byteLength).readUInt32BE(1);
+    if (length > options.readMaxBytes) {
+      throw await refused(it, tooLarge(length, options), 0);
+    }
+    const needed = ENVELOPE_HEADER_BYTES + length;
+    if (!(await fill(needed))) break;
+    const bytes = joined();
+    check(
+      bytes.subarray(ENVELOPE_HEADER_BYTES, needed),
+      (bytes[0]! & COMPRESSED_FLAG) !== 0,
+      json,
+      options,
+    );
+    held = size > needed ? [bytes.subarray(needed)] : [];
+    size -= needed;
+    yield bytes.subarray(0, needed);
+  }
+  // A body cut inside a message: the decoder says what is wrong with it.
+  yield* held;
 }
 
 /** The body, unchanged, unless its first message is too large or would cost too much to decode. */
@@ -195,9 +254,18 @@ function check(
   if (!json && !options.putRecords) return;
   try {
     if (options.putRecords) {
-      assertRecordCountDecodable(
-        json ? countJsonArrayMember(plain, "records") : countPutRecordsEntries(plain),
-      );
+      const count = json ? countJsonArrayMember(plain, "records") : countPutRecordsEntries(plain);
+      if (options.everyMessage) {
+        if (count !== undefined && count > MAX_DECODED_RECORDS) {
+          throw kinesisConnectError(
+            Code.InvalidArgument,
+            "ValidationException",
+            `A ProduceRequest holds at most ${MAX_DECODED_RECORDS} records; this one holds ${count}. Nothing of it was taken.`,
+          );
+        }
+        return;
+      }
+      assertRecordCountDecodable(count);
     }
     if (json && jsonHasMoreContainers(plain, MAX_DECODED_CONTAINERS)) throw tooManyContainers();
   } catch (err) {

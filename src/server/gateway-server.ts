@@ -13,6 +13,7 @@ import { rateLimitedLog } from "../logger.ts";
 import { principalKey } from "../services/auth-interceptor.ts";
 import type { AnswerAdmission } from "../services/consumer-service.ts";
 import type { HealthRegistry } from "../services/health.ts";
+import type { ProduceOptions } from "../services/produce.ts";
 import { PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
 import { requestMaxBytes } from "../services/routes.ts";
 import type { Subscriptions } from "../subscriptions/subscriptions.ts";
@@ -42,7 +43,6 @@ import {
   guardBody,
   releaseAfterAnswer,
 } from "./request-body.ts";
-import type { ProduceOptions } from "../services/produce.ts";
 import { createRpcHandler } from "./rpc-handler.ts";
 
 /**
@@ -125,6 +125,9 @@ export interface GatewayServer {
   ready: boolean;
 }
 
+/** The one RPC whose request is a stream of messages for the call's lifetime. */
+const PRODUCE_PATH = "/kinesis.gateway.v1.ProducerService/Produce";
+
 type NodeRequest = Parameters<RequestHandler>[0];
 type NodeResponse = Parameters<RequestHandler>[1];
 
@@ -201,11 +204,13 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     req: NodeRequest,
     res: NodeResponse,
     errorFor: (reason: BodyRefusal) => Error,
+    streamed = false,
   ): GuardedBody => {
     const body = guardBody(req, {
       budget,
       connection: connections.of(req),
       watch: admission.minBodyBytesPerWindow > 0 ? connections.watchBody : undefined,
+      streamed,
       errorFor: (reason) => {
         // The connection cannot be reused: the rest of the body will not be read.
         if (req.httpVersionMajor === 1 && !res.headersSent) res.setHeader("connection", "close");
@@ -314,7 +319,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
           streamingRefused = true;
         }
       }
-      const body = bodyOf(req, res, rpcErrorFor);
+      const body = bodyOf(req, res, rpcErrorFor, path === PRODUCE_PATH);
       const contextValues = createContextValues();
       if (streamingRefused) body.refuse("streams");
       if (readsLarge(path) && !connections.answersHaveRoom()) body.refuse("answers");
@@ -337,7 +342,8 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
           req.headers["content-length"] === undefined
             ? undefined
             : Number(req.headers["content-length"]),
-        putRecords: path === PUT_RECORDS_PATH,
+        putRecords: path === PUT_RECORDS_PATH || path === PRODUCE_PATH,
+        everyMessage: path === PRODUCE_PATH,
         drainRefused: req.httpVersionMajor === 1,
       });
       return { body: counted, contextValues };

@@ -106,6 +106,13 @@ export interface GuardBodyOptions {
   watch: ((tooSlow: () => void) => BodyProgress) | undefined;
   /** The error a read fails with, in the protocol's own terms. */
   errorFor: (reason: BodyRefusal) => Error;
+  /**
+   * A stream of messages for as long as the call lasts (`Produce`): each
+   * chunk's bytes are given back once the reader asks for the next (the
+   * decoder holds at most one message of them), and no minimum rate applies
+   * (a producer may pause, and the gateway stops reading to hold it back).
+   */
+  streamed?: boolean | undefined;
 }
 
 export function guardBody(
@@ -138,7 +145,7 @@ export function guardBody(
 
   async function* read(): AsyncGenerator<Uint8Array> {
     if (refusal !== undefined) throw options.errorFor(refusal);
-    const progress = options.watch?.(() => refuse("too-slow"));
+    const progress = options.streamed ? undefined : options.watch?.(() => refuse("too-slow"));
     const it = source[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -159,6 +166,7 @@ export function guardBody(
         taken += chunk.byteLength;
         progress?.received(chunk.byteLength);
         yield chunk;
+        if (options.streamed) release();
       }
     } finally {
       progress?.done();

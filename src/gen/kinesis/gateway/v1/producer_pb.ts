@@ -313,7 +313,9 @@ export type ProduceRequest = Message<"kinesis.gateway.v1.ProduceRequest"> & {
   streamArn: string;
 
   /**
-   * Any number of records, each within the limits of a `PutRecords` entry.
+   * Up to 10,000 records, each within the limits of a `PutRecords` entry. A
+   * message with more is refused, and ends the call with INVALID_ARGUMENT
+   * once the records before it are acked.
    *
    * @generated from field: repeated kinesis.gateway.v1.ProduceRecord records = 3;
    */

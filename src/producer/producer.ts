@@ -580,7 +580,6 @@ export function createProducer(options: ProducerOptions): Producer {
       queue.listed = undefined;
       if (stream.ordered) {
         queue.inFlight = true;
-        if (stream.aggregates) seal();
       } else {
         list(stream, queue, now);
         break;

@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, suite, test } from "node:test";
 import { DescribeStreamSummaryCommand } from "@aws-sdk/client-kinesis";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
   InMemorySpanExporter,
@@ -14,6 +16,10 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace";
 import { pino } from "pino";
+import {
+  ProduceRequestSchema,
+  ProducerService,
+} from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
 import type { RunningGateway } from "../../src/main.ts";
 import { startTelemetry, type Telemetry } from "../../src/telemetry/telemetry.ts";
 import { allMessages, rawSubscribe } from "../helpers/event-stream-client.ts";
@@ -207,6 +213,55 @@ void suite("record spans", () => {
         [callerTrace, server.spanContext().traceId].sort(),
       );
     });
+  });
+
+  void test("Produce, aggregated: a create span per user record in its own trace, ended at its ack; the send span links them", async () => {
+    await gatewayWith(
+      ["--streams", "orders:1", "--aggregate", "orders", "--linger-ms", "50"],
+      async (gateway) => {
+        const client = createClient(ProducerService, createGrpcTransport({ baseUrl: gateway.url }));
+        const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const callerSpan = "00f067aa0ba902b7";
+        async function* requests() {
+          yield create(ProduceRequestSchema, {
+            streamName: "orders",
+            records: [0, 1, 2].map((i) => ({
+              id: BigInt(i),
+              partitionKey: `${SECRET_KEY}-${i}`,
+              data: Buffer.from(`${SECRET_DATA} ${i}`),
+              ...(i === 0
+                ? { traceContext: { traceparent: `00-${callerTrace}-${callerSpan}-01` } }
+                : {}),
+            })),
+          });
+        }
+        const acks = [];
+        for await (const response of client.produce(requests())) acks.push(...response.acks);
+        assert.equal(acks.length, 3);
+        assert.equal(
+          new Set(acks.map((ack) => ack.sequenceNumber)).size,
+          1,
+          "one aggregated record",
+        );
+        const creates = named("create orders");
+        assert.equal(creates.length, 3, "a create span per user record");
+        const own = creates.find((span) => span.spanContext().traceId === callerTrace);
+        assert.ok(own, "the record with a trace context continues its caller's trace");
+        assert.equal(parentOf(own), callerSpan);
+        for (const span of creates) {
+          assert.equal(span.kind, SpanKind.PRODUCER);
+          assert.equal(span.attributes["messaging.message.id"], acks[0]!.sequenceNumber);
+        }
+        // One Kinesis record sent, linking the three user records' spans.
+        const send = one("send orders");
+        assert.equal(send.attributes["messaging.batch.message_count"], 1);
+        assert.deepEqual(
+          send.links.map((link) => link.context.spanId).sort(),
+          creates.map((span) => span.spanContext().spanId).sort(),
+        );
+        assertNothingLeaks();
+      },
+    );
   });
 
   void test("an invalid caller trace context is ignored: the record stays in the call's trace", async () => {

@@ -101,9 +101,13 @@ export interface Producer {
   abandon(): void;
 }
 
-/** Failures worth another try: throttling, Kinesis's own failures, the way there. */
+/**
+ * Failures worth another try: throttling, Kinesis's own failures, a stream
+ * between states (being created or updated), the way there.
+ */
 const RETRYABLE_TYPES = new Set([
   "ProvisionedThroughputExceededException",
+  "ResourceInUseException",
   "InternalFailure",
   "ServiceUnavailable",
   "LimitExceededException",
@@ -169,6 +173,8 @@ interface StreamState {
   readonly ordered: boolean;
   readonly aggregates: boolean;
   map: ShardMap | undefined;
+  /** An answer named a shard the map did not predict: it is read again before the next batch. */
+  stale: boolean;
   loading: boolean;
   readonly unmapped: Pending[];
   readonly keys: Map<string, KeyQueue>;
@@ -221,6 +227,7 @@ export function createProducer(options: ProducerOptions): Producer {
         ordered: options.ordered(name),
         aggregates: options.aggregates(name),
         map: undefined,
+        stale: false,
         loading: false,
         unmapped: [],
         keys: new Map(),
@@ -438,6 +445,7 @@ export function createProducer(options: ProducerOptions): Producer {
         stream.loading = false;
         const replaced = stream.map !== undefined;
         stream.map = map;
+        stream.stale = false;
         stream.failures = 0;
         const now = Date.now();
         if (replaced) replace(stream, now);
@@ -465,7 +473,7 @@ export function createProducer(options: ProducerOptions): Producer {
   function flush(stream: StreamState): void {
     clearTimeout(stream.linger);
     stream.linger = undefined;
-    if (stream.map === undefined) {
+    if (stream.map === undefined || stream.stale) {
       loadMap(stream);
       return;
     }
@@ -699,7 +707,7 @@ export function createProducer(options: ProducerOptions): Producer {
     });
     if (mispredicted) {
       options.shardMaps.invalidate(stream.ref);
-      stream.map = undefined;
+      stream.stale = true;
     }
     requeue(stream, retry, now);
   }
@@ -728,7 +736,7 @@ export function createProducer(options: ProducerOptions): Producer {
     }
     if (err instanceof KinesisError && err.type === "ResourceNotFoundException") {
       options.shardMaps.invalidate(stream.ref);
-      stream.map = undefined;
+      stream.stale = true;
     }
     giveUpAll(
       stream,

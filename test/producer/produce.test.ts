@@ -10,6 +10,7 @@ import { GetRecordsCommand, GetShardIteratorCommand } from "@aws-sdk/client-kine
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { hashKeyForPartitionKey } from "../../src/engine/hash-key.ts";
 import { ShardIteratorType } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
 import {
   type ProduceAck,
@@ -73,21 +74,27 @@ function oneAckEach(sent: readonly Sent[], acks: readonly ProduceAck[]): Map<big
   return byId;
 }
 
-/** Per key, written records' (sequence, sub-sequence) increase in the order they were sent. */
+/**
+ * Per key and shard, written records' (sequence, sub-sequence) increase in the
+ * order they were sent: what a consumer of the shard sees. (Numbers of
+ * different shards are not compared: a key's records move to a child shard
+ * after a reshard.)
+ */
 function assertKeyOrder(sent: readonly Sent[], byId: Map<bigint, ProduceAck>): void {
   const last = new Map<string, [bigint, bigint]>();
   for (const r of sent) {
     const ack = byId.get(r.id)!;
     if (ack.errorCode !== "") continue;
     const position: [bigint, bigint] = [BigInt(ack.sequenceNumber), ack.subSequenceNumber];
-    const before = last.get(r.key);
+    const place = `${r.key} ${ack.shardId}`;
+    const before = last.get(place);
     if (before !== undefined) {
       assert.ok(
         position[0] > before[0] || (position[0] === before[0] && position[1] > before[1]),
         `record ${r.id} of ${r.key} was written before an earlier one`,
       );
     }
-    last.set(r.key, position);
+    last.set(place, position);
   }
 }
 
@@ -297,6 +304,55 @@ void suite("Produce with a short time to live", () => {
           assert.match(later.errorMessage, /^Not written: record \d+ with the same partition key/);
         }
       }
+    }
+  });
+});
+
+void suite("Produce across a reshard", () => {
+  const gateway = useGateway([
+    "--streams",
+    "split:1",
+    "--aggregate",
+    "split",
+    "--linger-ms",
+    "5",
+    "--stream-transition-ms",
+    "100",
+  ]);
+
+  void test("a split mid-stream: shards predicted again, everything written, each key in order", async () => {
+    const { streams } = clientsFor(createGrpcTransport({ baseUrl: gateway.current.url }));
+    const before = records(300, 10, "before");
+    const beforeAcks = await produce(gateway.current.url, "split", before);
+    await streams.splitShard({
+      streamName: "split",
+      shardToSplit: "shardId-000000000000",
+      newStartingHashKey: (2n ** 127n).toString(),
+    });
+    // Wait for the children: ACTIVE again.
+    for (let i = 0; i < 100; i++) {
+      const { streamDescriptionSummary } = await streams.describeStreamSummary({
+        streamName: "split",
+      });
+      if (streamDescriptionSummary?.openShardCount === 2) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Written while the map still shows the parent: each aggregated record goes where its first
+    // record's hash key leads, its other records with it (the KPL does the same).
+    const stale = records(300, 10, "stale").map((r) => ({ ...r, id: r.id + 1000n }));
+    const staleAcks = await produce(gateway.current.url, "split", stale);
+    // Its answers named a child: the map was read again, and each record goes to its own child.
+    const after = records(300, 10, "after").map((r) => ({ ...r, id: r.id + 2000n }));
+    const afterAcks = await produce(gateway.current.url, "split", after);
+    const all = [...before, ...stale, ...after];
+    const byId = oneAckEach(all, [...beforeAcks, ...staleAcks, ...afterAcks]);
+    for (const ack of byId.values()) assert.equal(ack.errorCode, "", ack.errorMessage);
+    assertKeyOrder(all, byId);
+    const children = ["shardId-000000000001", "shardId-000000000002"];
+    for (const r of stale) assert.ok(children.includes(byId.get(r.id)!.shardId));
+    for (const r of after) {
+      const inLow = hashKeyForPartitionKey(r.key) < 2n ** 127n;
+      assert.equal(byId.get(r.id)!.shardId, children[inLow ? 0 : 1], `record ${r.id}`);
     }
   });
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
 import { suite, test } from "node:test";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
@@ -10,57 +9,14 @@ import {
   createAggregateSizer,
   deaggregate,
   decodeAggregated,
+  decodeAggregatedUpTo,
   isAggregated,
   type UserRecord,
 } from "../../src/producer/aggregation.ts";
+import { aggAggregated, aggDeaggregate } from "../helpers/kinesis-agg.ts";
 import { seededRandom } from "../helpers/seeded-random.ts";
 
-/** The parts of aws-kinesis-agg (CommonJS, v4) the tests use. */
-interface KinesisAgg {
-  RecordAggregator: new () => {
-    addUserRecord(record: { partitionKey: string; explicitHashKey?: string; data: Buffer }): void;
-    build(): { partitionKey: string; data: Buffer } | undefined;
-  };
-  deaggregateSync(
-    record: { data: string; partitionKey: string; sequenceNumber: string },
-    computeChecksums: boolean,
-    callback: (error: Error | null | undefined, records?: AggUserRecord[]) => void,
-  ): void;
-}
-interface AggUserRecord {
-  partitionKey: string;
-  explicitPartitionKey?: string;
-  subSequenceNumber?: number;
-  data: string;
-}
-const kinesisAgg = createRequire(import.meta.url)("aws-kinesis-agg") as KinesisAgg;
-
-function aggDeaggregate(data: Uint8Array): { error?: Error; records: AggUserRecord[] } {
-  let result: { error?: Error; records: AggUserRecord[] } | undefined;
-  kinesisAgg.deaggregateSync(
-    { data: Buffer.from(data).toString("base64"), partitionKey: "outer", sequenceNumber: "1" },
-    true,
-    (error, records) => {
-      result = error ? { error, records: [] } : { records: records ?? [] };
-    },
-  );
-  assert.ok(result, "deaggregateSync answered synchronously");
-  return result;
-}
-
-function aggAggregate(records: readonly UserRecord[]): Uint8Array {
-  const aggregator = new kinesisAgg.RecordAggregator();
-  for (const record of records) {
-    aggregator.addUserRecord({
-      partitionKey: record.partitionKey,
-      ...(record.explicitHashKey ? { explicitHashKey: record.explicitHashKey } : {}),
-      data: Buffer.from(record.data),
-    });
-  }
-  const built = aggregator.build();
-  assert.ok(built);
-  return built.data;
-}
+const aggAggregate = (records: readonly UserRecord[]) => aggAggregated(records).data;
 
 function randomRecords(
   next: () => number,
@@ -437,5 +393,40 @@ suite("hostile aggregated records", () => {
     assert.ok(outcomes.aggregated > 100, JSON.stringify(outcomes));
     assert.ok(outcomes["checksum-mismatch"] > 100, JSON.stringify(outcomes));
     assert.ok(elapsedMs < 1500, `took ${elapsedMs} ms`);
+  });
+});
+
+suite("decoding for a reader that takes at most so many user records", () => {
+  const records = Array.from({ length: 10 }, (_, i) => ({
+    partitionKey: `k${i % 3}`,
+    data: Buffer.from(`record ${i}`),
+  }));
+
+  test("up to the bound it decodes as decodeAggregated does; past it, it only counts", () => {
+    const data = aggregate(records);
+    assert.deepEqual(decodeAggregatedUpTo(data, 10), decodeAggregated(data));
+    assert.deepEqual(decodeAggregatedUpTo(data, 9), {
+      aggregated: true,
+      records: undefined,
+      recordCount: 10,
+    });
+    assert.deepEqual(decodeAggregatedUpTo(data, 0), {
+      aggregated: true,
+      records: undefined,
+      recordCount: 10,
+    });
+  });
+
+  test("a key index outside its table past the bound still makes it malformed", () => {
+    const writer = new BinaryWriter();
+    writer.tag(1, WireType.LengthDelimited).string("k");
+    for (const index of [0, 0, 5]) {
+      writer.tag(3, WireType.LengthDelimited).fork();
+      writer.tag(1, WireType.Varint).uint32(index);
+      writer.tag(3, WireType.LengthDelimited).bytes(Buffer.from("d"));
+      writer.join();
+    }
+    const decoding = decodeAggregatedUpTo(frame(writer.finish()), 1);
+    assert.equal(decoding.aggregated === false && decoding.reason, "malformed");
   });
 });

@@ -69,7 +69,7 @@ export function fitRecords(
     if (answered.users !== undefined) {
       if (end > from && bytes + answered.bytes > budgetBytes) break;
       bytes += answered.bytes;
-      const stored = recordToProto(record, false);
+      const stored = recordToProto(record);
       answered.users.forEach((user, subSequenceNumber) => {
         out.push({
           ...stored,
@@ -83,7 +83,9 @@ export function fitRecords(
       const size = entryBytes(kinesisBytes, record, 0, answered.aggregated);
       if (end > from && bytes + size > budgetBytes) break;
       bytes += size;
-      out.push(recordToProto(record, answered.aggregated));
+      const entry = recordToProto(record);
+      if (answered.aggregated) entry.aggregated = true;
+      out.push(entry);
     }
   }
   return { count: end - from, records: out };
@@ -134,13 +136,12 @@ function answeredAggregate(
 
 const EMPTY = new Uint8Array(0);
 
-function recordToProto(r: kinesis.KinesisRecord, aggregated: boolean): RecordInit {
+function recordToProto(r: kinesis.KinesisRecord): RecordInit {
   return {
     sequenceNumber: r.sequenceNumber,
     approximateArrivalTimestamp: timestampFromDate(r.approximateArrivalTimestamp),
     data: r.data,
     partitionKey: r.partitionKey,
     encryptionType: EncryptionType[r.encryptionType ?? "NONE"],
-    aggregated,
   };
 }

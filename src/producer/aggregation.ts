@@ -264,15 +264,34 @@ export function isAggregated(data: Uint8Array): boolean {
  * records' data are views into `data`, not copies.
  */
 export function decodeAggregated(data: Uint8Array): AggregateDecoding {
+  return decodeAggregatedUpTo(data, Number.POSITIVE_INFINITY) as AggregateDecoding;
+}
+
+/** A sound aggregated record of more user records than a reader takes: how many. */
+export interface TooManyUserRecords {
+  readonly aggregated: true;
+  readonly records: undefined;
+  readonly recordCount: number;
+}
+
+/**
+ * {@link decodeAggregated} for a reader that takes at most `maxRecords` user
+ * records (a read answer of bounded size): past that many, the rest are still
+ * checked, so that the answer is the same whether the data is sound or not,
+ * but not kept, and only their number is returned. What is held stays bounded
+ * by `maxRecords`, however many tiny records the data packs.
+ */
+export function decodeAggregatedUpTo(
+  data: Uint8Array,
+  maxRecords: number,
+): AggregateDecoding | TooManyUserRecords {
   if (!hasMagic(data)) return { aggregated: false, reason: "not-framed" };
   if (!checksumMatches(data)) return { aggregated: false, reason: "checksum-mismatch" };
   try {
-    return {
-      aggregated: true,
-      records: parseAggregatedRecord(
-        data.subarray(AGGREGATION_MAGIC.length, data.length - CHECKSUM_BYTES),
-      ),
-    };
+    return parseAggregatedRecord(
+      data.subarray(AGGREGATION_MAGIC.length, data.length - CHECKSUM_BYTES),
+      maxRecords,
+    );
   } catch (cause) {
     return { aggregated: false, reason: "malformed", detail: String((cause as Error).message) };
   }
@@ -304,19 +323,49 @@ export function deaggregate(
 /** Thrown inside the parser only; {@link decodeAggregated} turns it into a result. */
 class MalformedAggregate extends Error {}
 
-function parseAggregatedRecord(message: Uint8Array): UserRecord[] {
+function parseAggregatedRecord(
+  message: Uint8Array,
+  maxRecords: number,
+): { aggregated: true; records: UserRecord[] } | TooManyUserRecords {
   const reader = new BinaryReader(message);
   const partitionKeys: string[] = [];
   const explicitHashKeys: string[] = [];
   const entries: RecordEntry[] = [];
+  let recordCount = 0;
+  // The largest indexes, checked against the tables once they are read when records are not kept.
+  let partitionKeyIndexes = -1;
+  let explicitHashKeyIndexes = -1;
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
     if (wireType === LENGTH_DELIMITED && field === 1) partitionKeys.push(reader.string());
     else if (wireType === LENGTH_DELIMITED && field === 2) explicitHashKeys.push(reader.string());
-    else if (wireType === LENGTH_DELIMITED && field === 3) entries.push(parseRecord(reader));
+    else if (wireType === LENGTH_DELIMITED && field === 3) {
+      const entry = parseRecord(reader);
+      recordCount += 1;
+      if (recordCount <= maxRecords) entries.push(entry);
+      partitionKeyIndexes = Math.max(partitionKeyIndexes, entry.partitionKeyIndex);
+      explicitHashKeyIndexes = Math.max(explicitHashKeyIndexes, entry.explicitHashKeyIndex ?? -1);
+    }
     // Unknown fields, and known ones with another wire type, are skipped as protobuf parsers do.
     else reader.skip(wireType, field);
   }
+  if (recordCount <= maxRecords) {
+    return { aggregated: true, records: userRecordsOf(entries, partitionKeys, explicitHashKeys) };
+  }
+  if (
+    partitionKeyIndexes >= partitionKeys.length ||
+    explicitHashKeyIndexes >= explicitHashKeys.length
+  ) {
+    throw new MalformedAggregate("a user record's key index is outside its table");
+  }
+  return { aggregated: true, records: undefined, recordCount };
+}
+
+function userRecordsOf(
+  entries: readonly RecordEntry[],
+  partitionKeys: readonly string[],
+  explicitHashKeys: readonly string[],
+): UserRecord[] {
   return entries.map((entry, subSequence) => {
     const partitionKey = partitionKeys[entry.partitionKeyIndex];
     if (partitionKey === undefined) {

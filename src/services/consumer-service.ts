@@ -7,18 +7,17 @@
  *
  * Every answer and every event fits the caller's `max_message_bytes`
  * (`read-budget.ts`): GetRecords returns fewer records and continues after
- * them, SubscribeToShard splits a read into several events.
+ * them, SubscribeToShard splits a read into several events. KPL-aggregated
+ * records come as the user records they hold unless the caller keeps them
+ * aggregated (`answer-records.ts`); the wire API returns them as stored.
  */
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Backend, CallContext } from "../backends/backend.ts";
 import { decodeShardIterator, parseSequenceNumber, shardIdFor } from "../engine/index.ts";
-import { EncryptionType } from "../gen/kinesis/gateway/v1/common_pb.ts";
 import {
   type ConsumerService,
-  type RecordSchema,
   ShardIteratorType,
   type SubscribeToShardResponseSchema,
 } from "../gen/kinesis/gateway/v1/consumer_pb.ts";
@@ -30,6 +29,7 @@ import {
   whileThrottled as retriedWhileThrottled,
 } from "../subscriptions/polling-source.ts";
 import { createSubscriptions, type Subscriptions } from "../subscriptions/subscriptions.ts";
+import { type FitOptions, type FittedRecords, fitRecords } from "./answer-records.ts";
 import { callContextOf } from "./call-context.ts";
 import {
   childShardsToProto,
@@ -41,7 +41,7 @@ import {
   registerStreamConsumerMapping,
   streamRefFromProto,
 } from "./convert.ts";
-import { MAX_ANSWER_BYTES, messageBudget, recordsThatFit } from "./read-budget.ts";
+import { MAX_ANSWER_BYTES, messageBudget } from "./read-budget.ts";
 import { unary } from "./unary.ts";
 
 export interface ConsumerServiceOptions {
@@ -104,16 +104,6 @@ function cutShort(call: CallContext): ConnectError {
   return new ConnectError("the client went away", Code.Canceled);
 }
 
-function recordToProto(r: kinesis.KinesisRecord): MessageInitShape<typeof RecordSchema> {
-  return {
-    sequenceNumber: r.sequenceNumber,
-    approximateArrivalTimestamp: timestampFromDate(r.approximateArrivalTimestamp),
-    data: r.data,
-    partitionKey: r.partitionKey,
-    encryptionType: EncryptionType[r.encryptionType ?? "NONE"],
-  };
-}
-
 /**
  * Makes a call to the backend, waiting and trying again while the shard's
  * budget is spent, until the caller goes away.
@@ -159,16 +149,16 @@ function shardOf(
 function* eventsOf(
   event: kinesis.SubscribeToShardEvent,
   budgetBytes: number,
+  keepAggregated: boolean,
 ): Generator<MessageInitShape<typeof SubscribeToShardResponseSchema>> {
   let from = 0;
   do {
-    const to = from + recordsThatFit(event.records, budgetBytes, from);
-    const records = event.records.slice(from, to);
-    const last = records.at(-1);
-    from = to;
+    const fit = fitRecords(event.records, budgetBytes, { from, keepAggregated });
+    from += fit.count;
+    const last = event.records[from - 1];
     const final = from === event.records.length;
     yield {
-      records: records.map(recordToProto),
+      records: fit.records,
       // Each part's own last record: a subscriber that resumes there misses
       // nothing. A closed shard's children come with its last part, which then
       // has no continuation, as AWS's has none beside ChildShards (the KCL checks it).
@@ -209,12 +199,13 @@ export function createConsumerService(
     input: kinesis.GetRecordsInput,
     out: kinesis.GetRecordsOutput,
     budgetBytes: number,
+    options: FitOptions,
     call: CallContext,
-  ): Promise<kinesis.GetRecordsOutput> {
-    const count = recordsThatFit(out.records, budgetBytes);
-    if (count === out.records.length) return out;
-    const records = out.records.slice(0, count);
-    const last = records[count - 1]!;
+  ): Promise<{ out: kinesis.GetRecordsOutput; fit: FittedRecords }> {
+    const fit = fitRecords(out.records, budgetBytes, options);
+    const count = fit.count;
+    if (count === out.records.length) return { out, fit };
+    const last = out.records[count - 1]!;
     const shard = shardOf(input, last.sequenceNumber);
     if (shard === undefined) {
       // It has no more records than fit, but they may be others (retention
@@ -227,16 +218,17 @@ export function createConsumerService(
           idlePollMs,
         ),
         budgetBytes,
+        options,
         call,
       );
       // Read with a limit, it may not know that more records follow; `out` does.
-      const lastAgain = again.records.at(-1);
+      const lastAgain = again.out.records[again.fit.count - 1];
       if (lastAgain === undefined) return again;
       const behind = Math.max(
-        again.millisBehindLatest,
+        again.out.millisBehindLatest,
         millisBehindAfter(lastAgain, out.millisBehindLatest),
       );
-      return { ...again, millisBehindLatest: behind };
+      return { out: { ...again.out, millisBehindLatest: behind }, fit: again.fit };
     }
     const { shardIterator } = await whileThrottled(
       () =>
@@ -252,9 +244,12 @@ export function createConsumerService(
       idlePollMs,
     );
     return {
-      records,
-      nextShardIterator: shardIterator,
-      millisBehindLatest: millisBehindAfter(last, out.millisBehindLatest),
+      out: {
+        records: out.records.slice(0, count),
+        nextShardIterator: shardIterator,
+        millisBehindLatest: millisBehindAfter(last, out.millisBehindLatest),
+      },
+      fit,
     };
   }
 
@@ -271,9 +266,15 @@ export function createConsumerService(
       const budgetBytes = messageBudget(req.maxMessageBytes);
       const release = await answers.admit(makingBytes(budgetBytes), call.signal);
       try {
-        const out = await fitted(input, await backend.getRecords(input, call), budgetBytes, call);
+        const { out, fit } = await fitted(
+          input,
+          await backend.getRecords(input, call),
+          budgetBytes,
+          { keepAggregated: req.keepAggregated },
+          call,
+        );
         return {
-          records: out.records.map(recordToProto),
+          records: fit.records,
           nextShardIterator: out.nextShardIterator ?? "",
           millisBehindLatest: BigInt(out.millisBehindLatest),
           childShards: childShardsToProto(out.childShards),
@@ -309,7 +310,7 @@ export function createConsumerService(
         // read itself costs little in the engine, whose records are views of
         // its store.)
         for await (const event of subscription.events) {
-          for (const part of eventsOf(event, budgetBytes)) {
+          for (const part of eventsOf(event, budgetBytes, req.keepAggregated)) {
             afterHandover(await answers.admit(makingBytes(budgetBytes), call.signal));
             yield part;
           }

@@ -17,7 +17,9 @@ import type * as kinesis from "../kinesis/types.ts";
 
 /**
  * No read answer is larger: 10 MiB of data and keys, plus some 82 bytes of
- * framing for each of up to 10,000 records (about 11.3 MB).
+ * framing for each of up to 10,000 records (about 11.3 MB). User records
+ * taken out of aggregates could make a read many times larger (each repeats
+ * the sequence number, arrival time and key): they are fitted to this too.
  */
 export const MAX_ANSWER_BYTES = 12 * 1024 * 1024;
 
@@ -25,42 +27,42 @@ export const MAX_ANSWER_BYTES = 12 * 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /**
+ * The byte budget for a caller's `max_message_bytes`: 0 means gRPC's default.
+ * Any other value is taken as it is up to {@link MAX_ANSWER_BYTES}, the most
+ * an answer is made of (records as stored never reach it), and however
+ * small, an answer still carries one record.
+ */
+export function messageBudget(maxMessageBytes: number): number {
+  return maxMessageBytes === 0
+    ? DEFAULT_MAX_MESSAGE_BYTES
+    : Math.min(maxMessageBytes, MAX_ANSWER_BYTES);
+}
+
+/**
  * Room for an answer's fields besides its records, at their longest: a
  * 512-character shard iterator (AWS's maximum, longer than a continuation
  * sequence number) and a 64-bit `millis_behind_latest`, with their tags.
  */
-const OTHER_FIELDS_BYTES = 1 + 2 + 512 + (1 + 10);
+export const OTHER_FIELDS_BYTES = 1 + 2 + 512 + (1 + 10);
 
-/**
- * The byte budget for a caller's `max_message_bytes`: 0 means gRPC's default.
- * Any other value is taken as it is: from about 11.3 MB on it never trims
- * (see {@link MAX_ANSWER_BYTES}), and however small, an answer still carries
- * one record.
- */
-export function messageBudget(maxMessageBytes: number): number {
-  return maxMessageBytes === 0 ? DEFAULT_MAX_MESSAGE_BYTES : maxMessageBytes;
+/** What a `Record` entry holds of its own: a Kinesis record's, or a user record's taken out of it. */
+export interface RecordEntryContent {
+  readonly data: Uint8Array;
+  readonly partitionKey: string;
+  readonly explicitHashKey?: string | undefined;
 }
 
-/**
- * How many of `records`, from `from` on, fit in an answer of `budgetBytes`:
- * at least one (a record larger than the budget comes alone), 0 for none.
- */
-export function recordsThatFit(
-  records: readonly kinesis.KinesisRecord[],
-  budgetBytes: number,
-  from = 0,
-): number {
-  let bytes = OTHER_FIELDS_BYTES;
-  let end = from;
-  for (; end < records.length; end++) {
-    bytes += recordEntryBytes(records[end]!);
-    if (end > from && bytes > budgetBytes) break;
-  }
-  return end - from;
-}
-
-/** A record's encoded size as an entry of `repeated Record records = 1`. */
+/** A record's encoded size as an entry of `repeated Record records = 1`, as stored. */
 export function recordEntryBytes(record: kinesis.KinesisRecord): number {
+  return entryBytes(kinesisFieldsBytes(record), record);
+}
+
+/**
+ * The bytes of an entry's fields that come from its Kinesis record, which
+ * the user records taken out of an aggregate share: its sequence number,
+ * arrival time and encryption type.
+ */
+export function kinesisFieldsBytes(record: kinesis.KinesisRecord): number {
   // As protobuf-es's timestampFromDate splits it.
   const ms = record.approximateArrivalTimestamp.getTime();
   const seconds = Math.floor(ms / 1000);
@@ -68,15 +70,35 @@ export function recordEntryBytes(record: kinesis.KinesisRecord): number {
   const timestamp =
     (seconds === 0 ? 0 : 1 + varintBytes(seconds)) + (nanos === 0 ? 0 : 1 + varintBytes(nanos));
   const encryption = EncryptionType[record.encryptionType ?? "NONE"];
-  const message =
+  return (
     stringFieldBytes(Buffer.byteLength(record.sequenceNumber)) +
     1 + // the timestamp is always set
     varintBytes(timestamp) +
     timestamp +
-    stringFieldBytes(record.data.byteLength) +
-    stringFieldBytes(Buffer.byteLength(record.partitionKey)) +
     1 + // encryption_type, always set
-    varintBytes(encryption);
+    varintBytes(encryption)
+  );
+}
+
+/**
+ * An entry's encoded size from its Kinesis record's fields'
+ * ({@link kinesisFieldsBytes}) and its own: its content, its
+ * `sub_sequence_number` and its `aggregated` flag.
+ */
+export function entryBytes(
+  kinesisBytes: number,
+  content: RecordEntryContent,
+  subSequenceNumber = 0,
+  aggregated = false,
+): number {
+  const explicitHashKey = content.explicitHashKey;
+  const message =
+    kinesisBytes +
+    stringFieldBytes(content.data.byteLength) +
+    stringFieldBytes(Buffer.byteLength(content.partitionKey)) +
+    (subSequenceNumber === 0 ? 0 : 1 + varintBytes(subSequenceNumber)) +
+    (explicitHashKey === undefined ? 0 : stringFieldBytes(Buffer.byteLength(explicitHashKey))) +
+    (aggregated ? 2 : 0);
   return 1 + varintBytes(message) + message;
 }
 

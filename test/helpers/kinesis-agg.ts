@@ -1,14 +1,14 @@
 /**
- * aws-kinesis-agg (CommonJS, v4), the maintained de-aggregation library the
- * KCL's Node users take: its aggregator and its de-aggregator, typed for the
- * tests.
+ * `aws-kinesis-agg` (CommonJS, v4), the KPL's aggregated record format as
+ * its Node.js library writes and reads it: the reference the gateway's own
+ * aggregation and de-aggregation are tested against.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
 import type { UserRecord } from "../../src/producer/aggregation.ts";
 
-/** The parts of aws-kinesis-agg (CommonJS, v4) the tests use. */
+/** The parts of aws-kinesis-agg the tests use. */
 interface KinesisAgg {
   RecordAggregator: new () => {
     addUserRecord(record: { partitionKey: string; explicitHashKey?: string; data: Buffer }): void;
@@ -20,14 +20,18 @@ interface KinesisAgg {
     callback: (error: Error | null | undefined, records?: AggUserRecord[]) => void,
   ): void;
 }
+
 export interface AggUserRecord {
   partitionKey: string;
   explicitPartitionKey?: string;
   subSequenceNumber?: number;
+  /** Base64. */
   data: string;
 }
+
 const kinesisAgg = createRequire(import.meta.url)("aws-kinesis-agg") as KinesisAgg;
 
+/** The user records of a Kinesis record's data, checksum checked, or the error aws-kinesis-agg gives. */
 export function aggDeaggregate(
   data: Uint8Array,
   partitionKey = "outer",
@@ -45,7 +49,11 @@ export function aggDeaggregate(
   return result;
 }
 
-export function aggAggregate(records: readonly UserRecord[]): Uint8Array {
+/** One Kinesis record of the user records, as aws-kinesis-agg's RecordAggregator builds it. */
+export function aggAggregated(records: readonly UserRecord[]): {
+  partitionKey: string;
+  data: Buffer;
+} {
   const aggregator = new kinesisAgg.RecordAggregator();
   for (const record of records) {
     aggregator.addUserRecord({
@@ -56,5 +64,5 @@ export function aggAggregate(records: readonly UserRecord[]): Uint8Array {
   }
   const built = aggregator.build();
   assert.ok(built);
-  return built.data;
+  return built;
 }

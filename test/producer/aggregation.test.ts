@@ -9,11 +9,14 @@ import {
   createAggregateSizer,
   deaggregate,
   decodeAggregated,
+  decodeAggregatedUpTo,
   isAggregated,
   type UserRecord,
 } from "../../src/producer/aggregation.ts";
-import { aggAggregate, aggDeaggregate } from "../helpers/kinesis-agg.ts";
+import { aggAggregated, aggDeaggregate } from "../helpers/kinesis-agg.ts";
 import { seededRandom } from "../helpers/seeded-random.ts";
+
+const aggAggregate = (records: readonly UserRecord[]) => aggAggregated(records).data;
 
 function randomRecords(
   next: () => number,
@@ -390,5 +393,40 @@ suite("hostile aggregated records", () => {
     assert.ok(outcomes.aggregated > 100, JSON.stringify(outcomes));
     assert.ok(outcomes["checksum-mismatch"] > 100, JSON.stringify(outcomes));
     assert.ok(elapsedMs < 1500, `took ${elapsedMs} ms`);
+  });
+});
+
+suite("decoding for a reader that takes at most so many user records", () => {
+  const records = Array.from({ length: 10 }, (_, i) => ({
+    partitionKey: `k${i % 3}`,
+    data: Buffer.from(`record ${i}`),
+  }));
+
+  test("up to the bound it decodes as decodeAggregated does; past it, it only counts", () => {
+    const data = aggregate(records);
+    assert.deepEqual(decodeAggregatedUpTo(data, 10), decodeAggregated(data));
+    assert.deepEqual(decodeAggregatedUpTo(data, 9), {
+      aggregated: true,
+      records: undefined,
+      recordCount: 10,
+    });
+    assert.deepEqual(decodeAggregatedUpTo(data, 0), {
+      aggregated: true,
+      records: undefined,
+      recordCount: 10,
+    });
+  });
+
+  test("a key index outside its table past the bound still makes it malformed", () => {
+    const writer = new BinaryWriter();
+    writer.tag(1, WireType.LengthDelimited).string("k");
+    for (const index of [0, 0, 5]) {
+      writer.tag(3, WireType.LengthDelimited).fork();
+      writer.tag(1, WireType.Varint).uint32(index);
+      writer.tag(3, WireType.LengthDelimited).bytes(Buffer.from("d"));
+      writer.join();
+    }
+    const decoding = decodeAggregatedUpTo(frame(writer.finish()), 1);
+    assert.equal(decoding.aggregated === false && decoding.reason, "malformed");
   });
 });

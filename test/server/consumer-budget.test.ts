@@ -9,11 +9,14 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { EncryptionType } from "../../src/gen/kinesis/gateway/v1/common_pb.ts";
 import { GetRecordsResponseSchema } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
 import type { KinesisRecord } from "../../src/kinesis/types.ts";
+import { fitRecords } from "../../src/services/answer-records.ts";
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
+  entryBytes,
+  kinesisFieldsBytes,
+  MAX_ANSWER_BYTES,
   messageBudget,
   recordEntryBytes,
-  recordsThatFit,
 } from "../../src/services/read-budget.ts";
 
 const sequenceNumber = "49590338271490256608559692538361571095921575989136588898";
@@ -27,6 +30,9 @@ function record(overrides: Partial<KinesisRecord> = {}): KinesisRecord {
     ...overrides,
   };
 }
+
+const recordsThatFit = (records: KinesisRecord[], budget: number, from = 0) =>
+  fitRecords(records, budget, { from, keepAggregated: false }).count;
 
 /** The answer as the gateway sends it, encoded. */
 function encodedAnswer(records: KinesisRecord[], nextShardIterator = ""): number {
@@ -63,11 +69,40 @@ void suite("read budget", () => {
     }
   });
 
-  void test("0 means gRPC's 4 MiB default; any other value is taken as it is", () => {
+  void test("counts a user record's entry exactly, with its sub-sequence number, hash key and flag", () => {
+    const r = record();
+    const encoded = (fields: object) =>
+      toBinary(
+        GetRecordsResponseSchema,
+        create(GetRecordsResponseSchema, {
+          records: [
+            {
+              sequenceNumber: r.sequenceNumber,
+              approximateArrivalTimestamp: timestampFromDate(r.approximateArrivalTimestamp),
+              encryptionType: EncryptionType.NONE,
+              ...fields,
+            },
+          ],
+        }),
+      ).length;
+    const user = { partitionKey: "ключ", data: new Uint8Array(130), explicitHashKey: "1234" };
+    for (const subSequenceNumber of [0, 1, 127, 128, 20_000]) {
+      for (const aggregated of [false, true]) {
+        assert.equal(
+          entryBytes(kinesisFieldsBytes(r), user, subSequenceNumber, aggregated),
+          encoded({ ...user, subSequenceNumber: BigInt(subSequenceNumber), aggregated }),
+          `${subSequenceNumber} ${aggregated}`,
+        );
+      }
+    }
+  });
+
+  void test("0 means gRPC's 4 MiB default; any other value is taken as it is, up to the largest answer", () => {
     assert.equal(messageBudget(0), 4_194_304);
     assert.equal(DEFAULT_MAX_MESSAGE_BYTES, 4_194_304);
     assert.equal(messageBudget(10 * 1024 * 1024), 10 * 1024 * 1024);
     assert.equal(messageBudget(100), 100);
+    assert.equal(messageBudget(2 ** 32 - 1), MAX_ANSWER_BYTES);
   });
 
   void test("keeps records while the answer, with the longest iterator, fits", () => {

@@ -233,6 +233,25 @@ void suite("Produce", () => {
       }
     }
     assert.equal(users.length, 600);
+    // And through gRPC GetRecords, de-aggregated by the gateway: each ack's (sequence, sub-sequence).
+    const { consumer } = clientsFor(createGrpcTransport({ baseUrl: gateway.current.url }));
+    const { shardIterator } = await consumer.getShardIterator({
+      streamName: "agg",
+      shardId: "shardId-000000000000",
+      shardIteratorType: ShardIteratorType.TRIM_HORIZON,
+    });
+    const page = await consumer.getRecords({ shardIterator });
+    const read = new Map(
+      page.records.map((r) => [`${r.sequenceNumber}/${r.subSequenceNumber}`, r] as const),
+    );
+    assert.equal(read.size, 600);
+    for (const r of sent) {
+      const ack = byId.get(r.id)!;
+      const record = read.get(`${ack.sequenceNumber}/${ack.subSequenceNumber}`);
+      assert.ok(record, `record ${r.id} read back through gRPC`);
+      assert.equal(record.partitionKey, r.key);
+      assert.equal(new TextDecoder().decode(record.data), r.data);
+    }
     for (const r of sent) {
       const ack = byId.get(r.id)!;
       const found = users.find(

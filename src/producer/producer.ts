@@ -29,7 +29,8 @@ import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import { MAX_PUT_RECORDS_BYTES, MAX_RECORDS_PER_PUT } from "../kinesis/limits.ts";
 import type { PutRecordsRequestEntry, PutRecordsResultEntry, StreamRef } from "../kinesis/types.ts";
 import { recordBytes, streamNameOf } from "../kinesis/validation.ts";
-import { type AggregateSizer, aggregate, createAggregateSizer } from "./aggregation.ts";
+import { type AggregateSizer, createAggregateSizer } from "./aggregation.ts";
+import { aggregatedEntry, userRecordOf } from "./pack.ts";
 import { hashKeyOf, type ShardMap, type ShardMaps } from "./shard-map.ts";
 
 /** How a record ended. */
@@ -565,7 +566,7 @@ export function createProducer(options: ProducerOptions): Producer {
           taken++;
           continue;
         }
-        const user = userRecord(pending.record.entry);
+        const user = userRecordOf(pending.record.entry);
         open ??= { sizer: createAggregateSizer(), records: [] };
         const adds = open.sizer.bytesToAdd(user);
         if (open.sizer.bytes + adds > options.aggregationMaxBytes || adds > room()) {
@@ -601,15 +602,11 @@ export function createProducer(options: ProducerOptions): Producer {
     if (records.length === 1) {
       return { entry: records[0]!.record.entry, records, aggregated: false, shard };
     }
-    const data = aggregate(records.map((pending) => userRecord(pending.record.entry)));
-    const first = records[0]!;
-    const entry: PutRecordsRequestEntry = {
-      // The KPL's choice: a one-character key, routed by the first record's hash key.
-      partitionKey: "a",
-      explicitHashKey: first.hashKey.toString(),
-      data,
-    };
-    hooks.aggregated?.(records.length, data.length);
+    const entry = aggregatedEntry(
+      records.map((pending) => userRecordOf(pending.record.entry)),
+      records[0]!.hashKey,
+    );
+    hooks.aggregated?.(records.length, entry.data!.length);
     hooks.carries?.(
       entry,
       records.map((pending) => pending.record.entry),
@@ -864,14 +861,6 @@ export function createProducer(options: ProducerOptions): Producer {
         forget(stream);
       }
     },
-  };
-}
-
-function userRecord(entry: PutRecordsRequestEntry) {
-  return {
-    partitionKey: entry.partitionKey ?? "",
-    explicitHashKey: entry.explicitHashKey,
-    data: entry.data ?? new Uint8Array(0),
   };
 }
 

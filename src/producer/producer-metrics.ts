@@ -26,7 +26,7 @@ export function createProducerMetrics(
   buffered.addCallback(observeRecords);
   bufferedBytes.addCallback(observeBytes);
   const waited = meter.createHistogram("kinesis_gateway.producer.buffer.duration", {
-    description: "Time from a record's arrival to its first sending",
+    description: "Time the longest-waiting new record of each batch waited before it went out",
     unit: "s",
     advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
   });

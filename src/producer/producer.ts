@@ -62,7 +62,7 @@ export interface ProducerHooks {
   batch?(records: number): void;
   /** An aggregated record is sealed with this many user records and bytes. */
   aggregated?(records: number, bytes: number): void;
-  /** A record goes out for the first time, `waitedMs` after it came. */
+  /** A batch goes out whose longest-waiting new record came `waitedMs` ago. */
   firstSent?(waitedMs: number): void;
   /** Records go back to wait for a retry, after a failure of this type. */
   retried?(records: number, errorType: string): void;
@@ -627,15 +627,17 @@ export function createProducer(options: ProducerOptions): Producer {
     stream.calls++;
     const now = Date.now();
     const call = ++calls;
+    let oldest = now;
     for (const carrier of carriers) {
       for (const pending of carrier.records) {
-        if (pending.attempts === 0) hooks.firstSent?.(now - pending.accepted);
+        if (pending.attempts === 0 && pending.accepted < oldest) oldest = pending.accepted;
         pending.attempts++;
         pending.call = call;
         sent(stream, pending);
       }
     }
     hooks.batch?.(carriers.length);
+    hooks.firstSent?.(now - oldest);
     options.backend
       .putRecords(
         { ...stream.ref, records: carriers.map((carrier) => carrier.entry) },

@@ -70,7 +70,8 @@ export interface RecordTelemetry {
   /**
    * For records a producer takes in and answers later, one by one (Produce):
    * a create span per record from now to its outcome, which the returned
-   * function reports (and counts) for the record at `index`.
+   * function reports for the record at `index` (once for each); the records
+   * are counted when the last one is reported.
    */
   produced(
     ref: StreamRef,
@@ -398,11 +399,15 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
 
   const produced = (ref: StreamRef, entries: readonly PutRecordsRequestEntry[]) => {
     const spans = startCreateSpans(spanStreamName(ref), entries);
+    // Counted together once every record has its outcome: one counter update
+    // per shard and error type rather than one per record.
+    const results: PutRecordsResultEntry[] = new Array(entries.length);
+    let waiting = entries.length;
     return (index: number, result: PutRecordsResultEntry) => {
       const span = spans[index];
       if (span !== undefined) endCreateSpans([span], [result]);
-      const entry = entries[index];
-      if (entry !== undefined) countResults(ref, [entry], [result]);
+      results[index] = result;
+      if (--waiting === 0) countResults(ref, entries, results);
     };
   };
 

@@ -164,20 +164,23 @@ async function unaryThroughput(server: ServerProcess): Promise<number> {
   return result.recordsPerSecond;
 }
 
-const unaryLoad = (server: ServerProcess) =>
+const unaryLoad = (server: ServerProcess, shards = 1) =>
   measureUnaryThroughput({
     url: server.url,
     streamName: "unary",
-    shards: 1,
+    shards,
     recordBytes: 100,
     inFlight: 64,
     warmupMs: 1000,
     durationMs: SECONDS * 1000,
   });
 
-/** As `unaryThroughput`, into a throttled stream: records accepted per second (throttled ones are not). */
-async function acceptedUnaryThroughput(server: ServerProcess): Promise<number> {
-  return (await unaryLoad(server)).recordsPerSecond;
+/**
+ * As `unaryThroughput`, into a throttled stream: records accepted per second
+ * (throttled ones are not). The transport reference has no streams to make.
+ */
+async function acceptedUnaryThroughput(server: ServerProcess, variant: string): Promise<number> {
+  return (await unaryLoad(server, variant.startsWith("transport") ? 0 : 1)).recordsPerSecond;
 }
 
 /** Produce, 1 KiB records in messages of 500, as many outstanding as 8 PutRecords calls of 500. */
@@ -355,6 +358,8 @@ function groups(otlpUrl: string): Group[] {
               "2",
             ]),
         },
+        // What the load generator and the transport can do at all: PutRecord answered at once.
+        { name: "transport reference (no work)", start: startReferenceServer },
       ],
       measure: acceptedUnaryThroughput,
     },

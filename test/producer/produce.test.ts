@@ -17,7 +17,7 @@ import {
   ProduceRequestSchema,
   ProducerService,
 } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
-import { clientsFor, useGateway } from "../helpers/gateway.ts";
+import { clientsFor, useGateway, useGatewayWithMetrics } from "../helpers/gateway.ts";
 import { aggDeaggregate } from "../helpers/kinesis-agg.ts";
 import { sdkClient } from "../helpers/kinesis-sdk.ts";
 
@@ -372,6 +372,61 @@ void suite("Produce across a reshard", () => {
     for (const r of after) {
       const inLow = hashKeyForPartitionKey(r.key) < 2n ** 127n;
       assert.equal(byId.get(r.id)!.shardId, children[inLow ? 0 : 1], `record ${r.id}`);
+    }
+  });
+});
+
+void suite("Produce's metrics", () => {
+  const gateway = useGatewayWithMetrics([
+    "--streams",
+    "measured:1",
+    "--aggregate",
+    "measured",
+    "--shard-records-per-second",
+    "5",
+    "--record-ttl-ms",
+    "300",
+    "--aggregation-max-bytes",
+    "1024",
+  ]);
+
+  void test("batches, aggregation sizes, retries and records given up on, by error type only", async () => {
+    // ~300 B each: three to an aggregated record, more aggregated records than 5 a second.
+    const sent = records(200, 200, "m".repeat(300));
+    const acks = await produce(gateway.current.url, "measured", sent, 200);
+    const byId = oneAckEach(sent, acks);
+    const expired = [...byId.values()].filter((ack) => ack.errorCode === "RecordExpired").length;
+    const written = [...byId.values()].filter((ack) => ack.errorCode === "").length;
+    assert.ok(written > 0 && expired > 0, `${written} written, ${expired} expired`);
+    // One scrape, after the calls: /metrics renders at most once a second.
+    const text = await (await fetch(`${gateway.current.url}/metrics`)).text();
+    const value = (pattern: RegExp) =>
+      text
+        .split("\n")
+        .filter((line) => pattern.test(line))
+        .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+    assert.ok(value(/^kinesis_gateway_producer_batch_size_count\{/) >= 1);
+    assert.ok(value(/^kinesis_gateway_producer_aggregation_size_sum\{/) >= 2);
+    assert.equal(
+      value(/^kinesis_gateway_producer_given_up_total\{.*error_type="RecordExpired"/),
+      expired,
+    );
+    assert.ok(
+      value(
+        /^kinesis_gateway_producer_retries_total\{.*error_type="ProvisionedThroughputExceededException"/,
+      ) >= 1,
+    );
+    assert.equal(
+      value(/^kinesis_gateway_producer_buffered\{/),
+      0,
+      "nothing held once all is acked",
+    );
+    assert.equal(
+      value(/^kinesis_gateway_records_written_total\{.*messaging_destination_name="measured"/),
+      written,
+    );
+    for (const line of text.split("\n").filter((l) => l.startsWith("kinesis_gateway_producer_"))) {
+      assert.ok(!/key-|mmmm/.test(line), `no request value in ${line}`);
     }
   });
 });

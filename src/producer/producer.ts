@@ -133,7 +133,8 @@ const MAX_BACKOFF_MS = 1_000;
 /** The longest error text carried into another record's ack. */
 const MAX_CARRIED_MESSAGE = 1_000;
 
-interface Failure {
+/** Why a record was not written: an error code and its text. */
+export interface Failure {
   readonly code: string;
   readonly message: string;
 }
@@ -280,7 +281,7 @@ export function createProducer(options: ProducerOptions): Producer {
    */
   function giveUp(stream: StreamState, pending: Pending, reason: Failure): string {
     finish(stream, pending, { errorCode: reason.code, errorMessage: reason.message });
-    const cause = `${reason.code}: ${reason.message}`.slice(0, MAX_CARRIED_MESSAGE);
+    const cause = shortened(`${reason.code}: ${reason.message}`);
     const text = `Not written: record ${pending.record.label} with the same partition key, sent before it, was not written (${cause}).`;
     if (!stream.ordered) return text;
     const queue = stream.keys.get(keyOf(stream, pending));
@@ -318,7 +319,7 @@ export function createProducer(options: ProducerOptions): Producer {
       last === undefined
         ? `Not written within its time to live (${ttl} ms).`
         : `Not written within its time to live (${ttl} ms); the last attempt failed: ${last.code}: ${last.message}`;
-    return { code: "RecordExpired", message: message.slice(0, MAX_CARRIED_MESSAGE) };
+    return { code: "RecordExpired", message: shortened(message) };
   }
 
   // ---- Queues ----------------------------------------------------------------------------
@@ -866,8 +867,20 @@ export function createProducer(options: ProducerOptions): Producer {
   };
 }
 
+/**
+ * At most {@link MAX_CARRIED_MESSAGE} characters of a text carried into an
+ * ack, never ending inside a surrogate pair.
+ */
+function shortened(text: string): string {
+  if (text.length <= MAX_CARRIED_MESSAGE) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[MAX_CARRIED_MESSAGE - 1]!)
+    ? MAX_CARRIED_MESSAGE - 1
+    : MAX_CARRIED_MESSAGE;
+  return `${text.slice(0, end)}…`;
+}
+
 /** An error as an ack says it: AWS's type and text, or the gateway's kind. */
-export function describe(err: unknown): { code: string; message: string } {
+export function describe(err: unknown): Failure {
   if (err instanceof KinesisError) return { code: err.type, message: err.message };
   if (err instanceof GatewayError) {
     const code =

@@ -31,7 +31,7 @@ import {
   validateStreamRef,
 } from "../kinesis/validation.ts";
 import { type BufferBudget, RECORD_OVERHEAD_BYTES } from "../producer/buffer-budget.ts";
-import { describe, type Producer, type RecordOutcome } from "../producer/producer.ts";
+import { describe, type Failure, type Producer, type RecordOutcome } from "../producer/producer.ts";
 import { callContextOf } from "./call-context.ts";
 import { optional } from "./convert/common.ts";
 import { traceContextFromProto } from "./convert/producer.ts";
@@ -54,6 +54,8 @@ export interface ProduceOptions {
 const MAX_ACKS_PER_MESSAGE = 500;
 
 const SHUTTING_DOWN = "The gateway is stopping and takes no more records; nothing was written.";
+/** The budget's key for records refused before they name a valid stream. */
+const REFUSED = "";
 
 export function createProduceHandler(options: ProduceOptions) {
   const { producer, budget } = options;
@@ -87,9 +89,10 @@ export function createProduceHandler(options: ProduceOptions) {
       ready.push({ ack, stream, bytes });
       signal();
     };
-    const refuse = (id: bigint, code: string, message: string) => {
+    /** A record refused at once: its ack holds room in the budget too, until it is written. */
+    const refused = (id: bigint, stream: string, bytes: number, failure: Failure) => {
       outstanding++;
-      acked(ackOf(id, { errorCode: code, errorMessage: message }), "", 0);
+      acked(ackOf(id, { errorCode: failure.code, errorMessage: failure.message }), stream, bytes);
     };
 
     async function take(request: ProduceRequest): Promise<void> {
@@ -98,14 +101,10 @@ export function createProduceHandler(options: ProduceOptions) {
         streamArn: optional(request.streamArn),
       };
       const refusal = refusalOf(ref, call.principal);
-      if (refusal !== undefined) {
-        for (const record of request.records) refuse(record.id, refusal.code, refusal.message);
-        return;
-      }
-      const stream = streamNameOf(ref) ?? "";
-      const now = Date.now();
+      // Refused records are held under one key of their own: no request value becomes one.
+      const stream = refusal === undefined ? (streamNameOf(ref) ?? "") : REFUSED;
       const deadline = Math.min(
-        now + options.recordTtlMs,
+        Date.now() + options.recordTtlMs,
         call.deadline ?? Number.POSITIVE_INFINITY,
       );
       let batch: { id: bigint; entry: PutRecordsRequestEntry; bytes: number }[] = [];
@@ -130,37 +129,43 @@ export function createProduceHandler(options: ProduceOptions) {
           })),
         );
       };
-      for (const record of request.records) {
-        if (stop.aborted) {
-          refuse(record.id, "ShuttingDown", SHUTTING_DOWN);
-          continue;
+      /** Room for `bytes`: at once, or once the records taken so far went on and room came. */
+      const room = async (bytes: number) => {
+        if (budget.tryAcquire(stream, bytes)) return true;
+        hand();
+        try {
+          await budget.acquire(stream, bytes, stop);
+          return true;
+        } catch {
+          return false;
         }
+      };
+      for (const record of request.records) {
         const entry: PutRecordsRequestEntry = {
           data: record.data,
           partitionKey: record.partitionKey,
           explicitHashKey: optional(record.explicitHashKey),
           traceContext: traceContextFromProto(record.traceContext),
         };
-        try {
-          validatePutRecord({ ...ref, ...entry }, LARGEST_RECORD_BYTES);
-        } catch (err) {
-          const { code, message } = describe(err);
-          refuse(record.id, code, message);
-          continue;
-        }
-        const bytes = recordBytes(entry) + RECORD_OVERHEAD_BYTES;
-        if (!budget.tryAcquire(stream, bytes)) {
-          // Full: what is taken goes on; the rest of the stream waits for room.
-          hand();
+        let failure = refusal;
+        if (failure === undefined) {
           try {
-            await budget.acquire(stream, bytes, stop);
-          } catch {
-            refuse(record.id, "ShuttingDown", SHUTTING_DOWN);
-            continue;
+            validatePutRecord({ ...ref, ...entry }, LARGEST_RECORD_BYTES);
+          } catch (err) {
+            failure = describe(err);
           }
         }
-        outstanding++;
-        batch.push({ id: record.id, entry, bytes });
+        const bytes =
+          RECORD_OVERHEAD_BYTES +
+          (failure === undefined ? recordBytes(entry) : failure.message.length);
+        if (stop.aborted || !(await room(bytes))) {
+          refused(record.id, stream, 0, { code: "ShuttingDown", message: SHUTTING_DOWN });
+        } else if (failure !== undefined) {
+          refused(record.id, stream, bytes, failure);
+        } else {
+          outstanding++;
+          batch.push({ id: record.id, entry, bytes });
+        }
       }
       hand();
     }
@@ -168,11 +173,8 @@ export function createProduceHandler(options: ProduceOptions) {
     const readingDone = (async () => {
       try {
         for await (const request of requests) {
-          if (stop.aborted) {
-            for (const record of request.records) refuse(record.id, "ShuttingDown", SHUTTING_DOWN);
-            break;
-          }
           await take(request);
+          if (stop.aborted) break;
         }
       } catch (err) {
         failure = err;

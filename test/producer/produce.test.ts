@@ -203,6 +203,34 @@ void suite("Produce", () => {
     assert.equal(acks.get(6n)!.errorCode, "ValidationException");
   });
 
+  void test("a record larger than the stream takes fails alone, in AWS's words; the others are written", async () => {
+    const client = createClient(
+      ProducerService,
+      createGrpcTransport({ baseUrl: gateway.current.url }),
+    );
+    async function* requests() {
+      yield create(ProduceRequestSchema, {
+        streamName: "plain",
+        records: [
+          { id: 1n, partitionKey: "k1", data: new Uint8Array(10) },
+          { id: 2n, partitionKey: "k2", data: new Uint8Array(2 * 1024 * 1024) },
+          { id: 3n, partitionKey: "k3", data: new Uint8Array(10) },
+        ],
+      });
+    }
+    const acks = new Map<bigint, ProduceAck>();
+    for await (const response of client.produce(requests())) {
+      for (const ack of response.acks) acks.set(ack.id, ack);
+    }
+    assert.equal(acks.get(1n)!.errorCode, "");
+    assert.equal(acks.get(3n)!.errorCode, "");
+    assert.equal(acks.get(2n)!.errorCode, "ValidationException");
+    assert.match(
+      acks.get(2n)!.errorMessage,
+      /member\.data' failed to satisfy constraint: Member must have length less than or equal to 1048576$/,
+    );
+  });
+
   void test("aggregated: records share Kinesis records, and aws-kinesis-agg reads them back", async () => {
     const sent = records(600, 7, "agg");
     const acks = await produce(gateway.current.url, "agg", sent);

@@ -21,7 +21,7 @@ import { KinesisError } from "../kinesis/errors.ts";
 import { assertRecordCountDecodable, MAX_DECODED_RECORDS } from "../kinesis/validation.ts";
 import { kinesisConnectError } from "../services/error-budget.ts";
 import { kinesisErrorToConnectError } from "../services/errors.ts";
-import { countPutRecordsEntries } from "../services/put-records-codec.ts";
+import { countPutRecordsEntries, countPutRecordsEntriesIn } from "../services/put-records-codec.ts";
 import {
   countJsonArrayMember,
   jsonHasMoreContainers,
@@ -86,7 +86,9 @@ export function refusingCostlyBodies(
 
 /**
  * An enveloped stream whose every message is checked before the decoder
- * sees it; each is handed on whole, in one chunk.
+ * sees it. Binary messages are checked where they lie, in the frames they
+ * came in (joining them would copy every byte once more than the decoder
+ * does); a compressed or JSON message is joined to be read.
  */
 async function* guardedEach(
   body: AsyncIterable<Uint8Array>,
@@ -106,29 +108,48 @@ async function* guardedEach(
     }
     return true;
   };
-  const joined = () => {
-    if (held.length > 1) held = [Buffer.concat(held, size)];
-    return held[0]!;
+  /** Byte `index` of what is held. */
+  const at = (index: number) => {
+    let rest = index;
+    for (const chunk of held) {
+      if (rest < chunk.byteLength) return chunk[rest]!;
+      rest -= chunk.byteLength;
+    }
+    throw new RangeError("not held");
   };
+  /** The first `bytes` held, handed on as they lie; the rest stays held. */
+  function* taken(bytes: number): Generator<Uint8Array> {
+    let rest = bytes;
+    while (rest > 0) {
+      const chunk = held[0]!;
+      if (chunk.byteLength <= rest) {
+        held.shift();
+        rest -= chunk.byteLength;
+        yield chunk;
+      } else {
+        held[0] = chunk.subarray(rest);
+        yield chunk.subarray(0, rest);
+        rest = 0;
+      }
+    }
+    size -= bytes;
+  }
   for (;;) {
     if (!(await fill(ENVELOPE_HEADER_BYTES))) break;
-    const header = joined();
-    const length = Buffer.from(header.buffer, header.byteOffset, header.byteLength).readUInt32BE(1);
+    const length = ((at(1) << 24) | (at(2) << 16) | (at(3) << 8) | at(4)) >>> 0;
     if (length > options.readMaxBytes) {
       throw await refused(it, tooLarge(length, options), 0);
     }
     const needed = ENVELOPE_HEADER_BYTES + length;
     if (!(await fill(needed))) break;
-    const bytes = joined();
-    check(
-      bytes.subarray(ENVELOPE_HEADER_BYTES, needed),
-      (bytes[0]! & COMPRESSED_FLAG) !== 0,
-      json,
-      options,
-    );
-    held = size > needed ? [bytes.subarray(needed)] : [];
-    size -= needed;
-    yield bytes.subarray(0, needed);
+    const compressed = (at(0) & COMPRESSED_FLAG) !== 0;
+    if (json || compressed || !options.putRecords) {
+      if (held.length > 1) held = [Buffer.concat(held, size)];
+      check(held[0]!.subarray(ENVELOPE_HEADER_BYTES, needed), compressed, json, options);
+    } else {
+      assertProduceRecordCount(countPutRecordsEntriesIn(held, ENVELOPE_HEADER_BYTES, needed));
+    }
+    yield* taken(needed);
   }
   // A body cut inside a message: the decoder says what is wrong with it.
   yield* held;
@@ -256,13 +277,7 @@ function check(
     if (options.putRecords) {
       const count = json ? countJsonArrayMember(plain, "records") : countPutRecordsEntries(plain);
       if (options.everyMessage) {
-        if (count !== undefined && count > MAX_DECODED_RECORDS) {
-          throw kinesisConnectError(
-            Code.InvalidArgument,
-            "ValidationException",
-            `A ProduceRequest holds at most ${MAX_DECODED_RECORDS} records; this one holds ${count}. Nothing of it was taken.`,
-          );
-        }
+        assertProduceRecordCount(count);
         return;
       }
       assertRecordCountDecodable(count);
@@ -270,5 +285,16 @@ function check(
     if (json && jsonHasMoreContainers(plain, MAX_DECODED_CONTAINERS)) throw tooManyContainers();
   } catch (err) {
     throw err instanceof KinesisError ? kinesisErrorToConnectError(err) : err;
+  }
+}
+
+/** A `ProduceRequest` of more records than are decoded at once is refused on its count. */
+function assertProduceRecordCount(count: number | undefined): void {
+  if (count !== undefined && count > MAX_DECODED_RECORDS) {
+    throw kinesisConnectError(
+      Code.InvalidArgument,
+      "ValidationException",
+      `A ProduceRequest holds at most ${MAX_DECODED_RECORDS} records; this one holds ${count}. Nothing of it was taken.`,
+    );
   }
 }

@@ -176,6 +176,72 @@ export function countPutRecordsEntries(buf: Uint8Array): number | undefined {
   }
 }
 
+/**
+ * {@link countPutRecordsEntries} of bytes `start` to `end` of the chunks
+ * taken end to end — a message of a request stream, which arrives in many
+ * frames — without joining them.
+ */
+export function countPutRecordsEntriesIn(
+  chunks: readonly Uint8Array[],
+  start: number,
+  end: number,
+): number | undefined {
+  let chunk = 0;
+  let offset = start;
+  let left = end - start;
+  const byte = (): number => {
+    if (left <= 0) throw unsupported;
+    while (offset >= chunks[chunk]!.length) offset -= chunks[chunk++]!.length;
+    left--;
+    return chunks[chunk]![offset++]!;
+  };
+  const advance = (bytes: number): void => {
+    if (bytes > left) throw unsupported;
+    left -= bytes;
+    offset += bytes;
+  };
+  const varint32 = (): number => {
+    let result = 0;
+    for (let i = 0; i < 5; i++) {
+      const b = byte();
+      if (i === 4 && b > 0x0f) throw unsupported;
+      result += (b & 0x7f) * 2 ** (7 * i);
+      if (b < 0x80) return result;
+    }
+    throw unsupported;
+  };
+  let count = 0;
+  try {
+    while (left > 0) {
+      const tag = varint32();
+      if (tag >>> 3 === 0) throw unsupported;
+      switch (tag & 7) {
+        case WIRE_VARINT: {
+          let i = 0;
+          while (byte() >= 0x80) if (++i === 10) throw unsupported;
+          break;
+        }
+        case WIRE_FIXED64:
+          advance(8);
+          break;
+        case WIRE_LENGTH_DELIMITED:
+          if (tag === ((3 << 3) | WIRE_LENGTH_DELIMITED)) count++;
+          advance(varint32());
+          break;
+        case WIRE_FIXED32:
+          advance(4);
+          break;
+        default:
+          throw unsupported;
+      }
+    }
+    return count;
+  } catch (err) {
+    if (err === unsupported) return undefined;
+    throw err;
+  }
+}
+
 function readRequest(r: Reader): PutRecordsInput {
   let streamName = "";
   let streamArn = "";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { GetRecordsCommand, GetShardIteratorCommand } from "@aws-sdk/client-kinesis";
 import { create } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { Code, type ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { hashKeyForPartitionKey } from "../../src/engine/hash-key.ts";
 import { ShardIteratorType } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
@@ -201,6 +201,39 @@ void suite("Produce", () => {
     assert.equal(acks.get(5n)!.errorCode, "ResourceNotFoundException");
     assert.equal(acks.get(5n)!.errorMessage, "Stream nope under account 000000000000 not found.");
     assert.equal(acks.get(6n)!.errorCode, "ValidationException");
+  });
+
+  void test("a message of more than 10,000 records is refused on its count, after the records before it are acked", async () => {
+    const client = createClient(
+      ProducerService,
+      createGrpcTransport({ baseUrl: gateway.current.url }),
+    );
+    async function* requests() {
+      yield create(ProduceRequestSchema, {
+        streamName: "plain",
+        records: [{ id: 1n, partitionKey: "k", data: new Uint8Array([1]) }],
+      });
+      yield create(ProduceRequestSchema, {
+        streamName: "plain",
+        records: Array.from({ length: 10_001 }, (_, i) => ({
+          id: BigInt(i + 2),
+          partitionKey: "k",
+        })),
+      });
+    }
+    const acks: ProduceAck[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const response of client.produce(requests())) acks.push(...response.acks);
+      },
+      (err: ConnectError) =>
+        err.code === Code.InvalidArgument &&
+        /A ProduceRequest holds at most 10000 records; this one holds 10001/.test(err.rawMessage),
+    );
+    assert.deepEqual(
+      acks.map((ack) => [ack.id, ack.errorCode]),
+      [[1n, ""]],
+    );
   });
 
   void test("a record larger than the stream takes fails alone, in AWS's words; the others are written", async () => {

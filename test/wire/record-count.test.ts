@@ -7,13 +7,20 @@ import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Encoder } from "cbor-x";
-import { PutRecordsRequestSchema } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
-import { countPutRecordsEntries } from "../../src/services/put-records-codec.ts";
+import {
+  ProduceRequestSchema,
+  PutRecordsRequestSchema,
+} from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
+import {
+  countPutRecordsEntries,
+  countPutRecordsEntriesIn,
+} from "../../src/services/put-records-codec.ts";
 import {
   countCborArrayMember,
   countJsonArrayMember,
   countWireRecords,
 } from "../../src/wire/record-count.ts";
+import { seededRandom } from "../helpers/seeded-random.ts";
 
 const json = (text: string) => Buffer.from(text, "utf8");
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
@@ -104,5 +111,40 @@ void suite("counting PutRecords entries", () => {
       assert.equal(countPutRecordsEntries(message), count);
     }
     assert.equal(countPutRecordsEntries(Buffer.from([0x1a, 0x05, 0x00])), undefined, "truncated");
+  });
+
+  void test("Protobuf in pieces (a request stream's frames): the same count as joined, however cut", () => {
+    const random = seededRandom(18);
+    const messages = [
+      toBinary(
+        ProduceRequestSchema,
+        create(ProduceRequestSchema, {
+          streamName: "s",
+          records: Array.from({ length: 300 }, (_, i) => ({
+            id: BigInt(i) * 1_000_000_007n,
+            partitionKey: `k${i}`,
+            data: new Uint8Array(i % 200),
+            explicitHashKey: i % 3 === 0 ? String(i) : "",
+          })),
+        }),
+      ),
+      Buffer.from([0x1a, 0x05, 0x00]),
+      Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+      Buffer.from([0x0b, 0x1a, 0x00]),
+    ];
+    for (const whole of messages) {
+      const expected = countPutRecordsEntries(whole);
+      for (let round = 0; round < 50; round++) {
+        // Some bytes before the message and after it, as the stream's other messages.
+        const framed = Buffer.concat([Buffer.from([9, 9, 9]), whole, Buffer.from([7, 7])]);
+        const chunks: Uint8Array[] = [];
+        for (let at = 0; at < framed.length; ) {
+          const size = 1 + Math.floor(random() * (round % 2 === 0 ? 7 : 4000));
+          chunks.push(framed.subarray(at, at + size));
+          at += size;
+        }
+        assert.equal(countPutRecordsEntriesIn(chunks, 3, 3 + whole.length), expected);
+      }
+    }
   });
 });

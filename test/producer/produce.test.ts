@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { GetRecordsCommand, GetShardIteratorCommand } from "@aws-sdk/client-kinesis";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { hashKeyForPartitionKey } from "../../src/engine/hash-key.ts";
@@ -52,6 +52,22 @@ async function produce(
   const acks: ProduceAck[] = [];
   for await (const response of client.produce(requests())) acks.push(...response.acks);
   return acks;
+}
+
+/** Sends the messages as they are, half-closes, and collects the acks by id (throws what the call ends with). */
+async function acksFor(
+  url: string,
+  messages: readonly MessageInitShape<typeof ProduceRequestSchema>[],
+  into = new Map<bigint, ProduceAck>(),
+): Promise<Map<bigint, ProduceAck>> {
+  const client = createClient(ProducerService, createGrpcTransport({ baseUrl: url }));
+  async function* requests() {
+    for (const message of messages) yield create(ProduceRequestSchema, message);
+  }
+  for await (const response of client.produce(requests())) {
+    for (const ack of response.acks) into.set(ack.id, ack);
+  }
+  return into;
 }
 
 function records(count: number, keys: number, prefix = "r"): Sent[] {
@@ -160,12 +176,8 @@ void suite("Produce", () => {
   });
 
   void test("refusals in AWS's words, record by record; the rest is written", async () => {
-    const client = createClient(
-      ProducerService,
-      createGrpcTransport({ baseUrl: gateway.current.url }),
-    );
-    async function* requests() {
-      yield create(ProduceRequestSchema, {
+    const acks = await acksFor(gateway.current.url, [
+      {
         streamName: "plain",
         records: [
           { id: 1n, partitionKey: "", data: new Uint8Array([1]) },
@@ -173,20 +185,13 @@ void suite("Produce", () => {
           { id: 3n, partitionKey: "k", explicitHashKey: "-1", data: new Uint8Array([1]) },
           { id: 4n, partitionKey: "k", data: new Uint8Array([4]) },
         ],
-      });
-      yield create(ProduceRequestSchema, {
-        streamName: "nope",
-        records: [{ id: 5n, partitionKey: "k", data: new Uint8Array([5]) }],
-      });
-      yield create(ProduceRequestSchema, {
+      },
+      { streamName: "nope", records: [{ id: 5n, partitionKey: "k", data: new Uint8Array([5]) }] },
+      {
         streamName: "bad name!",
         records: [{ id: 6n, partitionKey: "k", data: new Uint8Array([6]) }],
-      });
-    }
-    const acks = new Map<bigint, ProduceAck>();
-    for await (const response of client.produce(requests())) {
-      for (const ack of response.acks) acks.set(ack.id, ack);
-    }
+      },
+    ]);
     assert.equal(acks.size, 6);
     assert.equal(acks.get(1n)!.errorCode, "ValidationException");
     assert.match(
@@ -204,57 +209,46 @@ void suite("Produce", () => {
   });
 
   void test("a message of more than 10,000 records is refused on its count, after the records before it are acked", async () => {
-    const client = createClient(
-      ProducerService,
-      createGrpcTransport({ baseUrl: gateway.current.url }),
-    );
-    async function* requests() {
-      yield create(ProduceRequestSchema, {
-        streamName: "plain",
-        records: [{ id: 1n, partitionKey: "k", data: new Uint8Array([1]) }],
-      });
-      yield create(ProduceRequestSchema, {
-        streamName: "plain",
-        records: Array.from({ length: 10_001 }, (_, i) => ({
-          id: BigInt(i + 2),
-          partitionKey: "k",
-        })),
-      });
-    }
-    const acks: ProduceAck[] = [];
+    const acks = new Map<bigint, ProduceAck>();
     await assert.rejects(
-      async () => {
-        for await (const response of client.produce(requests())) acks.push(...response.acks);
-      },
+      acksFor(
+        gateway.current.url,
+        [
+          {
+            streamName: "plain",
+            records: [{ id: 1n, partitionKey: "k", data: new Uint8Array([1]) }],
+          },
+          {
+            streamName: "plain",
+            records: Array.from({ length: 10_001 }, (_, i) => ({
+              id: BigInt(i + 2),
+              partitionKey: "k",
+            })),
+          },
+        ],
+        acks,
+      ),
       (err: ConnectError) =>
         err.code === Code.InvalidArgument &&
         /A ProduceRequest holds at most 10000 records; this one holds 10001/.test(err.rawMessage),
     );
     assert.deepEqual(
-      acks.map((ack) => [ack.id, ack.errorCode]),
+      [...acks.values()].map((ack) => [ack.id, ack.errorCode]),
       [[1n, ""]],
     );
   });
 
   void test("a record larger than the stream takes fails alone, in AWS's words; the others are written", async () => {
-    const client = createClient(
-      ProducerService,
-      createGrpcTransport({ baseUrl: gateway.current.url }),
-    );
-    async function* requests() {
-      yield create(ProduceRequestSchema, {
+    const acks = await acksFor(gateway.current.url, [
+      {
         streamName: "plain",
         records: [
           { id: 1n, partitionKey: "k1", data: new Uint8Array(10) },
           { id: 2n, partitionKey: "k2", data: new Uint8Array(2 * 1024 * 1024) },
           { id: 3n, partitionKey: "k3", data: new Uint8Array(10) },
         ],
-      });
-    }
-    const acks = new Map<bigint, ProduceAck>();
-    for await (const response of client.produce(requests())) {
-      for (const ack of response.acks) acks.set(ack.id, ack);
-    }
+      },
+    ]);
     assert.equal(acks.get(1n)!.errorCode, "");
     assert.equal(acks.get(3n)!.errorCode, "");
     assert.equal(acks.get(2n)!.errorCode, "ValidationException");

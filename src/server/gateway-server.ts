@@ -201,10 +201,12 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     req: NodeRequest,
     res: NodeResponse,
     errorFor: (reason: BodyRefusal) => Error,
+    streaming = false,
   ): GuardedBody => {
     const body = guardBody(req, {
       budget,
       connection: connections.of(req),
+      streaming,
       watch: admission.minBodyBytesPerWindow > 0 ? connections.watchBody : undefined,
       errorFor: (reason) => {
         // The connection cannot be reused: the rest of the body will not be read.
@@ -314,7 +316,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
           streamingRefused = true;
         }
       }
-      const body = bodyOf(req, res, rpcErrorFor);
+      const body = bodyOf(req, res, rpcErrorFor, streaming);
       const contextValues = createContextValues();
       if (streamingRefused) body.refuse("streams");
       if (readsLarge(path) && !connections.answersHaveRoom()) body.refuse("answers");

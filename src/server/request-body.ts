@@ -2,9 +2,10 @@
  * Reading request bodies within bounds. Every body the port reads — gRPC,
  * Connect, the Kinesis wire API — goes through {@link guardBody}:
  * - its bytes are taken from a process-wide budget, and from the share of it
- *   one connection may hold, and given back once it is read whole; a
- *   body that would pass either is refused at once (the client should back
- *   off and retry), so a thousand half-sent bodies cannot fill the memory;
+ *   one connection may hold, and given back once it is read whole (a
+ *   streaming call's, chunk by chunk as the call reads on); a body that would
+ *   pass either is refused at once (the client should back off and retry),
+ *   so a thousand half-sent bodies cannot fill the memory;
  * - it must keep up a minimum rate while the call waits for it (see
  *   `connections.ts`), so a body trickled a byte a second does not hold a
  *   call, a connection and its bytes for ever;
@@ -106,6 +107,14 @@ export interface GuardBodyOptions {
   watch: ((tooSlow: () => void) => BodyProgress) | undefined;
   /** The error a read fails with, in the protocol's own terms. */
   errorFor: (reason: BodyRefusal) => Error;
+  /**
+   * A stream of messages, for as long as the call lasts: each chunk is given
+   * back once the next is asked for. What the call keeps of it is its decoded
+   * messages, which its own bounds hold (a Produce stream's buffer budget);
+   * held to the end, a stream's bytes would add up to the whole budget, and
+   * refuse it and every other call.
+   */
+  streaming?: boolean | undefined;
 }
 
 export function guardBody(
@@ -159,6 +168,10 @@ export function guardBody(
         taken += chunk.byteLength;
         progress?.received(chunk.byteLength);
         yield chunk;
+        if (options.streaming) {
+          budget.give(connection, chunk.byteLength);
+          taken -= chunk.byteLength;
+        }
       }
     } finally {
       progress?.done();

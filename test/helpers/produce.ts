@@ -89,6 +89,7 @@ export async function produce(
   sent: readonly Sent[],
   perMessage = 100,
   streamArn = "",
+  interceptors: Interceptor[] = [],
 ): Promise<ProduceAck[]> {
   async function* requests() {
     for (let i = 0; i < sent.length; i += perMessage) {
@@ -104,7 +105,9 @@ export async function produce(
     }
   }
   const acks: ProduceAck[] = [];
-  for await (const response of produceClient(url).produce(requests())) acks.push(...response.acks);
+  for await (const response of produceClient(url, { interceptors }).produce(requests())) {
+    acks.push(...response.acks);
+  }
   return acks;
 }
 

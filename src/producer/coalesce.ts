@@ -59,6 +59,12 @@ import type { ShardMaps } from "./shard-map.ts";
 
 /** The longest wait for room in the budget, for a caller without a deadline. */
 const DEFAULT_WAIT_MS = 30_000;
+/**
+ * A wait for room ends this long before the caller's deadline: its client
+ * gives up at the deadline (DEADLINE_EXCEEDED, whatever the gateway says
+ * then), so RESOURCE_EXHAUSTED must leave before it to be heard.
+ */
+const ANSWER_MARGIN_MS = 250;
 
 export interface CoalesceOptions {
   /** Stream name patterns (`*` globs) whose writes are coalesced. */
@@ -139,8 +145,8 @@ export function withCoalescing(backend: Backend, options: CoalesceOptions): Back
 
   /**
    * Runs `work` once the records have room in the budget, giving it back
-   * when the caller is answered. Without room before the caller's deadline
-   * (or `waitMs`): RESOURCE_EXHAUSTED, nothing written.
+   * when the caller is answered. Without room shortly before the caller's
+   * deadline (or within `waitMs`): RESOURCE_EXHAUSTED, nothing written.
    */
   async function admitted<T>(
     ref: Batch["ref"],
@@ -158,7 +164,9 @@ export function withCoalescing(backend: Backend, options: CoalesceOptions): Back
     if (!budget.tryAcquire(stream, bytes)) {
       const waitMs = Math.min(
         options.waitMs ?? DEFAULT_WAIT_MS,
-        call.deadline === undefined ? Number.POSITIVE_INFINITY : call.deadline - Date.now(),
+        call.deadline === undefined
+          ? Number.POSITIVE_INFINITY
+          : call.deadline - ANSWER_MARGIN_MS - Date.now(),
       );
       await budget.acquire(
         stream,

@@ -144,6 +144,8 @@ interface Pending {
   readonly bytes: number;
   readonly hashKey: bigint;
   readonly accepted: number;
+  /** Its place among the records taken in: a key's records go out in this order. */
+  readonly order: number;
   shardId: string;
   attempts: number;
   /** The call it was last sent in. */
@@ -167,6 +169,8 @@ interface ShardQueue {
   readonly ready: KeyQueue[];
   pausedUntil: number;
   throttles: number;
+  /** Why it is paused: what a record that waited behind the pause says when it expires. */
+  lastError: Failure | undefined;
 }
 
 interface StreamState {
@@ -189,6 +193,8 @@ interface StreamState {
   inFlightBytes: number;
   pausedUntil: number;
   failures: number;
+  /** The last failure of a whole call or a map read, while they keep failing. */
+  lastError: Failure | undefined;
   linger: NodeJS.Timeout | undefined;
   wake: NodeJS.Timeout | undefined;
   wakeAt: number;
@@ -211,6 +217,7 @@ export function createProducer(options: ProducerOptions): Producer {
   const streams = new Map<string, StreamState>();
   let held = 0;
   let calls = 0;
+  let taken = 0;
   let draining = false;
 
   const backoffMs = (attempt: number) =>
@@ -242,6 +249,7 @@ export function createProducer(options: ProducerOptions): Producer {
         inFlightBytes: 0,
         pausedUntil: 0,
         failures: 0,
+        lastError: undefined,
         linger: undefined,
         wake: undefined,
         wakeAt: Number.POSITIVE_INFINITY,
@@ -312,13 +320,20 @@ export function createProducer(options: ProducerOptions): Producer {
     }
   }
 
-  function expiry(pending: Pending): Failure {
+  /**
+   * A record that never went out (its shard or stream paused after failures)
+   * says what held it back: the failure that paused them.
+   */
+  function expiry(stream: StreamState, pending: Pending): Failure {
     const ttl = pending.record.deadline - pending.accepted;
-    const last = pending.lastError;
+    const own = pending.lastError;
+    const behind = stream.shards.get(pending.shardId)?.lastError ?? stream.lastError;
     const message =
-      last === undefined
-        ? `Not written within its time to live (${ttl} ms).`
-        : `Not written within its time to live (${ttl} ms); the last attempt failed: ${last.code}: ${last.message}`;
+      own !== undefined
+        ? `Not written within its time to live (${ttl} ms); the last attempt failed: ${own.code}: ${own.message}`
+        : behind !== undefined
+          ? `Not written within its time to live (${ttl} ms); held back by a failure: ${behind.code}: ${behind.message}`
+          : `Not written within its time to live (${ttl} ms).`;
     return { code: "RecordExpired", message: shortened(message) };
   }
 
@@ -332,7 +347,7 @@ export function createProducer(options: ProducerOptions): Producer {
   function shardQueue(stream: StreamState, shardId: string): ShardQueue {
     let shard = stream.shards.get(shardId);
     if (shard === undefined) {
-      shard = { shardId, ready: [], pausedUntil: 0, throttles: 0 };
+      shard = { shardId, ready: [], pausedUntil: 0, throttles: 0, lastError: undefined };
       stream.shards.set(shardId, shard);
     }
     return shard;
@@ -379,14 +394,20 @@ export function createProducer(options: ProducerOptions): Producer {
     list(stream, queue, now);
   }
 
-  /** After a reshard: every waiting record's shard is predicted again. */
+  /**
+   * Once a map is read (after a reshard or a misprediction): every waiting
+   * record's shard is predicted again. Those that waited for the map join
+   * their keys in the order records came: a retry that came back meanwhile
+   * goes before its key's later records, not after them.
+   */
   function replace(stream: StreamState, now: number): void {
-    const waiting: Pending[] = [];
+    const waiting = stream.unmapped.splice(0);
     for (const queue of stream.keys.values()) {
       waiting.push(...queue.records.splice(0));
       unlist(stream, queue);
     }
     stream.shards.clear();
+    waiting.sort((a, b) => a.order - b.order);
     for (const pending of waiting) place(stream, pending, now);
   }
 
@@ -445,21 +466,18 @@ export function createProducer(options: ProducerOptions): Producer {
     options.shardMaps.get(stream.ref, { signal: new AbortController().signal }).then(
       (map) => {
         stream.loading = false;
-        const replaced = stream.map !== undefined;
         stream.map = map;
         stream.stale = false;
         stream.failures = 0;
-        const now = Date.now();
-        if (replaced) replace(stream, now);
-        for (const pending of stream.unmapped.splice(0)) place(stream, pending, now);
+        replace(stream, Date.now());
         schedule(stream);
       },
       (err: unknown) => {
         stream.loading = false;
         if (isRetryable(err)) {
           stream.failures++;
+          stream.lastError = describe(err);
           const delay = backoffMs(stream.failures);
-          for (const pending of stream.unmapped) pending.lastError = describe(err);
           setTimeout(() => loadMap(stream), delay);
         } else {
           const reason = describe(err);
@@ -673,6 +691,7 @@ export function createProducer(options: ProducerOptions): Producer {
     results: readonly PutRecordsResultEntry[],
   ): void {
     stream.failures = 0;
+    stream.lastError = undefined;
     const now = Date.now();
     let mispredicted = false;
     const retry: Pending[] = [];
@@ -681,6 +700,7 @@ export function createProducer(options: ProducerOptions): Producer {
       if (result?.errorCode === undefined && result?.shardId && result.sequenceNumber) {
         if (result.shardId !== carrier.shard.shardId) mispredicted = true;
         carrier.shard.throttles = 0;
+        carrier.shard.lastError = undefined;
         carrier.records.forEach((pending, sub) => {
           finish(stream, pending, {
             shardId: result.shardId!,
@@ -694,6 +714,7 @@ export function createProducer(options: ProducerOptions): Producer {
       const message = result?.errorMessage ?? "No result for the record.";
       if (code === THROTTLED) {
         carrier.shard.throttles++;
+        carrier.shard.lastError = { code, message };
         carrier.shard.pausedUntil = Math.max(
           carrier.shard.pausedUntil,
           now + backoffMs(carrier.shard.throttles) + BASE_BACKOFF_MS,
@@ -717,6 +738,7 @@ export function createProducer(options: ProducerOptions): Producer {
     const records = carriers.flatMap((carrier) => carrier.records);
     if (isRetryable(err)) {
       stream.failures++;
+      stream.lastError = { code, message };
       const now = Date.now();
       stream.pausedUntil = now + backoffMs(stream.failures) + BASE_BACKOFF_MS;
       for (const pending of records) pending.lastError = { code, message };
@@ -758,7 +780,7 @@ export function createProducer(options: ProducerOptions): Producer {
       const key = keyOf(stream, pending);
       const delay = draining ? 0 : backoffMs(pending.attempts);
       if ((stream.ordered && broken.has(key)) || now + delay >= pending.record.deadline) {
-        expired.push([pending, expiry(pending)]);
+        expired.push([pending, expiry(stream, pending)]);
         broken.add(key);
       } else {
         kept.push([pending, delay]);
@@ -797,7 +819,7 @@ export function createProducer(options: ProducerOptions): Producer {
       );
       giveUpAll(
         stream,
-        overdue.map((pending) => [pending, expiry(pending)]),
+        overdue.map((pending) => [pending, expiry(stream, pending)]),
       );
     }
     for (const queue of [...stream.keys.values()]) {
@@ -806,13 +828,13 @@ export function createProducer(options: ProducerOptions): Producer {
       if (stream.ordered) {
         // It, and the later records of its key with it; earlier ones may still be written.
         const [first, ...later] = queue.records.splice(index);
-        const text = giveUp(stream, first!, expiry(first!));
+        const text = giveUp(stream, first!, expiry(stream, first!));
         for (const pending of later) {
           finish(stream, pending, { errorCode: PRECEDING_FAILED, errorMessage: text });
         }
       } else {
         const [first] = queue.records.splice(index, 1);
-        giveUp(stream, first!, expiry(first!));
+        giveUp(stream, first!, expiry(stream, first!));
       }
       if (queue.records.length === 0) unlist(stream, queue);
     }
@@ -829,6 +851,7 @@ export function createProducer(options: ProducerOptions): Producer {
           bytes: recordBytes(record.entry),
           hashKey: hashKeyOf(record.entry),
           accepted: now,
+          order: taken++,
           shardId: "",
           attempts: 0,
           call: 0,

@@ -7,112 +7,15 @@
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
 import { GetRecordsCommand, GetShardIteratorCommand } from "@aws-sdk/client-kinesis";
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, type ConnectError, createClient } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { hashKeyForPartitionKey } from "../../src/engine/hash-key.ts";
 import { ShardIteratorType } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
-import {
-  type ProduceAck,
-  ProduceRequestSchema,
-  ProducerService,
-} from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
+import type { ProduceAck } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
 import { clientsFor, useGateway, useGatewayWithMetrics } from "../helpers/gateway.ts";
 import { aggDeaggregate } from "../helpers/kinesis-agg.ts";
 import { sdkClient } from "../helpers/kinesis-sdk.ts";
-
-interface Sent {
-  id: bigint;
-  key: string;
-  data: string;
-}
-
-/** Sends the records in messages of `perMessage`, half-closes, and collects every ack. */
-async function produce(
-  url: string,
-  stream: string,
-  records: readonly Sent[],
-  perMessage = 100,
-  streamArn = "",
-): Promise<ProduceAck[]> {
-  const client = createClient(ProducerService, createGrpcTransport({ baseUrl: url }));
-  async function* requests() {
-    for (let i = 0; i < records.length; i += perMessage) {
-      yield create(ProduceRequestSchema, {
-        streamName: stream,
-        streamArn,
-        records: records.slice(i, i + perMessage).map((r) => ({
-          id: r.id,
-          partitionKey: r.key,
-          data: new TextEncoder().encode(r.data),
-        })),
-      });
-    }
-  }
-  const acks: ProduceAck[] = [];
-  for await (const response of client.produce(requests())) acks.push(...response.acks);
-  return acks;
-}
-
-/** Sends the messages as they are, half-closes, and collects the acks by id (throws what the call ends with). */
-async function acksFor(
-  url: string,
-  messages: readonly MessageInitShape<typeof ProduceRequestSchema>[],
-  into = new Map<bigint, ProduceAck>(),
-): Promise<Map<bigint, ProduceAck>> {
-  const client = createClient(ProducerService, createGrpcTransport({ baseUrl: url }));
-  async function* requests() {
-    for (const message of messages) yield create(ProduceRequestSchema, message);
-  }
-  for await (const response of client.produce(requests())) {
-    for (const ack of response.acks) into.set(ack.id, ack);
-  }
-  return into;
-}
-
-function records(count: number, keys: number, prefix = "r"): Sent[] {
-  return Array.from({ length: count }, (_, i) => ({
-    id: BigInt(i),
-    key: `key-${i % keys}`,
-    data: `${prefix} ${i}`,
-  }));
-}
-
-/** Exactly one ack per id, as a map. */
-function oneAckEach(sent: readonly Sent[], acks: readonly ProduceAck[]): Map<bigint, ProduceAck> {
-  const byId = new Map<bigint, ProduceAck>();
-  for (const ack of acks) {
-    assert.ok(!byId.has(ack.id), `a second ack for record ${ack.id}`);
-    byId.set(ack.id, ack);
-  }
-  assert.equal(byId.size, sent.length, "an ack for every record");
-  for (const r of sent) assert.ok(byId.has(r.id), `no ack for record ${r.id}`);
-  return byId;
-}
-
-/**
- * Per key and shard, written records' (sequence, sub-sequence) increase in the
- * order they were sent: what a consumer of the shard sees. (Numbers of
- * different shards are not compared: a key's records move to a child shard
- * after a reshard.)
- */
-function assertKeyOrder(sent: readonly Sent[], byId: Map<bigint, ProduceAck>): void {
-  const last = new Map<string, [bigint, bigint]>();
-  for (const r of sent) {
-    const ack = byId.get(r.id)!;
-    if (ack.errorCode !== "") continue;
-    const position: [bigint, bigint] = [BigInt(ack.sequenceNumber), ack.subSequenceNumber];
-    const place = `${r.key} ${ack.shardId}`;
-    const before = last.get(place);
-    if (before !== undefined) {
-      assert.ok(
-        position[0] > before[0] || (position[0] === before[0] && position[1] > before[1]),
-        `record ${r.id} of ${r.key} was written before an earlier one`,
-      );
-    }
-    last.set(place, position);
-  }
-}
+import { acksFor, assertKeyOrder, oneAckEach, produce, records } from "../helpers/produce.ts";
 
 /** Every record of the shard, through the wire API, as stored. */
 async function readShard(url: string, stream: string, shardId: string) {

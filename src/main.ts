@@ -363,6 +363,8 @@ export async function startGateway(
     produce: {
       producer,
       budget: producerBudget,
+      // A quarter of a stream's share: a call that stops reading its acks leaves the rest.
+      maxCallBytes: memory.producerBytes / 8,
       recordTtlMs: config.recordTtlMs,
       shutdown: shutdown.signal,
       track: recordTelemetry.produced,

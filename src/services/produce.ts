@@ -39,6 +39,12 @@ import { traceContextFromProto } from "./convert/producer.ts";
 export interface ProduceOptions {
   readonly producer: Producer;
   readonly budget: BufferBudget;
+  /**
+   * The most one call's records and unwritten acks may hold of the budget,
+   * so that a call whose client stops reading its acks cannot take a whole
+   * stream's share from the stream's other producers. Default: no bound.
+   */
+  readonly maxCallBytes?: number | undefined;
   /** A record's time to live, unless the call's deadline comes sooner. */
   readonly recordTtlMs: number;
   /** Aborted when the gateway drains. */
@@ -59,6 +65,7 @@ const REFUSED = "";
 
 export function createProduceHandler(options: ProduceOptions) {
   const { producer, budget } = options;
+  const maxCallBytes = options.maxCallBytes ?? Number.POSITIVE_INFINITY;
 
   return async function* produce(
     requests: AsyncIterable<ProduceRequest>,
@@ -79,11 +86,37 @@ export function createProduceHandler(options: ProduceOptions) {
     // Reading stops when the client gives up or the gateway drains.
     const stop = AbortSignal.any([ctx.signal, options.shutdown]);
 
+    /** What this call's records and acks hold; a call may hold at most `maxCallBytes`. */
+    let callBytes = 0;
+    let callRoom: (() => void) | undefined;
+    const release = (stream: string, bytes: number) => {
+      if (bytes === 0) return;
+      budget.release(stream, bytes);
+      callBytes -= bytes;
+      const resume = callRoom;
+      callRoom = undefined;
+      resume?.();
+    };
+    /** Waits until what this call holds leaves room for `bytes` (one record always fits). */
+    const callHasRoom = async (bytes: number) => {
+      while (callBytes > 0 && callBytes + bytes > maxCallBytes && !stop.aborted) {
+        await new Promise<void>((resolve) => {
+          const onStop = () => resolve();
+          callRoom = () => {
+            stop.removeEventListener("abort", onStop);
+            resolve();
+          };
+          stop.addEventListener("abort", onStop, { once: true });
+        });
+      }
+      return !stop.aborted;
+    };
+
     /** Queues a record's ack; what it held is given back once the ack is written. */
     const acked = (ack: ProduceAck, stream: string, bytes: number) => {
       outstanding--;
       if (closed) {
-        if (bytes > 0) budget.release(stream, bytes);
+        release(stream, bytes);
         return;
       }
       ready.push({ ack, stream, bytes });
@@ -129,16 +162,25 @@ export function createProduceHandler(options: ProduceOptions) {
           })),
         );
       };
-      /** Room for `bytes`: at once, or once the records taken so far went on and room came. */
+      /**
+       * Room for `bytes`, in the call's share and in the budget: at once, or
+       * once the records taken so far went on and room came.
+       */
       const room = async (bytes: number) => {
-        if (budget.tryAcquire(stream, bytes)) return true;
-        hand();
-        try {
-          await budget.acquire(stream, bytes, stop);
-          return true;
-        } catch {
-          return false;
+        if (callBytes + bytes > maxCallBytes) {
+          hand();
+          if (!(await callHasRoom(bytes))) return false;
         }
+        if (!budget.tryAcquire(stream, bytes)) {
+          hand();
+          try {
+            await budget.acquire(stream, bytes, stop);
+          } catch {
+            return false;
+          }
+        }
+        callBytes += bytes;
+        return true;
       };
       for (const record of request.records) {
         const entry: PutRecordsRequestEntry = {
@@ -192,7 +234,7 @@ export function createProduceHandler(options: ProduceOptions) {
         if (ready.length > 0) {
           const sent = ready.splice(0, MAX_ACKS_PER_MESSAGE);
           yield { $typeName: "kinesis.gateway.v1.ProduceResponse", acks: sent.map((s) => s.ack) };
-          for (const { stream, bytes } of sent) if (bytes > 0) budget.release(stream, bytes);
+          for (const { stream, bytes } of sent) release(stream, bytes);
           continue;
         }
         if (ctx.signal.aborted) break;
@@ -206,7 +248,7 @@ export function createProduceHandler(options: ProduceOptions) {
     } finally {
       closed = true;
       options.shutdown.removeEventListener("abort", onShutdown);
-      for (const { stream, bytes } of ready.splice(0)) if (bytes > 0) budget.release(stream, bytes);
+      for (const { stream, bytes } of ready.splice(0)) release(stream, bytes);
     }
     if (failure !== undefined && !ctx.signal.aborted && !options.shutdown.aborted) throw failure;
     void readingDone;

@@ -33,6 +33,7 @@ function defaultProduceOptions(backend: Backend): ProduceOptions {
       ordered: () => true,
     }),
     budget: createBufferBudget(64 * 1024 * 1024, 32 * 1024 * 1024),
+    maxCallBytes: 8 * 1024 * 1024,
     recordTtlMs: 30_000,
     shutdown: new AbortController().signal,
   };

@@ -217,21 +217,21 @@ void suite("Produce against hostile clients", () => {
     t.diagnostic(
       `${(written / MiB).toFixed(1)} MiB written in ${Math.round(performance.now() - started)} ms; ended: ${ended}`,
     );
-    // Bounded: the stream's share of the buffer budget, plus HTTP/2 windows and socket buffers.
+    // Bounded: one call's share of the buffer budget (a quarter of a stream's), plus HTTP/2
+    // windows and socket buffers.
     const budget = planMemory(MAX_MEMORY_MIB, DEFAULT_READ_MAX_BYTES, 0).producerBytes;
     assert.ok(
-      written <= budget / 2 + 16 * MiB,
+      written <= budget / 8 + 16 * MiB,
       `${(written / MiB).toFixed(1)} MiB taken from a client that reads nothing`,
     );
-    // Another stream's producers are served at once. The same stream's wait behind the
-    // reader-less call (its share of the budget is that call's) until the gateway cuts it
-    // for not reading its answer (10 s at most); then they are served.
+    // Other producers, of another stream or of the same one, are served while the
+    // reader-less call is still open (the gateway cuts it for not reading only after 10 s).
     await assertServing("secret");
     const waiting = performance.now();
     await assertServing("pub");
     const waitedMs = performance.now() - waiting;
     t.diagnostic(`the same stream's next producer waited ${Math.round(waitedMs)} ms; ${ended}`);
-    assert.ok(waitedMs < 15_000);
+    assert.ok(waitedMs < 5_000, `the same stream's producer waited ${Math.round(waitedMs)} ms`);
     stream.destroy();
     session.destroy();
     await assertServing();

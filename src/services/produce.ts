@@ -50,8 +50,19 @@ export interface ProduceOptions {
   ) => (index: number, result: PutRecordsResultEntry) => void;
 }
 
-/** Acks per response message: ~1 KiB each at most, well inside every client's 4 MiB. */
+/** Acks per response message: ~1.2 KiB each at most, well inside every client's 4 MiB. */
 const MAX_ACKS_PER_MESSAGE = 500;
+/**
+ * The longest ack text, in UTF-8 bytes. AWS's texts quote what was refused (a
+ * partition key, a hash key, a stream name of any length), and a message of
+ * 10,000 records refused for a 1 MB stream name would otherwise ask for 10 GB
+ * of acks; longer texts keep their beginning and their end.
+ */
+export const MAX_ACK_MESSAGE_BYTES = 1024;
+/** The end of a shortened text, kept first: AWS's texts end with the constraint broken. */
+const ACK_TAIL_BYTES = 400;
+/** The budget's account for acks of refused records, which hold no record. */
+const REFUSED = "\0refused";
 
 const SHUTTING_DOWN = "The gateway is stopping and takes no more records; nothing was written.";
 
@@ -87,9 +98,36 @@ export function createProduceHandler(options: ProduceOptions) {
       ready.push({ ack, stream, bytes });
       signal();
     };
+    /** An ack at once, outside the budget: only while stopping (reading ends with the message). */
     const refuse = (id: bigint, code: string, message: string) => {
       outstanding++;
       acked(ackOf(id, { errorCode: code, errorMessage: message }), "", 0);
+    };
+    /**
+     * A refused record's ack holds room in the budget until it is written, as
+     * a taken record does: a client that sends refused records and does not
+     * read their acks is held back instead of piling acks up in the gateway.
+     */
+    const refuseHeld = async (
+      id: bigint,
+      code: string,
+      message: string,
+      beforeWaiting?: () => void,
+    ): Promise<void> => {
+      const ack = ackOf(id, { errorCode: code, errorMessage: message });
+      const bytes = RECORD_OVERHEAD_BYTES + Buffer.byteLength(ack.errorMessage);
+      if (!budget.tryAcquire(REFUSED, bytes)) {
+        // What is taken goes on first: its acks are what makes room.
+        beforeWaiting?.();
+        try {
+          await budget.acquire(REFUSED, bytes, stop);
+        } catch {
+          refuse(id, "ShuttingDown", SHUTTING_DOWN);
+          return;
+        }
+      }
+      outstanding++;
+      acked(ack, REFUSED, bytes);
     };
 
     async function take(request: ProduceRequest): Promise<void> {
@@ -99,7 +137,10 @@ export function createProduceHandler(options: ProduceOptions) {
       };
       const refusal = refusalOf(ref, call.principal);
       if (refusal !== undefined) {
-        for (const record of request.records) refuse(record.id, refusal.code, refusal.message);
+        for (const record of request.records) {
+          if (stop.aborted) refuse(record.id, "ShuttingDown", SHUTTING_DOWN);
+          else await refuseHeld(record.id, refusal.code, refusal.message);
+        }
         return;
       }
       const stream = streamNameOf(ref) ?? "";
@@ -145,7 +186,7 @@ export function createProduceHandler(options: ProduceOptions) {
           validatePutRecord({ ...ref, ...entry }, LARGEST_RECORD_BYTES);
         } catch (err) {
           const { code, message } = describe(err);
-          refuse(record.id, code, message);
+          await refuseHeld(record.id, code, message, hand);
           continue;
         }
         const bytes = recordBytes(entry) + RECORD_OVERHEAD_BYTES;
@@ -251,8 +292,60 @@ function ackOf(id: bigint, outcome: RecordOutcome): ProduceAck {
         sequenceNumber: "",
         subSequenceNumber: 0n,
         errorCode: outcome.errorCode,
-        errorMessage: outcome.errorMessage,
+        errorMessage: fitAckMessage(outcome.errorMessage),
       };
+}
+
+const utf8Bytes = (text: string) => Buffer.byteLength(text, "utf8");
+
+/**
+ * `message`, well-formed, at most `MAX_ACK_MESSAGE_BYTES` of UTF-8: a longer
+ * one keeps its beginning and its end, cut between characters, and says how
+ * many characters it left out.
+ */
+export function fitAckMessage(message: string): string {
+  if (message.length * 3 <= MAX_ACK_MESSAGE_BYTES) return message.toWellFormed();
+  // A refusal of a whole message is the same text for each of its records: fitted once.
+  if (message === lastFitted.message) return lastFitted.fitted;
+  const fitted = fitLong(message);
+  lastFitted = { message, fitted };
+  return fitted;
+}
+
+let lastFitted = { message: "", fitted: "" };
+
+function fitLong(message: string): string {
+  const text = message.toWellFormed();
+  if (utf8Bytes(text) <= MAX_ACK_MESSAGE_BYTES) return text;
+  // The end: whole characters, from the last, up to ACK_TAIL_BYTES.
+  const ends = Array.from(text.slice(-ACK_TAIL_BYTES));
+  let tail = "";
+  let tailBytes = 0;
+  let tailCount = 0;
+  // The first element may be half a surrogate pair cut by the slice: never taken (it would
+  // need all ACK_TAIL_BYTES units to fit, and each takes a byte at least).
+  for (let i = ends.length - 1; i > 0; i--) {
+    const bytes = utf8Bytes(ends[i]!);
+    if (tailBytes + bytes > ACK_TAIL_BYTES) break;
+    tail = ends[i] + tail;
+    tailBytes += bytes;
+    tailCount++;
+  }
+  let total = 0;
+  for (const _ of text) total++;
+  const note = (left: number) => ` … [${left} characters left out] … `;
+  const room = MAX_ACK_MESSAGE_BYTES - tailBytes - utf8Bytes(note(total));
+  let head = "";
+  let headBytes = 0;
+  let headCount = 0;
+  for (const character of text.slice(0, MAX_ACK_MESSAGE_BYTES)) {
+    const bytes = utf8Bytes(character);
+    if (headBytes + bytes > room) break;
+    head += character;
+    headBytes += bytes;
+    headCount++;
+  }
+  return head + note(total - headCount - tailCount) + tail;
 }
 
 function resultOf(outcome: RecordOutcome): PutRecordsResultEntry {

@@ -554,8 +554,11 @@ export function createProducer(options: ProducerOptions): Producer {
       MAX_PUT_RECORDS_BYTES - bytes - (open === undefined ? 0 : open.sizer.bytes + 1);
     const seal = () => {
       if (open === undefined) return;
-      const carrier = carrierOf(open.records, shard);
+      const records = open.records;
       open = undefined;
+      // Opened for a record that then did not fit the batch: nothing to send.
+      if (records.length === 0) return;
+      const carrier = carrierOf(records, shard);
       carriers.push(carrier);
       bytes += recordBytes(carrier.entry);
     };

@@ -122,3 +122,39 @@ void suite("producer: a key's order when records are given up on", () => {
     );
   });
 });
+
+void suite("producer: batches of aggregated records", () => {
+  void test("more than a PutRecords call holds, ready at once: full batches, no crash", async () => {
+    const { backend, calls, written } = fakeBackend();
+    const producer = createProducer({
+      backend,
+      shardMaps,
+      lingerMs: 0,
+      aggregates: () => true,
+      aggregationMaxBytes: 51_200,
+      ordered: () => true,
+    });
+    let acked = 0;
+    const deadline = Date.now() + 30_000;
+    // 12 MiB of 1 KiB records of distinct keys for one shard, taken in at once.
+    producer.put(
+      { streamName: "s" },
+      Array.from({ length: 12_000 }, (_, i) => ({
+        entry: { partitionKey: `key-${i}`, data: new Uint8Array(1_000) },
+        deadline,
+        label: String(i),
+        done: () => {
+          acked++;
+        },
+      })),
+    );
+    await until(() => calls.length >= 1);
+    for (let answered = 0; acked < 12_000; ) {
+      await until(() => calls.length > answered);
+      const call = calls[answered++]!;
+      call.answer(Array.from({ length: call.records }, written));
+      await sleep(5);
+    }
+    assert.equal(acked, 12_000);
+  });
+});

@@ -23,7 +23,7 @@ import {
   fitAckMessage,
   MAX_ACK_MESSAGE_BYTES,
 } from "../../src/services/produce.ts";
-import { useGateway } from "../helpers/gateway.ts";
+import { useGateway, useGatewayWithMetrics } from "../helpers/gateway.ts";
 
 const utf8 = (text: string) => Buffer.byteLength(text, "utf8");
 
@@ -115,5 +115,38 @@ void suite("Produce refusals", () => {
     assert.ok(budget.bytes <= 1024 * 1024);
     abort.abort();
     await responses.return(undefined);
+  });
+});
+
+void suite("Produce metrics: stream names", () => {
+  const gateway = useGatewayWithMetrics(["--streams", "real:1"]);
+
+  void test("a stream that does not exist is no label", async () => {
+    const client = createClient(
+      ProducerService,
+      createGrpcTransport({ baseUrl: gateway.current.url }),
+    );
+    async function* requests() {
+      for (let i = 0; i < 20; i++) {
+        yield create(ProduceRequestSchema, {
+          streamName: `made-up-${i}`,
+          records: [{ id: BigInt(i), partitionKey: "k" }],
+        });
+      }
+      yield create(ProduceRequestSchema, {
+        streamName: "real",
+        records: [{ id: 100n, partitionKey: "k" }],
+      });
+    }
+    const acks: ProduceAck[] = [];
+    for await (const response of client.produce(requests())) acks.push(...response.acks);
+    assert.equal(acks.length, 21);
+    assert.equal(acks.filter((a) => a.errorCode === "ResourceNotFoundException").length, 20);
+    const text = await (await fetch(`${gateway.current.url}/metrics`)).text();
+    assert.ok(!text.includes("made-up-"), "no made-up stream name in /metrics");
+    assert.match(
+      text,
+      /kinesis_gateway_records_written_total\{[^}]*messaging_destination_name="real"/,
+    );
   });
 });

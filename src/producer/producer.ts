@@ -289,8 +289,7 @@ export function createProducer(options: ProducerOptions): Producer {
    */
   function giveUp(stream: StreamState, pending: Pending, reason: Failure): string {
     finish(stream, pending, { errorCode: reason.code, errorMessage: reason.message });
-    const cause = shortened(`${reason.code}: ${reason.message}`);
-    const text = `Not written: record ${pending.record.label} with the same partition key, sent before it, was not written (${cause}).`;
+    const text = precedingFailed(pending, reason);
     if (!stream.ordered) return text;
     const queue = stream.keys.get(keyOf(stream, pending));
     if (queue === undefined) return text;
@@ -301,22 +300,46 @@ export function createProducer(options: ProducerOptions): Producer {
     return text;
   }
 
-  /** Gives up on records in the order given: a key's later records follow its first failure. */
+  /** What the acks of a key's records after `pending`, given up on, say. */
+  function precedingFailed(pending: Pending, reason: Failure): string {
+    const cause = shortened(`${reason.code}: ${reason.message}`);
+    return `Not written: record ${pending.record.label} with the same partition key, sent before it, was not written (${cause}).`;
+  }
+
+  /**
+   * Gives up on records in the order given: a key's later records follow its
+   * first failure, those given here (sent with it) before those waiting, so
+   * that the key's acks keep their order.
+   */
   function giveUpAll(
     stream: StreamState,
     failures: readonly (readonly [Pending, Failure])[],
   ): void {
-    const broken = new Map<string, string>();
-    for (const [pending, reason] of failures) {
-      if (pending.done) continue;
-      const key = keyOf(stream, pending);
-      const text = broken.get(key);
-      if (text !== undefined) {
+    if (!stream.ordered) {
+      for (const [pending, reason] of failures) if (!pending.done) giveUp(stream, pending, reason);
+      return;
+    }
+    const byKey = new Map<string, (readonly [Pending, Failure])[]>();
+    for (const failure of failures) {
+      if (failure[0].done) continue;
+      const key = keyOf(stream, failure[0]);
+      const list = byKey.get(key);
+      if (list === undefined) byKey.set(key, [failure]);
+      else list.push(failure);
+    }
+    for (const [key, list] of byKey) {
+      const [first, reason] = list[0]!;
+      finish(stream, first, { errorCode: reason.code, errorMessage: reason.message });
+      const text = precedingFailed(first, reason);
+      for (const [pending] of list.slice(1)) {
         finish(stream, pending, { errorCode: PRECEDING_FAILED, errorMessage: text });
-      } else {
-        const said = giveUp(stream, pending, reason);
-        if (stream.ordered) broken.set(key, said);
       }
+      const queue = stream.keys.get(key);
+      if (queue === undefined) continue;
+      for (const later of queue.records.splice(0)) {
+        finish(stream, later, { errorCode: PRECEDING_FAILED, errorMessage: text });
+      }
+      unlist(stream, queue);
     }
   }
 
@@ -378,7 +401,10 @@ export function createProducer(options: ProducerOptions): Producer {
       return;
     }
     const shard = shardQueue(stream, head.shardId);
-    shard.ready.push(queue);
+    // A key coming back from a failure goes first: records retried behind fresh ones would be
+    // throttled again and again by a busy shard until they expire.
+    if (head.attempts > 0) shard.ready.unshift(queue);
+    else shard.ready.push(queue);
     queue.listed = shard;
   }
 
@@ -547,8 +573,11 @@ export function createProducer(options: ProducerOptions): Producer {
       MAX_PUT_RECORDS_BYTES - bytes - (open === undefined ? 0 : open.sizer.bytes + 1);
     const seal = () => {
       if (open === undefined) return;
-      const carrier = carrierOf(open.records, shard);
+      const records = open.records;
       open = undefined;
+      // Opened for a record that then did not fit the batch: nothing to send.
+      if (records.length === 0) return;
+      const carrier = carrierOf(records, shard);
       carriers.push(carrier);
       bytes += recordBytes(carrier.entry);
     };
@@ -774,16 +803,25 @@ export function createProducer(options: ProducerOptions): Producer {
   function requeue(stream: StreamState, records: readonly Pending[], now: number): void {
     const expired: [Pending, Failure][] = [];
     const kept: [Pending, number][] = [];
-    const broken = new Set<string>();
+    // Ordered: a key's records here were sent together, in order; the first decides for all
+    // (one backoff for the key), so none is kept behind a later one given up on.
+    const decided = new Map<string, number | undefined>();
     for (const pending of records) {
       if (pending.done) continue;
       const key = keyOf(stream, pending);
+      if (stream.ordered && decided.has(key)) {
+        const delay = decided.get(key);
+        if (delay === undefined) expired.push([pending, expiry(stream, pending)]);
+        else kept.push([pending, delay]);
+        continue;
+      }
       const delay = draining ? 0 : backoffMs(pending.attempts);
-      if ((stream.ordered && broken.has(key)) || now + delay >= pending.record.deadline) {
+      if (now + delay >= pending.record.deadline) {
         expired.push([pending, expiry(stream, pending)]);
-        broken.add(key);
+        decided.set(key, undefined);
       } else {
         kept.push([pending, delay]);
+        decided.set(key, delay);
       }
     }
     // Back in reverse, each to the front: a key's order is kept.
@@ -823,19 +861,20 @@ export function createProducer(options: ProducerOptions): Producer {
       );
     }
     for (const queue of [...stream.keys.values()]) {
+      if (stream.ordered) {
+        // A key with a record in flight waits for its answer (its records' acks come after
+        // that one's); otherwise its head, the oldest, decides: it, and the later records of
+        // its key with it.
+        const head = queue.records[0];
+        if (queue.inFlight || head === undefined || head.record.deadline > now) continue;
+        queue.records.shift();
+        giveUpAll(stream, [[head, expiry(stream, head)]]);
+        continue;
+      }
       const index = queue.records.findIndex((pending) => pending.record.deadline <= now);
       if (index < 0) continue;
-      if (stream.ordered) {
-        // It, and the later records of its key with it; earlier ones may still be written.
-        const [first, ...later] = queue.records.splice(index);
-        const text = giveUp(stream, first!, expiry(stream, first!));
-        for (const pending of later) {
-          finish(stream, pending, { errorCode: PRECEDING_FAILED, errorMessage: text });
-        }
-      } else {
-        const [first] = queue.records.splice(index, 1);
-        giveUp(stream, first!, expiry(stream, first!));
-      }
+      const [first] = queue.records.splice(index, 1);
+      giveUp(stream, first!, expiry(stream, first!));
       if (queue.records.length === 0) unlist(stream, queue);
     }
   }

@@ -56,12 +56,21 @@ export interface ProduceOptions {
   ) => (index: number, result: PutRecordsResultEntry) => void;
 }
 
-/** Acks per response message: ~1 KiB each at most, well inside every client's 4 MiB. */
+/** Acks per response message: ~1.2 KiB each at most, well inside every client's 4 MiB. */
 const MAX_ACKS_PER_MESSAGE = 500;
+/**
+ * The longest ack text, in UTF-8 bytes. AWS's texts quote what was refused (a
+ * partition key, a hash key, a stream name of any length), and a message of
+ * 10,000 records refused for a 1 MB stream name would otherwise ask for 10 GB
+ * of acks; longer texts keep their beginning and their end.
+ */
+export const MAX_ACK_MESSAGE_BYTES = 1024;
+/** The end of a shortened text, kept first: AWS's texts end with the constraint broken. */
+const ACK_TAIL_BYTES = 400;
 
 const SHUTTING_DOWN = "The gateway is stopping and takes no more records; nothing was written.";
-/** The budget's key for records refused before they name a valid stream. */
-const REFUSED = "";
+/** The budget's account for records refused before they name a valid stream. */
+const REFUSED = "\0refused";
 
 export function createProduceHandler(options: ProduceOptions) {
   const { producer, budget } = options;
@@ -127,13 +136,13 @@ export function createProduceHandler(options: ProduceOptions) {
       outstanding++;
       acked(ackOf(id, { errorCode: failure.code, errorMessage: failure.message }), stream, bytes);
     };
-
     async function take(request: ProduceRequest): Promise<void> {
       const ref: StreamRef = {
         streamName: optional(request.streamName),
         streamArn: optional(request.streamArn),
       };
-      const refusal = refusalOf(ref, call.principal);
+      // Fitted once for all the message's records (AWS's texts quote the refused value).
+      const refusal = fitted(refusalOf(ref, call.principal));
       // Refused records are held under one key of their own: no request value becomes one.
       const stream = refusal === undefined ? (streamNameOf(ref) ?? "") : REFUSED;
       const deadline = Math.min(
@@ -194,12 +203,12 @@ export function createProduceHandler(options: ProduceOptions) {
           try {
             validatePutRecord({ ...ref, ...entry }, LARGEST_RECORD_BYTES);
           } catch (err) {
-            failure = describe(err);
+            failure = fitted(describe(err));
           }
         }
         const bytes =
           RECORD_OVERHEAD_BYTES +
-          (failure === undefined ? recordBytes(entry) : failure.message.length);
+          (failure === undefined ? recordBytes(entry) : utf8Bytes(failure.message));
         if (stop.aborted || !(await room(bytes))) {
           refused(record.id, stream, 0, { code: "ShuttingDown", message: SHUTTING_DOWN });
         } else if (failure !== undefined) {
@@ -295,8 +304,57 @@ function ackOf(id: bigint, outcome: RecordOutcome): ProduceAck {
         sequenceNumber: "",
         subSequenceNumber: 0n,
         errorCode: outcome.errorCode,
-        errorMessage: outcome.errorMessage,
+        errorMessage: fitAckMessage(outcome.errorMessage),
       };
+}
+
+const utf8Bytes = (text: string) => Buffer.byteLength(text, "utf8");
+
+/**
+ * `message`, well-formed, at most `MAX_ACK_MESSAGE_BYTES` of UTF-8: a longer
+ * one keeps its beginning and its end, cut between characters, and says how
+ * many characters it left out.
+ */
+export function fitAckMessage(message: string): string {
+  return message.length * 3 <= MAX_ACK_MESSAGE_BYTES ? message.toWellFormed() : fitLong(message);
+}
+
+/** A refusal with its text fitted for an ack. */
+const fitted = (failure: Failure | undefined): Failure | undefined =>
+  failure && { code: failure.code, message: fitAckMessage(failure.message) };
+
+function fitLong(message: string): string {
+  const text = message.toWellFormed();
+  if (utf8Bytes(text) <= MAX_ACK_MESSAGE_BYTES) return text;
+  // The end: whole characters, from the last, up to ACK_TAIL_BYTES.
+  const ends = Array.from(text.slice(-ACK_TAIL_BYTES));
+  let tail = "";
+  let tailBytes = 0;
+  let tailCount = 0;
+  // The first element may be half a surrogate pair cut by the slice: never taken (it would
+  // need all ACK_TAIL_BYTES units to fit, and each takes a byte at least).
+  for (let i = ends.length - 1; i > 0; i--) {
+    const bytes = utf8Bytes(ends[i]!);
+    if (tailBytes + bytes > ACK_TAIL_BYTES) break;
+    tail = ends[i] + tail;
+    tailBytes += bytes;
+    tailCount++;
+  }
+  let total = 0;
+  for (const _ of text) total++;
+  const note = (left: number) => ` … [${left} characters left out] … `;
+  const room = MAX_ACK_MESSAGE_BYTES - tailBytes - utf8Bytes(note(total));
+  let head = "";
+  let headBytes = 0;
+  let headCount = 0;
+  for (const character of text.slice(0, MAX_ACK_MESSAGE_BYTES)) {
+    const bytes = utf8Bytes(character);
+    if (headBytes + bytes > room) break;
+    head += character;
+    headBytes += bytes;
+    headCount++;
+  }
+  return head + note(total - headCount - tailCount) + tail;
 }
 
 function resultOf(outcome: RecordOutcome): PutRecordsResultEntry {

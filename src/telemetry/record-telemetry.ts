@@ -109,6 +109,15 @@ function confirmsStream(err: unknown): boolean {
   );
 }
 
+/** Whether a record's outcome is one a backend only gives for a stream it has. */
+function confirmsWrite(result: PutRecordsResultEntry): boolean {
+  return (
+    result.errorCode === undefined ||
+    result.errorCode === "ProvisionedThroughputExceededException" ||
+    result.errorCode === "InternalFailure"
+  );
+}
+
 /** A low-cardinality name for why a call failed. */
 export function errorTypeOf(err: unknown): string {
   if (err instanceof KinesisError) return err.type;
@@ -186,9 +195,11 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
       { shard: string | undefined; errorType: string; count: number }
     >();
     let bytes = 0;
-    // The backend answered for the stream: it exists.
+    // The backend wrote a record of the stream, or throttled one: it exists. (Produce reports
+    // each record's outcome here, a stream that does not exist included: that one confirms
+    // nothing, or any name a client makes up would take one of the few labels.)
     const streamName = streamNameOf(ref);
-    if (streamName !== undefined) streamLabels.confirm(streamName);
+    if (streamName !== undefined && results.some(confirmsWrite)) streamLabels.confirm(streamName);
     const stream = streamLabels.label(streamName);
     results.forEach((result, i) => {
       if (result.errorCode === undefined) {

@@ -49,25 +49,34 @@ async function until(check: () => boolean): Promise<void> {
   assert.ok(check(), "timed out");
 }
 
+/**
+ * An ordered, aggregating producer over `backend` with a fixed backoff draw,
+ * the acks it gives as they come, and records of one key to give it.
+ */
+function aggregatingProducer(backend: Backend, draw: number) {
+  const producer = createProducer({
+    backend,
+    shardMaps,
+    lingerMs: 0,
+    aggregates: () => true,
+    aggregationMaxBytes: 51_200,
+    ordered: () => true,
+    random: () => draw,
+  });
+  const acks: [string, RecordOutcome][] = [];
+  const record = (label: string, deadline: number) => ({
+    entry: { partitionKey: "k", data: new Uint8Array([1]) },
+    deadline,
+    label,
+    done: (outcome: RecordOutcome) => acks.push([label, outcome]),
+  });
+  return { producer, acks, record };
+}
+
 void suite("producer: a key's order when records are given up on", () => {
   void test("an aggregate expires in flight: its records, then the waiting ones, in order", async () => {
     const { backend, calls } = fakeBackend();
-    const producer = createProducer({
-      backend,
-      shardMaps,
-      lingerMs: 0,
-      aggregates: () => true,
-      aggregationMaxBytes: 51_200,
-      ordered: () => true,
-      random: () => 0.5,
-    });
-    const acks: [string, RecordOutcome][] = [];
-    const record = (label: string, deadline: number) => ({
-      entry: { partitionKey: "k", data: new Uint8Array([1]) },
-      deadline,
-      label,
-      done: (outcome: RecordOutcome) => acks.push([label, outcome]),
-    });
+    const { producer, acks, record } = aggregatingProducer(backend, 0.5);
     const deadline = Date.now() + 150;
     producer.put({ streamName: "s" }, [record("1", deadline), record("2", deadline)]);
     await until(() => calls.length === 1);
@@ -87,22 +96,7 @@ void suite("producer: a key's order when records are given up on", () => {
 
   void test("records sent together are retried together: none is failed for a later one", async () => {
     const { backend, calls, written } = fakeBackend();
-    const producer = createProducer({
-      backend,
-      shardMaps,
-      lingerMs: 0,
-      aggregates: () => true,
-      aggregationMaxBytes: 51_200,
-      ordered: () => true,
-      random: () => 0,
-    });
-    const acks: [string, RecordOutcome][] = [];
-    const record = (label: string, deadline: number) => ({
-      entry: { partitionKey: "k", data: new Uint8Array([1]) },
-      deadline,
-      label,
-      done: (outcome: RecordOutcome) => acks.push([label, outcome]),
-    });
+    const { producer, acks, record } = aggregatingProducer(backend, 0);
     // Two calls' records of one key: the later one with the sooner deadline.
     producer.put({ streamName: "s" }, [
       record("1", Date.now() + 10_000),
@@ -126,14 +120,7 @@ void suite("producer: a key's order when records are given up on", () => {
 void suite("producer: batches of aggregated records", () => {
   void test("more than a PutRecords call holds, ready at once: full batches, no crash", async () => {
     const { backend, calls, written } = fakeBackend();
-    const producer = createProducer({
-      backend,
-      shardMaps,
-      lingerMs: 0,
-      aggregates: () => true,
-      aggregationMaxBytes: 51_200,
-      ordered: () => true,
-    });
+    const { producer } = aggregatingProducer(backend, Math.random());
     let acked = 0;
     const deadline = Date.now() + 30_000;
     // 12 MiB of 1 KiB records of distinct keys for one shard, taken in at once.

@@ -25,6 +25,7 @@
  * gateway does not hammer what is already overloaded.
  */
 import type { Backend } from "../backends/backend.ts";
+import { hashKeyForPartitionKey } from "../engine/hash-key.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import { MAX_PUT_RECORDS_BYTES, MAX_RECORDS_PER_PUT } from "../kinesis/limits.ts";
 import type { PutRecordsRequestEntry, PutRecordsResultEntry, StreamRef } from "../kinesis/types.ts";
@@ -53,6 +54,12 @@ export interface ProducedRecord {
   readonly label: string;
   /** Called exactly once. */
   readonly done: (outcome: RecordOutcome) => void;
+  /**
+   * Not to be written (validation refused it): answered with this failure
+   * once the records of its key sent before it are (an ordered stream's
+   * acks keep their order), taking the key's later records with it.
+   */
+  readonly refused?: Failure | undefined;
 }
 
 export interface ProducerHooks {
@@ -596,10 +603,20 @@ export function createProducer(options: ProducerOptions): Producer {
         if (queue.listed === shard) break;
         continue;
       }
+      const head = queue.records[0]!;
+      if (head.record.refused !== undefined) {
+        // Refused, and now first of its key: answered, and its key's later records with it.
+        shard.ready.shift();
+        queue.listed = undefined;
+        queue.records.shift();
+        giveUp(stream, head, head.record.refused);
+        if (queue.records.length > 0) list(stream, queue, now);
+        continue;
+      }
       let taken = 0;
       while (queue.records.length > 0 && count() < MAX_RECORDS_PER_PUT) {
         const pending = queue.records[0]!;
-        if (pending.shardId !== shard.shardId) break;
+        if (pending.shardId !== shard.shardId || pending.record.refused !== undefined) break;
         // An ordered key has one Kinesis record per batch: one user record, or one aggregate.
         const aggregable =
           stream.aggregates && pending.bytes + AGGREGATE_SLACK_BYTES <= options.aggregationMaxBytes;
@@ -884,11 +901,16 @@ export function createProducer(options: ProducerOptions): Producer {
       if (records.length === 0) return;
       const stream = streamFor(ref);
       const now = Date.now();
+      const refusedNow: Pending[] = [];
       for (const record of records) {
         const pending: Pending = {
           record,
           bytes: recordBytes(record.entry),
-          hashKey: hashKeyOf(record.entry),
+          // A refused record's explicit hash key may be what is wrong with it: its key decides.
+          hashKey:
+            record.refused === undefined
+              ? hashKeyOf(record.entry)
+              : hashKeyForPartitionKey(record.entry.partitionKey ?? ""),
           accepted: now,
           order: taken++,
           shardId: "",
@@ -900,9 +922,13 @@ export function createProducer(options: ProducerOptions): Producer {
         held++;
         stream.held++;
         stream.heldBytes += pending.bytes;
-        if (stream.map === undefined) stream.unmapped.push(pending);
+        if (record.refused !== undefined && !stream.ordered) refusedNow.push(pending);
+        else if (stream.map === undefined) stream.unmapped.push(pending);
         else place(stream, pending, now);
       }
+      // Without an order to keep, a refused record is answered at once.
+      for (const pending of refusedNow) giveUp(stream, pending, pending.record.refused!);
+      if (stream.held === 0) return;
       stream.sweep ??= setInterval(() => sweep(stream), 250);
       schedule(stream);
     },

@@ -15,7 +15,7 @@
  *   once, and the call ends when all is acked (or the producer gives up on
  *   what it could not write in time: `ShuttingDown`).
  */
-import type { HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type {
   ProduceAck,
   ProduceRequest,
@@ -145,25 +145,32 @@ export function createProduceHandler(options: ProduceOptions) {
       const refusal = fitted(refusalOf(ref, call.principal));
       // Refused records are held under one key of their own: no request value becomes one.
       const stream = refusal === undefined ? (streamNameOf(ref) ?? "") : REFUSED;
-      const deadline = Math.min(
-        Date.now() + options.recordTtlMs,
-        call.deadline ?? Number.POSITIVE_INFINITY,
-      );
-      let batch: { id: bigint; entry: PutRecordsRequestEntry; bytes: number }[] = [];
+      let batch: {
+        id: bigint;
+        entry: PutRecordsRequestEntry;
+        bytes: number;
+        refused: Failure | undefined;
+      }[] = [];
       const hand = () => {
         if (batch.length === 0) return;
         const taken = batch;
         batch = [];
+        // A record's time to live runs from when the producer takes it, not from a wait for room.
+        const deadline = Math.min(
+          Date.now() + options.recordTtlMs,
+          call.deadline ?? Number.POSITIVE_INFINITY,
+        );
         const report = options.track?.(
           ref,
           taken.map((t) => t.entry),
         );
         producer.put(
           ref,
-          taken.map(({ id, entry, bytes }, index) => ({
+          taken.map(({ id, entry, bytes, refused }, index) => ({
             entry,
             deadline,
             label: id.toString(),
+            refused,
             done: (outcome: RecordOutcome) => {
               report?.(index, resultOf(outcome));
               acked(ackOf(id, outcome), stream, bytes);
@@ -211,22 +218,26 @@ export function createProduceHandler(options: ProduceOptions) {
           (failure === undefined ? recordBytes(entry) : utf8Bytes(failure.message));
         if (stop.aborted || !(await room(bytes))) {
           refused(record.id, stream, 0, { code: "ShuttingDown", message: SHUTTING_DOWN });
-        } else if (failure !== undefined) {
+        } else if (failure !== undefined && (refusal !== undefined || !hasValidKey(entry))) {
           refused(record.id, stream, bytes, failure);
         } else {
+          // A refused record with a valid key is answered in its key's order, by the producer.
           outstanding++;
-          batch.push({ id: record.id, entry, bytes });
+          batch.push({ id: record.id, entry, bytes, refused: failure });
         }
       }
       hand();
     }
 
+    /** Whether the client half-closed: it sent nothing the gateway did not read. */
+    let halfClosed = false;
     const readingDone = (async () => {
       try {
         for await (const request of requests) {
           await take(request);
-          if (stop.aborted) break;
+          if (stop.aborted) return;
         }
+        halfClosed = true;
       } catch (err) {
         failure = err;
       } finally {
@@ -260,9 +271,20 @@ export function createProduceHandler(options: ProduceOptions) {
       for (const { stream, bytes } of ready.splice(0)) release(stream, bytes);
     }
     if (failure !== undefined && !ctx.signal.aborted && !options.shutdown.aborted) throw failure;
+    if (options.shutdown.aborted && !halfClosed && !ctx.signal.aborted) {
+      // Every record read is acked; what the client sent after them was not read.
+      throw new ConnectError(
+        "The gateway is stopping: records sent after the last one acked were not read; send them again.",
+        Code.Unavailable,
+      );
+    }
     void readingDone;
   };
 }
+
+/** Whether the record's partition key is one Kinesis takes (1 to 256 characters): it has a key's order. */
+const hasValidKey = (entry: PutRecordsRequestEntry) =>
+  entry.partitionKey !== null && entry.partitionKey.length >= 1 && entry.partitionKey.length <= 256;
 
 /** Why a request's records cannot be taken at all: a bad stream reference, or no access. */
 function refusalOf(

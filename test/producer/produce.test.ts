@@ -87,6 +87,7 @@ void suite("Produce", () => {
           { id: 2n, partitionKey: "k".repeat(257), data: new Uint8Array([1]) },
           { id: 3n, partitionKey: "k", explicitHashKey: "-1", data: new Uint8Array([1]) },
           { id: 4n, partitionKey: "k", data: new Uint8Array([4]) },
+          { id: 7n, partitionKey: "other", data: new Uint8Array([7]) },
         ],
       },
       { streamName: "nope", records: [{ id: 5n, partitionKey: "k", data: new Uint8Array([5]) }] },
@@ -95,7 +96,7 @@ void suite("Produce", () => {
         records: [{ id: 6n, partitionKey: "k", data: new Uint8Array([6]) }],
       },
     ]);
-    assert.equal(acks.size, 6);
+    assert.equal(acks.size, 7);
     assert.equal(acks.get(1n)!.errorCode, "ValidationException");
     assert.match(
       acks.get(1n)!.errorMessage,
@@ -104,8 +105,12 @@ void suite("Produce", () => {
     assert.equal(acks.get(2n)!.errorCode, "ValidationException");
     assert.match(acks.get(2n)!.errorMessage, /Member must have length less than or equal to 256/);
     assert.equal(acks.get(3n)!.errorCode, "ValidationException");
-    assert.equal(acks.get(4n)!.errorCode, "");
-    assert.match(acks.get(4n)!.shardId, /^shardId-/);
+    // A refused record with a valid key keeps its key's order: the key's later records are
+    // not written after it (a gap no consumer could see), and say why.
+    assert.equal(acks.get(4n)!.errorCode, "PrecedingRecordFailed");
+    assert.match(acks.get(4n)!.errorMessage, /^Not written: record 3 with the same partition key/);
+    assert.equal(acks.get(7n)!.errorCode, "");
+    assert.match(acks.get(7n)!.shardId, /^shardId-/);
     assert.equal(acks.get(5n)!.errorCode, "ResourceNotFoundException");
     assert.equal(acks.get(5n)!.errorMessage, "Stream nope under account 000000000000 not found.");
     assert.equal(acks.get(6n)!.errorCode, "ValidationException");

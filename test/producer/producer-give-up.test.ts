@@ -117,6 +117,30 @@ void suite("producer: a key's order when records are given up on", () => {
   });
 });
 
+void suite("producer: a refused record in its key's order", () => {
+  void test("answered after the key's record in flight, and its key's later records with it", async () => {
+    const { backend, calls, written } = fakeBackend();
+    const { producer, acks, record } = aggregatingProducer(backend, 0.5);
+    const deadline = Date.now() + 30_000;
+    producer.put({ streamName: "s" }, [record("1", deadline)]);
+    await until(() => calls.length === 1);
+    const refused = {
+      ...record("2", deadline),
+      refused: { code: "ValidationException", message: "bad explicit hash key" },
+    };
+    producer.put({ streamName: "s" }, [refused, record("3", deadline)]);
+    await sleep(50);
+    assert.equal(acks.length, 0, "nothing of the key is answered before its record in flight");
+    calls[0]!.answer([written()]);
+    await until(() => acks.length === 3);
+    assert.deepEqual(
+      acks.map(([label, outcome]) => `${label} ${outcome.errorCode ?? "written"}`),
+      ["1 written", "2 ValidationException", "3 PrecedingRecordFailed"],
+    );
+    assert.equal(calls.length, 1, "nothing more was sent");
+  });
+});
+
 void suite("producer: batches of aggregated records", () => {
   void test("more than a PutRecords call holds, ready at once: full batches, no crash", async () => {
     const { backend, calls, written } = fakeBackend();

@@ -516,7 +516,9 @@ export const ProducerService: GenService<{
    * When the gateway holds as many records as it may, it stops reading the
    * stream: HTTP/2 flow control then holds the producer back. Half-close the
    * stream when done; the gateway answers the remaining records, then ends
-   * the call OK. Over HTTP/2 only (gRPC, or Connect over HTTP/2), as every
+   * the call OK. When the gateway stops (a drain), it stops reading, answers
+   * every record it read, and ends a stream the client had not half-closed
+   * with UNAVAILABLE: what was sent after the last record acked was not read. Over HTTP/2 only (gRPC, or Connect over HTTP/2), as every
    * bidirectional stream.
    *
    * @generated from rpc kinesis.gateway.v1.ProducerService.Produce

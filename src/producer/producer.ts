@@ -355,7 +355,7 @@ export function createProducer(options: ProducerOptions): Producer {
    * says what held it back: the failure that paused them.
    */
   function expiry(stream: StreamState, pending: Pending): Failure {
-    const ttl = pending.record.deadline - pending.accepted;
+    const ttl = Math.max(0, pending.record.deadline - pending.accepted);
     const own = pending.lastError;
     const behind = stream.shards.get(pending.shardId)?.lastError ?? stream.lastError;
     const message =

@@ -84,7 +84,8 @@ export function planMemory(
       largestRequestBytes + BODY_SLACK_BYTES,
       Math.floor(requestBodyBytes / 4),
     ),
-    inFlightBytes: Math.floor(spare * 0.09),
+    // At least the largest request: one is always admitted.
+    inFlightBytes: Math.max(largestRequestBytes, Math.floor(spare * 0.09)),
     producerBytes: Math.max(2 * largestRequestBytes, Math.floor(spare * 0.06)),
     engineRecordBytes: Math.floor(spare * 0.22),
     callsInFlight: Math.max(32, Math.floor((spare * 0.2) / CALL_BYTES)),

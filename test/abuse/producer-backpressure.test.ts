@@ -1,7 +1,7 @@
 /**
  * Backpressure, not loss, on the real command (--max-memory-mib 256) in
- * front of a frozen kinesis-local: a Produce stream pushing as fast as it
- * can for 30 s is held back, the gateway's resident memory stays under its
+ * front of a frozen kinesis-local: Produce streams pushing as fast as they
+ * can for 30 s are held back, the gateway's resident memory stays under its
  * bound, and once the emulator resumes every record sent is written and
  * acked once. Coalesced PutRecords callers of the stream meanwhile find the
  * buffer budget full: they wait, get RESOURCE_EXHAUSTED shortly before their
@@ -47,6 +47,8 @@ const PRODUCER_BYTES = planMemory(MAX_MEMORY_MIB, DEFAULT_READ_MAX_BYTES, 0).pro
 const UNREAD_SLACK_BYTES = 8 * MiB + 8 * MiB;
 /** The deadline of coalesced calls that come to a full budget. */
 const LATE_TIMEOUT_MS = 3_000;
+/** Produce calls pushing at once: one more than fill a stream's share of the budget. */
+const PRODUCERS = 5;
 
 void suite("abuse: a producer pushing into a frozen upstream (--max-memory-mib 256)", () => {
   const emulator = useEmulator();
@@ -90,25 +92,32 @@ void suite("abuse: a producer pushing into a frozen upstream (--max-memory-mib 2
     const data = new Uint8Array(RECORD_BYTES).fill(0x61);
     let handed = 0;
     let stopped = false;
-    // A message as soon as the transport asks for the next one, until told to stop.
-    async function* requests() {
-      for (let message = 0; !stopped; message++) {
-        yield create(ProduceRequestSchema, {
-          streamName: "pushed",
-          records: Array.from({ length: PER_MESSAGE }, (_, i) => {
-            const id = message * PER_MESSAGE + i;
-            return { id: BigInt(id), partitionKey: `key-${id % 1_000}`, data };
-          }),
-        });
-        handed += PER_MESSAGE;
-      }
-    }
     const acks: ProduceAck[] = [];
-    const call = (async () => {
+    /**
+     * One Produce call sending a message as soon as the transport asks for the
+     * next one, until told to stop; its ids start at `first`.
+     */
+    const producing = async (first: number) => {
+      async function* requests() {
+        for (let message = 0; !stopped; message++) {
+          yield create(ProduceRequestSchema, {
+            streamName: "pushed",
+            records: Array.from({ length: PER_MESSAGE }, (_, i) => {
+              const id = first + message * PER_MESSAGE + i;
+              return { id: BigInt(id), partitionKey: `key-${id % 1_000}`, data };
+            }),
+          });
+          handed += PER_MESSAGE;
+        }
+      }
       for await (const response of produceClient(gateway.url).produce(requests())) {
         acks.push(...response.acks);
       }
-    })();
+    };
+    // A call may hold a quarter of the stream's share: together they take all of it.
+    const call = Promise.all(
+      Array.from({ length: PRODUCERS }, (_, n) => producing(n * 1_000_000_000)),
+    );
     call.catch(() => {});
 
     // Written first: the shard map is cached, the stream known to work.
@@ -118,8 +127,8 @@ void suite("abuse: a producer pushing into a frozen upstream (--max-memory-mib 2
     await emulator.current.pause();
     const pausedAt = performance.now();
 
-    // Coalesced callers of the same stream meanwhile: the producer holds the stream's share of
-    // the budget, so they wait.
+    // Coalesced callers of the same stream meanwhile: the Produce calls hold the stream's share
+    // of the budget, so they wait.
     await sleep(2_000);
     const late = await coalescedCalls(gateway.url, 20);
 

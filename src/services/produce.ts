@@ -3,8 +3,10 @@
  * out, over the producer (`src/producer/producer.ts`).
  *
  * - Every record received gets exactly one ack: refused at once (the stream
- *   or the record breaks a Kinesis limit, the token may not use the stream,
- *   the gateway is stopping), or the producer's outcome.
+ *   breaks a Kinesis limit or the token may not use it, the record's key
+ *   does, the gateway is stopping), or the producer's outcome — a record
+ *   refused for what else it holds is answered by the producer too, in its
+ *   key's order.
  * - Reading and acking run side by side. A record is admitted into the buffer
  *   budget before it is taken; when the budget is full, the next message is
  *   not read, so HTTP/2 flow control holds the producer back. What a record
@@ -12,8 +14,9 @@
  *   read its acks is held back too.
  * - The call ends OK once the client half-closed and every record is acked.
  *   On drain the gateway stops reading, the producer sends what it holds at
- *   once, and the call ends when all is acked (or the producer gives up on
- *   what it could not write in time: `ShuttingDown`).
+ *   once, and the call ends when all it read is acked (what the producer
+ *   could not write in time: `ShuttingDown`): OK if the client had
+ *   half-closed, else UNAVAILABLE, since what it sent later was not read.
  */
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type {

@@ -62,30 +62,49 @@ async function closedLoop(
   options: { inFlight: number; warmupMs: number; durationMs: number },
   call: (caller: number) => Promise<{ written: number; failed: number }>,
 ): Promise<Throughput> {
-  let counting = false;
-  let written = 0;
-  let failedRecords = 0;
-  let stop = false;
+  const tally = newTally();
   const callers = runCallers(
     options.inFlight,
     call,
     (res) => {
-      if (counting) {
-        written += res.written;
-        failedRecords += res.failed;
+      if (tally.counting) {
+        tally.written += res.written;
+        tally.failed += res.failed;
       }
     },
-    () => stop,
+    () => tally.stopped,
   );
+  return countingWindow(options, tally, callers);
+}
+
+/** What a load counts while `counting`, and stops on when `stopped`. */
+interface Tally {
+  counting: boolean;
+  stopped: boolean;
+  written: number;
+  failed: number;
+}
+
+const newTally = (): Tally => ({ counting: false, stopped: false, written: 0, failed: 0 });
+
+/**
+ * Waits out the warm-up, counts for the duration, then stops the load and
+ * waits for it to end: records written per second counted.
+ */
+async function countingWindow(
+  options: { warmupMs: number; durationMs: number },
+  tally: Tally,
+  load: Promise<unknown>,
+): Promise<Throughput> {
   await sleep(options.warmupMs);
-  counting = true;
+  tally.counting = true;
   const started = performance.now();
   await sleep(options.durationMs);
-  counting = false;
+  tally.counting = false;
   const seconds = (performance.now() - started) / 1000;
-  stop = true;
-  await callers;
-  return { recordsPerSecond: written / seconds, failedRecords };
+  tally.stopped = true;
+  await load;
+  return { recordsPerSecond: tally.written / seconds, failedRecords: tally.failed };
 }
 
 /** gRPC PutRecords of `options.batch` records, one prepared request per caller. */
@@ -289,44 +308,33 @@ export async function measureProduceThroughput(
     })),
   }));
   const window = (options.inFlight * options.batch) / options.streams;
-  let counting = false;
-  let stop = false;
-  let written = 0;
-  let failedRecords = 0;
+  const tally = newTally();
   async function one(first: number): Promise<void> {
     let outstanding = 0;
     let wake: (() => void) | undefined;
     async function* requests() {
-      for (let m = first; !stop; m++) {
-        while (outstanding + options.batch > window && !stop) {
+      for (let m = first; !tally.stopped; m++) {
+        while (outstanding + options.batch > window && !tally.stopped) {
           await new Promise<void>((resolve) => {
             wake = resolve;
           });
         }
-        if (stop) return;
+        if (tally.stopped) return;
         outstanding += options.batch;
         yield pool[m % pool.length]!;
       }
     }
     for await (const response of client.produce(requests())) {
       outstanding -= response.acks.length;
-      if (counting) {
+      if (tally.counting) {
         for (const ack of response.acks) {
-          if (ack.errorCode === "") written++;
-          else failedRecords++;
+          if (ack.errorCode === "") tally.written++;
+          else tally.failed++;
         }
       }
       wake?.();
     }
   }
   const running = Promise.all(Array.from({ length: options.streams }, (_, s) => one(s * 4)));
-  await sleep(options.warmupMs);
-  counting = true;
-  const started = performance.now();
-  await sleep(options.durationMs);
-  counting = false;
-  const seconds = (performance.now() - started) / 1000;
-  stop = true;
-  await running;
-  return { recordsPerSecond: written / seconds, failedRecords };
+  return countingWindow(options, tally, running);
 }

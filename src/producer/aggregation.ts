@@ -229,7 +229,12 @@ function md5(bytes: Uint8Array): Buffer {
   return createHash("md5").update(bytes).digest();
 }
 
-function hasMagic(data: Uint8Array): boolean {
+/**
+ * Whether the data starts as an aggregated record does: the magic, and room
+ * for a protobuf and the checksum. What a reader checks of every record
+ * before anything else (a plain record costs this and no more).
+ */
+export function hasMagic(data: Uint8Array): boolean {
   return (
     data.length > AGGREGATE_OVERHEAD_BYTES &&
     data[0] === AGGREGATION_MAGIC[0] &&

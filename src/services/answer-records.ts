@@ -16,18 +16,14 @@
  * aggregate is a plain record, as the KCL reads it.
  *
  * Sizes are counted as `read-budget.ts` counts them, before anything is
- * encoded. A plain record costs one byte compared beyond what it cost before.
+ * encoded. A plain record costs `hasMagic`, a length and a byte compared.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { EncryptionType } from "../gen/kinesis/gateway/v1/common_pb.ts";
 import type { RecordSchema } from "../gen/kinesis/gateway/v1/consumer_pb.ts";
 import type * as kinesis from "../kinesis/types.ts";
-import {
-  AGGREGATION_MAGIC,
-  decodeAggregatedUpTo,
-  type UserRecord,
-} from "../producer/aggregation.ts";
+import { decodeAggregatedUpTo, hasMagic, type UserRecord } from "../producer/aggregation.ts";
 import { entryBytes, kinesisFieldsBytes, OTHER_FIELDS_BYTES } from "./read-budget.ts";
 
 export type RecordInit = MessageInitShape<typeof RecordSchema>;
@@ -63,7 +59,7 @@ export function fitRecords(
   for (; end < records.length; end++) {
     const record = records[end]!;
     const kinesisBytes = kinesisFieldsBytes(record);
-    const answered = startsWithMagic(record.data)
+    const answered = hasMagic(record.data)
       ? answeredAggregate(record, kinesisBytes, budgetBytes, options.keepAggregated)
       : PLAIN;
     if (answered.users !== undefined) {
@@ -98,16 +94,6 @@ type Answered =
 
 const PLAIN: Answered = { users: undefined, aggregated: false };
 const KEPT: Answered = { users: undefined, aggregated: true };
-
-/** The one check a plain record costs: its first four bytes. */
-function startsWithMagic(data: Uint8Array): boolean {
-  return (
-    data[0] === AGGREGATION_MAGIC[0] &&
-    data[1] === AGGREGATION_MAGIC[1] &&
-    data[2] === AGGREGATION_MAGIC[2] &&
-    data[3] === AGGREGATION_MAGIC[3]
-  );
-}
 
 function answeredAggregate(
   record: kinesis.KinesisRecord,

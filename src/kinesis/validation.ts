@@ -469,6 +469,21 @@ export function validatePutRecords(
   assertStreamIdentified(input);
 }
 
+/**
+ * One record on its own, as {@link validatePutRecord} words its faults, for
+ * requests whose stream is checked once for all their records (`Produce`).
+ */
+export function validateRecordEntry(
+  entry: PutRecordsRequestEntry,
+  maxRecordBytes = MAX_RECORD_BYTES,
+): void {
+  const v = new Violations();
+  checkEntry(v, entry, "", maxRecordBytes);
+  v.throwIfAny();
+  assertHashKeyInRange(entry);
+  assertRecordSize(recordBytes(entry), maxRecordBytes);
+}
+
 /** `maxRecordBytes` as for {@link validatePutRecords}. */
 export function validatePutRecord(input: PutRecordInput, maxRecordBytes = MAX_RECORD_BYTES): void {
   const v = new Violations();

@@ -30,7 +30,7 @@ import type { PutRecordsRequestEntry, PutRecordsResultEntry, StreamRef } from ".
 import {
   recordBytes,
   streamNameOf,
-  validatePutRecord,
+  validateRecordEntry,
   validateStreamRef,
 } from "../kinesis/validation.ts";
 import { type BufferBudget, RECORD_OVERHEAD_BYTES } from "../producer/buffer-budget.ts";
@@ -211,7 +211,8 @@ export function createProduceHandler(options: ProduceOptions) {
         let failure = refusal;
         if (failure === undefined) {
           try {
-            validatePutRecord({ ...ref, ...entry }, LARGEST_RECORD_BYTES);
+            // The stream was checked once for the message (`refusalOf`).
+            validateRecordEntry(entry, LARGEST_RECORD_BYTES);
           } catch (err) {
             failure = fitted(describe(err));
           }

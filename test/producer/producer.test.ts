@@ -39,6 +39,7 @@ async function produceAll(
   backend: Backend,
   texts: readonly { key: string; data: string }[],
   ttlMs = 5_000,
+  ordered = true,
 ): Promise<RecordOutcome[]> {
   const producer = createProducer({
     backend,
@@ -46,7 +47,7 @@ async function produceAll(
     lingerMs: 1,
     aggregates: () => false,
     aggregationMaxBytes: KPL_AGGREGATION_MAX_BYTES,
-    ordered: () => true,
+    ordered: () => ordered,
   });
   const outcomes: RecordOutcome[] = new Array(texts.length);
   await new Promise<void>((resolve) => {
@@ -84,6 +85,24 @@ void suite("producer", () => {
     assert.ok(seq(0) < seq(1) && seq(1) < seq(3));
     // b did not wait for a.
     assert.ok(seq(2) < seq(0));
+  });
+
+  void test("one hot key: ordered, a record a call; unordered (--unordered), all in one call", async () => {
+    const calls = { ordered: 0, unordered: 0 };
+    for (const ordered of [true, false]) {
+      const engine = createEngine({ throttle: false });
+      engine.createStream({ streamName: "s", shardCount: 1 });
+      const inner = createEngineBackend(engine);
+      const counted = backendOf((operation, input, call) => {
+        if (operation.name === "PutRecords") calls[ordered ? "ordered" : "unordered"]++;
+        return inner.call(operation, input, call);
+      });
+      const texts = Array.from({ length: 50 }, (_, i) => ({ key: "hot", data: `r${i}` }));
+      const outcomes = await produceAll(counted, texts, 5_000, ordered);
+      for (const outcome of outcomes) assert.equal(outcome.errorCode, undefined);
+    }
+    assert.equal(calls.ordered, 50, "a key has one record in flight");
+    assert.equal(calls.unordered, 1, "everything ready goes at once");
   });
 
   void test("a record given up on fails its key's later records, naming it; texts are cut whole", async () => {

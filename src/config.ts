@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { globToRegExp } from "./backends/router.ts";
+import { type FaultRuleSet, FaultRulesError, parseFaultRulesText } from "./faults/rules.ts";
 import { MAX_RECORD_BYTES } from "./kinesis/limits.ts";
 import type { LogLevel } from "./logger.ts";
 import { MIN_MEMORY_MIB } from "./memory-plan.ts";
@@ -48,6 +49,10 @@ export interface Config {
   /** How long a `Produce` record is retried before it is acked as expired. */
   readonly recordTtlMs: number;
   readonly throttle: boolean;
+  /** Fault rules in force from the start (`--faults`); undefined: none. */
+  readonly faults: FaultRuleSet | undefined;
+  /** Whether `FaultService` changes the rules at runtime. */
+  readonly faultControl: boolean;
   readonly shardRecordsPerSecond: number;
   readonly shardBytesPerSecond: number;
   readonly throttleBurstSeconds: number;
@@ -96,6 +101,8 @@ export interface AuthToken {
   readonly token: string;
   /** Stream name patterns the token may use; empty means every stream. */
   readonly streams: readonly string[];
+  /** The `scope:admin` entry: the token may change the gateway's fault rules. */
+  readonly admin: boolean;
 }
 
 export interface ConnectionLimits {
@@ -187,6 +194,16 @@ const flags = {
     description: "How long Produce retries a record before acking it as expired.",
     default: "30000",
     valueName: "MS",
+  },
+  faults: {
+    description:
+      "Fault rules from a YAML or JSON file (or, starting with '{', the rules themselves): per-record failures, call errors, latency, outages, seeded and replayable.",
+    valueName: "FILE",
+  },
+  "fault-control": {
+    description:
+      "FaultService (SetFaults, GetFaults, ClearFaults) on the main port. Default: on with --faults, else off.",
+    valueName: "on|off",
   },
   throttle: {
     description: "Per-shard write throttling in the engine.",
@@ -431,17 +448,51 @@ function fileValues(
   return values;
 }
 
-/** Token entries: `TOKEN [STREAM-PATTERN ...]`. */
+/** Token entries: `TOKEN [STREAM-PATTERN ...] [scope:admin]`. */
 function parseTokens(entries: readonly string[], where: string, problems: string[]): AuthToken[] {
   const tokens: AuthToken[] = [];
   for (const entry of entries) {
-    const [token = "", ...streams] = entry.trim().split(/\s+/);
+    const [token = "", ...rest] = entry.trim().split(/\s+/);
     if (token === "" || token.startsWith("#")) continue;
+    // A stream name has no ':', so a scope cannot be taken for a pattern.
+    const scopes = rest.filter((item) => item.startsWith("scope:"));
+    const streams = rest.filter((item) => !item.startsWith("scope:"));
+    const unknown = scopes.find((scope) => scope !== "scope:admin");
     // Without saying the token: it is a secret.
     if (token.length < 16) problems.push(`${where}: a token is shorter than 16 characters`);
-    else tokens.push({ token, streams });
+    else if (unknown !== undefined)
+      problems.push(`${where}: unknown ${unknown} (known: scope:admin)`);
+    else tokens.push({ token, streams, admin: scopes.length > 0 });
   }
   return tokens;
+}
+
+/** The `--faults` rules: a file's, or the value itself when it starts with '{'. */
+function faultRules(
+  given: string | undefined,
+  where: string,
+  readFile: ReadFile,
+  problems: string[],
+): FaultRuleSet | undefined {
+  if (given === undefined || given.trim() === "") return undefined;
+  let text: string;
+  if (given.trimStart().startsWith("{")) {
+    text = given;
+  } else {
+    try {
+      text = readFile(given);
+    } catch (err) {
+      problems.push(`${where}: cannot read ${given}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+  try {
+    return parseFaultRulesText(text);
+  } catch (err) {
+    const found = err instanceof FaultRulesError ? err.problems : [(err as Error).message];
+    for (const problem of found) problems.push(`${where}: ${problem}`);
+    return undefined;
+  }
 }
 
 export function parseConfig(
@@ -613,6 +664,11 @@ export function parseConfig(
     unordered: patterns("unordered"),
     recordTtlMs: integer("record-ttl-ms", 100, 3_600_000),
     throttle: oneOf("throttle", ["on", "off"] as const) === "on",
+    faults: faultRules(raw("faults"), where("faults"), readFile, problems),
+    faultControl:
+      raw("fault-control") === undefined
+        ? raw("faults") !== undefined
+        : oneOf("fault-control", ["on", "off"] as const) === "on",
     shardRecordsPerSecond: integer("shard-records-per-second", 1, 10_000_000),
     shardBytesPerSecond: integer("shard-bytes-per-second", 1, 10 * 1024 ** 3),
     throttleBurstSeconds: integer("throttle-burst-seconds", 1, 3600),

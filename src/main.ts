@@ -18,6 +18,8 @@ import { createUpstreamMonitor, type UpstreamMonitor } from "./backends/upstream
 import { withValidation } from "./backends/validation.ts";
 import { type BackendKind, type Config, parseConfig } from "./config.ts";
 import { createEngine, type Engine, openDataDir } from "./engine/index.ts";
+import { createFaultInjector } from "./faults/injector.ts";
+import { withFaults, withSubscriptionFaults } from "./faults/with-faults.ts";
 import { KinesisError } from "./kinesis/errors.ts";
 import { createLogger } from "./logger.ts";
 import { DEFAULT_MEMORY_MIB, planMemory } from "./memory-plan.ts";
@@ -96,6 +98,18 @@ export async function startGateway(
   const backends = new Map<string, Backend>();
   /** What `stop` undoes besides the server: metric callbacks, the upstream client. */
   const onStop: (() => void)[] = [];
+  // Fault rules act in front of each backend (and subscription source): what
+  // they fail is not written, whichever protocol or producer sent it. Without
+  // fault control or rules, the backends are not wrapped at all.
+  const faultsOn = config.faults !== undefined || config.faultControl;
+  const faults = createFaultInjector({
+    logger,
+    meter,
+    onReadinessChange: () => updateHealth(),
+  });
+  onStop.push(() => faults.close());
+  const faulty = (backend: Backend) =>
+    faultsOn ? withFaults(backend, faults, { accountId: config.accountId }) : backend;
 
   let engine: Engine | undefined;
   if (uses("engine")) {
@@ -161,7 +175,7 @@ export async function startGateway(
     }
     backends.set(
       "engine",
-      recordTelemetry.send(createEngineBackend(engine), { backend: "engine" }),
+      recordTelemetry.send(faulty(createEngineBackend(engine)), { backend: "engine" }),
     );
     const shards = engine;
     const utilization = meter.createObservableGauge("kinesis_gateway.shard.write.utilization", {
@@ -186,7 +200,10 @@ export async function startGateway(
   let upstream: { backend: KinesisBackend; monitor: UpstreamMonitor } | undefined;
   const updateHealth = () =>
     health.setAll(
-      !draining && (upstream?.monitor.reachable ?? true) && engine?.storageProblem() === undefined
+      !draining &&
+        (upstream?.monitor.reachable ?? true) &&
+        engine?.storageProblem() === undefined &&
+        !faults.unready()
         ? ServingStatus.SERVING
         : ServingStatus.NOT_SERVING,
     );
@@ -210,7 +227,7 @@ export async function startGateway(
     upstream = { backend, monitor };
     backends.set(
       "kinesis",
-      recordTelemetry.send(backend, {
+      recordTelemetry.send(faulty(backend), {
         backend: "kinesis",
         region: config.region,
         server: serverOf(
@@ -291,14 +308,19 @@ export async function startGateway(
   const auth = createAuthenticator(config.authTokens);
   const shutdown = new AbortController();
   const sources = new Map<string, SubscriptionSource>();
-  if (engine !== undefined) sources.set("engine", createEngineSource(engine));
+  const faultySource = (source: SubscriptionSource) =>
+    faultsOn ? withSubscriptionFaults(source, faults, { accountId: config.accountId }) : source;
+  if (engine !== undefined) sources.set("engine", faultySource(createEngineSource(engine)));
   if (upstream !== undefined) {
     // A consumer's subscription is the upstream's own, relayed. Without a
     // consumer there is no upstream event stream: GetRecords is polled.
     const polled = createPollingSource(backend);
     const relayed = upstream.backend.subscribeToShard;
-    sources.set("kinesis", (input, call) =>
-      input.consumerArn === undefined ? polled(input, call) : relayed(input, call),
+    sources.set(
+      "kinesis",
+      faultySource((input, call) =>
+        input.consumerArn === undefined ? polled(input, call) : relayed(input, call),
+      ),
     );
   }
   const subscriptions = createSubscriptions({
@@ -369,6 +391,7 @@ export async function startGateway(
       shutdown: shutdown.signal,
       track: recordTelemetry.produced,
     },
+    faults: { injector: faults, control: config.faultControl, logger },
     fastPath: options.fastPath,
   });
   const address = await server.listen(config.port, config.host);
@@ -377,6 +400,13 @@ export async function startGateway(
       ? await startMetricsServer(telemetry.metricsHandler, config.metricsPort, config.metricsHost)
       : undefined;
   server.ready = true;
+  if (config.faults !== undefined) {
+    faults.set(config.faults);
+    logger.info(
+      { seed: config.faults.seed, rules: config.faults.rules.length },
+      "fault rules set from --faults",
+    );
+  }
   updateHealth();
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `${config.tls ? "https" : "http"}://${host}:${address.port}`;
@@ -396,6 +426,7 @@ export async function startGateway(
       auth: auth.enabled ? `${config.authTokens.length} tokens` : "off",
       metrics: metricsServer?.url ?? (telemetry.metricsHandler ? `${url}/metrics` : "off"),
       maxMemoryMiB: config.maxMemoryMiB,
+      faultControl: config.faultControl ? "on" : "off",
     },
     "kinesis-gateway listening",
   );

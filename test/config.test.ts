@@ -180,8 +180,8 @@ void suite("configuration", () => {
       KINESIS_GATEWAY_AUTH_TOKENS: "long-enough-token-0001 orders-* audit; other-long-token-0002",
     });
     assert.deepEqual(config.authTokens, [
-      { token: "long-enough-token-0001", streams: ["orders-*", "audit"] },
-      { token: "other-long-token-0002", streams: [] },
+      { token: "long-enough-token-0001", streams: ["orders-*", "audit"], admin: false },
+      { token: "other-long-token-0002", streams: [], admin: false },
     ]);
   });
 });

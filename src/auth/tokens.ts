@@ -13,9 +13,12 @@ export interface Principal {
   mayUse(streamName: string): boolean;
   /** False when the token may use every stream. */
   readonly restricted: boolean;
+  /** Whether it may change the gateway's fault rules (`scope:admin`, or no tokens configured). */
+  readonly admin: boolean;
 }
 
-export const UNRESTRICTED: Principal = { mayUse: () => true, restricted: false };
+/** Every caller, when no token is configured. */
+export const UNRESTRICTED: Principal = { mayUse: () => true, restricted: false, admin: true };
 
 export interface Authenticator {
   /** Whether any token is configured; without, every call is allowed. */
@@ -31,8 +34,12 @@ export function createAuthenticator(tokens: readonly AuthToken[]): Authenticator
     const patterns = t.streams.map(globToRegExp);
     const principal: Principal =
       patterns.length === 0
-        ? UNRESTRICTED
-        : { restricted: true, mayUse: (stream) => patterns.some((p) => p.test(stream)) };
+        ? { restricted: false, mayUse: () => true, admin: t.admin }
+        : {
+            restricted: true,
+            mayUse: (stream) => patterns.some((p) => p.test(stream)),
+            admin: t.admin,
+          };
     return { digest: digest(t.token), principal };
   });
   return {

@@ -20,7 +20,7 @@ const forbidden = () =>
   );
 
 /** The stream a target names, as far as it can be told before the call. */
-function streamNameOfTarget(target: Target): string | undefined {
+export function streamNameOfTarget(target: Target): string | undefined {
   if ("stream" in target) return nameOf(target.stream);
   if ("iterator" in target) {
     // Engine iterators carry their stream; an AWS one is named by StreamARN only.

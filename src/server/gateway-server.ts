@@ -12,6 +12,7 @@ import { MAX_PUT_RECORDS_BYTES } from "../kinesis/limits.ts";
 import { rateLimitedLog } from "../logger.ts";
 import { principalKey } from "../services/auth-interceptor.ts";
 import type { AnswerAdmission } from "../services/consumer-service.ts";
+import type { FaultServiceOptions } from "../services/fault-service.ts";
 import type { HealthRegistry } from "../services/health.ts";
 import type { ProduceOptions } from "../services/produce.ts";
 import { PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
@@ -90,6 +91,8 @@ export interface GatewayServerOptions {
   health?: HealthRegistry | undefined;
   /** What `Produce` works with. Default: a producer of its own over the backend. */
   produce?: ProduceOptions | undefined;
+  /** The fault rules `FaultService` changes. Default: none, and the service refuses. */
+  faults?: FaultServiceOptions | undefined;
   /**
    * Serve gRPC `PutRecords` through the specialised codec. Default true; the
    * tests turn it off to compare the answers of both paths.
@@ -298,6 +301,7 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     answers: options.answers,
     subscriptions: options.subscriptions,
     produce: options.produce,
+    faults: options.faults,
     fastPath: options.fastPath,
     fallback,
     prepare: (req, res, path, streaming) => {

@@ -27,6 +27,7 @@ import type { LogLine } from "../logger.ts";
 import type { AnswerAdmission } from "../services/consumer-service.ts";
 import { fitGrpcStatus } from "../services/error-budget.ts";
 import { createErrorInterceptor } from "../services/errors.ts";
+import type { FaultServiceOptions } from "../services/fault-service.ts";
 import type { HealthRegistry } from "../services/health.ts";
 import type { ProduceOptions } from "../services/produce.ts";
 import { createPutRecordsFastPath, PUT_RECORDS_PATH } from "../services/put-records-fast-path.ts";
@@ -53,6 +54,8 @@ export interface RpcHandlerOptions {
   subscriptions?: Subscriptions | undefined;
   /** What `Produce` works with. Default: a producer of its own over the backend. */
   produce?: ProduceOptions | undefined;
+  /** The fault rules `FaultService` changes. Default: none, and the service refuses. */
+  faults?: FaultServiceOptions | undefined;
   /** Serve gRPC `PutRecords` through the specialised codec. Default true. */
   fastPath?: boolean | undefined;
   /** Serves what is not an RPC. */
@@ -95,6 +98,7 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
     subscriptions: options.subscriptions,
     producerReadMaxBytes: readMaxBytes,
     produce: options.produce,
+    faults: options.faults,
   })(router);
   const paths = new Map<string, UniversalHandler>();
   for (const uHandler of router.handlers) paths.set(uHandler.requestPath, uHandler);

@@ -1,11 +1,14 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { Backend } from "../backends/backend.ts";
+import { createFaultInjector } from "../faults/injector.ts";
 import { Health } from "../gen/grpc/health/v1/health_pb.ts";
 import { ConsumerService } from "../gen/kinesis/gateway/v1/consumer_pb.ts";
+import { FaultService } from "../gen/kinesis/gateway/v1/faults_pb.ts";
 import { ProducerService } from "../gen/kinesis/gateway/v1/producer_pb.ts";
 import { StreamService } from "../gen/kinesis/gateway/v1/stream_pb.ts";
 import type { Subscriptions } from "../subscriptions/subscriptions.ts";
 import { type AnswerAdmission, createConsumerService } from "./consumer-service.ts";
+import { createFaultService, type FaultServiceOptions } from "./fault-service.ts";
 import { createHealthRegistry, createHealthService, type HealthRegistry } from "./health.ts";
 import type { ProduceOptions } from "./produce.ts";
 import { createProducerService } from "./producer-service.ts";
@@ -25,6 +28,8 @@ export interface RoutesOptions {
   producerReadMaxBytes?: number | undefined;
   /** What `Produce` works with. Default: a producer of its own over the backend. */
   produce?: ProduceOptions | undefined;
+  /** The fault rules `FaultService` changes. Default: none, and the service refuses. */
+  faults?: FaultServiceOptions | undefined;
 }
 
 /**
@@ -38,6 +43,7 @@ export const REQUEST_MAX_BYTES = {
   stream: 256 * 1024,
   consumer: 64 * 1024,
   health: 4 * 1024,
+  faults: 64 * 1024,
   reflection: 64 * 1024,
 } as const;
 
@@ -53,6 +59,8 @@ export function requestMaxBytes(path: string, producer: number): number {
       return REQUEST_MAX_BYTES.consumer;
     case Health.typeName:
       return REQUEST_MAX_BYTES.health;
+    case FaultService.typeName:
+      return REQUEST_MAX_BYTES.faults;
     default:
       return REQUEST_MAX_BYTES.reflection;
   }
@@ -88,6 +96,11 @@ export function createRoutes(
       Health,
       createHealthService(options.health ?? createHealthRegistry(), { shutdown: options.shutdown }),
       { readMaxBytes: REQUEST_MAX_BYTES.health },
+    );
+    router.service(
+      FaultService,
+      createFaultService(options.faults ?? { injector: createFaultInjector(), control: false }),
+      { readMaxBytes: REQUEST_MAX_BYTES.faults },
     );
     // Last: it describes what is registered before it.
     registerReflection(router, { readMaxBytes: REQUEST_MAX_BYTES.reflection });

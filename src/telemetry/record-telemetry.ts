@@ -29,6 +29,7 @@ import {
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { type Backend, backendOf } from "../backends/backend.ts";
+import { isInjected } from "../faults/injected.ts";
 import { GatewayError, KinesisError } from "../kinesis/errors.ts";
 import type { PutRecordsRequestEntry, PutRecordsResultEntry, StreamRef } from "../kinesis/types.ts";
 import { isStreamName, recordBytes, streamNameOf } from "../kinesis/validation.ts";
@@ -86,6 +87,10 @@ const MAX_SEND_LINKS = 1000;
 
 const MESSAGING_SYSTEM = "aws.kinesis";
 const SHARD_IN_THROTTLING_MESSAGE = /^Rate exceeded for shard (\S+) in stream /;
+/** The attribute that marks a span whose outcome a fault rule injected. */
+const FAULT_INJECTED = "kinesis_gateway.fault.injected";
+/** The attributes of a counted failure a fault rule injected. */
+const INJECTED: Attributes = { injected: "true" };
 const w3c = new W3CTraceContextPropagator();
 
 /**
@@ -103,6 +108,8 @@ function spanStreamName(ref: StreamRef): string {
 function confirmsStream(err: unknown): boolean {
   return (
     err instanceof KinesisError &&
+    // A fault rule's error comes before the backend has seen the stream.
+    !isInjected(err) &&
     (err.type === "ProvisionedThroughputExceededException" ||
       err.type === "ResourceInUseException" ||
       err.type.startsWith("KMS"))
@@ -192,7 +199,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
     const writtenByShard = new Map<string, number>();
     const failedByKey = new Map<
       string,
-      { shard: string | undefined; errorType: string; count: number }
+      { shard: string | undefined; errorType: string; injected: boolean; count: number }
     >();
     let bytes = 0;
     // The backend wrote a record of the stream, or throttled one: it exists. (Produce reports
@@ -209,8 +216,14 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
         if (entry !== undefined) bytes += recordBytes(entry);
       } else {
         const shard = SHARD_IN_THROTTLING_MESSAGE.exec(result.errorMessage ?? "")?.[1];
-        const key = `${shard} ${result.errorCode}`;
-        const counted = failedByKey.get(key) ?? { shard, errorType: result.errorCode, count: 0 };
+        const injected = isInjected(result);
+        const key = `${shard} ${result.errorCode} ${injected}`;
+        const counted = failedByKey.get(key) ?? {
+          shard,
+          errorType: result.errorCode,
+          injected,
+          count: 0,
+        };
         counted.count++;
         failedByKey.set(key, counted);
       }
@@ -221,11 +234,12 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
         "messaging.destination.partition.id": shard,
       });
     }
-    for (const { shard, errorType, count } of failedByKey.values()) {
+    for (const { shard, errorType, injected, count } of failedByKey.values()) {
       failed.add(count, {
         "messaging.destination.name": stream,
         "error.type": errorType,
         ...(shard === undefined ? {} : { "messaging.destination.partition.id": shard }),
+        ...(injected ? INJECTED : {}),
       });
     }
     if (bytes > 0) bytesWritten.add(bytes, { "messaging.destination.name": stream });
@@ -263,6 +277,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
         span.setAttribute("messaging.message.id", result?.sequenceNumber ?? "");
       } else {
         span.setAttribute("error.type", result.errorCode);
+        if (isInjected(result)) span.setAttribute(FAULT_INJECTED, true);
         span.setStatus({ code: SpanStatusCode.ERROR, message: result.errorCode });
       }
       span.end();
@@ -271,8 +286,10 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
 
   function failCreateSpans(spans: readonly Span[], err: unknown): void {
     const errorType = errorTypeOf(err);
+    const injected = isInjected(err);
     for (const span of spans) {
       span.setAttribute("error.type", errorType);
+      if (injected) span.setAttribute(FAULT_INJECTED, true);
       span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
       span.end();
     }
@@ -284,6 +301,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
     failed.add(count, {
       "messaging.destination.name": streamLabels.label(streamName),
       "error.type": errorTypeOf(err),
+      ...(isInjected(err) ? INJECTED : {}),
     });
   }
 
@@ -372,6 +390,7 @@ export function createRecordTelemetry(options: RecordTelemetryOptions): RecordTe
       } catch (err) {
         const errorType = errorTypeOf(err);
         span.setAttribute("error.type", errorType);
+        if (isInjected(err)) span.setAttribute(FAULT_INJECTED, true);
         span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
         throw err;
       } finally {

@@ -125,8 +125,9 @@ function refusedBodyError(err: BodyRefusedError): WireError {
 /** A failure as AWS would answer it. */
 function wireErrorOf(err: unknown, logFailure: LogLine): WireError {
   if (err instanceof KinesisError) {
-    const server = err.type === "InternalFailure" || err.type === "ServiceUnavailable";
-    return { status: server ? 500 : 400, type: err.type, message: err.message || undefined };
+    const status =
+      err.type === "ServiceUnavailable" ? 503 : err.type === "InternalFailure" ? 500 : 400;
+    return { status, type: err.type, message: err.message || undefined };
   }
   if (err instanceof GatewayError) {
     switch (err.kind) {

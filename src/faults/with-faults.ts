@@ -1,0 +1,253 @@
+/**
+ * Fault injection as a backend decorator, around each backend (the engine,
+ * the forward backend) and each subscription source: the faults come before
+ * the backend, so a record failed here is not written and a call failed here
+ * does nothing. Every protocol, the producer and coalesced calls go through
+ * it. Injected errors carry AWS's texts; `isInjected` tells telemetry which
+ * outcomes were injected (`injected.ts`).
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  assertCallerWaiting,
+  type Backend,
+  backendOf,
+  type CallContext,
+} from "../backends/backend.ts";
+import { streamNameOfTarget } from "../backends/stream-access.ts";
+import { decodeShardIterator } from "../engine/index.ts";
+import { KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
+import type {
+  PutRecordInput,
+  PutRecordsInput,
+  PutRecordsOutput,
+  PutRecordsResultEntry,
+  StreamRef,
+} from "../kinesis/types.ts";
+import { parseConsumerArn, streamNameOf } from "../kinesis/validation.ts";
+import { streamOf, type Target } from "../operations/table.ts";
+import { createShardMaps, hashKeyOf } from "../producer/shard-map.ts";
+import type { EventSource, SubscriptionSource } from "../subscriptions/subscriptions.ts";
+import { markInjected } from "./injected.ts";
+import type { CallPlan, FaultInjector } from "./injector.ts";
+import type { CallFailureCode, RecordFailureCode } from "./rules.ts";
+
+export interface FaultsOptions {
+  /** The account named in error texts when the stream's ARN does not name one. */
+  readonly accountId: string;
+}
+
+const INTERNAL_FAILURE = "Internal service failure.";
+// AWS's description of the exception (the API reference); no captured message was found.
+const KMS_THROTTLING =
+  "The request was denied due to request throttling. For more information about throttling, see Limits in the Amazon Web Services Key Management Service Developer Guide.";
+
+const shardIdOf = (index: number) => `shardId-${String(index).padStart(12, "0")}`;
+
+/** What a call addresses, for the error texts. */
+interface Addressed {
+  readonly streamName: string | undefined;
+  readonly accountId: string;
+  /** The shard, when the call names one (PutRecord's is predicted, GetRecords' read from its iterator). */
+  readonly shardId?: string | undefined;
+}
+
+function accountOf(ref: StreamRef, fallback: string): string {
+  return /^arn:[^:]+:kinesis:[^:]*:(\d{12}):/.exec(ref.streamArn ?? "")?.[1] ?? fallback;
+}
+
+/** An injected error with the text AWS gives it. */
+export function faultError(code: CallFailureCode | RecordFailureCode, at: Addressed): KinesisError {
+  const stream = at.streamName ?? "";
+  let message: string;
+  switch (code) {
+    case "ProvisionedThroughputExceededException":
+      message =
+        at.shardId === undefined
+          ? `Rate exceeded for stream ${stream} under account ${at.accountId}.`
+          : writeRateExceededMessage(at.shardId, stream, at.accountId);
+      break;
+    case "LimitExceededException":
+      message =
+        at.streamName === undefined
+          ? `Rate exceeded for account ${at.accountId}.`
+          : `Rate exceeded for stream ${stream} under account ${at.accountId}.`;
+      break;
+    case "KMSThrottlingException":
+      message = KMS_THROTTLING;
+      break;
+    case "ServiceUnavailable":
+      message = "Service Unavailable";
+      break;
+    case "InternalFailure":
+      message = INTERNAL_FAILURE;
+      break;
+  }
+  return markInjected(new KinesisError(code, message));
+}
+
+/** Waits out an injected latency, or as much of it as the caller waits for. */
+async function delay(ms: number, call: CallContext): Promise<void> {
+  const left = call.deadline === undefined ? ms : Math.min(ms, call.deadline - Date.now());
+  if (left > 0) {
+    await sleep(left, undefined, { signal: call.signal, ref: false }).catch(() => {});
+  }
+  assertCallerWaiting(call);
+}
+
+/** The outage, latency and call failure of a plan; after it the call goes on or its records fail. */
+async function beforeCall(
+  plan: CallPlan,
+  operation: string,
+  at: () => Addressed,
+  injector: FaultInjector,
+  call: CallContext,
+): Promise<void> {
+  if (plan.outage !== undefined) {
+    injector.injected("outage", operation, plan.outage);
+    throw faultError(plan.outage, at());
+  }
+  if (plan.latencyMs > 0) {
+    injector.injected("latency", operation, undefined);
+    await delay(plan.latencyMs, call);
+  }
+  if (plan.callFailure !== undefined) {
+    injector.injected("call", operation, plan.callFailure);
+    throw faultError(plan.callFailure, at());
+  }
+}
+
+export function withFaults(
+  backend: Backend,
+  injector: FaultInjector,
+  options: FaultsOptions,
+): Backend {
+  // The shards' hash ranges, for the shard a throttled record's text names.
+  const shardMaps = createShardMaps(backend);
+
+  function addressed(target: Target): Addressed {
+    const ref = streamOf(target);
+    const iterator = "iterator" in target ? decodeShardIterator(target.iterator) : undefined;
+    return {
+      streamName: streamNameOfTarget(target),
+      accountId: accountOf(ref, options.accountId),
+      shardId: iterator === undefined ? undefined : shardIdOf(iterator.shardIndex),
+    };
+  }
+
+  /** PutRecords and PutRecord with some records failed here and the rest sent on. */
+  async function failRecords(
+    name: "PutRecords" | "PutRecord",
+    input: PutRecordsInput | PutRecordInput,
+    plan: CallPlan,
+    call: CallContext,
+    send: (input: PutRecordsInput | PutRecordInput) => Promise<unknown>,
+  ): Promise<unknown> {
+    const entries =
+      name === "PutRecords"
+        ? ((input as PutRecordsInput).records ?? [])
+        : [input as PutRecordInput];
+    const failures: (RecordFailureCode | undefined)[] = [];
+    let failing = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const failure = plan.recordFailure(i);
+      failures.push(failure);
+      if (failure !== undefined) failing++;
+    }
+    if (failing === 0) return send(input);
+    // Read even when no text needs a shard: a stream that does not exist is refused as the backend would.
+    const ref: StreamRef = { streamName: input.streamName, streamArn: input.streamArn };
+    const map = await shardMaps.get(ref, call);
+    const at = addressed({ stream: ref });
+    const errorOf = (code: RecordFailureCode, i: number) =>
+      faultError(code, { ...at, shardId: map.shardFor(hashKeyOf(entries[i]!)) });
+    if (name === "PutRecord") {
+      injector.injected("record", name, failures[0]);
+      throw errorOf(failures[0]!, 0);
+    }
+    const kept = entries.filter((_, i) => failures[i] === undefined);
+    const out =
+      kept.length === 0
+        ? undefined
+        : ((await send({ ...(input as PutRecordsInput), records: kept })) as PutRecordsOutput);
+    const results: PutRecordsResultEntry[] = [];
+    let next = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const failure = failures[i];
+      if (failure === undefined) {
+        const result = out!.records[next++]!;
+        if (
+          result.shardId !== undefined &&
+          result.shardId !== map.shardFor(hashKeyOf(entries[i]!))
+        ) {
+          shardMaps.invalidate(ref); // a reshard since the map was read
+        }
+        results.push(result);
+        continue;
+      }
+      const error = errorOf(failure, i);
+      results.push(markInjected({ errorCode: failure, errorMessage: error.message }));
+    }
+    injector.injected("record", name, undefined, failing);
+    return {
+      ...out,
+      failedRecordCount: (out?.failedRecordCount ?? 0) + failing,
+      records: results,
+      encryptionType: out?.encryptionType ?? "NONE",
+    } satisfies PutRecordsOutput;
+  }
+
+  return backendOf(async (operation, input, call) => {
+    const target = operation.target(input);
+    const plan = injector.plan(operation.name, streamNameOfTarget(target));
+    if (plan === undefined) return backend.call(operation, input, call);
+    await beforeCall(plan, operation.name, () => addressed(target), injector, call);
+    const name = operation.name;
+    if (!plan.failsRecords || (name !== "PutRecords" && name !== "PutRecord")) {
+      return backend.call(operation, input, call);
+    }
+    return failRecords(name, input as PutRecordsInput | PutRecordInput, plan, call, (sent) =>
+      backend.call(operation, sent as typeof input, call),
+    ) as ReturnType<typeof backend.call<typeof name>>;
+  });
+}
+
+/** A subscription's events, ended with `error` after `afterEvents` of them. */
+async function* cutAfter(
+  events: EventSource,
+  afterEvents: number,
+  error: () => Error,
+): EventSource {
+  let delivered = 0;
+  if (afterEvents === 0) throw error();
+  for await (const event of events) {
+    yield event;
+    if (++delivered >= afterEvents) throw error();
+  }
+}
+
+/** SubscribeToShard's faults: refused, delayed, or cut after some events. */
+export function withSubscriptionFaults(
+  source: SubscriptionSource,
+  injector: FaultInjector,
+  options: FaultsOptions,
+): SubscriptionSource {
+  return async (input, call) => {
+    const streamArn = input.streamArn ?? parseConsumerArn(input.consumerArn ?? "")?.streamArn;
+    const streamName = streamNameOf({ streamName: input.streamName, streamArn });
+    const plan = injector.plan("SubscribeToShard", streamName);
+    if (plan === undefined) return source(input, call);
+    const at = (): Addressed => ({
+      streamName,
+      accountId: accountOf({ streamArn }, options.accountId),
+      shardId: input.shardId ?? undefined,
+    });
+    await beforeCall(plan, "SubscribeToShard", at, injector, call);
+    const events = await source(input, call);
+    const cut = plan.cut;
+    if (cut === undefined) return events;
+    return cutAfter(events, cut.afterEvents, () => {
+      injector.injected("subscription_cut", "SubscribeToShard", cut.code);
+      return faultError(cut.code, at());
+    });
+  };
+}

@@ -254,6 +254,25 @@ function groups(otlpUrl: string): Group[] {
       after: memory,
     },
     {
+      // Fault injection's cost when it injects nothing: control on without rules, and with a
+      // rule the benchmark's stream does not match (each call is matched against it).
+      name: "grpc-faults-500x1KiB",
+      metric: "records/s, PutRecords of 500 × 1 KiB, 8 calls in flight, fault injection on",
+      targets: { "--fault-control on, no rules": { atLeast: 0.98 } },
+      variants: [
+        { name: "gateway", start: gateway() },
+        { name: "--fault-control on, no rules", start: gateway(["--fault-control", "on"]) },
+        {
+          name: "a rule for another stream",
+          start: gateway([
+            "--faults",
+            '{"seed": 1, "rules": [{"streams": "other*", "callFailure": {"rate": 1}}]}',
+          ]),
+        },
+      ],
+      measure: throughput(500, 1024),
+    },
+    {
       name: "grpc-durable-500x1KiB",
       metric:
         "records/s, PutRecords of 500 × 1 KiB, 8 calls in flight, in memory and with a data dir",

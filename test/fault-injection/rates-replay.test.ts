@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { suite, test } from "node:test";
-import { toBinary } from "@bufbuild/protobuf";
+import { type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { FaultService, type SetFaultsRequest } from "../../src/gen/kinesis/gateway/v1/faults_pb.ts";
+import { type FaultRuleSchema, FaultService } from "../../src/gen/kinesis/gateway/v1/faults_pb.ts";
 import {
   ProducerService,
   PutRecordsResponseSchema,
@@ -131,7 +131,10 @@ void suite("fault rates and replay", () => {
   });
 
   /** The answers to a fixed sequence of calls, as bytes, after setting `rules`. */
-  async function answersTo(rules: SetFaultsRequest["rules"], seed: number): Promise<Buffer> {
+  async function answersTo(
+    rules: MessageInitShape<typeof FaultRuleSchema>[],
+    seed: number,
+  ): Promise<Buffer> {
     await faults().setFaults({ seed, rules });
     const client = producer();
     const answers: Buffer[] = [];
@@ -171,7 +174,7 @@ void suite("fault rates and replay", () => {
   }
 
   test("the same seed and calls give byte-identical answers; another seed does not", async () => {
-    const rules: SetFaultsRequest["rules"] = [
+    const rules: MessageInitShape<typeof FaultRuleSchema>[] = [
       {
         streams: "replay",
         recordFailure: { rate: 0.1, code: "ProvisionedThroughputExceededException" },

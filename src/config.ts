@@ -437,6 +437,9 @@ function fileValues(
   for (const [key, value] of Object.entries(document)) {
     if (!(key in flags) || key === "config") {
       problems.push(`--config: ${path} sets '${key}', which is not a flag`);
+    } else if (key === "faults" && value !== null && typeof value === "object") {
+      // The rules themselves, in the config file: passed on as their JSON.
+      values.faults = JSON.stringify(value);
     } else if (Array.isArray(value)) {
       values[key as FlagName] = value.map(String);
     } else if (value !== null && typeof value === "object") {

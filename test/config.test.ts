@@ -183,5 +183,57 @@ void suite("configuration", () => {
       { token: "long-enough-token-0001", streams: ["orders-*", "audit"], admin: false },
       { token: "other-long-token-0002", streams: [], admin: false },
     ]);
+    const admin = configOf([], {
+      KINESIS_GATEWAY_AUTH_TOKENS:
+        "long-enough-token-0001 orders-* scope:admin; other-long-token-0002 scope:admin",
+    });
+    assert.deepEqual(admin.authTokens, [
+      { token: "long-enough-token-0001", streams: ["orders-*"], admin: true },
+      { token: "other-long-token-0002", streams: [], admin: true },
+    ]);
+    assert.match(
+      problemsOf([], { KINESIS_GATEWAY_AUTH_TOKENS: "long-enough-token-0001 scope:root" }).join(),
+      /unknown scope:root \(known: scope:admin\)/,
+    );
+  });
+
+  void test("fault rules: a file, the rules inline, the config file's own; control follows --faults", () => {
+    const rules = '{"seed": 5, "rules": [{"streams": "orders", "latency": {"ms": 10}}]}';
+    const expected = { seed: 5, rules: [{ streams: "orders", latency: { ms: 10 } }] };
+    const read = (path: string) => {
+      if (path === "faults.yaml")
+        return "seed: 5\nrules:\n  - {streams: orders, latency: {ms: 10}}\n";
+      if (path === "gateway.yaml") return `faults: ${rules}\n`;
+      throw new Error(`ENOENT: no ${path}`);
+    };
+    const parsed = (argv: string[], env: Record<string, string> = {}) => {
+      const result = parseConfig(argv, env, read);
+      assert.equal(result.kind, "config", JSON.stringify(result));
+      return (result as Extract<typeof result, { kind: "config" }>).config;
+    };
+    for (const config of [
+      parsed(["--faults", "faults.yaml"]),
+      parsed(["--faults", rules]),
+      parsed([], { KINESIS_GATEWAY_FAULTS: rules }),
+      parsed(["--config", "gateway.yaml"]),
+    ]) {
+      assert.deepEqual(config.faults, expected);
+      assert.equal(config.faultControl, true);
+    }
+    const fixed = parsed(["--faults", rules, "--fault-control", "off"]);
+    assert.deepEqual([fixed.faults, fixed.faultControl], [expected, false]);
+    const plain = parsed([]);
+    assert.deepEqual([plain.faults, plain.faultControl], [undefined, false]);
+    assert.equal(parsed(["--fault-control", "on"]).faultControl, true);
+
+    const bad = parseConfig(["--faults", '{"rules": [{"latency": {"ms": -1}}]}'], {}, read);
+    assert.deepEqual(bad.kind === "invalid" && bad.problems, [
+      "--faults (KINESIS_GATEWAY_FAULTS): rules[0].latency.ms: must be a number from 0 to 3600000, not -1",
+    ]);
+    const missing = parseConfig(["--faults", "nope.yaml"], {}, read);
+    assert.match(
+      missing.kind === "invalid" ? missing.problems.join() : "",
+      /--faults \(KINESIS_GATEWAY_FAULTS\): cannot read nope.yaml: ENOENT/,
+    );
   });
 });

@@ -252,9 +252,9 @@ function latencyAt(value: unknown, path: string, problems: Problems): Latency | 
   const fixed = set(latency.ms);
   const uniform = set(latency.minMs) || set(latency.maxMs);
   const tailed = set(latency.p50Ms) || set(latency.p99Ms);
-  if (problems.length > before) {
-    // A number already named: the shape is judged once the numbers are right.
-  } else if (Number(fixed) + Number(uniform) + Number(tailed) !== 1) {
+  // The shape is judged once the numbers are right.
+  if (problems.length > before) return latency;
+  if (Number(fixed) + Number(uniform) + Number(tailed) !== 1) {
     problems.push(`${path}: give one shape: ms; minMs and maxMs; or p50Ms and p99Ms`);
   } else if (uniform && (latency.maxMs ?? 0) < (latency.minMs ?? 0)) {
     problems.push(`${path}: maxMs must be at least minMs`);

@@ -187,7 +187,11 @@ export function withFaults(
       const error = errorOf(failure, i);
       results.push(markInjected({ errorCode: failure, errorMessage: error.message }));
     }
-    injector.injected("record", name, undefined, failing);
+    for (const code of new Set(failures)) {
+      if (code !== undefined) {
+        injector.injected("record", name, code, failures.filter((f) => f === code).length);
+      }
+    }
     return {
       ...out,
       failedRecordCount: (out?.failedRecordCount ?? 0) + failing,

@@ -201,6 +201,8 @@ export function withFaults(
   }
 
   return backendOf(async (operation, input, call) => {
+    // Without rules, one check and the call goes on.
+    if (injector.ruleSet === undefined) return backend.call(operation, input, call);
     const target = operation.target(input);
     const plan = injector.plan(operation.name, streamNameOfTarget(target));
     if (plan === undefined) return backend.call(operation, input, call);
@@ -236,6 +238,7 @@ export function withSubscriptionFaults(
   options: FaultsOptions,
 ): SubscriptionSource {
   return async (input, call) => {
+    if (injector.ruleSet === undefined) return source(input, call);
     const streamArn = input.streamArn ?? parseConsumerArn(input.consumerArn ?? "")?.streamArn;
     const streamName = streamNameOf({ streamName: input.streamName, streamArn });
     const plan = injector.plan("SubscribeToShard", streamName);

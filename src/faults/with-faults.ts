@@ -25,7 +25,7 @@ import type {
 } from "../kinesis/types.ts";
 import { parseConsumerArn, streamNameOf } from "../kinesis/validation.ts";
 import { streamOf, type Target } from "../operations/table.ts";
-import { createShardMaps, hashKeyOf } from "../producer/shard-map.ts";
+import { createShardMaps, hashKeyOf, type ShardMap } from "../producer/shard-map.ts";
 import type { EventSource, SubscriptionSource } from "../subscriptions/subscriptions.ts";
 import { markInjected } from "./injected.ts";
 import type { CallPlan, FaultInjector } from "./injector.ts";
@@ -55,34 +55,40 @@ function accountOf(ref: StreamRef, fallback: string): string {
   return /^arn:[^:]+:kinesis:[^:]*:(\d{12}):/.exec(ref.streamArn ?? "")?.[1] ?? fallback;
 }
 
-/** An injected error with the text AWS gives it. */
-export function faultError(code: CallFailureCode | RecordFailureCode, at: Addressed): KinesisError {
+/** The text AWS gives an error. */
+function faultMessage(code: CallFailureCode | RecordFailureCode, at: Addressed): string {
   const stream = at.streamName ?? "";
-  let message: string;
   switch (code) {
     case "ProvisionedThroughputExceededException":
-      message =
-        at.shardId === undefined
-          ? `Rate exceeded for stream ${stream} under account ${at.accountId}.`
-          : writeRateExceededMessage(at.shardId, stream, at.accountId);
-      break;
+      return at.shardId === undefined
+        ? `Rate exceeded for stream ${stream} under account ${at.accountId}.`
+        : writeRateExceededMessage(at.shardId, stream, at.accountId);
     case "LimitExceededException":
-      message =
-        at.streamName === undefined
-          ? `Rate exceeded for account ${at.accountId}.`
-          : `Rate exceeded for stream ${stream} under account ${at.accountId}.`;
-      break;
+      return at.streamName === undefined
+        ? `Rate exceeded for account ${at.accountId}.`
+        : `Rate exceeded for stream ${stream} under account ${at.accountId}.`;
     case "KMSThrottlingException":
-      message = KMS_THROTTLING;
-      break;
+      return KMS_THROTTLING;
     case "ServiceUnavailable":
-      message = "Service Unavailable";
-      break;
+      return "Service Unavailable";
     case "InternalFailure":
-      message = INTERNAL_FAILURE;
-      break;
+      return INTERNAL_FAILURE;
   }
-  return markInjected(new KinesisError(code, message));
+}
+
+/** An injected error with the text AWS gives it. */
+export const faultError = (code: CallFailureCode | RecordFailureCode, at: Addressed) =>
+  markInjected(new KinesisError(code, faultMessage(code, at)));
+
+/** A map's shard ids as a set, made once per map. */
+const shardSets = new WeakMap<ShardMap, ReadonlySet<string>>();
+function shardSetOf(map: ShardMap): ReadonlySet<string> {
+  let set = shardSets.get(map);
+  if (set === undefined) {
+    set = new Set(map.shardIds);
+    shardSets.set(map, set);
+  }
+  return set;
 }
 
 /** Waits out an injected latency, or as much of it as the caller waits for. */
@@ -158,11 +164,18 @@ export function withFaults(
     const ref: StreamRef = { streamName: input.streamName, streamArn: input.streamArn };
     const map = await shardMaps.get(ref, call);
     const at = addressed({ stream: ref });
-    const errorOf = (code: RecordFailureCode, i: number) =>
-      faultError(code, { ...at, shardId: map.shardFor(hashKeyOf(entries[i]!)) });
+    // Throttling names the shard the record would have gone to.
+    const messageOf = (code: RecordFailureCode, i: number) =>
+      faultMessage(
+        code,
+        code === "ProvisionedThroughputExceededException"
+          ? { ...at, shardId: map.shardFor(hashKeyOf(entries[i]!)) }
+          : at,
+      );
     if (name === "PutRecord") {
-      injector.injected("record", name, failures[0]);
-      throw errorOf(failures[0]!, 0);
+      const code = failures[0]!;
+      injector.injected("record", name, code);
+      throw markInjected(new KinesisError(code, messageOf(code, 0)));
     }
     const kept = entries.filter((_, i) => failures[i] === undefined);
     const out =
@@ -175,17 +188,14 @@ export function withFaults(
       const failure = failures[i];
       if (failure === undefined) {
         const result = out!.records[next++]!;
-        if (
-          result.shardId !== undefined &&
-          result.shardId !== map.shardFor(hashKeyOf(entries[i]!))
-        ) {
-          shardMaps.invalidate(ref); // a reshard since the map was read
+        // A shard the map does not know: a reshard since it was read.
+        if (result.shardId !== undefined && !shardSetOf(map).has(result.shardId)) {
+          shardMaps.invalidate(ref);
         }
         results.push(result);
         continue;
       }
-      const error = errorOf(failure, i);
-      results.push(markInjected({ errorCode: failure, errorMessage: error.message }));
+      results.push(markInjected({ errorCode: failure, errorMessage: messageOf(failure, i) }));
     }
     for (const code of new Set(failures)) {
       if (code !== undefined) {

@@ -406,6 +406,34 @@ void suite("injected faults over every protocol", () => {
         assert.deepEqual(await writtenTo(url(), "calls", 1, tag), {});
       });
     }
+
+    void test("PutRecord's ProvisionedThroughputExceededException names the record's shard, as a throttled PutRecord does", async () => {
+      await setFaults([
+        { streams: "single", operations: ["PutRecord"], callFailure: { rate: 1, code: PTEE } },
+      ]);
+      const tag = tagFor("put-record-call");
+      for (const { partitionKey, shardId } of RECORDS.slice(0, 4)) {
+        const text = throttledText(shardId, "single");
+        const { producer } = clientsFor(transports["gRPC over h2c"]!(url()));
+        assert.deepEqual(
+          await failureOf(
+            producer.putRecord({
+              streamName: "single",
+              data: Buffer.from(`${tag}-0`),
+              partitionKey,
+            }),
+          ),
+          { code: "ResourceExhausted", type: PTEE, message: text },
+        );
+        const wire = await wireCall(url(), "PutRecord", {
+          StreamName: "single",
+          Data: Buffer.from(`${tag}-0`).toString("base64"),
+          PartitionKey: partitionKey,
+        });
+        assert.deepEqual(wire, { status: 400, body: { __type: PTEE, message: text } });
+      }
+      assert.deepEqual(await writtenTo(url(), "single", 4, tag), {});
+    });
   });
 
   suite("the AWS SDK's own retry strategy (standard, 3 attempts)", () => {

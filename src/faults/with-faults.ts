@@ -104,13 +104,13 @@ async function delay(ms: number, call: CallContext): Promise<void> {
 async function beforeCall(
   plan: CallPlan,
   operation: string,
-  at: () => Addressed,
+  at: (code: CallFailureCode) => Addressed | Promise<Addressed>,
   injector: FaultInjector,
   call: CallContext,
 ): Promise<void> {
   if (plan.outage !== undefined) {
     injector.injected("outage", operation, plan.outage);
-    throw faultError(plan.outage, at());
+    throw faultError(plan.outage, await at(plan.outage));
   }
   if (plan.latencyMs > 0) {
     injector.injected("latency", operation, undefined);
@@ -118,7 +118,7 @@ async function beforeCall(
   }
   if (plan.callFailure !== undefined) {
     injector.injected("call", operation, plan.callFailure);
-    throw faultError(plan.callFailure, at());
+    throw faultError(plan.callFailure, await at(plan.callFailure));
   }
 }
 
@@ -138,6 +138,19 @@ export function withFaults(
       accountId: accountOf(ref, options.accountId),
       shardId: iterator === undefined ? undefined : shardIdOf(iterator.shardIndex),
     };
+  }
+
+  /** What a failed PutRecord addresses: throttled, its record's shard, which AWS's text names. */
+  async function addressedPut(
+    code: CallFailureCode,
+    target: Target,
+    input: PutRecordInput,
+    call: CallContext,
+  ): Promise<Addressed> {
+    const at = addressed(target);
+    if (code !== "ProvisionedThroughputExceededException") return at;
+    const map = await shardMaps.get(streamOf(target), call);
+    return { ...at, shardId: map.shardFor(hashKeyOf(input)) };
   }
 
   /** PutRecords and PutRecord with some records failed here and the rest sent on. */
@@ -216,7 +229,16 @@ export function withFaults(
     const target = operation.target(input);
     const plan = injector.plan(operation.name, streamNameOfTarget(target));
     if (plan === undefined) return backend.call(operation, input, call);
-    await beforeCall(plan, operation.name, () => addressed(target), injector, call);
+    await beforeCall(
+      plan,
+      operation.name,
+      (code) =>
+        operation.name === "PutRecord"
+          ? addressedPut(code, target, input as PutRecordInput, call)
+          : addressed(target),
+      injector,
+      call,
+    );
     const name = operation.name;
     if (!plan.failsRecords || (name !== "PutRecords" && name !== "PutRecord")) {
       return backend.call(operation, input, call);

@@ -100,7 +100,9 @@ export function createRoutes(
     router.service(
       FaultService,
       createFaultService(options.faults ?? { injector: createFaultInjector(), control: false }),
-      { readMaxBytes: REQUEST_MAX_BYTES.faults },
+      // A misspelt key in a rule set is a mistake to report, not a key to drop: the
+      // rule would silently do nothing. (Connect skips unknown JSON keys by default.)
+      { readMaxBytes: REQUEST_MAX_BYTES.faults, jsonOptions: { ignoreUnknownFields: false } },
     );
     // Last: it describes what is registered before it.
     registerReflection(router, { readMaxBytes: REQUEST_MAX_BYTES.reflection });

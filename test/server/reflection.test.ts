@@ -26,6 +26,7 @@ const SERVICES = [
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
   "kinesis.gateway.v1.ConsumerService",
+  "kinesis.gateway.v1.FaultService",
   "kinesis.gateway.v1.ProducerService",
   "kinesis.gateway.v1.StreamService",
 ];

@@ -3,7 +3,7 @@
  * variables (flags win) into a frozen object. Every problem is reported at
  * once, so a user fixes them in one go.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
@@ -408,7 +408,15 @@ const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,128}$/;
 
 /** Reads a file's text; injectable for tests. */
 export type ReadFile = (path: string) => string;
-const readUtf8: ReadFile = (path) => readFileSync(path, "utf8");
+/** The largest file a flag names that is read whole (a config, tokens or fault rules file). */
+const MAX_FILE_BYTES = 4 * 1024 * 1024;
+const readUtf8: ReadFile = (path) => {
+  // A device or a named pipe would never end (/dev/zero), a directory is no text.
+  const stat = statSync(path);
+  if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
+  if (stat.size > MAX_FILE_BYTES) throw new Error(`${path} is larger than 4 MiB`);
+  return readFileSync(path, "utf8");
+};
 
 /**
  * The values a `--config` file sets, as flag texts, by flag name. A list
@@ -625,12 +633,17 @@ export function parseConfig(
     if (path !== undefined && !existsSync(path)) problems.push(`${where(name)}: no file ${path}`);
   }
   const tokensFile = raw("auth-tokens-file");
+  const tokenLines = (): string[] => {
+    if (tokensFile === undefined || !existsSync(tokensFile)) return [];
+    try {
+      return readFile(tokensFile).split("\n");
+    } catch (err) {
+      problems.push(`${where("auth-tokens-file")}: cannot read it: ${(err as Error).message}`);
+      return [];
+    }
+  };
   const authTokens = [
-    ...parseTokens(
-      tokensFile !== undefined && existsSync(tokensFile) ? readFile(tokensFile).split("\n") : [],
-      where("auth-tokens-file"),
-      problems,
-    ),
+    ...parseTokens(tokenLines(), where("auth-tokens-file"), problems),
     ...parseTokens(
       (env.KINESIS_GATEWAY_AUTH_TOKENS ?? "").split(";"),
       "KINESIS_GATEWAY_AUTH_TOKENS",

@@ -133,6 +133,19 @@ void suite("configuration", () => {
     });
   });
 
+  void test("a file flag naming a device or a directory is a problem, not a hang or a crash", async () => {
+    for (const name of ["--faults", "--config", "--auth-tokens-file"]) {
+      for (const path of ["/dev/zero", "/tmp"]) {
+        const run = promisify(execFile)(process.execPath, ["bin/kinesis-gateway.js", name, path]);
+        await assert.rejects(run, (err: { code: number; stderr: string }) => {
+          assert.equal(err.code, 2, err.stderr);
+          assert.match(err.stderr, new RegExp(`${name} .*${path} is not a regular file`));
+          return true;
+        });
+      }
+    }
+  });
+
   void test("a --config file sets flags; the environment and flags win over it", () => {
     const files: Record<string, string> = {
       "gateway.yaml":

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { globToRegExp } from "./backends/router.ts";
+import { glob } from "./backends/glob.ts";
 import { type FaultRuleSet, FaultRulesError, parseFaultRulesText } from "./faults/rules.ts";
 import { MAX_RECORD_BYTES } from "./kinesis/limits.ts";
 import type { LogLevel } from "./logger.ts";
@@ -732,7 +732,7 @@ export function parseConfig(
     logLevel: oneOf("log-level", ["debug", "info", "warn", "error", "silent"] as const),
   };
   for (const stream of streams) {
-    const served = routes.find((r) => globToRegExp(r.pattern).test(stream.name))?.backend;
+    const served = routes.find((r) => glob(r.pattern)(stream.name))?.backend;
     if ((served ?? config.backend) !== "engine") {
       problems.push(
         `${where("streams")}: '${stream.name}' is routed to ${served ?? config.backend}; --streams creates engine streams only`,

@@ -4,7 +4,7 @@
  * which part of a failed attempt was wrong.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { globToRegExp } from "../backends/router.ts";
+import { glob } from "../backends/glob.ts";
 import type { AuthToken } from "../config.ts";
 
 /** Who a call is from: the streams its token may use. */
@@ -31,13 +31,13 @@ const digest = (text: string) => createHash("sha256").update(text).digest();
 
 export function createAuthenticator(tokens: readonly AuthToken[]): Authenticator {
   const known = tokens.map((t) => {
-    const patterns = t.streams.map(globToRegExp);
+    const patterns = t.streams.map(glob);
     const principal: Principal =
       patterns.length === 0
         ? { restricted: false, mayUse: () => true, admin: t.admin }
         : {
             restricted: true,
-            mayUse: (stream) => patterns.some((p) => p.test(stream)),
+            mayUse: (stream) => patterns.some((matches) => matches(stream)),
             admin: t.admin,
           };
     return { digest: digest(t.token), principal };

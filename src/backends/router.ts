@@ -9,6 +9,7 @@ import type { ListStreamsInput, ListStreamsOutput, StreamRef } from "../kinesis/
 import { streamNameOf } from "../kinesis/validation.ts";
 import type { OutputOf } from "../operations/table.ts";
 import { type Backend, backendOf, type CallContext } from "./backend.ts";
+import { glob } from "./glob.ts";
 
 export interface RouterRoute {
   /** An exact stream name or a glob. */
@@ -31,24 +32,10 @@ export interface Router extends Backend {
   backendNameFor(streamName: string): string;
 }
 
-export function globToRegExp(pattern: string): RegExp {
-  const source = pattern
-    .split("")
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\-]/g, "\\$&")))
-    .join("");
-  return new RegExp(`^${source}$`);
-}
-
-/** Whether a name matches any of the patterns (none: nothing matches). */
-export function matchesAny(patterns: readonly string[]): (name: string) => boolean {
-  const matchers = patterns.map(globToRegExp);
-  return (name) => matchers.some((m) => m.test(name));
-}
-
 export function createRouter(options: RouterOptions): Router {
-  const routes = options.routes.map((r) => ({ ...r, regexp: globToRegExp(r.pattern) }));
+  const routes = options.routes.map((r) => ({ ...r, matches: glob(r.pattern) }));
   const backendNameFor = (streamName: string) =>
-    routes.find((r) => r.regexp.test(streamName))?.backend ?? options.defaultBackend;
+    routes.find((r) => r.matches(streamName))?.backend ?? options.defaultBackend;
 
   function backendFor(ref: StreamRef): Backend {
     // Validation has made sure there is a name or an ARN naming the same stream.

@@ -9,7 +9,7 @@
  */
 import { type Attributes, type Meter, trace } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { globToRegExp } from "../backends/router.ts";
+import { matchesAny } from "../backends/glob.ts";
 import {
   type CallFailureCode,
   FAULT_OPERATIONS,
@@ -132,15 +132,13 @@ interface CompiledRule {
 
 function compile(ruleSet: FaultRuleSet, setAt: number): CompiledRule[] {
   return ruleSet.rules.map((rule, index) => {
-    const patterns = rule.streams?.split(",").map(globToRegExp);
+    const matches = rule.streams === undefined ? undefined : matchesAny(rule.streams.split(","));
     const outageFrom = setAt + (rule.outage?.afterSeconds ?? 0) * 1000;
     return {
       index,
       rule,
       matchesStream:
-        patterns === undefined
-          ? undefined
-          : (name) => name !== undefined && patterns.some((p) => p.test(name)),
+        matches === undefined ? undefined : (name) => name !== undefined && matches(name),
       operations: rule.operations === undefined ? undefined : new Set(rule.operations),
       outageFrom,
       outageUntil: rule.outage?.seconds

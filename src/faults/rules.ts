@@ -98,6 +98,7 @@ export class FaultRulesError extends Error {
 /** Bounds that keep a rule set small and every decision cheap. */
 export const MAX_RULES = 100;
 const MAX_PATTERNS_LENGTH = 4096;
+const MAX_PATTERNS = 64;
 /** The longest latency or outage wait a rule may ask for: an hour. */
 const MAX_MS = 3_600_000;
 const MAX_SECONDS = 86_400;
@@ -178,7 +179,11 @@ function streamsAt(value: unknown, path: string, problems: Problems): string | u
     problems.push(`${path}: must be a stream name pattern, or a list of them`);
     return undefined;
   }
-  const patterns = list.map((pattern: string) => pattern.trim());
+  const patterns = [...new Set(list.map((pattern: string) => pattern.trim()))];
+  if (patterns.length > MAX_PATTERNS) {
+    problems.push(`${path}: at most ${MAX_PATTERNS} patterns, not ${patterns.length}`);
+    return undefined;
+  }
   const joined = patterns.join(",");
   if (joined.length > MAX_PATTERNS_LENGTH) {
     problems.push(`${path}: longer than ${MAX_PATTERNS_LENGTH} characters`);

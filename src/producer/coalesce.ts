@@ -40,7 +40,7 @@ import {
   type CallContext,
   type Dispatch,
 } from "../backends/backend.ts";
-import { matchesAny } from "../backends/router.ts";
+import { matchesAny } from "../backends/glob.ts";
 import { KinesisError } from "../kinesis/errors.ts";
 import { MAX_PUT_RECORDS_BYTES, MAX_RECORDS_PER_PUT } from "../kinesis/limits.ts";
 import type {

@@ -310,9 +310,15 @@ const RULE_KEYS = [
   "subscriptionCut",
 ];
 
+/** What a rule injects: one of them at least. */
+const INJECTIONS = ["recordFailure", "callFailure", "latency", "outage", "subscriptionCut"];
+
 function ruleAt(value: unknown, path: string, problems: Problems): FaultRule | undefined {
   const object = objectAt(value, path, RULE_KEYS, problems);
   if (object === undefined) return undefined;
+  if (!INJECTIONS.some((key) => object[key] !== undefined && object[key] !== null)) {
+    problems.push(`${path}: injects nothing: give ${INJECTIONS.join(", ")}`);
+  }
   return given({
     streams: streamsAt(object.streams, `${path}.streams`, problems),
     operations: operationsAt(object.operations, `${path}.operations`, problems),

@@ -377,6 +377,16 @@ void suite("FaultService with --fault-control on", () => {
       /rules: at most 100 rules, not 101/,
     ],
     ["bad glob characters", { rules: [{ streams: "orders,ord$rs" }] }, /rules\[0\]\.streams/],
+    [
+      "a rule that injects nothing",
+      { rules: [{ streams: "orders" }] },
+      /rules\[0\]: injects nothing/,
+    ],
+    [
+      "a call failure without its rate",
+      { rules: [{ callFailure: { code: "InternalFailure" } }] },
+      /rules\[0\]\.callFailure\.rate: is required/,
+    ],
     ["a seed below 0", { seed: -1, rules: [] }, /seed/],
     ["a seed above 2^32-1", { seed: 4294967296, rules: [] }, /seed/],
     ["a fractional seed", { seed: 1.5, rules: [] }, /seed/],

@@ -77,14 +77,18 @@ void suite("fault rules", () => {
           outage: { unready: true },
           subscriptionCut: { afterEvents: 2 },
         },
-        { streams: "a?,b*", operations: "GetRecords" },
+        { streams: "a?,b*", operations: "GetRecords", latency: { ms: 1 } },
       ],
     });
     assert.equal(rules[0]?.streams, "orders*,audit");
     assert.equal(rules[0]?.recordFailure?.code, "ProvisionedThroughputExceededException");
     assert.equal(rules[0]?.callFailure?.code, "ServiceUnavailable");
     assert.deepEqual(rules[0]?.outage, { unready: true });
-    assert.deepEqual(rules[1], { streams: "a?,b*", operations: ["GetRecords"] });
+    assert.deepEqual(rules[1], {
+      streams: "a?,b*",
+      operations: ["GetRecords"],
+      latency: { ms: 1 },
+    });
   });
 
   test("each problem is named by its path, all of them at once", () => {
@@ -94,6 +98,7 @@ void suite("fault rules", () => {
         rules: [
           { recordFailure: { rate: 1.5, code: "ServiceUnavailable" }, recordfailure: {} },
           { operations: ["PutRecords", "Explode"], streams: "orders/1" },
+          { streams: "orders" },
           { latency: { ms: 5, p99Ms: 50 } },
           { latency: { minMs: 50, maxMs: 5 }, callFailure: { code: "InternalFailure" } },
           { outage: { seconds: "30" }, subscriptionCut: { afterEvents: 1.5 } },
@@ -105,14 +110,16 @@ void suite("fault rules", () => {
         'rules[0]: unknown key "recordfailure" (known: streams, operations, recordFailure, callFailure, latency, outage, subscriptionCut)',
         "rules[0].recordFailure.rate: must be a number from 0 to 1, not 1.5",
         'rules[0].recordFailure.code: must be one of ProvisionedThroughputExceededException, InternalFailure, not "ServiceUnavailable"',
+        "rules[1]: injects nothing: give recordFailure, callFailure, latency, outage, subscriptionCut",
         'rules[1].streams: "orders/1" is no stream name pattern (1 to 256 of a-z, A-Z, 0-9, _ . - and the globs * ?)',
         'rules[1].operations: "Explode" is no Kinesis operation (PutRecords, PutRecord, GetRecords, SubscribeToShard, ListShards, ...)',
-        "rules[2].latency: give one shape: ms; minMs and maxMs; or p50Ms and p99Ms",
-        "rules[3].callFailure.rate: is required",
-        "rules[3].latency: maxMs must be at least minMs",
-        'rules[4].outage.seconds: must be a number from 0 to 86400, not "30"',
-        "rules[4].subscriptionCut.afterEvents: must be a whole number",
-        "rules[5]: must be an object",
+        "rules[2]: injects nothing: give recordFailure, callFailure, latency, outage, subscriptionCut",
+        "rules[3].latency: give one shape: ms; minMs and maxMs; or p50Ms and p99Ms",
+        "rules[4].callFailure.rate: is required",
+        "rules[4].latency: maxMs must be at least minMs",
+        'rules[5].outage.seconds: must be a number from 0 to 86400, not "30"',
+        "rules[5].subscriptionCut.afterEvents: must be a whole number",
+        "rules[6]: must be an object",
       ],
     );
   });

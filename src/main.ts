@@ -437,6 +437,8 @@ export async function startGateway(
     engine,
     async stop(drainMs = 0) {
       draining = true;
+      // Calls waiting out an injected latency go on now, and no rule fails what is drained.
+      faults.close();
       updateHealth(); // readiness goes first
       // What the producer holds goes out now; what it cannot write before the
       // drain ends is acked as not written, with time left to send the acks.

@@ -32,6 +32,8 @@ export interface CallPlan {
   readonly failsRecords: boolean;
   /** SubscribeToShard: the subscription ends with `code` after `afterEvents` events. */
   readonly cut?: { readonly afterEvents: number; readonly code: CallFailureCode } | undefined;
+  /** Aborted when the rules this plan came from are replaced or cleared: its latency ends. */
+  readonly released: AbortSignal;
 }
 
 export type FaultKind = "record" | "call" | "latency" | "outage" | "subscription_cut";
@@ -51,7 +53,7 @@ export interface FaultInjector {
   plan(operation: string, streamName: string | undefined): CallPlan | undefined;
   /** Counts, logs at debug and marks the active span: `count` faults of `kind` were injected. */
   injected(kind: FaultKind, operation: string, code: string | undefined, count?: number): void;
-  /** Stops the outage timers. */
+  /** Clears the rules and stops the outage timers (a drain: calls waiting out a latency go on). */
   close(): void;
 }
 
@@ -107,14 +109,18 @@ const draw = (base: number, index: number, purpose: Draw) =>
 /** z of the standard normal's 99th percentile. */
 const Z99 = 2.326_347_874;
 
+/** The longest latency injected: the longest a rule may ask for. */
+export const MAX_LATENCY_MS = 3_600_000;
+
 /** A latency of the rule's shape from two uniform draws. */
 export function latencyOf(latency: Latency, u1: number, u2: number): number {
   if (latency.ms) return latency.ms;
   if (latency.p50Ms) {
-    // Log-normal with the given median and 99th percentile (Box–Muller for the normal).
+    // Log-normal with the given median and 99th percentile (Box–Muller for the normal);
+    // its tail is cut at the longest latency a rule may ask for.
     const sigma = Math.log((latency.p99Ms ?? latency.p50Ms) / latency.p50Ms) / Z99;
     const z = Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
-    return latency.p50Ms * Math.exp(sigma * z);
+    return Math.min(MAX_LATENCY_MS, latency.p50Ms * Math.exp(sigma * z));
   }
   const min = latency.minMs ?? 0;
   return min + ((latency.maxMs ?? min) - min) * u1;
@@ -161,11 +167,17 @@ export function createFaultInjector(options: FaultInjectorOptions = {}): FaultIn
   let rules: CompiledRule[] = [];
   const ordinals = new Map<string, number>();
   let timers: NodeJS.Timeout[] = [];
+  /** Aborted, and replaced, whenever the rules change: plans made before are let go. */
+  let release = new AbortController();
   const operationIndex = new Map(FAULT_OPERATIONS.map((name, i) => [name, i + 1]));
 
-  function stopTimers(): void {
+  /** Forgets the rules' state: timers, ordinals, and the latencies of plans made under them. */
+  function reset(): void {
     for (const timer of timers) clearTimeout(timer);
     timers = [];
+    ordinals.clear();
+    release.abort();
+    release = new AbortController();
   }
 
   /** Timers at the edges of `unready` outages, so readiness follows them. */
@@ -202,16 +214,14 @@ export function createFaultInjector(options: FaultInjectorOptions = {}): FaultIn
       return ruleSet;
     },
     set(next) {
-      stopTimers();
-      ordinals.clear();
+      reset();
       const setAt = now();
       ruleSet = next.rules.length === 0 ? undefined : next;
       rules = ruleSet === undefined ? [] : compile(ruleSet, setAt);
       watchReadiness(setAt);
     },
     clear() {
-      stopTimers();
-      ordinals.clear();
+      reset();
       ruleSet = undefined;
       rules = [];
       options.onReadinessChange?.();
@@ -295,6 +305,7 @@ export function createFaultInjector(options: FaultInjectorOptions = {}): FaultIn
         recordFailure,
         failsRecords: recordRules.length > 0,
         cut,
+        released: release.signal,
       };
     },
     injected(kind, operation, code, count = 1) {
@@ -306,6 +317,10 @@ export function createFaultInjector(options: FaultInjectorOptions = {}): FaultIn
         logger.debug({ fault: kind, operation, code, count }, "fault injected");
       }
     },
-    close: stopTimers,
+    close() {
+      reset();
+      ruleSet = undefined;
+      rules = [];
+    },
   };
 }

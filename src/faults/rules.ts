@@ -99,7 +99,7 @@ export class FaultRulesError extends Error {
 export const MAX_RULES = 100;
 const MAX_PATTERNS_LENGTH = 4096;
 const MAX_PATTERNS = 64;
-/** The longest latency or outage wait a rule may ask for: an hour. */
+/** The longest latency a rule may ask for: an hour (`MAX_LATENCY_MS`). */
 const MAX_MS = 3_600_000;
 const MAX_SECONDS = 86_400;
 const MAX_SEED = 0xffff_ffff;

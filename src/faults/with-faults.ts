@@ -15,7 +15,7 @@ import {
 } from "../backends/backend.ts";
 import { streamNameOfTarget } from "../backends/stream-access.ts";
 import { decodeShardIterator } from "../engine/index.ts";
-import { KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
+import { GatewayError, KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
 import type {
   PutRecordInput,
   PutRecordsInput,
@@ -91,35 +91,52 @@ function shardSetOf(map: ShardMap): ReadonlySet<string> {
   return set;
 }
 
-/** Waits out an injected latency, or as much of it as the caller waits for. */
-async function delay(ms: number, call: CallContext): Promise<void> {
-  const left = call.deadline === undefined ? ms : Math.min(ms, call.deadline - Date.now());
-  if (left > 0) {
-    await sleep(left, undefined, { signal: call.signal, ref: false }).catch(() => {});
+/**
+ * Waits out an injected latency, or as much of it as the caller waits for: a
+ * latency that outlasts the caller's deadline ends the call when the deadline
+ * comes, whatever the clocks say then (a call must not be served just after
+ * its caller gave up). Rules changed meanwhile end the wait, and the call
+ * goes on. Returns whether the plan's other faults still apply.
+ */
+async function delay(ms: number, plan: CallPlan, call: CallContext): Promise<boolean> {
+  const left = call.deadline === undefined ? Number.POSITIVE_INFINITY : call.deadline - Date.now();
+  const wait = Math.max(0, Math.min(ms, left));
+  if (wait > 0) {
+    const signal = AbortSignal.any([call.signal, plan.released]);
+    await sleep(wait, undefined, { signal, ref: false }).catch(() => {});
   }
   assertCallerWaiting(call);
+  if (plan.released.aborted) return false;
+  if (ms >= left)
+    throw new GatewayError("timeout", "The caller's deadline passed; nothing was done.");
+  return true;
 }
 
-/** The outage, latency and call failure of a plan; after it the call goes on or its records fail. */
+/**
+ * The outage, latency and call failure of a plan; after it the call goes on,
+ * its records failed as the plan says, unless the rules changed meanwhile
+ * (then false: the call goes on as it is).
+ */
 async function beforeCall(
   plan: CallPlan,
   operation: string,
   at: (code: CallFailureCode) => Addressed | Promise<Addressed>,
   injector: FaultInjector,
   call: CallContext,
-): Promise<void> {
+): Promise<boolean> {
   if (plan.outage !== undefined) {
     injector.injected("outage", operation, plan.outage);
     throw faultError(plan.outage, await at(plan.outage));
   }
   if (plan.latencyMs > 0) {
     injector.injected("latency", operation, undefined);
-    await delay(plan.latencyMs, call);
+    if (!(await delay(plan.latencyMs, plan, call))) return false;
   }
   if (plan.callFailure !== undefined) {
     injector.injected("call", operation, plan.callFailure);
     throw faultError(plan.callFailure, await at(plan.callFailure));
   }
+  return true;
 }
 
 export function withFaults(
@@ -229,7 +246,7 @@ export function withFaults(
     const target = operation.target(input);
     const plan = injector.plan(operation.name, streamNameOfTarget(target));
     if (plan === undefined) return backend.call(operation, input, call);
-    await beforeCall(
+    const stillApplies = await beforeCall(
       plan,
       operation.name,
       (code) =>
@@ -240,7 +257,7 @@ export function withFaults(
       call,
     );
     const name = operation.name;
-    if (!plan.failsRecords || (name !== "PutRecords" && name !== "PutRecord")) {
+    if (!stillApplies || !plan.failsRecords || (name !== "PutRecords" && name !== "PutRecord")) {
       return backend.call(operation, input, call);
     }
     return failRecords(name, input as PutRecordsInput | PutRecordInput, plan, call, (sent) =>
@@ -253,13 +270,15 @@ export function withFaults(
 async function* cutAfter(
   events: EventSource,
   afterEvents: number,
+  released: AbortSignal,
   error: () => Error,
 ): EventSource {
   let delivered = 0;
   if (afterEvents === 0) throw error();
   for await (const event of events) {
     yield event;
-    if (++delivered >= afterEvents) throw error();
+    // Rules changed since it was subscribed: no cut.
+    if (++delivered >= afterEvents && !released.aborted) throw error();
   }
 }
 
@@ -280,11 +299,11 @@ export function withSubscriptionFaults(
       accountId: accountOf({ streamArn }, options.accountId),
       shardId: input.shardId ?? undefined,
     });
-    await beforeCall(plan, "SubscribeToShard", at, injector, call);
+    const stillApplies = await beforeCall(plan, "SubscribeToShard", at, injector, call);
     const events = await source(input, call);
     const cut = plan.cut;
-    if (cut === undefined) return events;
-    return cutAfter(events, cut.afterEvents, () => {
+    if (!stillApplies || cut === undefined) return events;
+    return cutAfter(events, cut.afterEvents, plan.released, () => {
       injector.injected("subscription_cut", "SubscribeToShard", cut.code);
       return faultError(cut.code, at());
     });

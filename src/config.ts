@@ -473,6 +473,11 @@ function parseTokens(entries: readonly string[], where: string, problems: string
     if (token.length < 16) problems.push(`${where}: a token is shorter than 16 characters`);
     else if (unknown !== undefined)
       problems.push(`${where}: unknown ${unknown} (known: scope:admin)`);
+    // Fault rules reach every stream, whichever streams the token that sets them names.
+    else if (scopes.length > 0 && streams.length > 0)
+      problems.push(
+        `${where}: scope:admin is for a token that may use every stream: drop its patterns`,
+      );
     else tokens.push({ token, streams, admin: scopes.length > 0 });
   }
   return tokens;

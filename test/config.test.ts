@@ -198,12 +198,19 @@ void suite("configuration", () => {
     ]);
     const admin = configOf([], {
       KINESIS_GATEWAY_AUTH_TOKENS:
-        "long-enough-token-0001 orders-* scope:admin; other-long-token-0002 scope:admin",
+        "long-enough-token-0001 orders-*; other-long-token-0002 scope:admin",
     });
     assert.deepEqual(admin.authTokens, [
-      { token: "long-enough-token-0001", streams: ["orders-*"], admin: true },
+      { token: "long-enough-token-0001", streams: ["orders-*"], admin: false },
       { token: "other-long-token-0002", streams: [], admin: true },
     ]);
+    // Fault rules reach every stream: an admin limited to some would reach the others.
+    assert.match(
+      problemsOf([], {
+        KINESIS_GATEWAY_AUTH_TOKENS: "long-enough-token-0001 orders-* scope:admin",
+      }).join(),
+      /scope:admin is for a token that may use every stream/,
+    );
     assert.match(
       problemsOf([], { KINESIS_GATEWAY_AUTH_TOKENS: "long-enough-token-0001 scope:root" }).join(),
       /unknown scope:root \(known: scope:admin\)/,

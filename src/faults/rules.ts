@@ -117,10 +117,10 @@ const given = <T extends object>(object: T): T =>
 const isObject = (value: unknown): value is Json =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** A short rendering of a bad value for a problem's text. */
+/** A short rendering of a bad value for a problem's text, cut between whole characters. */
 function shown(value: unknown): string {
-  const text = typeof value === "string" ? JSON.stringify(value) : String(JSON.stringify(value));
-  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+  const characters = Array.from(String(JSON.stringify(value)));
+  return characters.length > 40 ? `${characters.slice(0, 37).join("")}...` : characters.join("");
 }
 
 function objectAt(value: unknown, path: string, keys: readonly string[], problems: Problems) {

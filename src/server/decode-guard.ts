@@ -246,10 +246,13 @@ async function refused(
 /** The refusal of a message of `bytes` bytes (at least, when `atLeast`). */
 function tooLarge(bytes: number, options: DecodeGuardOptions, atLeast = false): ConnectError {
   const size = atLeast ? `more than ${options.readMaxBytes}` : String(bytes);
+  const why = options.method.includes("FaultService/")
+    ? "Fault rule sets are kept small; no setting raises it."
+    : "The limit follows from what a valid Kinesis request can hold, and no setting raises it.";
   return kinesisConnectError(
     Code.ResourceExhausted,
     "RequestEntityTooLarge",
-    `The request message is ${size} bytes; ${options.method} takes messages of up to ${options.readMaxBytes} bytes. The limit follows from what a valid Kinesis request can hold, and no setting raises it.`,
+    `The request message is ${size} bytes; ${options.method} takes messages of up to ${options.readMaxBytes} bytes. ${why}`,
   );
 }
 

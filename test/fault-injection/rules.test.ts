@@ -124,6 +124,12 @@ void suite("fault rules", () => {
     );
   });
 
+  test("a long bad value is shown cut between whole characters", () => {
+    const [problem = ""] = problemsOf({ rules: [{ streams: "😀".repeat(50), latency: { ms: 1 } }] });
+    assert.ok(problem.isWellFormed(), problem);
+    assert.ok(problem.includes(`"${"😀".repeat(36)}...`), problem);
+  });
+
   test("bounds: the number of rules, the seed, a file that is not YAML", () => {
     const many = Array.from({ length: MAX_RULES + 1 }, () => ({ latency: { ms: 1 } }));
     assert.deepEqual(problemsOf({ seed: 1, rules: many }), [

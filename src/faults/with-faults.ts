@@ -12,11 +12,16 @@ import {
   type Backend,
   backendOf,
   type CallContext,
+  type Dispatch,
 } from "../backends/backend.ts";
 import { streamNameOfTarget } from "../backends/stream-access.ts";
-import { decodeShardIterator } from "../engine/index.ts";
+import { decodeShardIterator, isEngineShardIterator } from "../engine/index.ts";
 import { GatewayError, KinesisError, writeRateExceededMessage } from "../kinesis/errors.ts";
 import type {
+  GetRecordsInput,
+  GetRecordsOutput,
+  GetShardIteratorInput,
+  GetShardIteratorOutput,
   PutRecordInput,
   PutRecordsInput,
   PutRecordsOutput,
@@ -24,7 +29,7 @@ import type {
   StreamRef,
 } from "../kinesis/types.ts";
 import { parseConsumerArn, streamNameOf } from "../kinesis/validation.ts";
-import { streamOf, type Target } from "../operations/table.ts";
+import { type Operation, streamOf, type Target } from "../operations/table.ts";
 import { createShardMaps, hashKeyOf, type ShardMap } from "../producer/shard-map.ts";
 import type { EventSource, SubscriptionSource } from "../subscriptions/subscriptions.ts";
 import { markInjected } from "./injected.ts";
@@ -40,6 +45,9 @@ const INTERNAL_FAILURE = "Internal service failure.";
 // AWS's description of the exception (the API reference); no captured message was found.
 const KMS_THROTTLING =
   "The request was denied due to request throttling. For more information about throttling, see Limits in the Amazon Web Services Key Management Service Developer Guide.";
+
+/** Upstream iterators remembered with their stream, at most. */
+const MAX_ITERATORS = 10_000;
 
 const shardIdOf = (index: number) => `shardId-${String(index).padStart(12, "0")}`;
 
@@ -146,12 +154,24 @@ export function withFaults(
 ): Backend {
   // The shards' hash ranges, for the shard a throttled record's text names.
   const shardMaps = createShardMaps(backend);
+  /**
+   * The streams of the upstream's iterators this gateway handed out (AWS's
+   * are opaque; the engine's name their stream), so that a rule for a stream
+   * reaches its GetRecords calls. The oldest are forgotten first.
+   */
+  const iteratorStreams = new Map<string, string>();
+
+  function streamNameFor(target: Target): string | undefined {
+    const named = streamNameOfTarget(target);
+    if (named !== undefined || !("iterator" in target)) return named;
+    return iteratorStreams.get(target.iterator);
+  }
 
   function addressed(target: Target): Addressed {
     const ref = streamOf(target);
     const iterator = "iterator" in target ? decodeShardIterator(target.iterator) : undefined;
     return {
-      streamName: streamNameOfTarget(target),
+      streamName: streamNameFor(target),
       accountId: accountOf(ref, options.accountId),
       shardId: iterator === undefined ? undefined : shardIdOf(iterator.shardIndex),
     };
@@ -240,11 +260,11 @@ export function withFaults(
     } satisfies PutRecordsOutput;
   }
 
-  return backendOf(async (operation, input, call) => {
+  const injecting: Dispatch = async (operation, input, call) => {
     // Without rules, one check and the call goes on.
     if (injector.ruleSet === undefined) return backend.call(operation, input, call);
     const target = operation.target(input);
-    const plan = injector.plan(operation.name, streamNameOfTarget(target));
+    const plan = injector.plan(operation.name, streamNameFor(target));
     if (plan === undefined) return backend.call(operation, input, call);
     const stillApplies = await beforeCall(
       plan,
@@ -263,7 +283,38 @@ export function withFaults(
     return failRecords(name, input as PutRecordsInput | PutRecordInput, plan, call, (sent) =>
       backend.call(operation, sent as typeof input, call),
     ) as ReturnType<typeof backend.call<typeof name>>;
-  });
+  };
+
+  /** GetShardIterator and GetRecords, whose upstream iterators are remembered with their stream. */
+  async function followingIterators(
+    operation: Operation<"GetShardIterator"> | Operation<"GetRecords">,
+    input: GetShardIteratorInput | GetRecordsInput,
+    call: CallContext,
+  ): Promise<GetShardIteratorOutput | GetRecordsOutput> {
+    const out = (await injecting(operation as Operation, input as never, call)) as
+      | GetShardIteratorOutput
+      | GetRecordsOutput;
+    const next =
+      "shardIterator" in out ? out.shardIterator : (out as GetRecordsOutput).nextShardIterator;
+    if (next === undefined || isEngineShardIterator(next)) return out;
+    const streamName = streamNameFor(operation.target(input as never));
+    if (streamName === undefined) return out;
+    iteratorStreams.set(next, streamName);
+    if (iteratorStreams.size > MAX_ITERATORS) {
+      iteratorStreams.delete(iteratorStreams.keys().next().value as string);
+    }
+    return out;
+  }
+
+  return backendOf((operation, input, call) =>
+    operation.name === "GetShardIterator" || operation.name === "GetRecords"
+      ? (followingIterators(
+          operation as Operation<"GetShardIterator">,
+          input as GetShardIteratorInput,
+          call,
+        ) as ReturnType<Dispatch>)
+      : injecting(operation, input, call),
+  );
 }
 
 /** A subscription's events, ended with `error` after `afterEvents` of them. */

@@ -11,6 +11,8 @@ import { createHash } from "node:crypto";
 import { suite, test } from "node:test";
 import {
   DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
   type KinesisClient,
   ListShardsCommand,
 } from "@aws-sdk/client-kinesis";
@@ -21,6 +23,7 @@ import type { PutRecordsResponse } from "../../src/gen/kinesis/gateway/v1/produc
 import { readFromEmulator } from "../contract/targets.ts";
 import { useEmulator } from "../helpers/emulator.ts";
 import { clientsFor, forwardingTo, transports, useGateway } from "../helpers/gateway.ts";
+import { rejectsWith, sdkClient } from "../helpers/kinesis-sdk.ts";
 
 const RATE = 0.3;
 const BATCH = 60;
@@ -82,7 +85,7 @@ async function codeOf(promise: Promise<unknown>): Promise<Code> {
 
 void suite("fault rules in forward mode, kinesis-local behind", () => {
   const emulator = useEmulator({
-    initializeStreams: "orders:2,replayed:2,calls:2,slow:1,plain:1,listed:3",
+    initializeStreams: "orders:2,replayed:2,calls:2,slow:1,plain:1,listed:3,reads:1",
   });
   const gateway = useGateway(() => [...forwardingTo(emulator)(), "--fault-control", "on"]);
 
@@ -294,6 +297,52 @@ void suite("fault rules in forward mode, kinesis-local behind", () => {
     } finally {
       await faults().clearFaults({});
       client.destroy();
+    }
+  });
+
+  void test("a rule for a stream reaches GetRecords with the upstream's opaque iterators, got through the gateway", async () => {
+    const kinesis = sdkClient(gateway.current.url);
+    try {
+      await put("reads", batchOf("reads", 3));
+      const { ShardIterator } = await kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: "reads",
+          ShardId: "shardId-000000000000",
+          ShardIteratorType: "TRIM_HORIZON",
+        }),
+      );
+      const first = await kinesis.send(new GetRecordsCommand({ ShardIterator }));
+      assert.equal(first.Records?.length, 3);
+      await faults().setFaults({
+        seed: 1,
+        rules: [
+          {
+            streams: "reads",
+            operations: ["GetRecords"],
+            callFailure: { rate: 1, code: "InternalFailure" },
+          },
+        ],
+      });
+      // Both the first iterator and the one the last answer gave name their stream.
+      for (const iterator of [ShardIterator, first.NextShardIterator]) {
+        await rejectsWith(
+          kinesis.send(new GetRecordsCommand({ ShardIterator: iterator })),
+          "InternalFailure",
+          "Internal service failure.",
+        );
+      }
+      // Another stream's reads are not the rule's.
+      const other = await kinesis.send(
+        new GetShardIteratorCommand({
+          StreamName: "plain",
+          ShardId: "shardId-000000000000",
+          ShardIteratorType: "TRIM_HORIZON",
+        }),
+      );
+      await kinesis.send(new GetRecordsCommand({ ShardIterator: other.ShardIterator }));
+    } finally {
+      await faults().clearFaults({});
+      kinesis.destroy();
     }
   });
 });

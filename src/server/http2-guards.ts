@@ -3,14 +3,26 @@
  * as the servers that fixed CVE-2023-44487 do, instead of costing a core:
  *
  * - **Rapid reset**: more than {@link MAX_RESETS_PER_SECOND} streams reset by
- *   the client within a second, when they are most of the streams it closed
- *   (a client that cancels some calls on their deadlines is fine). Counted
+ *   the client within a second, when they are most of the streams it closed.
+ *   A stream reset once half its call's declared time-out (`grpc-timeout`,
+ *   `connect-timeout-ms`) has passed is a call cancelled on its deadline, not
+ *   counted: a client whose calls all outlast their deadlines (a fault rule's
+ *   latency does that) cancels them all, and the server ends their work at
+ *   the deadline anyway, so a slot freed early frees nothing. Counted
  *   from the `http2.server.stream.close` diagnostics channel, which costs no
  *   listener per stream. nghttp2's own reset limit is raised out of the way
  *   (it closes with INTERNAL_ERROR after ~1,000 resets, cancelling clients
  *   included).
  * - **Refused streams**: streams the gateway refuses (past a limit) count
  *   as strikes too, so a client that keeps asking costs no more than a few.
+ *   Streams refused before JavaScript sees them (header blocks nghttp2
+ *   refuses, streams past the concurrency limit) close the session when more
+ *   than {@link MAX_REFUSED_PER_SECOND} are refused within a second and they
+ *   outnumber the streams let in four to one. A client that keeps to the
+ *   limit is refused too, often: one that reuses a slot the moment it
+ *   cancels a call (gRPC's C core, on every deadline) finds the slot still
+ *   taken, as Node frees a stream only once its close has run in
+ *   JavaScript, and tries again (a refused stream is safe to retry).
  * - **Refused header blocks**: a header list over `maxHeaderListBytes` is
  *   answered 431 here (nghttp2 enforces the advertised limit only once the
  *   client has acknowledged our SETTINGS); streams nghttp2 refused on its own
@@ -31,6 +43,7 @@ import { constants } from "node:http2";
 
 export const MAX_RESETS_PER_SECOND = 200;
 export const MAX_STRIKES_PER_SECOND = 20;
+export const MAX_REFUSED_PER_SECOND = 200;
 const REFUSED_SWEEP_MS = 100;
 const STREAM_CLOSE_CHANNEL = "http2.server.stream.close";
 
@@ -59,6 +72,9 @@ interface SessionCounts {
   streamsClosed: number;
   resets: number;
   strikes: number;
+  /** Streams opened (seen) and refused by nghttp2 in the current window. */
+  opened: number;
+  refused: number;
   /** The highest client stream id seen, and streams seen since it was taken. */
   lastStreamId: number;
   streamsSeen: number;
@@ -86,6 +102,27 @@ export function headerListBytes(rawHeaders: readonly string[]): number {
   return size;
 }
 
+const GRPC_TIMEOUT_UNITS_MS: Readonly<Record<string, number>> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1_000,
+  m: 1,
+  u: 0.001,
+  n: 0.000_001,
+};
+
+/** The call's time-out a request declares (gRPC's `grpc-timeout`, Connect's `connect-timeout-ms`). */
+export function declaredTimeoutMs(headers: http2.IncomingHttpHeaders): number | undefined {
+  const grpc = headers["grpc-timeout"];
+  if (typeof grpc === "string") {
+    const match = /^(\d{1,8})([HMSmun])$/.exec(grpc);
+    if (match) return Number(match[1]) * GRPC_TIMEOUT_UNITS_MS[match[2]!]!;
+  }
+  const connect = headers["connect-timeout-ms"];
+  if (typeof connect === "string" && /^\d{1,10}$/.test(connect)) return Number(connect);
+  return undefined;
+}
+
 /**
  * Sends GOAWAY with `code` and closes the session. Node's `destroy` takes the
  * code as its first argument (its typings only know an Error there; an Error
@@ -97,6 +134,11 @@ function closeWith(session: http2.ServerHttp2Session, code: number): void {
 
 export function createHttp2Guards(options: Http2GuardOptions): Http2Guards {
   const counts = new Map<http2.ServerHttp2Session, SessionCounts>();
+  /**
+   * From when a reset of each stream with a declared time-out is a
+   * cancellation on its deadline: half the time-out after it was seen.
+   */
+  const cancellableFrom = new WeakMap<http2.ServerHttp2Stream, number>();
 
   function countsOf(session: http2.ServerHttp2Session): SessionCounts | undefined {
     const c = counts.get(session);
@@ -107,6 +149,8 @@ export function createHttp2Guards(options: Http2GuardOptions): Http2Guards {
       c.streamsClosed = 0;
       c.resets = 0;
       c.strikes = 0;
+      c.opened = 0;
+      c.refused = 0;
     }
     return c;
   }
@@ -132,7 +176,13 @@ export function createHttp2Guards(options: Http2GuardOptions): Http2Guards {
     const refused = (highestId - c.lastStreamId) / 2 - c.streamsSeen;
     c.lastStreamId = highestId;
     c.streamsSeen = 0;
-    if (refused > 0) strike(session, refused, `${refused} streams refused`);
+    if (refused <= 0) return;
+    const w = countsOf(session);
+    if (w === undefined) return;
+    w.refused += refused;
+    if (w.refused > MAX_REFUSED_PER_SECOND && w.refused > 4 * w.opened) {
+      calm(session, `${w.refused} streams refused, ${w.opened} let in, within a second`);
+    }
   }
 
   const onStreamClose = (message: unknown) => {
@@ -143,6 +193,8 @@ export function createHttp2Guards(options: Http2GuardOptions): Http2Guards {
     if (c === undefined) return;
     c.streamsClosed++;
     if (stream.rstCode === constants.NGHTTP2_NO_ERROR) return;
+    const from = cancellableFrom.get(stream);
+    if (from !== undefined && performance.now() >= from) return;
     c.resets++;
     if (c.resets > MAX_RESETS_PER_SECOND && c.resets > c.streamsClosed / 2) {
       calm(session, `${c.resets} of ${c.streamsClosed} streams reset within a second`);
@@ -164,16 +216,26 @@ export function createHttp2Guards(options: Http2GuardOptions): Http2Guards {
         streamsClosed: 0,
         resets: 0,
         strikes: 0,
+        opened: 0,
+        refused: 0,
         lastStreamId: -1,
         streamsSeen: 0,
       });
       session.once("close", () => counts.delete(session));
-      session.on("stream", (stream: http2.ServerHttp2Stream) => {
-        const c = counts.get(session);
-        if (c === undefined) return;
-        c.streamsSeen++;
-        countRefused(session, stream.id ?? 0);
-      });
+      session.on(
+        "stream",
+        (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+          const c = counts.get(session);
+          if (c === undefined) return;
+          const timeoutMs = declaredTimeoutMs(headers);
+          if (timeoutMs !== undefined)
+            cancellableFrom.set(stream, performance.now() + timeoutMs / 2);
+          c.streamsSeen++;
+          const w = countsOf(session);
+          if (w !== undefined) w.opened++;
+          countRefused(session, stream.id ?? 0);
+        },
+      );
       if (session.pendingSettingsAck) {
         const timer = setTimeout(() => {
           if (!session.destroyed && session.pendingSettingsAck) {

@@ -67,6 +67,57 @@ void suite("abuse: HTTP/2 floods", () => {
     assert.equal(code, ErrorCode.ENHANCE_YOUR_CALM, `after ${opened} streams: ${seen}`);
   });
 
+  void test("a client whose calls all reach their deadlines and are cancelled is no rapid reset", async () => {
+    // As a gRPC client cancels a call at its 60 ms deadline (a fault rule's latency outlasting
+    // every deadline makes them all do it): 100 streams at a time, 3,000 in two seconds.
+    const { socket, reader } = await connectRaw(gateway.port);
+    ackSettings(socket);
+    const block = postRequest("/kinesis.gateway.v1.ProducerService/PutRecord", [
+      literal("grpc-timeout", "60m"),
+    ]);
+    for (let id = 1; id < 6_000 && !reader.closed; ) {
+      const opened: number[] = [];
+      const headers: Buffer[] = [];
+      for (let i = 0; i < 100; i++, id += 2) {
+        opened.push(id);
+        headers.push(frame(FrameType.HEADERS, Flags.END_HEADERS, id, block));
+      }
+      socket.write(Buffer.concat(headers));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const cancel = Buffer.from([0, 0, 0, ErrorCode.CANCEL]);
+      socket.write(Buffer.concat(opened.map((s) => frame(FrameType.RST_STREAM, 0, s, cancel))));
+    }
+    // Still open: a PING is answered.
+    socket.write(frame(FrameType.PING, 0, 0, Buffer.alloc(8)));
+    await reader.until((f) => f.some((x) => x.type === FrameType.PING), 2_000);
+    assert.equal(reader.goAwayCode(), undefined);
+    socket.destroy();
+  });
+
+  void test("a client that ignores the concurrency limit, opening streams past it, loses its connection", async () => {
+    const { socket, reader } = await connectRaw(gateway.port);
+    ackSettings(socket);
+    const block = postRequest("/kinesis.gateway.v1.ProducerService/PutRecord");
+    // 1,000 calls that wait for their bodies, ten times the 100 the server allows at once.
+    for (let id = 1; id < 2_000 && !reader.closed; id += 100) {
+      const headers: Buffer[] = [];
+      for (let i = 0; i < 100; i += 2) {
+        headers.push(frame(FrameType.HEADERS, Flags.END_HEADERS, id + i, block));
+      }
+      socket.write(Buffer.concat(headers));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await reader.until(() => reader.goAwayCode() !== undefined, 2_000);
+    // nghttp2's PROTOCOL_ERROR, once the client has acknowledged the limit; or ours.
+    assert.ok(
+      ([ErrorCode.PROTOCOL_ERROR, ErrorCode.ENHANCE_YOUR_CALM] as number[]).includes(
+        reader.goAwayCode() ?? -1,
+      ),
+      String(reader.goAwayCode()),
+    );
+    socket.destroy();
+  });
+
   void test("an HPACK bomb: header blocks that inflate past the limit end the connection", async () => {
     let code: number | undefined;
     await underAttack(gateway, bounds, async () => {

@@ -20,7 +20,12 @@ export const FrameType = {
 } as const;
 
 export const Flags = { END_STREAM: 1, ACK: 1, END_HEADERS: 4 } as const;
-export const ErrorCode = { NO_ERROR: 0, CANCEL: 8, ENHANCE_YOUR_CALM: 11 } as const;
+export const ErrorCode = {
+  NO_ERROR: 0,
+  PROTOCOL_ERROR: 1,
+  CANCEL: 8,
+  ENHANCE_YOUR_CALM: 11,
+} as const;
 
 export function frame(type: number, flags: number, streamId: number, payload: Uint8Array): Buffer {
   const header = Buffer.alloc(9);
@@ -74,7 +79,7 @@ export function getRequest(path: string, extra: Buffer[] = []): Buffer {
 }
 
 /** The request header block of a gRPC call to `path`. */
-export function postRequest(path: string): Buffer {
+export function postRequest(path: string, extra: readonly Buffer[] = []): Buffer {
   return Buffer.concat([
     indexed(3), // :method POST
     indexed(6), // :scheme http
@@ -82,6 +87,7 @@ export function postRequest(path: string): Buffer {
     literal(":authority", "localhost"),
     literal("content-type", "application/grpc"),
     literal("te", "trailers"),
+    ...extra,
   ]);
 }
 

@@ -14,28 +14,39 @@
 # Node 24 is the floor (package.json "engines"). The default
 # follows the latest 24.x on each build; --build-arg NODE_VERSION=24.21.0 pins
 # the exact version the test suite runs on.
+#
+# BASE is the image every stage starts from: node:<NODE_VERSION>-slim from a
+# registry, or, where none is reachable, one built here with
+# scripts/build-base-image.sh (Debian from its mirror, this project's pinned
+# Node); `npm run image` picks. A TLS-inspecting proxy between the build and
+# the npm registry: its CA certificates in build-ca.pem (the image script
+# writes it from the host's trust store) are trusted by the build stages'
+# `npm ci` only; the final image does not hold them.
 ARG NODE_VERSION=24
+ARG BASE=node:${NODE_VERSION}-slim
 
-FROM node:${NODE_VERSION}-slim AS deps
+FROM ${BASE} AS deps
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json build-ca.pe[m] ./
 # --omit=dev leaves out the devDependency `node`, which only pins the runtime
 # of npm scripts on machines with an older Node: this image is Node 24 already.
 # package.json's allowScripts lets no production dependency run an install
 # script (protobufjs and cbor-extract are denied; cbor-extract's prebuilt
 # binary is loaded at run time). npm 11 only warns about unlisted scripts, so
 # --ignore-scripts enforces the same policy today.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN if [ -f build-ca.pem ]; then export NODE_EXTRA_CA_CERTS="$PWD/build-ca.pem"; fi && \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
-FROM node:${NODE_VERSION}-slim AS build
+FROM ${BASE} AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY package.json package-lock.json build-ca.pe[m] ./
+RUN if [ -f build-ca.pem ]; then export NODE_EXTRA_CA_CERTS="$PWD/build-ca.pem"; fi && \
+    npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:${NODE_VERSION}-slim
+FROM ${BASE}
 LABEL org.opencontainers.image.title="kinesis-gateway" \
       org.opencontainers.image.description="gRPC, gRPC-Web, Connect and Kinesis API gateway for Amazon Kinesis Data Streams" \
       org.opencontainers.image.licenses="Apache-2.0"

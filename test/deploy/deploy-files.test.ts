@@ -173,11 +173,15 @@ void suite("Dockerfile", () => {
         .filter((i) => i.keyword === "ARG" && i.stage === 0 && i.args.includes("="))
         .map((i) => i.args.split("=") as [string, string]),
     );
-    const bases = instructions
-      .filter((i) => i.keyword === "FROM")
-      .map((i) =>
-        i.args.replaceAll(/\$\{(\w+)\}/g, (_, name: string) => argDefaults.get(name) ?? ""),
+    // An ARG's default may name another (BASE=node:${NODE_VERSION}-slim).
+    const expand = (text: string): string => {
+      const once = text.replaceAll(
+        /\$\{(\w+)\}/g,
+        (_, name: string) => argDefaults.get(name) ?? "",
       );
+      return once === text ? text : expand(once);
+    };
+    const bases = instructions.filter((i) => i.keyword === "FROM").map((i) => expand(i.args));
     assert.ok(bases.length >= 2, "a dependency stage and a final stage");
     for (const base of bases) {
       assert.match(base, /^node:24(\.\d+){0,2}-(slim|alpine)\b/, `base image '${base}'`);

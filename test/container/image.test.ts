@@ -1,0 +1,133 @@
+/**
+ * The container image, built as a user builds it (`npm run image`: offline
+ * where no registry gives node:24-slim) and run as one runs it: healthy over
+ * HTTP and gRPC, serving the quick start's calls over gRPC, running as user
+ * 1000, and draining on `docker stop` — a call in flight is answered and the
+ * process exits 0. Needs a Docker engine; without one it says so and skips.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { after, suite, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus,
+} from "../../src/gen/grpc/health/v1/health_pb.ts";
+import { ShardIteratorType } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
+import { clientsFor } from "../helpers/gateway.ts";
+
+const run = promisify(execFile);
+const REPOSITORY = fileURLToPath(new URL("../../", import.meta.url));
+const IMAGE = "kinesis-gateway:local";
+/** Debootstrap, the base and the image, on a Docker engine with the vfs storage driver. */
+const BUILD_MS = 15 * 60_000;
+
+const docker = async (...args: string[]) => (await run("docker", args)).stdout.trim();
+
+async function engineAnswers(): Promise<boolean> {
+  try {
+    await run("docker", ["info"], { timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.fail(`not ${what} after ${timeoutMs} ms`);
+}
+
+void suite("the container image", () => {
+  const containers: string[] = [];
+  after(async () => {
+    for (const id of containers) await docker("rm", "-f", id).catch(() => undefined);
+  });
+
+  test("npm run image builds it; it serves, runs as user 1000 and drains on docker stop", {
+    timeout: BUILD_MS + 120_000,
+  }, async (t) => {
+    if (!(await engineAnswers())) {
+      const why = "no Docker engine answers (`docker info`): the image is not built or run";
+      process.stderr.write(`\n*** SKIPPED: ${why} ***\n\n`);
+      t.skip(why);
+      return;
+    }
+    await run("bash", ["scripts/image.sh"], {
+      cwd: REPOSITORY,
+      timeout: BUILD_MS,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    assert.equal(
+      await docker("image", "inspect", "--format", "{{.Config.User}}", IMAGE),
+      "1000:1000",
+    );
+
+    // A 2 s latency on `slow`, so that a call is in flight when the container is stopped.
+    const faults = JSON.stringify({
+      seed: 1,
+      rules: [{ streams: "slow", latency: { ms: 2_000 } }],
+    });
+    const id = await docker(
+      "run",
+      "-d",
+      "-p",
+      "127.0.0.1::4567",
+      IMAGE,
+      "--streams",
+      "orders:4,slow:1",
+      "--faults",
+      faults,
+    );
+    containers.push(id);
+    const url = `http://${await docker("port", id, "4567/tcp")}`.replace("0.0.0.0", "127.0.0.1");
+    await until("ready", async () => (await fetch(`${url}/readyz`)).status === 200);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    assert.equal(await docker("exec", id, "id", "-u"), "1000");
+
+    const transport = createGrpcTransport({ baseUrl: url });
+    const health = await createClient(Health, transport).check({ service: "" });
+    assert.equal(health.status, HealthCheckResponse_ServingStatus.SERVING);
+
+    // The quick start over gRPC: records in, and back out of their shard.
+    const { producer, consumer } = clientsFor(transport);
+    const put = await producer.putRecords({
+      streamName: "orders",
+      records: ["a", "b", "c"].map((key) => ({
+        data: Buffer.from(`order ${key}`),
+        partitionKey: "customer-1",
+      })),
+    });
+    assert.equal(put.failedRecordCount, 0);
+    const shardId = put.records[0]!.shardId;
+    const { shardIterator } = await consumer.getShardIterator({
+      streamName: "orders",
+      shardId,
+      shardIteratorType: ShardIteratorType.TRIM_HORIZON,
+    });
+    const read = await consumer.getRecords({ shardIterator });
+    assert.deepEqual(
+      read.records.map((r) => Buffer.from(r.data).toString()),
+      ["order a", "order b", "order c"],
+    );
+
+    // docker stop while a call waits out its latency: answered, then exit 0.
+    const inFlight = producer.putRecord({
+      streamName: "slow",
+      data: Buffer.from("late"),
+      partitionKey: "k",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await docker("stop", "-t", "30", id);
+    assert.equal((await inFlight).shardId, "shardId-000000000000");
+    assert.equal(await docker("inspect", "--format", "{{.State.ExitCode}}", id), "0");
+    assert.match(await docker("logs", id), /"msg":"stopped"/);
+  });
+});

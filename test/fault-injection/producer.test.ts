@@ -11,19 +11,17 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { FaultService } from "../../src/gen/kinesis/gateway/v1/faults_pb.ts";
 import { ProducerService } from "../../src/gen/kinesis/gateway/v1/producer_pb.ts";
-import { metricValue, useGatewayWithMetrics } from "../helpers/gateway.ts";
+import { metricValue, startTestGateway, useGatewayWithMetrics } from "../helpers/gateway.ts";
 import { assertKeyOrder, codeCounts, oneAckEach, produce, records } from "../helpers/produce.ts";
 
 void suite("the producer under injected faults", () => {
   const gateway = useGatewayWithMetrics([
     "--streams",
-    "retried:2,lost:1,merged:1",
+    "retried:2,merged:1",
     "--throttle",
     "off",
     "--fault-control",
     "on",
-    "--record-ttl-ms",
-    "3000",
     "--coalesce",
     "merged",
     "--linger-ms",
@@ -39,7 +37,6 @@ void suite("the producer under injected faults", () => {
           streams: "retried",
           recordFailure: { rate: 0.2, code: "ProvisionedThroughputExceededException" },
         },
-        { streams: "lost", recordFailure: { rate: 1, code: "InternalFailure" } },
         { streams: "merged", recordFailure: { rate: 0.5, code: "InternalFailure" } },
       ],
     });
@@ -55,17 +52,34 @@ void suite("the producer under injected faults", () => {
   });
 
   test("a record every attempt fails is acked as expired, saying why", async () => {
-    const sent = records(20, 4);
-    const byId = oneAckEach(sent, await produce(gateway.current.url, "lost", sent));
-    for (const ack of byId.values()) {
-      assert.equal(ack.sequenceNumber, "");
-      assert.ok(
-        ["RecordExpired", "PrecedingRecordFailed"].includes(ack.errorCode),
-        `${ack.errorCode}: ${ack.errorMessage}`,
-      );
+    // A gateway of its own, whose records expire soon: every attempt of theirs fails.
+    const rules = {
+      seed: 1,
+      rules: [{ streams: "lost", recordFailure: { rate: 1, code: "InternalFailure" } }],
+    };
+    const own = await startTestGateway([
+      "--streams",
+      "lost:1",
+      "--faults",
+      JSON.stringify(rules),
+      "--record-ttl-ms",
+      "600",
+    ]);
+    try {
+      const sent = records(20, 4);
+      const byId = oneAckEach(sent, await produce(own.url, "lost", sent));
+      for (const ack of byId.values()) {
+        assert.equal(ack.sequenceNumber, "");
+        assert.ok(
+          ["RecordExpired", "PrecedingRecordFailed"].includes(ack.errorCode),
+          `${ack.errorCode}: ${ack.errorMessage}`,
+        );
+      }
+      const expired = [...byId.values()].find((ack) => ack.errorCode === "RecordExpired");
+      assert.match(expired?.errorMessage ?? "", /InternalFailure/);
+    } finally {
+      await own.stop();
     }
-    const expired = [...byId.values()].find((ack) => ack.errorCode === "RecordExpired");
-    assert.match(expired?.errorMessage ?? "", /InternalFailure/);
   });
 
   /** Calls of PutRecords the backend served, every series summed. */

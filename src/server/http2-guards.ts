@@ -5,10 +5,13 @@
  * - **Rapid reset**: more than {@link MAX_RESETS_PER_SECOND} streams reset by
  *   the client within a second, when they are most of the streams it closed.
  *   A stream reset once half its call's declared time-out (`grpc-timeout`,
- *   `connect-timeout-ms`) has passed is a call cancelled on its deadline, not
- *   counted: a client whose calls all outlast their deadlines (a fault rule's
- *   latency does that) cancels them all, and the server ends their work at
- *   the deadline anyway, so a slot freed early frees nothing. Counted
+ *   `connect-timeout-ms`) has passed, and at least {@link MIN_CANCEL_AGE_MS},
+ *   is a call cancelled on its deadline, not counted: a client whose calls
+ *   all outlast their deadlines (a fault rule's latency does that) cancels
+ *   them all, and the server ends their work at the deadline anyway. The
+ *   floor keeps a declared nanosecond from excusing resets made at once:
+ *   past it, a connection's 100 streams turn over no faster than calls that
+ *   run their course. Counted
  *   from the `http2.server.stream.close` diagnostics channel, which costs no
  *   listener per stream. nghttp2's own reset limit is raised out of the way
  *   (it closes with INTERNAL_ERROR after ~1,000 resets, cancelling clients
@@ -44,6 +47,8 @@ import { constants } from "node:http2";
 export const MAX_RESETS_PER_SECOND = 200;
 export const MAX_STRIKES_PER_SECOND = 20;
 export const MAX_REFUSED_PER_SECOND = 200;
+/** The youngest a reset stream may be to count as a call cancelled on its deadline. */
+export const MIN_CANCEL_AGE_MS = 50;
 const REFUSED_SWEEP_MS = 100;
 const STREAM_CLOSE_CHANNEL = "http2.server.stream.close";
 
@@ -136,7 +141,8 @@ export function createHttp2Guards(options: Http2GuardOptions): Http2Guards {
   const counts = new Map<http2.ServerHttp2Session, SessionCounts>();
   /**
    * From when a reset of each stream with a declared time-out is a
-   * cancellation on its deadline: half the time-out after it was seen.
+   * cancellation on its deadline: half the time-out after it was seen, and
+   * {@link MIN_CANCEL_AGE_MS} at the least.
    */
   const cancellableFrom = new WeakMap<http2.ServerHttp2Stream, number>();
 
@@ -229,7 +235,10 @@ export function createHttp2Guards(options: Http2GuardOptions): Http2Guards {
           if (c === undefined) return;
           const timeoutMs = declaredTimeoutMs(headers);
           if (timeoutMs !== undefined)
-            cancellableFrom.set(stream, performance.now() + timeoutMs / 2);
+            cancellableFrom.set(
+              stream,
+              performance.now() + Math.max(timeoutMs / 2, MIN_CANCEL_AGE_MS),
+            );
           c.streamsSeen++;
           const w = countsOf(session);
           if (w !== undefined) w.opened++;

@@ -67,15 +67,38 @@ void suite("abuse: HTTP/2 floods", () => {
     assert.equal(code, ErrorCode.ENHANCE_YOUR_CALM, `after ${opened} streams: ${seen}`);
   });
 
-  void test("a client whose calls all reach their deadlines and are cancelled is no rapid reset", async () => {
-    // As a gRPC client cancels a call at its 60 ms deadline (a fault rule's latency outlasting
-    // every deadline makes them all do it): 100 streams at a time, 3,000 in two seconds.
+  void test("rapid reset with a declared time-out of a nanosecond still gets GOAWAY ENHANCE_YOUR_CALM", async () => {
     const { socket, reader } = await connectRaw(gateway.port);
     ackSettings(socket);
     const block = postRequest("/kinesis.gateway.v1.ProducerService/PutRecord", [
-      literal("grpc-timeout", "60m"),
+      literal("grpc-timeout", "1n"),
     ]);
-    for (let id = 1; id < 6_000 && !reader.closed; ) {
+    const cancel = Buffer.from([0, 0, 0, ErrorCode.CANCEL]);
+    for (let id = 1; !reader.closed && id < 200_000; ) {
+      const batch: Buffer[] = [];
+      for (let i = 0; i < 500; i++, id += 2) {
+        batch.push(
+          frame(FrameType.HEADERS, Flags.END_HEADERS, id, block),
+          frame(FrameType.RST_STREAM, 0, id, cancel),
+        );
+      }
+      await new Promise((resolve) => socket.write(Buffer.concat(batch), resolve));
+      if (reader.goAwayCode() !== undefined) break;
+    }
+    await reader.until(() => reader.goAwayCode() !== undefined, 2_000);
+    assert.equal(reader.goAwayCode(), ErrorCode.ENHANCE_YOUR_CALM);
+    socket.destroy();
+  });
+
+  void test("a client whose calls all reach their deadlines and are cancelled is no rapid reset", async () => {
+    // As a gRPC client cancels a call at its 150 ms deadline (a fault rule's latency outlasting
+    // every deadline makes them all do it): 100 streams at a time, 2,000 in three seconds.
+    const { socket, reader } = await connectRaw(gateway.port);
+    ackSettings(socket);
+    const block = postRequest("/kinesis.gateway.v1.ProducerService/PutRecord", [
+      literal("grpc-timeout", "150m"),
+    ]);
+    for (let id = 1; id < 4_000 && !reader.closed; ) {
       const opened: number[] = [];
       const headers: Buffer[] = [];
       for (let i = 0; i < 100; i++, id += 2) {
@@ -83,7 +106,7 @@ void suite("abuse: HTTP/2 floods", () => {
         headers.push(frame(FrameType.HEADERS, Flags.END_HEADERS, id, block));
       }
       socket.write(Buffer.concat(headers));
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await new Promise((resolve) => setTimeout(resolve, 150));
       const cancel = Buffer.from([0, 0, 0, ErrorCode.CANCEL]);
       socket.write(Buffer.concat(opened.map((s) => frame(FrameType.RST_STREAM, 0, s, cancel))));
     }

@@ -10,7 +10,7 @@ import { suite, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createEngineBackend } from "../../src/backends/engine-backend.ts";
-import { createEngine } from "../../src/engine/index.ts";
+import { createEngine, type Engine } from "../../src/engine/index.ts";
 import { createFaultInjector, latencyOf, MAX_LATENCY_MS } from "../../src/faults/injector.ts";
 import { withFaults } from "../../src/faults/with-faults.ts";
 import { FaultService } from "../../src/gen/kinesis/gateway/v1/faults_pb.ts";
@@ -19,6 +19,20 @@ import { GatewayError } from "../../src/kinesis/errors.ts";
 import { startTestGateway } from "../helpers/gateway.ts";
 
 const record = (key: string) => ({ data: new Uint8Array([1]), partitionKey: key });
+
+/** A gateway with the one-shard stream `slow`, throttling off and fault control on. */
+const slowGateway = () =>
+  startTestGateway(["--streams", "slow", "--throttle", "off", "--fault-control", "on"]);
+
+/** The records of a one-shard engine stream. */
+async function storedIn(engine: Engine, streamName: string) {
+  const { shardIterator } = engine.getShardIterator({
+    streamName,
+    shardId: "shardId-000000000000",
+    shardIteratorType: "TRIM_HORIZON",
+  });
+  return (await engine.getRecords({ shardIterator })).records;
+}
 
 void suite("injected latency and the caller's time", () => {
   test("a latency past the deadline ends the call at the deadline, even when the clock lags the timer", async () => {
@@ -45,12 +59,7 @@ void suite("injected latency and the caller's time", () => {
     } finally {
       Date.now = realNow;
     }
-    const iterator = engine.getShardIterator({
-      streamName: "late",
-      shardId: "shardId-000000000000",
-      shardIteratorType: "TRIM_HORIZON",
-    }).shardIterator;
-    assert.deepEqual((await engine.getRecords({ shardIterator: iterator })).records, []);
+    assert.deepEqual(await storedIn(engine, "late"), []);
     injector.close();
     engine.close();
   });
@@ -62,14 +71,7 @@ void suite("injected latency and the caller's time", () => {
   });
 
   test("ClearFaults lets a call waiting out a latency go on at once, without the cleared rule's failures", async () => {
-    const gateway = await startTestGateway([
-      "--streams",
-      "slow",
-      "--throttle",
-      "off",
-      "--fault-control",
-      "on",
-    ]);
+    const gateway = await slowGateway();
     try {
       const transport = createGrpcTransport({ baseUrl: gateway.url });
       const faults = createClient(FaultService, transport);
@@ -104,14 +106,7 @@ void suite("injected latency and the caller's time", () => {
   });
 
   test("a drain lets calls waiting out a latency go on and answers them", async () => {
-    const gateway = await startTestGateway([
-      "--streams",
-      "slow",
-      "--throttle",
-      "off",
-      "--fault-control",
-      "on",
-    ]);
+    const gateway = await slowGateway();
     const transport = createGrpcTransport({ baseUrl: gateway.url });
     await createClient(FaultService, transport).setFaults({
       seed: 1,
@@ -129,14 +124,7 @@ void suite("injected latency and the caller's time", () => {
   });
 
   test("over gRPC, a deadline shorter than the latency is DEADLINE_EXCEEDED and writes nothing", async () => {
-    const gateway = await startTestGateway([
-      "--streams",
-      "slow",
-      "--throttle",
-      "off",
-      "--fault-control",
-      "on",
-    ]);
+    const gateway = await slowGateway();
     try {
       const transport = createGrpcTransport({ baseUrl: gateway.url });
       await createClient(FaultService, transport).setFaults({
@@ -156,12 +144,7 @@ void suite("injected latency and the caller's time", () => {
       );
       assert.deepEqual(new Set(outcomes), new Set(["DeadlineExceeded"]));
       const engine = gateway.engine!;
-      const iterator = engine.getShardIterator({
-        streamName: "slow",
-        shardId: "shardId-000000000000",
-        shardIteratorType: "TRIM_HORIZON",
-      }).shardIterator;
-      assert.deepEqual((await engine.getRecords({ shardIterator: iterator })).records, []);
+      assert.deepEqual(await storedIn(engine, "slow"), []);
     } finally {
       await gateway.stop();
     }

@@ -85,7 +85,7 @@ function faultMessage(code: CallFailureCode | RecordFailureCode, at: Addressed):
 }
 
 /** An injected error with the text AWS gives it. */
-export const faultError = (code: CallFailureCode | RecordFailureCode, at: Addressed) =>
+const faultError = (code: CallFailureCode | RecordFailureCode, at: Addressed) =>
   markInjected(new KinesisError(code, faultMessage(code, at)));
 
 /** A map's shard ids as a set, made once per map. */

@@ -117,7 +117,7 @@ const GRPC_TIMEOUT_UNITS_MS: Readonly<Record<string, number>> = {
 };
 
 /** The call's time-out a request declares (gRPC's `grpc-timeout`, Connect's `connect-timeout-ms`). */
-export function declaredTimeoutMs(headers: http2.IncomingHttpHeaders): number | undefined {
+function declaredTimeoutMs(headers: http2.IncomingHttpHeaders): number | undefined {
   const grpc = headers["grpc-timeout"];
   if (typeof grpc === "string") {
     const match = /^(\d{1,8})([HMSmun])$/.exec(grpc);

@@ -22,6 +22,7 @@ import http from "node:http";
 import type net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
+import { containerFootprint } from "./container.ts";
 import {
   measureLatency,
   measureProduceThroughput,
@@ -641,6 +642,7 @@ for (const group of groups(sink.url)) {
   results.push(await runGroup(group));
 }
 const fp = ONLY && !ONLY.includes("footprint") ? {} : await footprint();
+const container = ONLY && !ONLY.includes("footprint") ? {} : await containerFootprint(RUNS);
 if (!ONLY || ONLY.includes("kept-data-memory")) {
   process.stderr.write(`kept-data-memory (${KEPT_GIB} GiB)…\n`);
 }
@@ -674,6 +676,10 @@ for (const r of results) {
 }
 for (const [name, value] of Object.entries(fp))
   console.log(`footprint: ${name} ${value.toFixed(0)}`);
+if (typeof container === "string") console.log(`footprint: container: not measured, ${container}`);
+else
+  for (const [name, value] of Object.entries(container))
+    console.log(`footprint: ${name} ${value.toFixed(0)}`);
 for (const [name, value] of Object.entries(kept))
   console.log(`kept data, ${KEPT_GIB} GiB written: ${name} ${value.toFixed(value < 10 ? 2 : 0)}`);
 
@@ -689,6 +695,7 @@ writeFileSync(
       seconds: SECONDS,
       results,
       footprint: fp,
+      container,
       keptData: { gib: KEPT_GIB, ...kept },
     },
     null,

@@ -10,17 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tag="${IMAGE_TAG:-kinesis-gateway:local}"
-base="${IMAGE_BASE:-}"
-if [[ -z "$base" ]]; then
-  if docker image inspect node:24-slim >/dev/null 2>&1 ||
-    timeout 60 docker pull -q node:24-slim >/dev/null 2>&1; then
-    base=node:24-slim
-  else
-    base=kinesis-gateway-base:local
-    echo "--- no registry gives node:24-slim: the base is $base, built here"
-    docker image inspect "$base" >/dev/null 2>&1 || scripts/build-base-image.sh "$base"
-  fi
-fi
+# shellcheck source=lib/base.sh
+source scripts/lib/base.sh
+base="$(base_image)"
 
 rm -f build-ca.pem
 trap 'rm -f build-ca.pem' EXIT

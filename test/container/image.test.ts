@@ -6,10 +6,7 @@
  * process exits 0. Needs a Docker engine; without one it says so and skips.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, suite, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
@@ -17,54 +14,27 @@ import {
   HealthCheckResponse_ServingStatus,
 } from "../../src/gen/grpc/health/v1/health_pb.ts";
 import { ShardIteratorType } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
+import {
+  BUILD_MS,
+  buildGatewayImage,
+  docker,
+  GATEWAY_IMAGE as IMAGE,
+  needsEngine,
+  until,
+} from "../helpers/docker.ts";
 import { clientsFor } from "../helpers/gateway.ts";
-
-const run = promisify(execFile);
-const REPOSITORY = fileURLToPath(new URL("../../", import.meta.url));
-const IMAGE = "kinesis-gateway:local";
-/** Debootstrap, the base and the image, on a Docker engine with the vfs storage driver. */
-const BUILD_MS = 15 * 60_000;
-
-const docker = async (...args: string[]) => (await run("docker", args)).stdout.trim();
-
-async function engineAnswers(): Promise<boolean> {
-  try {
-    await run("docker", ["info"], { timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`not ${what} after ${timeoutMs} ms`);
-}
 
 void suite("the container image", () => {
   const containers: string[] = [];
   after(async () => {
-    for (const id of containers) await docker("rm", "-f", id).catch(() => undefined);
+    for (const id of containers) await docker("rm", "-f", "-v", id).catch(() => undefined);
   });
 
   test("npm run image builds it; it serves, runs as user 1000 and drains on docker stop", {
     timeout: BUILD_MS + 120_000,
   }, async (t) => {
-    if (!(await engineAnswers())) {
-      const why = "no Docker engine answers (`docker info`): the image is not built or run";
-      process.stderr.write(`\n*** SKIPPED: ${why} ***\n\n`);
-      t.skip(why);
-      return;
-    }
-    await run("bash", ["scripts/image.sh"], {
-      cwd: REPOSITORY,
-      timeout: BUILD_MS,
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    if (!(await needsEngine(t, "the image is not built or run"))) return;
+    await buildGatewayImage();
     assert.equal(
       await docker("image", "inspect", "--format", "{{.Config.User}}", IMAGE),
       "1000:1000",

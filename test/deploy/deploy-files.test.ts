@@ -5,8 +5,8 @@
  * go through the real configuration parser, their healthchecks run against a
  * real gateway, and the references between files (selectors, service names,
  * ports, mounted files, listed resources) must resolve. No Docker engine or
- * cluster is needed; `docker compose config` and `kubectl kustomize` run when
- * their commands are installed and say so when they are not.
+ * cluster is needed; `docker compose config` (or docker-compose) and `kubectl
+ * kustomize` run when their commands are installed and say so when they are not.
  */
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
@@ -17,6 +17,8 @@ import { parse, parseAllDocuments } from "yaml";
 import { type Config, envName, parseConfig } from "../../src/config.ts";
 import type { RunningGateway } from "../../src/main.ts";
 import { NODE_ENV_ASSIGNMENTS, NODE_FLAGS } from "../../src/node-flags.ts";
+import { findCompose } from "../helpers/compose.ts";
+import { KINESIS_MOCK_IMAGE } from "../helpers/emulator.ts";
 import { startTestGateway } from "../helpers/gateway.ts";
 
 const root = join(import.meta.dirname, "../..");
@@ -456,7 +458,7 @@ void suite("docker-compose.yml", () => {
     });
   });
 
-  void test("puts LocalStack and Observability in profiles, the engine gateway in none", () => {
+  void test("puts the emulator and observability in profiles, the engine gateway in none", () => {
     const byProfile = new Map<string, string[]>();
     for (const [name, s] of Object.entries(services)) {
       for (const profile of s.profiles ?? [""]) {
@@ -465,7 +467,7 @@ void suite("docker-compose.yml", () => {
     }
     assert.deepEqual(Object.fromEntries(byProfile), {
       "": ["kinesis-gateway"],
-      localstack: ["localstack", "kinesis-gateway-forward"],
+      emulator: ["kinesis-mock", "kinesis-gateway-forward"],
       observability: ["kinesis-gateway-traced", "otel-collector", "jaeger"],
     });
     for (const name of Object.keys(services)) {
@@ -479,26 +481,31 @@ void suite("docker-compose.yml", () => {
     }
   });
 
-  void test("pins every image it pulls, LocalStack at 4.14.0", () => {
-    assert.equal(service("localstack").image, "localstack/localstack:4.14.0");
+  /** An image as Compose reads it with no variables set: `${NAME:-default}` is the default. */
+  const imageOf = (name: string) =>
+    (service(name).image ?? "").replace(/\$\{\w+:-([^}]*)\}/g, "$1");
+
+  void test("pins every image it pulls; kinesis-mock's is the test harness's", () => {
+    assert.equal(imageOf("kinesis-mock"), KINESIS_MOCK_IMAGE);
+    assert.match(service("kinesis-mock").image ?? "", /^\$\{KINESIS_MOCK_IMAGE:-/, "replaceable");
     for (const [name, s] of Object.entries(services)) {
       if (s.build !== undefined) continue;
-      assert.match(s.image ?? "", /:\d+\.\d+\.\d+$/, `${name} pins a version`);
+      assert.match(imageOf(name), /:\d+\.\d+\.\d+$/, `${name} pins a version`);
     }
   });
 
-  void test("forwards to LocalStack once its Kinesis answers", () => {
+  void test("forwards to kinesis-mock's plain HTTP port, which holds the default stack's streams", () => {
     const config = gatewayConfig("kinesis-gateway-forward");
     assert.equal(config.backend, "kinesis");
     const upstream = new URL(config.kinesisEndpoint ?? "");
-    assert.equal(upstream.hostname, "localstack");
-    assert.equal(Number(upstream.port), 4566);
-    const localstack = service("localstack");
-    assert.equal(localstack.environment?.SERVICES, "kinesis");
-    assert.ok(localstack.healthcheck?.test.join(" ").includes("kinesis"));
-    assert.deepEqual(service("kinesis-gateway-forward").depends_on, {
-      localstack: { condition: "service_healthy" },
-    });
+    assert.equal(upstream.protocol, "http:");
+    assert.equal(upstream.hostname, "kinesis-mock");
+    assert.equal(Number(upstream.port), 4568);
+    assert.equal(
+      service("kinesis-mock").environment?.INITIALIZE_STREAMS,
+      service("kinesis-gateway").environment?.[envName("streams")],
+    );
+    assert.deepEqual(dependencies("kinesis-gateway-forward"), ["kinesis-mock"]);
     const env = service("kinesis-gateway-forward").environment ?? {};
     assert.ok(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY, "placeholder credentials");
   });
@@ -580,16 +587,16 @@ void suite("docker-compose.yml", () => {
     });
   });
 
-  void test("docker compose config accepts it", (t) => {
-    const version = spawnSync("docker", ["compose", "version"], { encoding: "utf8" });
-    if (version.status !== 0) {
-      const why = version.error?.message ?? version.stderr.trim().split("\n")[0];
-      t.skip(`docker compose is not available here, so not run (${why})`);
+  void test("docker compose config accepts it, every profile", (t) => {
+    const compose = findCompose();
+    if ("missing" in compose) {
+      t.skip(`no Docker Compose here, so not run: ${compose.missing}`);
       return;
     }
+    const [command, ...args] = compose.command;
     const check = spawnSync(
-      "docker",
-      ["compose", "--profile", "localstack", "--profile", "observability", "config", "--quiet"],
+      command,
+      [...args, "--profile", "emulator", "--profile", "observability", "config", "--quiet"],
       { cwd: root, encoding: "utf8" },
     );
     assert.equal(check.status, 0, check.stderr);

@@ -3,14 +3,18 @@
  * talk to Kinesis over the wire.
  *
  * `KINESIS_EMULATOR` chooses which one:
- * - `container`: LocalStack through testcontainers (needs a Docker engine);
+ * - `container`: kinesis-mock's image through testcontainers (needs a Docker
+ *   engine). `KINESIS_MOCK_IMAGE` names the image: kinesis-mock's own
+ *   (`ghcr.io/etspaceman/kinesis-mock`) by default, or a stand-in built
+ *   without a registry by `scripts/kinesis-mock-image.sh`, as CI does;
+ * - `localstack`: LocalStack's image, which runs kinesis-mock inside;
  * - `process`: the `kinesis-local` npm package (kinesis-mock compiled to
- *   JavaScript, the engine LocalStack runs) as a child process on free ports;
+ *   JavaScript) as a child process on free ports;
  * - a URL such as `http://127.0.0.1:4568`: an emulator someone else runs,
  *   which the tests cannot stop, pause or restart;
  * - unset: `container` when a Docker engine answers, otherwise `process`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type Server, Socket } from "node:net";
 import { dirname } from "node:path";
@@ -25,13 +29,13 @@ import {
   ListStreamsCommand,
 } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import type { StartedLocalStackContainer } from "@testcontainers/localstack";
+import type { GenericContainer, StartedTestContainer } from "testcontainers";
 
 /** A running Kinesis emulator and the means to break it on purpose. */
 export interface Emulator {
   /** Where it answers the Kinesis JSON API, e.g. `http://127.0.0.1:41234`. */
   readonly endpoint: string;
-  /** How it runs: a LocalStack container, a kinesis-local child process, or someone else's. */
+  /** How it runs: a container (kinesis-mock's or LocalStack's), a kinesis-local child process, or someone else's. */
   readonly kind: "process" | "container" | "external";
   /** The region its streams live in (requests are signed for it). */
   readonly region: string;
@@ -76,8 +80,18 @@ export interface EmulatorOptions {
 const REGION = "us-east-1";
 const ACCOUNT_ID = "000000000000";
 /**
+ * kinesis-mock's own image, at the release the `kinesis-local` package pins:
+ * the current engine (enhanced fan-out, the 2025 operations), free, from its
+ * author. `KINESIS_MOCK_IMAGE` names another, such as the stand-in that
+ * `scripts/kinesis-mock-image.sh` builds where no registry gives this one.
+ */
+export const KINESIS_MOCK_IMAGE = "ghcr.io/etspaceman/kinesis-mock:0.6.2";
+/** kinesis-mock's plain HTTP port inside its image (4567 is TLS). */
+const KINESIS_MOCK_PORT = 4568;
+/**
  * The last LocalStack community tag that starts without LOCALSTACK_AUTH_TOKEN
- * (later tags need one); testcontainers' own LocalStack tests pin it too.
+ * (later tags need one; LocalStack archived its repository in March 2026).
+ * It bundles kinesis-mock 0.5.2: no enhanced fan-out.
  */
 const LOCALSTACK_IMAGE = "localstack/localstack:4.14.0";
 const LOCALSTACK_PORT = 4566;
@@ -85,7 +99,10 @@ const OUTPUT_LINES = 200;
 /** How long a container runtime may take to answer before we assume there is none. */
 const RUNTIME_PROBE_MS = 2_000;
 const PROCESS_READY_MS = 30_000;
-/** LocalStack starts its Kinesis engine on the first Kinesis call, which takes a while. */
+/**
+ * LocalStack starts its Kinesis engine on the first Kinesis call, which takes
+ * a while; a container on the vfs storage driver is first copied whole.
+ */
 const CONTAINER_READY_MS = 120_000;
 const STREAM_ACTIVE_MS = 10_000;
 /**
@@ -113,10 +130,11 @@ const TRANSITION_DURATIONS = [
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const choice = process.env.KINESIS_EMULATOR ?? "";
   if (choice === "process") return startProcessEmulator(options);
-  if (choice === "container") return startContainerEmulator(options);
+  if (choice === "container") return startContainerEmulator(kinesisMock(options));
+  if (choice === "localstack") return startContainerEmulator(localStack(options));
   if (choice !== "") return connectToExternalEmulator(choice);
   return (await containerRuntimeAnswers())
-    ? startContainerEmulator(options)
+    ? startContainerEmulator(kinesisMock(options))
     : startProcessEmulator(options);
 }
 
@@ -302,19 +320,11 @@ async function startProcessEmulator(options: EmulatorOptions): Promise<Emulator>
   const ring = createOutputRing();
   // Only these variables: nothing from the test runner (NODE_OPTIONS,
   // NODE_TEST_CONTEXT, AWS_*) should change how the emulator behaves.
-  const environment: Record<string, string> = {
+  const environment = {
+    ...kinesisMockEnvironment(options),
     KINESIS_MOCK_PLAIN_PORT: String(plainPort),
     KINESIS_MOCK_TLS_PORT: String(tlsPort),
-    AWS_REGION: REGION,
-    AWS_ACCOUNT_ID: ACCOUNT_ID,
-    LOG_LEVEL: "WARN",
-    SHOULD_PERSIST_DATA: "false",
-    LOAD_DATA_IF_EXISTS: "false",
   };
-  for (const name of TRANSITION_DURATIONS) environment[name] = "0ms";
-  if (options.initializeStreams !== undefined) {
-    environment.INITIALIZE_STREAMS = options.initializeStreams;
-  }
 
   let child: ChildProcess | undefined;
   let closed: Promise<void> = Promise.resolve();
@@ -405,8 +415,70 @@ async function startProcessEmulator(options: EmulatorOptions): Promise<Emulator>
   };
 }
 
-async function startContainerEmulator(options: EmulatorOptions): Promise<Emulator> {
-  const { LocalstackContainer } = await import("@testcontainers/localstack");
+/** kinesis-mock's settings for the tests, the same in its process and in its image. */
+function kinesisMockEnvironment(options: EmulatorOptions): Record<string, string> {
+  const environment: Record<string, string> = {
+    AWS_REGION: REGION,
+    AWS_ACCOUNT_ID: ACCOUNT_ID,
+    LOG_LEVEL: "WARN",
+    SHOULD_PERSIST_DATA: "false",
+    LOAD_DATA_IF_EXISTS: "false",
+  };
+  for (const name of TRANSITION_DURATIONS) environment[name] = "0ms";
+  if (options.initializeStreams !== undefined) {
+    environment.INITIALIZE_STREAMS = options.initializeStreams;
+  }
+  return environment;
+}
+
+/** An emulator image and how to start it: what differs between kinesis-mock's and LocalStack's. */
+interface ContainerFlavour {
+  readonly options: EmulatorOptions;
+  /** Who it is, for messages. */
+  readonly name: string;
+  /** A container, configured but not started, mapping its Kinesis port to `hostPort`. */
+  create(hostPort: number): Promise<GenericContainer>;
+}
+
+function kinesisMock(options: EmulatorOptions): ContainerFlavour {
+  const image = process.env.KINESIS_MOCK_IMAGE || KINESIS_MOCK_IMAGE;
+  return {
+    options,
+    name: image,
+    async create(hostPort) {
+      const { GenericContainer, Wait } = await import("testcontainers");
+      return new GenericContainer(image)
+        .withExposedPorts({ container: KINESIS_MOCK_PORT, host: hostPort })
+        .withEnvironment(kinesisMockEnvironment(options))
+        .withWaitStrategy(
+          Wait.forHttp("/healthcheck", KINESIS_MOCK_PORT).withStartupTimeout(CONTAINER_READY_MS),
+        );
+    },
+  };
+}
+
+function localStack(options: EmulatorOptions): ContainerFlavour {
+  return {
+    options,
+    name: LOCALSTACK_IMAGE,
+    async create(hostPort) {
+      const { LocalstackContainer } = await import("@testcontainers/localstack");
+      const environment: Record<string, string> = {
+        SERVICES: "kinesis",
+        // LocalStack's name for kinesis-mock's state change durations, in ms.
+        KINESIS_LATENCY: "0",
+      };
+      if (options.initializeStreams !== undefined) {
+        environment.KINESIS_INITIALIZE_STREAMS = options.initializeStreams;
+      }
+      return new LocalstackContainer(LOCALSTACK_IMAGE)
+        .withExposedPorts({ container: LOCALSTACK_PORT, host: hostPort })
+        .withEnvironment(environment);
+    },
+  };
+}
+
+async function startContainerEmulator(flavour: ContainerFlavour): Promise<Emulator> {
   const { getContainerRuntimeClient } = await import("testcontainers");
   // A fixed host port, so that a restarted container keeps the endpoint
   // (Docker may hand out a new random port on each start). This assumes the
@@ -414,36 +486,34 @@ async function startContainerEmulator(options: EmulatorOptions): Promise<Emulato
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const ring = createOutputRing();
-  const environment: Record<string, string> = {
-    SERVICES: "kinesis",
-    // LocalStack's name for kinesis-mock's state change durations, in ms.
-    KINESIS_LATENCY: "0",
-  };
-  if (options.initializeStreams !== undefined) {
-    environment.KINESIS_INITIALIZE_STREAMS = options.initializeStreams;
-  }
+  const { initializeStreams } = flavour.options;
 
-  let container: StartedLocalStackContainer | undefined;
+  let container: StartedTestContainer | undefined;
   let paused = false;
+  // A forgotten emulator must not outlive the test process (testcontainers'
+  // reaper may be off, as where no registry gives its image): removed at exit.
+  const removeOnExit = (): void => {
+    if (container !== undefined) spawnSync("docker", ["rm", "-f", container.getId()]);
+  };
 
   const launch = async (): Promise<void> => {
-    container = await new LocalstackContainer(LOCALSTACK_IMAGE)
-      .withExposedPorts({ container: LOCALSTACK_PORT, host: port })
-      .withEnvironment(environment)
-      .start();
+    const started = Date.now();
+    container = await (await flavour.create(port)).start();
     paused = false;
+    process.on("exit", removeOnExit);
     ring.follow(await container.logs());
     try {
       await waitUntilAnswering(endpoint, CONTAINER_READY_MS, ring.text);
-      await waitUntilInitialStreamsActive(endpoint, options.initializeStreams, ring.text);
+      await waitUntilInitialStreamsActive(endpoint, initializeStreams, ring.text);
     } catch (error) {
       await terminate();
       throw error;
     }
+    ring.add(`[${flavour.name} answered on ${endpoint} ${Date.now() - started} ms after start]`);
   };
 
   const setPaused = async (pause: boolean): Promise<void> => {
-    if (container === undefined) throw new Error("the LocalStack container is stopped");
+    if (container === undefined) throw new Error(`the ${flavour.name} container is stopped`);
     const docker = (await getContainerRuntimeClient()).container.getById(container.getId());
     await (pause ? docker.pause() : docker.unpause());
     paused = pause;
@@ -454,6 +524,7 @@ async function startContainerEmulator(options: EmulatorOptions): Promise<Emulato
     if (paused) await setPaused(false);
     const running = container;
     container = undefined;
+    process.off("exit", removeOnExit);
     await running.stop();
   };
 

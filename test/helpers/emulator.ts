@@ -498,7 +498,16 @@ async function startContainerEmulator(flavour: ContainerFlavour): Promise<Emulat
 
   const launch = async (): Promise<void> => {
     const started = Date.now();
-    container = await (await flavour.create(port)).start();
+    try {
+      container = await (await flavour.create(port)).start();
+    } catch (error) {
+      throw new Error(
+        `could not start ${flavour.name} (${String(error)}). Without a registry: ` +
+          "scripts/kinesis-mock-image.sh and KINESIS_MOCK_IMAGE=kinesis-mock:local, with " +
+          "TESTCONTAINERS_RYUK_DISABLED=true; or KINESIS_EMULATOR=process",
+        { cause: error },
+      );
+    }
     paused = false;
     process.on("exit", removeOnExit);
     ring.follow(await container.logs());

@@ -24,6 +24,15 @@ import os from "node:os";
 import { join } from "node:path";
 import { containerFootprint } from "./container.ts";
 import {
+  GRPC_HEADERS,
+  grpcPutRecordsBody,
+  type H2loadOptions,
+  h2loadMissing,
+  measureServerCost,
+  WIRE_HEADERS,
+  wirePutRecordsBody,
+} from "./h2load.ts";
+import {
   measureLatency,
   measureProduceThroughput,
   measureSdkThroughput,
@@ -625,6 +634,63 @@ async function keptDataMemory(): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(found).map(([k, v]) => [k, median(v)]));
 }
 
+/** What a server may spend on a 1 KiB record, in µs of CPU (issue 21's targets). */
+const SERVER_COST_TARGETS: Record<string, number> = {
+  "gateway, gRPC, engine": 4,
+  "gateway, wire API JSON, engine": 6,
+};
+
+/**
+ * Server CPU per record with h2load as the load generator (see h2load.ts):
+ * gRPC PutRecords 500 × 1 KiB to the transport reference and to the
+ * gateway's engine, and the wire API's JSON PutRecords to the gateway.
+ * Medians of RUNS; a string says why nothing was measured.
+ */
+async function serverCost(): Promise<Record<string, number> | string> {
+  const missing = h2loadMissing();
+  if (missing !== undefined) return missing;
+  const options: H2loadOptions = {
+    streamName: STREAM,
+    batch: 500,
+    recordBytes: 1024,
+    connections: 2,
+    streamsPerConnection: 4,
+    warmupSeconds: 1,
+    seconds: SECONDS,
+  };
+  const grpcPath = "/kinesis.gateway.v1.ProducerService/PutRecords";
+  const scenarios = [
+    { name: "transport reference, gRPC", start: startReferenceServer, path: grpcPath, wire: false },
+    { name: "gateway, gRPC, engine", start: gateway(), path: grpcPath, wire: false },
+    { name: "gateway, wire API JSON, engine", start: gateway(), path: "/", wire: true },
+  ];
+  const found: Record<string, number[]> = {};
+  for (let run = 0; run < RUNS; run++) {
+    for (const scenario of scenarios) {
+      const server = await scenario.start();
+      try {
+        const cost = await measureServerCost(
+          server,
+          scenario.path,
+          scenario.wire ? WIRE_HEADERS : GRPC_HEADERS,
+          scenario.wire ? wirePutRecordsBody(options) : grpcPutRecordsBody(options),
+          options,
+        );
+        if (cost.failedRequests > 0)
+          throw new Error(`${scenario.name}: ${cost.failedRequests} failed`);
+        append(found, `${scenario.name}: records/s`, cost.recordsPerSecond);
+        append(found, `${scenario.name}: µs server CPU/record`, cost.serverMicrosPerRecord);
+      } finally {
+        await server.stop();
+      }
+    }
+    process.stderr.write(
+      `  h2load-server-cpu run ${run + 1}/${RUNS}: ${JSON.stringify(Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v.at(-1)])))}\n`,
+    );
+  }
+  return Object.fromEntries(Object.entries(found).map(([k, v]) => [k, median(v)]));
+}
+
 function verdict(ratio: number, target: { atLeast?: number; atMost?: number } | undefined): string {
   if (target === undefined) return "";
   if (target.atLeast !== undefined)
@@ -641,6 +707,8 @@ for (const group of groups(sink.url)) {
   process.stderr.write(`${group.name}…\n`);
   results.push(await runGroup(group));
 }
+if (!ONLY || ONLY.includes("h2load-server-cpu")) process.stderr.write("h2load-server-cpu…\n");
+const cost = ONLY && !ONLY.includes("h2load-server-cpu") ? {} : await serverCost();
 const fp = ONLY && !ONLY.includes("footprint") ? {} : await footprint();
 const container = ONLY && !ONLY.includes("footprint") ? {} : await containerFootprint(RUNS);
 if (!ONLY || ONLY.includes("kept-data-memory")) {
@@ -674,6 +742,16 @@ for (const r of results) {
   for (const [name, value] of Object.entries(r.extras))
     console.log(`  ${name.padEnd(52)} ${value.toFixed(value < 10 ? 2 : 0)}`);
 }
+if (typeof cost === "string") console.log(`server CPU (h2load): not measured, ${cost}`);
+else
+  for (const [name, value] of Object.entries(cost)) {
+    const target = SERVER_COST_TARGETS[name.replace(": µs server CPU/record", "")];
+    const check =
+      target === undefined || !name.endsWith("µs server CPU/record")
+        ? ""
+        : `  ${value <= target ? `≤ ${target} ✓` : `≤ ${target} ✗`}`;
+    console.log(`server CPU (h2load): ${name} ${value.toFixed(value < 100 ? 2 : 0)}${check}`);
+  }
 for (const [name, value] of Object.entries(fp))
   console.log(`footprint: ${name} ${value.toFixed(0)}`);
 if (typeof container === "string") console.log(`footprint: container: not measured, ${container}`);
@@ -694,6 +772,7 @@ writeFileSync(
       runs: RUNS,
       seconds: SECONDS,
       results,
+      serverCost: cost,
       footprint: fp,
       container,
       keptData: { gib: KEPT_GIB, ...kept },

@@ -123,6 +123,11 @@ export async function startGateway(
             fsync: config.fsync,
             onProblem: (stream, problem) =>
               logger.warn({ stream, ...problem }, "data dir: damage found and dealt with"),
+            onLockLost: (holder) =>
+              logger.error(
+                { holder },
+                "data dir: another process took its lock over while this one was frozen; writes are refused until a restart",
+              ),
             onWriteHealth: (error) => {
               if (error === undefined) logger.info("data dir: writes are stored again");
               else

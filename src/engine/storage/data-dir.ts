@@ -63,6 +63,11 @@ export interface DataDirOptions {
   readonly onProblem?: ((stream: string, problem: StorageProblem) => void) | undefined;
   /** Told when writes start failing and when they work again. */
   readonly onWriteHealth?: ((error: Error | undefined) => void) | undefined;
+  /**
+   * Told once when another process has taken the dir's lock over (this one was
+   * frozen past `LOCK_STALE_MS`): from then on every write is refused.
+   */
+  readonly onLockLost?: ((holder: string) => void) | undefined;
   /** How often every stream's expired segment files are deleted, written to or not. Default: a minute. */
   readonly sweepMs?: number | undefined;
 }
@@ -81,7 +86,13 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
   const { path, fsync } = options;
   const streamsDir = join(path, STREAMS_DIR);
   mkdirSync(streamsDir, { recursive: true });
-  const releaseLock = takeLock(path);
+  // Told by the lock's refresher, which checks every second even when nothing is written.
+  let lockLost: Error | undefined;
+  const lock = takeLock(path, (holder, error) => {
+    lockLost = error;
+    options.onWriteHealth?.(error);
+    options.onLockLost?.(holder);
+  });
   const cleanStart = existsSync(join(path, CLEAN_FILE));
   // From here on a crash is an unclean shutdown, until `close` says otherwise.
   rmSync(join(path, CLEAN_FILE), { force: true });
@@ -161,6 +172,7 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
           requestCommit: committer.request,
           onProblem: (problem) => options.onProblem?.(key, problem),
           onWriteHealth: (error) => noteWriteHealth(opened, error),
+          writeRefusal: lock.refusal,
         });
         store = opened;
         stores.set(key, store);
@@ -187,7 +199,7 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
     },
 
     get writeError() {
-      return writeError;
+      return lockLost ?? writeError;
     },
 
     close() {
@@ -195,9 +207,14 @@ export function openDataDir(options: DataDirOptions): EngineStorage {
       let clean = true;
       for (const store of stores.values()) clean = store.close() && clean;
       stores.clear();
+      // The dir is another process's now: neither its clean mark nor its lock is ours to touch.
+      if (lock.refusal() !== undefined) {
+        lock.release();
+        return;
+      }
       // Unclean unless all is stored: the next start moves every shard's numbers on.
       if (clean) writeAtomically(join(path, CLEAN_FILE), "", fsync);
-      releaseLock();
+      lock.release();
       rmSync(join(path, LOCK_FILE), { force: true });
     },
   };
@@ -253,27 +270,42 @@ function lockPlace(): string {
   return `${hostname()}/${namespace}`;
 }
 
+/** The lock of a data dir, held by this process. */
+interface Lock {
+  /**
+   * Why this process may no longer write the dir — another took the lock
+   * over — or undefined while it may. Reads the lock file at most once every
+   * `LOCK_REFRESH_MS`: a takeover needs `LOCK_STALE_MS` of silence first, so a
+   * process frozen long enough to lose its lock always reads it again.
+   */
+  refusal(): Error | undefined;
+  /** Stops touching it (the file stays). */
+  release(): void;
+}
+
 /**
  * Refuses a dir another live process uses. The lock is a pid, not a held
  * file lock (Node has none): a process killed with -9 leaves it behind. One
  * of the same place is taken over once that pid is gone; one of another place
  * (another container or host), whose pid cannot be asked, once it has not been
  * touched for `LOCK_STALE_MS` — its holder touches it every `LOCK_REFRESH_MS`.
- * Returns the refresher to stop on close.
+ * A holder frozen that long (SIGSTOP, `docker pause`, a stalled VM) finds the
+ * lock another's when it wakes: it writes nothing more (see `Lock.refusal`).
  */
-function takeLock(path: string): () => void {
+function takeLock(path: string, onLost: (holder: string, error: Error) => void): Lock {
   const file = join(path, LOCK_FILE);
   const place = lockPlace();
+  const mine = `${process.pid} ${place}`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       // Made only if there is none: of two processes starting at once, one makes it.
       const fd = openSync(file, "wx");
       try {
-        writeSync(fd, `${process.pid} ${place}`);
+        writeSync(fd, mine);
       } finally {
         closeSync(fd);
       }
-      return keepTouching(file);
+      return heldLock(file, path, mine, onLost);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
@@ -308,18 +340,54 @@ function takeLock(path: string): () => void {
   throw new Error(`data dir ${path}: its lock could not be taken`);
 }
 
-/** Touches the lock every `LOCK_REFRESH_MS`, so others see it held; returns what stops that. */
-function keepTouching(file: string): () => void {
+/**
+ * A lock this process made: touched every `LOCK_REFRESH_MS` while it is
+ * still this process's, so that others see it held.
+ */
+function heldLock(
+  file: string,
+  path: string,
+  mine: string,
+  onLost: (holder: string, error: Error) => void,
+): Lock {
+  let checkedAt = Date.now();
+  let lost: Error | undefined;
+  const check = (always: boolean): Error | undefined => {
+    if (lost !== undefined || (!always && Date.now() - checkedAt < LOCK_REFRESH_MS)) return lost;
+    let holder: string;
+    try {
+      holder = readFileSync(file, "utf8");
+    } catch (error) {
+      // Unreadable for now (an I/O error): the next check tries again. Gone: taken away.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") return undefined;
+      holder = "(no one: the lock file is gone)";
+    }
+    if (holder === mine) {
+      checkedAt = Date.now();
+      return undefined;
+    }
+    // The code is what readiness and the log name (`writes to the data dir fail (…)`).
+    lost = Object.assign(
+      new Error(
+        `data dir ${path}: its lock was taken over by ${holder.trim()} while this process was frozen; writes are refused`,
+      ),
+      { code: "its lock was taken over" },
+    );
+    clearInterval(refresher);
+    onLost(holder.trim(), lost);
+    return lost;
+  };
   const refresher = setInterval(() => {
+    if (check(true) !== undefined) return;
     try {
       const now = new Date();
       utimesSync(file, now, now);
     } catch {
-      // Gone or unwritable: the next touch tries again.
+      // Unwritable for now: the next touch tries again.
     }
   }, LOCK_REFRESH_MS);
   refresher.unref();
-  return () => clearInterval(refresher);
+  return { refusal: () => check(false), release: () => clearInterval(refresher) };
 }
 
 /** Waits until a lock of another place has gone untouched for `LOCK_STALE_MS`; throws once it is touched. */

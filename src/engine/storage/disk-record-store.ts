@@ -85,6 +85,11 @@ export interface DiskRecordStoreOptions extends RecordStoreOptions {
   readonly onProblem?: ((problem: StorageProblem) => void) | undefined;
   /** Told when a write fails (e.g. the disk is full) and when one succeeds after that. */
   readonly onWriteHealth?: ((error: Error | undefined) => void) | undefined;
+  /**
+   * Why this process may no longer write the dir (its lock was taken over),
+   * or undefined while it may; asked before each write to the files.
+   */
+  readonly writeRefusal?: (() => Error | undefined) | undefined;
   /** Largest segment file before a new one is started. Default: 64 MiB, less under a small cap. */
   readonly segmentBytes?: number | undefined;
   /** The buffer flushes and the scan on opening write and read through; a data dir's stores share one. */
@@ -450,6 +455,13 @@ export function openDiskRecordStore(options: DiskRecordStoreOptions): DiskRecord
     const batch = pending;
     const generation = appendGeneration;
     pending = new Map();
+    const refusal = options.writeRefusal?.();
+    if (refusal !== undefined) {
+      // Another process owns the files now: nothing more is written to them, and nothing acknowledged.
+      failWrite(refusal, flushedGeneration, generation);
+      report();
+      return;
+    }
     const nowMs = now();
     const blocks = blocksOf(batch);
     let total = 0;

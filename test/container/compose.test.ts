@@ -2,15 +2,18 @@
  * The compose stack, brought up as the README says: the default stack (the
  * gateway with its durable engine on :4567) and the emulator profile (a
  * gateway forwarding to kinesis-mock on :4568). A client container on the
- * stack's network calls the gateway by its service name, and a record
+ * stack's network calls the gateway by its service name, with the environment
+ * the README gives such a service, and a record
  * written before `restart` reads back after it — with the README's AWS CLI
  * commands. Needs a Docker engine and Docker Compose (the v2 plugin, else
  * Debian's docker-compose 1.29); without either it says so and skips.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { after, suite, test } from "node:test";
 import { promisify } from "node:util";
+import { parse } from "yaml";
 import { awsCliVersion } from "../helpers/aws-cli.ts";
 import { type Compose, findCompose } from "../helpers/compose.ts";
 import {
@@ -95,6 +98,19 @@ async function readBack(port: number, stream: string): Promise<string[]> {
     iterator,
   );
   return data === "" ? [] : data.split(/\s+/).map((b64) => Buffer.from(b64, "base64").toString());
+}
+
+/** The environment of the README's example service ("Calling it from a service in the stack"). */
+function readmeServiceEnvironment(): Record<string, string> {
+  const readme = readFileSync(`${REPOSITORY}README.md`, "utf8");
+  const block = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((match) => match[1]!)
+    .find((yaml) => yaml.includes("orders-service:"));
+  assert.ok(block, "the README's example service");
+  const parsed = parse(block) as {
+    services: Record<string, { environment: Record<string, string> }>;
+  };
+  return parsed.services["orders-service"]!.environment;
 }
 
 void suite("the compose stack", () => {
@@ -207,19 +223,18 @@ void suite("the compose stack", () => {
           });
           console.log(JSON.stringify({ sdk: put.ShardId, connect: connect.status, body: await connect.json() }));
         })().catch((error) => { console.error(error); process.exit(1); });`;
+        // The environment the README gives a service of the stack, as it is written there.
+        const environment = Object.entries(readmeServiceEnvironment()).flatMap(([key, value]) => [
+          "-e",
+          `${key}=${value}`,
+        ]);
+        assert.ok(environment.includes("AWS_ENDPOINT_URL_KINESIS=http://kinesis-gateway:4567"));
         const output = await docker(
           "run",
           "--rm",
           "--network",
           name,
-          "-e",
-          "AWS_ENDPOINT_URL_KINESIS=http://kinesis-gateway:4567",
-          "-e",
-          "AWS_REGION=us-east-1",
-          "-e",
-          "AWS_ACCESS_KEY_ID=local",
-          "-e",
-          "AWS_SECRET_ACCESS_KEY=local",
+          ...environment,
           "--entrypoint",
           "node",
           GATEWAY_IMAGE,

@@ -36,6 +36,41 @@ const STRING_BYTES = Uint8Array.from({ length: 256 }, (_, byte) =>
       : PLAIN,
 );
 
+/** Strings this long are checked four bytes at a time (`allPlain`), shorter ones byte by byte. */
+const WORDS_FROM = 64;
+const ONES = 0x01010101;
+const HIGH_BITS = 0x80808080;
+
+/**
+ * Whether `buf[start, end)` is all plain (printable ASCII but `\`): checked a
+ * 32-bit word at a time, with the bit tricks that find a byte below a value,
+ * or equal to one, in every lane at once. A record's base64 runs to
+ * kilobytes: byte by byte it cost 11 % of a forwarding gateway's CPU, a
+ * regular expression not much less.
+ */
+function allPlain(buf: Buffer, start: number, end: number): boolean {
+  let at = start;
+  // To the first word boundary of the underlying memory, byte by byte.
+  while (at < end && ((buf.byteOffset + at) & 3) !== 0) {
+    if (STRING_BYTES[buf[at]!] !== PLAIN) return false;
+    at++;
+  }
+  const count = (end - at) >>> 2;
+  const words = new Uint32Array(buf.buffer, buf.byteOffset + at, count);
+  for (let i = 0; i < count; i++) {
+    const word = words[i]!;
+    const belowSpace = (word - 0x20 * ONES) & ~word;
+    const backslash = word ^ (0x5c * ONES);
+    const del = word ^ (0x7f * ONES);
+    const found = belowSpace | ((backslash - ONES) & ~backslash) | ((del - ONES) & ~del) | word; // a byte from 0x80 up
+    if ((found & HIGH_BITS) !== 0) return false;
+  }
+  for (at += count * 4; at < end; at++) {
+    if (STRING_BYTES[buf[at]!] !== PLAIN) return false;
+  }
+  return true;
+}
+
 /** Gives up; never escapes the reader. */
 const unsupported = new Error("not for the byte reader");
 
@@ -52,18 +87,16 @@ export function readJsonBytes(buf: Buffer): unknown {
 
   const string = (): string => {
     const start = ++pos; // past the opening quote
-    const end = buf.length;
-    while (pos < end) {
-      const kind = STRING_BYTES[buf[pos]!];
-      if (kind === PLAIN) {
-        pos++;
-      } else if (kind === END) {
-        return buf.toString("latin1", start, pos++);
-      } else {
-        throw unsupported;
-      }
+    // Found natively: a record's base64 runs to kilobytes.
+    const end = buf.indexOf(QUOTE, start);
+    if (end < 0) throw unsupported;
+    if (end - start < WORDS_FROM) {
+      for (; pos < end; pos++) if (STRING_BYTES[buf[pos]!] !== PLAIN) throw unsupported;
+    } else if (!allPlain(buf, start, end)) {
+      throw unsupported;
     }
-    throw unsupported;
+    pos = end + 1;
+    return buf.toString("latin1", start, end);
   };
 
   const value = (depth: number): unknown => {

@@ -64,6 +64,20 @@ void suite("reading large JSON bodies from their bytes", () => {
     "non-ASCII text": '{"PartitionKey":"clé"}',
     "a __proto__ key": '{"__proto__":{"polluted":"yes"}}',
     "deep nesting": `${"[".repeat(40)}${"]".repeat(40)}`,
+    // Strings of 64 bytes and more are checked a word at a time, shorter ones byte by byte:
+    // what is not plain, at every place in a word.
+    ...Object.fromEntries(
+      [8, 64, 65, 66, 67, 1400].flatMap((length) => {
+        const long = (inner: string) =>
+          `{"Data":"${"A".repeat(length)}${inner}${"B".repeat(length)}"}`;
+        return [
+          [`an escape in a string of ${2 * length + 2}`, long("\\n")],
+          [`non-ASCII text in a string of ${2 * length + 2}`, long("é")],
+          [`DEL in a string of ${2 * length + 1}`, long("\x7f")],
+          [`the last byte below 0x80 in a string of ${2 * length + 2}`, long("~\x80")],
+        ];
+      }),
+    ),
   };
   for (const [name, text] of Object.entries(leftToJsonParse)) {
     void test(`leaves ${name} to JSON.parse`, () => {
@@ -83,6 +97,12 @@ void suite("reading large JSON bodies from their bytes", () => {
     '{"a":"b"}{}',
     '["a",]',
     '{"a":"b\nc"}',
+    ...[99, 100, 101, 102].flatMap((length) => [
+      `{"a":"${"x".repeat(length)}\n${"y".repeat(100)}"}`,
+      `{"a":"${"x".repeat(length)}\u0000"}`,
+      `{"a":"${"x".repeat(length)}\u001f${"y".repeat(100)}"}`,
+    ]),
+    `{"a":"${"x".repeat(100)}`,
     '{a:"b"}',
     "{'a':'b'}",
     '{"a":"b" "c":"d"}',

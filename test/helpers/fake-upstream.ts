@@ -25,11 +25,14 @@ export interface FakeUpstream {
   queue(operation: string, ...answers: FakeAnswer[]): void;
   /** The `X-Amz-Target` of each request received. */
   readonly targets: string[];
+  /** Each request received whole: its headers and body. */
+  readonly requests: { headers: http.IncomingHttpHeaders; body: Buffer }[];
   close(): Promise<void>;
 }
 
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const targets: string[] = [];
+  const requests: FakeUpstream["requests"] = [];
   const queued: { operation: string; answer: FakeAnswer }[] = [];
   const sockets = new Set<net.Socket>();
   const upstream = {
@@ -38,6 +41,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       queued.push(...answers.map((answer) => ({ operation, answer })));
     },
     targets,
+    requests,
     endpoint: "",
     close: () =>
       new Promise<void>((resolve) => {
@@ -49,10 +53,12 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     const target = String(req.headers["x-amz-target"] ?? "");
     targets.push(target);
     const next = queued.findIndex((q) => target.endsWith(`.${q.operation}`));
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
     const answer = next < 0 ? upstream.answer : queued.splice(next, 1)[0]!.answer;
-    if (answer === "silent") return;
     req.on("end", () => {
+      requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      if (answer === "silent") return;
       res.writeHead(answer.status, {
         "content-type": "application/x-amz-json-1.1",
         "x-amzn-requestid": "fake-request-id",

@@ -128,15 +128,20 @@ export function startGatewayProcess(
   );
 }
 
-export function startReferenceServer(): Promise<ServerProcess> {
-  return startNode("bench/reference-server.ts", [], cleanEnv({}), (line) => {
+/** A Node script of bench/ that prints `{"port": N}` once listening. */
+const startScript = (script: string) => (): Promise<ServerProcess> =>
+  startNode(script, [], cleanEnv({}), (line) => {
     try {
       return (JSON.parse(line) as { port?: number }).port;
     } catch {
       return undefined;
     }
   });
-}
+
+export const startReferenceServer = startScript("bench/reference-server.ts");
+
+/** A Kinesis that answers PutRecords at once with canned results (bench/null-kinesis.ts). */
+export const startNullKinesis = startScript("bench/null-kinesis.ts");
 
 /** A port nobody listens on now. */
 async function freePort(): Promise<number> {

@@ -3,7 +3,8 @@
  * where no registry gives node:24-slim) and run as one runs it: healthy over
  * HTTP and gRPC, serving the quick start's calls over gRPC, running as user
  * 1000, and draining on `docker stop` — a call in flight is answered and the
- * process exits 0. Needs a Docker engine; without one it says so and skips.
+ * process exits 0; and the README's run with a data dir in the image's
+ * volume, whose records outlive the container. Needs a Docker engine; without one it says so and skips.
  */
 import assert from "node:assert/strict";
 import { after, suite, test } from "node:test";
@@ -26,8 +27,10 @@ import { clientsFor } from "../helpers/gateway.ts";
 
 void suite("the container image", () => {
   const containers: string[] = [];
+  const volumes: string[] = [];
   after(async () => {
     for (const id of containers) await docker("rm", "-f", "-v", id).catch(() => undefined);
+    for (const volume of volumes) await docker("volume", "rm", volume).catch(() => undefined);
   });
 
   test("npm run image builds it; it serves, runs as user 1000 and drains on docker stop", {
@@ -99,5 +102,55 @@ void suite("the container image", () => {
     assert.equal((await inFlight).shardId, "shardId-000000000000");
     assert.equal(await docker("inspect", "--format", "{{.State.ExitCode}}", id), "0");
     assert.match(await docker("logs", id), /"msg":"stopped"/);
+  });
+
+  test("the README's data dir run: records outlive the container, in the image's volume", {
+    timeout: 5 * 60_000,
+  }, async (t) => {
+    if (!(await needsEngine(t, "the image is not run"))) return;
+    await buildGatewayImage();
+    const volume = `kinesis-gateway-test-${process.pid}`;
+    volumes.push(volume);
+    // The README's command, but on a port Docker picks.
+    const start = async () => {
+      const id = await docker(
+        "run",
+        "-d",
+        "-p",
+        "127.0.0.1::4567",
+        "-v",
+        `${volume}:/var/lib/kinesis-gateway`,
+        IMAGE,
+        "--data-dir",
+        "/var/lib/kinesis-gateway",
+        "--streams",
+        "orders:4,events:1",
+      );
+      containers.push(id);
+      const url = `http://${await docker("port", id, "4567/tcp")}`;
+      await until("ready", async () => (await fetch(`${url}/readyz`)).status === 200, 60_000);
+      return { id, url };
+    };
+    const first = await start();
+    const { producer } = clientsFor(createGrpcTransport({ baseUrl: first.url }));
+    const put = await producer.putRecord({
+      streamName: "events",
+      data: Buffer.from("kept"),
+      partitionKey: "k",
+    });
+    // Gone at once, without a drain: the record was stored before it was acknowledged.
+    await docker("rm", "-f", first.id);
+    const second = await start();
+    const { consumer } = clientsFor(createGrpcTransport({ baseUrl: second.url }));
+    const { shardIterator } = await consumer.getShardIterator({
+      streamName: "events",
+      shardId: put.shardId,
+      shardIteratorType: ShardIteratorType.TRIM_HORIZON,
+    });
+    const read = await consumer.getRecords({ shardIterator });
+    assert.deepEqual(
+      read.records.map((r) => [Buffer.from(r.data).toString(), r.sequenceNumber]),
+      [["kept", put.sequenceNumber]],
+    );
   });
 });

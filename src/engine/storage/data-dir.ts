@@ -366,15 +366,17 @@ function heldLock(
       checkedAt = Date.now();
       return undefined;
     }
+    // Another gateway's pid and place, normally; bounded, as it goes to the log.
+    holder = holder.trim().slice(0, 200);
     // The code is what readiness and the log name (`writes to the data dir fail (…)`).
     lost = Object.assign(
       new Error(
-        `data dir ${path}: its lock was taken over by ${holder.trim()} while this process was frozen; writes are refused`,
+        `data dir ${path}: its lock was taken over by ${holder} while this process was frozen; writes are refused`,
       ),
       { code: "its lock was taken over" },
     );
     clearInterval(refresher);
-    onLost(holder.trim(), lost);
+    onLost(holder, lost);
     return lost;
   };
   const refresher = setInterval(() => {

@@ -23,17 +23,13 @@ const CLOSE_BRACKET = 0x5d;
 /** Objects and arrays nested deeper are left to `JSON.parse`. */
 const MAX_DEPTH = 32;
 
-/** What a byte inside a string is to this reader. */
-const PLAIN = 0;
-const END = 1;
-const LEFT_TO_JSON_PARSE = 2;
-/** By byte: printable ASCII is plain; escapes, control characters and non-ASCII are left to JSON.parse. */
-const STRING_BYTES = Uint8Array.from({ length: 256 }, (_, byte) =>
-  byte === QUOTE
-    ? END
-    : byte === BACKSLASH || byte < 0x20 || byte > 0x7e
-      ? LEFT_TO_JSON_PARSE
-      : PLAIN,
+/**
+ * By byte, whether it is plain inside a string: printable ASCII but the quote
+ * (which ends it, found by `indexOf`) and `\`. Escapes, control characters and
+ * non-ASCII are left to JSON.parse.
+ */
+const PLAIN = Uint8Array.from({ length: 256 }, (_, byte) =>
+  byte === QUOTE || byte === BACKSLASH || byte < 0x20 || byte > 0x7e ? 0 : 1,
 );
 
 /** Strings this long are checked four bytes at a time (`allPlain`), shorter ones byte by byte. */
@@ -52,7 +48,7 @@ function allPlain(buf: Buffer, start: number, end: number): boolean {
   let at = start;
   // To the first word boundary of the underlying memory, byte by byte.
   while (at < end && ((buf.byteOffset + at) & 3) !== 0) {
-    if (STRING_BYTES[buf[at]!] !== PLAIN) return false;
+    if (PLAIN[buf[at]!] === 0) return false;
     at++;
   }
   const count = (end - at) >>> 2;
@@ -66,7 +62,7 @@ function allPlain(buf: Buffer, start: number, end: number): boolean {
     if ((found & HIGH_BITS) !== 0) return false;
   }
   for (at += count * 4; at < end; at++) {
-    if (STRING_BYTES[buf[at]!] !== PLAIN) return false;
+    if (PLAIN[buf[at]!] === 0) return false;
   }
   return true;
 }
@@ -91,7 +87,7 @@ export function readJsonBytes(buf: Buffer): unknown {
     const end = buf.indexOf(QUOTE, start);
     if (end < 0) throw unsupported;
     if (end - start < WORDS_FROM) {
-      for (; pos < end; pos++) if (STRING_BYTES[buf[pos]!] !== PLAIN) throw unsupported;
+      for (; pos < end; pos++) if (PLAIN[buf[pos]!] === 0) throw unsupported;
     } else if (!allPlain(buf, start, end)) {
       throw unsupported;
     }

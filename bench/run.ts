@@ -734,7 +734,11 @@ for (const group of groups(sink.url)) {
 if (!ONLY || ONLY.includes("h2load-server-cpu")) process.stderr.write("h2load-server-cpu…\n");
 const cost = ONLY && !ONLY.includes("h2load-server-cpu") ? {} : await serverCost();
 const fp = ONLY && !ONLY.includes("footprint") ? {} : await footprint();
-const container = ONLY && !ONLY.includes("footprint") ? {} : await containerFootprint(RUNS);
+const containerRuns = ONLY && !ONLY.includes("footprint") ? {} : await containerFootprint(RUNS);
+const container =
+  typeof containerRuns === "string"
+    ? containerRuns
+    : Object.fromEntries(Object.entries(containerRuns).map(([k, v]) => [k, median(v)]));
 if (!ONLY || ONLY.includes("kept-data-memory")) {
   process.stderr.write(`kept-data-memory (${KEPT_GIB} GiB)…\n`);
 }

@@ -106,7 +106,7 @@ export interface AttackBounds {
 /**
  * Runs `attack` while a victim calls the gateway, then checks what every
  * attack must leave true: the gateway's peak RSS stayed under its memory
- * bound, the victim was served within 1 s every time, and nothing was
+ * bound, the victim was served in time (`victimMaxMs`) every time, and nothing was
  * logged at error level. Returns what the victim saw and the peak.
  */
 export async function underAttack(

@@ -7,7 +7,7 @@
  * (Debian's nghttp2-client).
  */
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import os from "node:os";
 import { join } from "node:path";
@@ -39,6 +39,17 @@ export interface ServerCost {
   serverMicrosPerRecord: number;
   /** Answers other than HTTP 200 (h2load's own count). */
   failedRequests: number;
+  /** How busy the machine's cores were meanwhile, 0 to 1: the server, h2load, any upstream. */
+  machineBusy: number;
+}
+
+/** The machine's CPU time so far, busy and in all, in clock ticks (/proc/stat). */
+function machineTicks(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  // idle and iowait are fields 4 and 5 of the "cpu" line.
+  return { busy: total - ticks[3]! - ticks[4]!, total };
 }
 
 /** Why h2load cannot run here, or undefined when it can. */
@@ -160,8 +171,10 @@ export async function measureServerCost(
     const file = join(dir, "body");
     writeFileSync(file, body);
     let cpuAtWarm = server.cpuSeconds();
+    let machineAtWarm = machineTicks();
     const warm = setTimeout(() => {
       cpuAtWarm = server.cpuSeconds();
+      machineAtWarm = machineTicks();
     }, options.warmupSeconds * 1000);
     const { stdout } = await run(
       "h2load",
@@ -186,6 +199,7 @@ export async function measureServerCost(
     );
     clearTimeout(warm);
     const cpuSeconds = server.cpuSeconds() - cpuAtWarm;
+    const machine = machineTicks();
     const counts =
       /requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(
         stdout,
@@ -196,6 +210,7 @@ export async function measureServerCost(
       recordsPerSecond: recordsMeasured / options.seconds,
       serverMicrosPerRecord: (cpuSeconds / recordsMeasured) * 1e6,
       failedRequests: Number(counts[4]) + Number(counts[5]),
+      machineBusy: (machine.busy - machineAtWarm.busy) / (machine.total - machineAtWarm.total),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

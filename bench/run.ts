@@ -651,10 +651,18 @@ async function keptDataMemory(): Promise<Record<string, number>> {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-    process.stderr.write(
-      `  kept-data-memory run ${run + 1}/${RUNS}: ${JSON.stringify(Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v.at(-1)])))}\n`,
-    );
+    reportRun("kept-data-memory", run, found);
   }
+  return mediansOf(found);
+}
+
+/** Prints a run's figures as they come (the last of each), for the impatient. */
+function reportRun(group: string, run: number, found: Record<string, number[]>): void {
+  const last = Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v.at(-1)]));
+  process.stderr.write(`  ${group} run ${run + 1}/${RUNS}: ${JSON.stringify(last)}\n`);
+}
+
+function mediansOf(found: Record<string, number[]>): Record<string, number> {
   return Object.fromEntries(Object.entries(found).map(([k, v]) => [k, median(v)]));
 }
 
@@ -664,11 +672,16 @@ const SERVER_COST_TARGETS: Record<string, number> = {
   "gateway, wire API JSON, engine": 6,
 };
 
+/** Forward mode on every core: 2 workers against 1, records/s (issue 21's target). */
+const WORKERS_TARGET = 1.6;
+
 /**
  * Server CPU per record with h2load as the load generator (see h2load.ts):
  * gRPC PutRecords 500 × 1 KiB to the transport reference and to the
- * gateway's engine, and the wire API's JSON PutRecords to the gateway.
- * Medians of RUNS; a string says why nothing was measured.
+ * gateway's engine, and the wire API's JSON PutRecords to the gateway; then
+ * gRPC PutRecords forwarded to a do-nothing Kinesis by 1 worker and by 2,
+ * over 8 connections (the kernel spreads connections, not calls, among
+ * workers). Medians of RUNS; a string says why nothing was measured.
  */
 async function serverCost(): Promise<Record<string, number> | string> {
   const missing = h2loadMissing();
@@ -683,36 +696,54 @@ async function serverCost(): Promise<Record<string, number> | string> {
     seconds: SECONDS,
   };
   const grpcPath = "/kinesis.gateway.v1.ProducerService/PutRecords";
+  const spread: H2loadOptions = { ...options, connections: 8, streamsPerConnection: 4 };
+  const forward = (workers: number) => ({
+    name: `gateway, gRPC, forward, ${workers} worker${workers === 1 ? "" : "s"}`,
+    start: forwardingTo(startNullKinesis, ["--workers", String(workers)]),
+    path: grpcPath,
+    wire: false,
+    options: spread,
+  });
   const scenarios = [
     { name: "transport reference, gRPC", start: startReferenceServer, path: grpcPath, wire: false },
     { name: "gateway, gRPC, engine", start: gateway(), path: grpcPath, wire: false },
     { name: "gateway, wire API JSON, engine", start: gateway(), path: "/", wire: true },
+    forward(1),
+    forward(2),
   ];
   const found: Record<string, number[]> = {};
   for (let run = 0; run < RUNS; run++) {
     for (const scenario of scenarios) {
       const server = await scenario.start();
       try {
+        const used = "options" in scenario ? scenario.options : options;
         const cost = await measureServerCost(
           server,
           scenario.path,
           scenario.wire ? WIRE_HEADERS : GRPC_HEADERS,
-          scenario.wire ? wirePutRecordsBody(options) : grpcPutRecordsBody(options),
-          options,
+          scenario.wire ? wirePutRecordsBody(used) : grpcPutRecordsBody(used),
+          used,
         );
         if (cost.failedRequests > 0)
           throw new Error(`${scenario.name}: ${cost.failedRequests} failed`);
         append(found, `${scenario.name}: records/s`, cost.recordsPerSecond);
         append(found, `${scenario.name}: µs server CPU/record`, cost.serverMicrosPerRecord);
+        if ("options" in scenario) {
+          append(found, `${scenario.name}: % of the machine busy`, cost.machineBusy * 100);
+        }
       } finally {
         await server.stop();
       }
     }
-    process.stderr.write(
-      `  h2load-server-cpu run ${run + 1}/${RUNS}: ${JSON.stringify(Object.fromEntries(Object.entries(found).map(([k, v]) => [k, v.at(-1)])))}\n`,
-    );
+    reportRun("h2load-server-cpu", run, found);
   }
-  return Object.fromEntries(Object.entries(found).map(([k, v]) => [k, median(v)]));
+  const medians = mediansOf(found);
+  const perWorkers = (workers: string) => medians[`gateway, gRPC, forward, ${workers}: records/s`];
+  return {
+    ...medians,
+    "forward, 2 workers ÷ 1 worker: records/s ×":
+      perWorkers("2 workers")! / perWorkers("1 worker")!,
+  };
 }
 
 function verdict(ratio: number, target: { atLeast?: number; atMost?: number } | undefined): string {
@@ -780,8 +811,9 @@ if (typeof cost === "string") console.log(`server CPU (h2load): not measured, ${
 else
   for (const [name, value] of Object.entries(cost)) {
     const target = SERVER_COST_TARGETS[name.replace(": µs server CPU/record", "")];
-    const check =
-      target === undefined || !name.endsWith("µs server CPU/record")
+    const check = name.endsWith("×")
+      ? `  ${value >= WORKERS_TARGET ? `≥ ${WORKERS_TARGET} ✓` : `≥ ${WORKERS_TARGET} ✗`}`
+      : target === undefined || !name.endsWith("µs server CPU/record")
         ? ""
         : `  ${value <= target ? `≤ ${target} ✓` : `≤ ${target} ✗`}`;
     console.log(`server CPU (h2load): ${name} ${value.toFixed(value < 100 ? 2 : 0)}${check}`);

@@ -4,6 +4,7 @@
  * once, so a user fixes them in one go.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
@@ -82,6 +83,11 @@ export interface Config {
   /** How long a SubscribeToShard subscription lasts before the subscriber renews it. */
   readonly subscriptionLifetimeMs: number;
   readonly drainTimeoutSeconds: number;
+  /**
+   * Event loops serving the port (`src/workers/`), each given an equal share
+   * of `maxMemoryMiB`; more than 1 only in forward mode without fault rules.
+   */
+  readonly workers: number;
   /** TLS from these PEM files; cleartext (h2c and HTTP/1.1) without. */
   readonly tls: TlsFiles | undefined;
   /** Bearer tokens; empty means no authentication. */
@@ -316,6 +322,12 @@ const flags = {
     description: "A span per record (tracing is configured by the OTEL_* variables).",
     default: "on",
     valueName: "on|off",
+  },
+  workers: {
+    description:
+      "Event loops serving the port, each in a thread of its own (auto: as many as the cores this process may use and --max-memory-mib allow). Forward mode only: the engine runs in one.",
+    default: "1",
+    valueName: "N|auto",
   },
   "drain-timeout-seconds": {
     description: "On SIGTERM, how long in-flight calls may take to finish.",
@@ -720,6 +732,7 @@ export function parseConfig(
     streamTransitionMs: integer("stream-transition-ms", 0, 600_000),
     subscriptionLifetimeMs: integer("subscription-lifetime-ms", 100, 3_600_000),
     drainTimeoutSeconds: integer("drain-timeout-seconds", 0, 3600),
+    workers: 1, // below, once the backends and the memory bound are known
     tls:
       tlsCert !== undefined && tlsKey !== undefined
         ? { cert: tlsCert, key: tlsKey, clientCa: tlsClientCa }
@@ -744,6 +757,47 @@ export function parseConfig(
       );
     }
   }
+  const workers = workerCount(raw("workers") ?? "", config, where("workers"), problems);
   if (problems.length > 0) return { kind: "invalid", problems };
-  return { kind: "config", config: Object.freeze(config) };
+  return { kind: "config", config: Object.freeze({ ...config, workers }) };
+}
+
+/** The most workers a gateway runs, whatever the machine. */
+const MAX_WORKERS = 64;
+
+/**
+ * `--workers`: a number, or `auto` for the cores this process may use, as
+ * many as the memory bound gives each its minimum. More than one only where
+ * a worker needs nothing from the others: the engine holds its streams in
+ * one event loop, and fault rules count each stream's calls in order.
+ */
+function workerCount(text: string, config: Config, flag: string, problems: string[]): number {
+  const engine = config.backend === "engine" || config.routes.some((r) => r.backend === "engine");
+  const faults = config.faults !== undefined || config.faultControl;
+  const byMemory = Math.max(1, Math.floor(config.maxMemoryMiB / MIN_MEMORY_MIB));
+  if (text === "auto") {
+    return engine || faults ? 1 : Math.min(availableParallelism(), byMemory, MAX_WORKERS);
+  }
+  const count = Number(text);
+  if (!/^\d+$/.test(text) || count < 1 || count > MAX_WORKERS) {
+    problems.push(
+      `${flag}: expected a whole number from 1 to ${MAX_WORKERS} or auto, got '${text}'`,
+    );
+    return 1;
+  }
+  if (count === 1) return 1;
+  if (engine) {
+    problems.push(
+      `${flag}: ${count} workers serve forward mode only; the engine keeps its streams in one event loop (use --backend kinesis, with no route to the engine)`,
+    );
+  } else if (faults) {
+    problems.push(
+      `${flag}: fault injection counts each stream's calls in one sequence and runs with one worker (drop --faults and --fault-control, or --workers)`,
+    );
+  } else if (count > byMemory) {
+    problems.push(
+      `${flag}: each worker needs ${MIN_MEMORY_MIB} MiB of --max-memory-mib (${config.maxMemoryMiB} gives ${byMemory}); raise it to ${count * MIN_MEMORY_MIB} or run fewer workers`,
+    );
+  }
+  return count;
 }

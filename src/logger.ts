@@ -6,6 +6,9 @@ import { trace } from "@opentelemetry/api";
 import { type Logger, type LoggerOptions as PinoOptions, pino } from "pino";
 import pretty from "pino-pretty";
 
+/** What the log says once the gateway serves: tools wait for it, and read `url` and `port`. */
+export const LISTENING = "kinesis-gateway listening";
+
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 export interface LoggerOptions {

@@ -22,7 +22,7 @@ import { createEngine, type Engine, openDataDir } from "./engine/index.ts";
 import { createFaultInjector } from "./faults/injector.ts";
 import { withFaults, withSubscriptionFaults } from "./faults/with-faults.ts";
 import { KinesisError } from "./kinesis/errors.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger, LISTENING } from "./logger.ts";
 import { DEFAULT_MEMORY_MIB, planMemory } from "./memory-plan.ts";
 import { heapLimitFlag, heapLimitGiven } from "./node-flags.ts";
 import { createBufferBudget } from "./producer/buffer-budget.ts";
@@ -37,12 +37,18 @@ import { startMetricsServer } from "./server/metrics-server.ts";
 import { createBodyBudget } from "./server/request-body.ts";
 import { createAuthInterceptor } from "./services/auth-interceptor.ts";
 import { createHealthRegistry, ServingStatus } from "./services/health.ts";
+import { drainOnSignals } from "./signals.ts";
 import { createEngineSource } from "./subscriptions/engine-source.ts";
 import { createPollingSource } from "./subscriptions/polling-source.ts";
 import { createSubscriptions, type SubscriptionSource } from "./subscriptions/subscriptions.ts";
 import { createRecordTelemetry } from "./telemetry/record-telemetry.ts";
 import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing.ts";
-import { NO_TELEMETRY, startTelemetry, type Telemetry } from "./telemetry/telemetry.ts";
+import {
+  type MetricsHandler,
+  NO_TELEMETRY,
+  startTelemetry,
+  type Telemetry,
+} from "./telemetry/telemetry.ts";
 import { createWireHandler } from "./wire/wire-handler.ts";
 
 /** What a drain leaves for writing the acks of records the producer gives up on. */
@@ -67,9 +73,25 @@ export interface RunningGateway {
   stop(drainMs?: number): Promise<void>;
 }
 
+/**
+ * What a worker of several (`--workers`, `src/workers/`) shares with the
+ * others through the primary: readiness is the gateway's, not the worker's,
+ * and `/metrics` is every worker's.
+ */
+export interface WorkerMembership {
+  /** Tells the primary whether this worker alone could serve. */
+  reportServing(serving: boolean): void;
+  /** The gateway's readiness, as the primary decides it, whenever it changes. */
+  onServing(listener: (serving: boolean) => void): void;
+  /** Serves every worker's metrics on the public port; undefined: not there (`--metrics-port`). */
+  readonly metricsHandler: MetricsHandler | undefined;
+}
+
 export interface GatewayOptions {
   /** The process's OpenTelemetry SDK, started once per process. Default: none. */
   telemetry?: Telemetry;
+  /** One worker of several, on a port they share. Default: the gateway alone. */
+  worker?: WorkerMembership;
   /** Serve gRPC `PutRecords` through the specialised codec. Default: true (tests compare both). */
   fastPath?: boolean;
 }
@@ -204,15 +226,18 @@ export async function startGateway(
   const health = createHealthRegistry({ initialStatus: ServingStatus.NOT_SERVING });
   let draining = false;
   let upstream: { backend: KinesisBackend; monitor: UpstreamMonitor } | undefined;
-  const updateHealth = () =>
-    health.setAll(
+  const setHealth = (serving: boolean) =>
+    health.setAll(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+  const updateHealth = () => {
+    const serving =
       !draining &&
-        (upstream?.monitor.reachable ?? true) &&
-        engine?.storageProblem() === undefined &&
-        !faults.unready()
-        ? ServingStatus.SERVING
-        : ServingStatus.NOT_SERVING,
-    );
+      (upstream?.monitor.reachable ?? true) &&
+      engine?.storageProblem() === undefined &&
+      !faults.unready();
+    if (options.worker === undefined) setHealth(serving);
+    else options.worker.reportServing(serving);
+  };
+  options.worker?.onServing(setHealth);
   if (uses("kinesis")) {
     // The AWS SDK is loaded only when a route forwards: the engine starts faster without it.
     const { createKinesisBackend } = await import("./backends/kinesis-backend.ts");
@@ -357,7 +382,12 @@ export async function startGateway(
       answers,
     }),
     // With --metrics-port, /metrics is served there and not on the public port.
-    metricsHandler: config.metricsPort === undefined ? telemetry.metricsHandler : undefined,
+    metricsHandler:
+      options.worker !== undefined
+        ? options.worker.metricsHandler
+        : config.metricsPort === undefined
+          ? telemetry.metricsHandler
+          : undefined,
     // /readyz and the gRPC health check always agree.
     isReady: () => health.status("") === ServingStatus.SERVING,
     health,
@@ -400,9 +430,12 @@ export async function startGateway(
     faults: { injector: faults, control: config.faultControl, logger },
     fastPath: options.fastPath,
   });
-  const address = await server.listen(config.port, config.host);
+  const address = await server.listen(config.port, config.host, options.worker !== undefined);
+  // A worker's primary serves --metrics-port.
   const metricsServer =
-    config.metricsPort !== undefined && telemetry.metricsHandler !== undefined
+    config.metricsPort !== undefined &&
+    telemetry.metricsHandler !== undefined &&
+    options.worker === undefined
       ? await startMetricsServer(telemetry.metricsHandler, config.metricsPort, config.metricsHost)
       : undefined;
   server.ready = true;
@@ -434,7 +467,8 @@ export async function startGateway(
       maxMemoryMiB: config.maxMemoryMiB,
       faultControl: config.faultControl ? "on" : "off",
     },
-    "kinesis-gateway listening",
+    // The primary says when the gateway listens: once every worker does.
+    options.worker === undefined ? LISTENING : "worker listening",
   );
   return {
     port: address.port,
@@ -496,6 +530,12 @@ export async function runMain(): Promise<void> {
   }
   limitHeapToMemoryBound(result.config.maxMemoryMiB);
   const logger = createLogger({ level: result.config.logLevel });
+  if (result.config.workers > 1) {
+    // Threads that share the port; this one holds readiness, metrics and the drain.
+    const { runWorkers } = await import("./workers/primary.ts");
+    await runWorkers(result.config, process.argv.slice(2), logger);
+    return;
+  }
   const telemetry = await startTelemetry({ logger });
   let gateway: RunningGateway;
   try {
@@ -505,31 +545,10 @@ export async function runMain(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const drainMs = result.config.drainTimeoutSeconds * 1000;
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal: exiting at once");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal, drainSeconds: result.config.drainTimeoutSeconds }, "draining");
-    gateway
-      .stop(drainMs)
-      .then(() => telemetry.shutdown())
-      .then(
-        () => {
-          logger.info("stopped");
-          process.exit(0);
-        },
-        (err: unknown) => {
-          logger.error({ err }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  drainOnSignals(logger, result.config.drainTimeoutSeconds, async () => {
+    await gateway.stop(result.config.drainTimeoutSeconds * 1000);
+    await telemetry.shutdown();
+  });
 }
 
 if (import.meta.main) await runMain();

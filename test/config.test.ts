@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { suite, test } from "node:test";
 import { promisify } from "node:util";
@@ -255,5 +256,38 @@ void suite("configuration", () => {
       missing.kind === "invalid" ? missing.problems.join() : "",
       /--faults \(KINESIS_GATEWAY_FAULTS\): cannot read nope.yaml: ENOENT/,
     );
+  });
+
+  void test("--workers: forward mode only, without fault rules, each with its share of the memory bound", () => {
+    const forward = ["--backend", "kinesis"];
+    assert.equal(configOf([]).workers, 1);
+    assert.equal(configOf([...forward, "--workers", "2"]).workers, 2);
+    assert.equal(
+      configOf(forward, { KINESIS_GATEWAY_WORKERS: "2", KINESIS_GATEWAY_MAX_MEMORY_MIB: "512" })
+        .workers,
+      2,
+    );
+    // auto: the cores, as far as the memory bound allows; one where the engine or faults are.
+    const auto = configOf([...forward, "--workers", "auto", "--max-memory-mib", "100000"]).workers;
+    assert.equal(auto, availableParallelism());
+    assert.equal(configOf([...forward, "--workers", "auto"]).workers, Math.min(2, auto));
+    assert.equal(configOf(["--workers", "auto"]).workers, 1);
+    assert.equal(configOf([...forward, "--fault-control", "on", "--workers", "auto"]).workers, 1);
+
+    assert.deepEqual(problemsOf(["--workers", "2"]), [
+      "--workers (KINESIS_GATEWAY_WORKERS): 2 workers serve forward mode only; the engine keeps its streams in one event loop (use --backend kinesis, with no route to the engine)",
+    ]);
+    assert.equal(problemsOf([...forward, "--route", "local-*=engine", "--workers", "2"]).length, 1);
+    assert.deepEqual(problemsOf([...forward, "--fault-control", "on", "--workers", "2"]), [
+      "--workers (KINESIS_GATEWAY_WORKERS): fault injection counts each stream's calls in one sequence and runs with one worker (drop --faults and --fault-control, or --workers)",
+    ]);
+    assert.deepEqual(problemsOf([...forward, "--workers", "3"]), [
+      "--workers (KINESIS_GATEWAY_WORKERS): each worker needs 192 MiB of --max-memory-mib (384 gives 2); raise it to 576 or run fewer workers",
+    ]);
+    for (const text of ["0", "65", "two", "1.5", ""]) {
+      assert.deepEqual(problemsOf([...forward, "--workers", text]), [
+        `--workers (KINESIS_GATEWAY_WORKERS): expected a whole number from 1 to 64 or auto, got '${text}'`,
+      ]);
+    }
   });
 });

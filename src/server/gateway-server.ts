@@ -114,8 +114,12 @@ export const DEFAULT_ADMISSION: AdmissionLimits = {
 export const DEFAULT_BODY_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export interface GatewayServer {
-  /** Listens; port 0 picks a free port. Resolves with the bound address. */
-  listen(port: number, host?: string): Promise<net.AddressInfo>;
+  /**
+   * Listens; port 0 picks a free port. Resolves with the bound address.
+   * With `reusePort`, other listeners on the same port share its connections
+   * (Linux's SO_REUSEPORT: the kernel spreads them).
+   */
+  listen(port: number, host?: string, reusePort?: boolean): Promise<net.AddressInfo>;
   /**
    * Drains: stops accepting connections, sends HTTP/2 GOAWAY, ends long-lived
    * streams, lets calls in flight finish for up to `drainMs`, then closes
@@ -402,10 +406,10 @@ export function createGatewayServer(options: GatewayServerOptions): GatewayServe
     get inFlight() {
       return inFlight;
     },
-    listen(port, host) {
+    listen(port, host, reusePort = false) {
       return new Promise((resolve, reject) => {
         server.listener.once("error", reject);
-        server.listener.listen(port, host, () => {
+        server.listener.listen({ port, host: host || undefined, reusePort }, () => {
           server.listener.off("error", reject);
           resolve(server.listener.address() as net.AddressInfo);
         });

@@ -102,42 +102,52 @@ async function otlpMetricExporter(env: NodeJS.ProcessEnv) {
  */
 const METRICS_RENDER_INTERVAL_MS = 1_000;
 
-interface RenderedMetrics {
+/** The Prometheus text and how it is answered. */
+export interface RenderedMetrics {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+}
+
+/** What `write` answers, to a stand-in response that keeps it. */
+export const rendered = (write: MetricsHandler) =>
+  new Promise<RenderedMetrics>((resolve) => {
+    const headers: Record<string, string> = {};
+    const capture = {
+      statusCode: 200,
+      setHeader(name: string, value: string) {
+        headers[name] = value;
+      },
+      end(body: string) {
+        resolve({ status: capture.statusCode, headers, body });
+      },
+    };
+    write(capture);
+  });
+
+/** Writes what was rendered to a response. */
+export function answerWith(metrics: RenderedMetrics, res: Parameters<MetricsHandler>[0]): void {
+  res.statusCode = metrics.status;
+  for (const [name, value] of Object.entries(metrics.headers)) res.setHeader(name, value);
+  res.end(metrics.body);
 }
 
 /** Serves the exporter's text, rendered at most once per interval (concurrent scrapes share it). */
 function renderedAtMostEvery(intervalMs: number, prometheus: PrometheusExporter): MetricsHandler {
   let rendering: Promise<RenderedMetrics> | undefined;
   let startedAtMs = Number.NEGATIVE_INFINITY;
-  // The exporter writes only statusCode, setHeader and end, to this stand-in.
+  // The exporter writes only statusCode, setHeader and end.
   const render = () =>
-    new Promise<RenderedMetrics>((resolve) => {
-      const headers: Record<string, string> = {};
-      const capture = {
-        statusCode: 200,
-        setHeader(name: string, value: string) {
-          headers[name] = value;
-        },
-        end(body: string) {
-          resolve({ status: capture.statusCode, headers, body });
-        },
-      };
-      prometheus.getMetricsRequestHandler(undefined as never, capture as unknown as ServerResponse);
-    });
+    rendered((res) =>
+      prometheus.getMetricsRequestHandler(undefined as never, res as unknown as ServerResponse),
+    );
   return (res) => {
     const nowMs = performance.now();
     if (rendering === undefined || nowMs - startedAtMs >= intervalMs) {
       rendering = render();
       startedAtMs = nowMs;
     }
-    void rendering.then((rendered) => {
-      res.statusCode = rendered.status;
-      for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
-      res.end(rendered.body);
-    });
+    void rendering.then((metrics) => answerWith(metrics, res));
   };
 }
 
@@ -169,14 +179,17 @@ function diagToLog(logger: Logger): DiagLogger {
   };
 }
 
+/** `OTEL_SDK_DISABLED=true`: no SDK, no spans, no `/metrics`. */
+export const telemetryDisabled = (env: NodeJS.ProcessEnv) =>
+  (env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true";
+
 /**
  * Starts the SDK for this process (its providers are global: call once).
  * Reads and completes `process.env`, where the SDK reads its variables.
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = process.env;
-  const disabled = (env.OTEL_SDK_DISABLED ?? "").trim().toLowerCase() === "true";
-  if (disabled) return NO_TELEMETRY;
+  if (telemetryDisabled(env)) return NO_TELEMETRY;
   for (const [name, value] of Object.entries(OUR_DEFAULTS)) {
     if (!isSet(env, name)) env[name] = value;
   }

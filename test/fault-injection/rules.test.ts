@@ -125,7 +125,9 @@ void suite("fault rules", () => {
   });
 
   test("a long bad value is shown cut between whole characters", () => {
-    const [problem = ""] = problemsOf({ rules: [{ streams: "😀".repeat(50), latency: { ms: 1 } }] });
+    const [problem = ""] = problemsOf({
+      rules: [{ streams: "😀".repeat(50), latency: { ms: 1 } }],
+    });
     assert.ok(problem.isWellFormed(), problem);
     assert.ok(problem.includes(`"${"😀".repeat(36)}...`), problem);
   });

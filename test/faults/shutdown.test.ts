@@ -13,8 +13,9 @@ import {
   ShardIteratorType,
 } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
 import { readFromEmulator } from "../contract/targets.ts";
+import { startDrainLoad } from "../helpers/drain-load.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
-import { clientsFor, transports } from "../helpers/gateway.ts";
+import { transports } from "../helpers/gateway.ts";
 import { startGatewayProcess } from "../helpers/gateway-process.ts";
 
 void suite("graceful shutdown", () => {
@@ -52,42 +53,14 @@ void suite("graceful shutdown", () => {
       }
     })();
 
-    // Eight callers writing batches back to back, each on its own connection.
-    const acknowledged: { sequenceNumber: string; data: string }[] = [];
-    const failures: string[] = [];
-    let signalled = false;
-    let startedAfterSignal = 0;
-    const callers = Array.from({ length: 8 }, async (_, caller) => {
-      const { producer } = clientsFor(transports["gRPC over h2c"]!(gateway.url));
-      for (let batch = 0; ; batch++) {
-        if (signalled) startedAfterSignal++;
-        const data = Array.from({ length: 50 }, (_, i) => `${caller}/${batch}/${i}`);
-        try {
-          const res = await producer.putRecords({
-            streamName: "drain",
-            records: data.map((d) => ({ data: Buffer.from(d), partitionKey: d })),
-          });
-          res.records.forEach((r, i) => {
-            if (r.sequenceNumber !== "")
-              acknowledged.push({ sequenceNumber: r.sequenceNumber, data: data[i]! });
-          });
-        } catch (err) {
-          const error = ConnectError.from(err);
-          // A stream refused by the GOAWAY was never processed; connect-node
-          // reports it as INTERNAL, where gRPC's own mapping says UNAVAILABLE.
-          const refused = error.rawMessage.includes("NGHTTP2_REFUSED_STREAM");
-          failures.push(refused ? "Unavailable" : Code[error.code]);
-          return;
-        }
-        if (signalled && batch > 0) return;
-      }
-    });
+    const load = startDrainLoad(gateway.url, "drain");
     await new Promise((resolve) => setTimeout(resolve, 500));
-    signalled = true;
+    load.signalled();
     const started = performance.now();
     const exitCode = await gateway.stop();
     const stopMs = performance.now() - started;
-    await Promise.all(callers);
+    await load.done;
+    const { acknowledged, failures } = load;
 
     assert.equal(exitCode, 0, gateway.stderr());
     assert.ok(stopMs < 5_000 + 1_000, `stopped in ${stopMs.toFixed(0)} ms`);
@@ -96,8 +69,8 @@ void suite("graceful shutdown", () => {
     // GOAWAY was refused before it started (UNAVAILABLE), never cut off.
     for (const failure of failures) assert.equal(failure, "Unavailable");
     assert.ok(
-      failures.length <= startedAfterSignal,
-      `${failures.length} failed, ${startedAfterSignal} started late`,
+      failures.length <= load.startedAfterSignal,
+      `${failures.length} failed, ${load.startedAfterSignal} started late`,
     );
     assert.ok(acknowledged.length > 0);
 

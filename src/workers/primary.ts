@@ -36,8 +36,9 @@ const WORKER_MODULE = new URL(
   `./worker${extname(fileURLToPath(import.meta.url))}`,
   import.meta.url,
 );
-/** How long a dead worker waits before it is started again. */
+/** How long a dead worker waits before it is started again; doubled while it keeps failing. */
 const RESTART_DELAY_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 30_000;
 /** How long the primary waits for a worker's metrics; a worker that does not answer is left out. */
 const RENDER_TIMEOUT_MS = 2_000;
 /** As for one gateway's `/metrics`: one rendering serves every scrape within it. */
@@ -48,6 +49,8 @@ interface Slot {
   thread: Worker | undefined;
   listening: boolean;
   serving: boolean;
+  /** The wait before its next start, if it dies now. */
+  restartDelayMs: number;
 }
 
 export async function runWorkers(
@@ -61,7 +64,10 @@ export async function runWorkers(
     thread: undefined,
     listening: false,
     serving: false,
+    restartDelayMs: RESTART_DELAY_MS,
   }));
+  /** Whether every worker has listened once: from then on, a worker that dies is started again. */
+  let startedUp = false;
   let draining = false;
   let port = config.port;
   let gatewayServing = false;
@@ -120,6 +126,7 @@ export async function runWorkers(
         switch (message.kind) {
           case "listening":
             slot.listening = true;
+            slot.restartDelayMs = RESTART_DELAY_MS;
             post(slot, { kind: "health", serving: gatewayServing });
             resolve(message);
             break;
@@ -141,7 +148,6 @@ export async function runWorkers(
       });
       thread.on("error", (err) => logger.error({ err, worker: slot.index }, "worker failed"));
       thread.on("exit", (code) => {
-        const wasListening = slot.listening;
         slot.thread = undefined;
         slot.listening = false;
         slot.serving = false;
@@ -151,17 +157,20 @@ export async function runWorkers(
           if (exited.size === slots.length) allExited();
           return;
         }
-        if (!wasListening) {
+        if (!startedUp) {
           reject(new Error(`worker ${slot.index} exited with code ${code} before it listened`));
           return;
         }
+        const delayMs = slot.restartDelayMs;
+        slot.restartDelayMs = Math.min(MAX_RESTART_DELAY_MS, delayMs * 2);
         logger.error(
-          { worker: slot.index, code, restartInMs: RESTART_DELAY_MS },
+          { worker: slot.index, code, restartInMs: delayMs },
           "worker stopped; starting it again",
         );
         setTimeout(() => {
-          if (!draining) start(slot).catch(() => undefined); // its exit is logged again
-        }, RESTART_DELAY_MS);
+          // A start that fails ends in this handler again, with a longer wait.
+          if (!draining) start(slot).catch(() => undefined);
+        }, delayMs);
       });
     });
 
@@ -171,6 +180,7 @@ export async function runWorkers(
     first = await start(slots[0]!);
     port = first.port;
     await Promise.all(slots.slice(1).map(start));
+    startedUp = true;
   } catch (err) {
     logger.fatal({ err }, "could not start");
     await Promise.all(slots.map((slot) => slot.thread?.terminate()));

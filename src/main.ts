@@ -533,7 +533,7 @@ export async function runMain(): Promise<void> {
   if (result.config.workers > 1) {
     // Threads that share the port; this one holds readiness, metrics and the drain.
     const { runWorkers } = await import("./workers/primary.ts");
-    await runWorkers(result.config, process.argv.slice(2), logger);
+    await runWorkers(result.config, logger);
     return;
   }
   const telemetry = await startTelemetry({ logger });

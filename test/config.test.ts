@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { suite, test } from "node:test";
 import { promisify } from "node:util";
 import { parseConfig } from "../src/config.ts";
+import { workerConfig } from "../src/workers/primary.ts";
 
 const configOf = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   const result = parseConfig(argv, env);
@@ -289,5 +290,28 @@ void suite("configuration", () => {
         `--workers (KINESIS_GATEWAY_WORKERS): expected a whole number from 1 to 64 or auto, got '${text}'`,
       ]);
     }
+  });
+
+  void test("a worker's share of the gateway's limits: memory, connections, records in flight", () => {
+    const gateway = configOf([
+      "--backend",
+      "kinesis",
+      "--workers",
+      "2",
+      "--max-memory-mib",
+      "512",
+      "--max-connections",
+      "11",
+      "--max-in-flight-mib",
+      "64",
+    ]);
+    const worker = workerConfig(gateway);
+    assert.equal(worker.workers, 1);
+    assert.equal(worker.maxMemoryMiB, 256);
+    assert.equal(worker.limits.maxConnections, 6);
+    assert.equal(worker.limits.maxConnectionsPerAddress, 128);
+    assert.equal(worker.maxInFlightMiB, 32);
+    assert.equal(worker.maxInFlightRecords, Math.ceil(gateway.maxInFlightRecords / 2));
+    assert.equal(worker.limits.idleTimeoutSeconds, gateway.limits.idleTimeoutSeconds);
   });
 });

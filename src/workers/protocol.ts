@@ -3,18 +3,15 @@
  * workers serve the port; the primary holds what must be one for the
  * gateway: readiness, the metrics, the drain.
  */
+import type { Config } from "../config.ts";
 import type { RenderedMetrics } from "../telemetry/telemetry.ts";
 
 /** What a worker is started with. */
 export interface WorkerData {
-  /** The command line, parsed again in the worker (configuration does not cross threads). */
-  readonly argv: readonly string[];
+  /** Its configuration: its share of the gateway's limits, and the port to share (0: it picks). */
+  readonly config: Config;
   /** 1 to N, in logs. */
   readonly index: number;
-  /** The port to share (0 for the first worker: it picks it). */
-  readonly port: number;
-  /** This worker's share of `--max-memory-mib`. */
-  readonly maxMemoryMiB: number;
 }
 
 export type FromWorker =
@@ -24,6 +21,8 @@ export type FromWorker =
   /** `/metrics` was asked of this worker: the gateway's is wanted. */
   | { readonly kind: "collect"; readonly id: number }
   | { readonly kind: "rendered"; readonly id: number; readonly metrics: RenderedMetrics }
+  /** Its event loop turns (the answer to a ping). */
+  | { readonly kind: "alive" }
   | { readonly kind: "stopped" };
 
 export type ToWorker =
@@ -32,4 +31,5 @@ export type ToWorker =
   /** Render this worker's own metrics. */
   | { readonly kind: "render"; readonly id: number }
   | { readonly kind: "collected"; readonly id: number; readonly metrics: RenderedMetrics }
-  | { readonly kind: "drain"; readonly drainMs: number };
+  | { readonly kind: "drain"; readonly drainMs: number }
+  | { readonly kind: "ping" };

@@ -4,7 +4,6 @@
  * readiness, `/metrics` and the drain left to the primary (`primary.ts`).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { parseConfig } from "../config.ts";
 import { createLogger } from "../logger.ts";
 import { type RunningGateway, startGateway } from "../main.ts";
 import {
@@ -19,10 +18,7 @@ const data = workerData as WorkerData;
 const primary = parentPort!;
 const send = (message: FromWorker) => primary.postMessage(message);
 
-const parsed = parseConfig(data.argv, process.env);
-if (parsed.kind !== "config")
-  throw new Error("the primary gave a worker a command line it refuses");
-const config = { ...parsed.config, port: data.port, maxMemoryMiB: data.maxMemoryMiB, workers: 1 };
+const { config } = data;
 const logger = createLogger({ level: config.logLevel }).child({ worker: data.index });
 const telemetry = await startTelemetry({ logger });
 
@@ -50,6 +46,9 @@ primary.on("message", (message: ToWorker) => {
       if (res !== undefined) answerWith(message.metrics, res);
       break;
     }
+    case "ping":
+      send({ kind: "alive" });
+      break;
     case "drain":
       void (gateway?.stop(message.drainMs) ?? Promise.resolve())
         .then(() => telemetry.shutdown())

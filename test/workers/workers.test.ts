@@ -5,8 +5,11 @@
  * worker before the process exits 0.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import http from "node:http";
 import { suite, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
 import { readFromEmulator } from "../contract/targets.ts";
 import { startDrainLoad } from "../helpers/drain-load.ts";
@@ -15,6 +18,8 @@ import { clientsFor, transports } from "../helpers/gateway.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
 
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };
+const COMMAND = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+const run = promisify(execFile);
 
 /** A GET on a connection of its own: the kernel gives each new connection to either worker. */
 const get = (url: string) =>
@@ -120,6 +125,39 @@ void suite("--workers 2 in forward mode", () => {
         );
         assert.equal(seriesValue(body, "target_info", ""), 1);
       }
+    } finally {
+      kinesis.destroy();
+      await gateway.stop();
+    }
+  });
+
+  void test("a port already held is refused, by a gateway with workers as by one without", async () => {
+    const { kinesis, gateway } = await startWorkers("held");
+    try {
+      const second = await run(
+        process.execPath,
+        [
+          COMMAND,
+          "--backend",
+          "kinesis",
+          "--kinesis-endpoint",
+          emulator.current.endpoint,
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(gateway.port),
+          "--workers",
+          "2",
+        ],
+        { env: { ...process.env, ...CREDENTIALS }, timeout: 60_000 },
+      ).then(
+        () => ({ code: 0, stdout: "" }),
+        (err: { code?: number; stdout?: string }) => ({ code: err.code, stdout: err.stdout ?? "" }),
+      );
+      assert.equal(second.code, 1, second.stdout);
+      assert.match(second.stdout, /"msg":"could not start"/);
+      assert.match(second.stdout, /EADDRINUSE/);
+      assert.equal((await get(`${gateway.url}/healthz`)).status, 200, "the first one serves on");
     } finally {
       kinesis.destroy();
       await gateway.stop();

@@ -13,7 +13,7 @@ import {
   ShardIteratorType,
 } from "../../src/gen/kinesis/gateway/v1/consumer_pb.ts";
 import { readFromEmulator } from "../contract/targets.ts";
-import { startDrainLoad } from "../helpers/drain-load.ts";
+import { drainUnderLoad } from "../helpers/drain-load.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { transports } from "../helpers/gateway.ts";
 import { startGatewayProcess } from "../helpers/gateway-process.ts";
@@ -53,14 +53,8 @@ void suite("graceful shutdown", () => {
       }
     })();
 
-    const load = startDrainLoad(gateway.url, "drain");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    load.signalled();
-    const started = performance.now();
-    const exitCode = await gateway.stop();
-    const stopMs = performance.now() - started;
-    await load.done;
-    const { acknowledged, failures } = load;
+    const load = await drainUnderLoad(gateway, "drain");
+    const { acknowledged, failures, exitCode, stopMs } = load;
 
     assert.equal(exitCode, 0, gateway.stderr());
     assert.ok(stopMs < 5_000 + 1_000, `stopped in ${stopMs.toFixed(0)} ms`);

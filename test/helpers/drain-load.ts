@@ -5,6 +5,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { clientsFor, transports } from "./gateway.ts";
+import type { GatewayProcess } from "./gateway-process.ts";
 
 export interface DrainLoad {
   /** Records the gateway acknowledged, with their data. */
@@ -19,7 +20,7 @@ export interface DrainLoad {
   readonly done: Promise<void>;
 }
 
-export function startDrainLoad(url: string, streamName: string): DrainLoad {
+function startDrainLoad(url: string, streamName: string): DrainLoad {
   const acknowledged: DrainLoad["acknowledged"] = [];
   const failures: string[] = [];
   let signalled = false;
@@ -61,4 +62,23 @@ export function startDrainLoad(url: string, streamName: string): DrainLoad {
     },
     done: Promise.all(callers).then(() => undefined),
   };
+}
+
+/**
+ * Puts `gateway` under {@link startDrainLoad}'s load for half a second, stops
+ * it (SIGTERM) and waits for every caller: its exit code, how long the stop
+ * took, and what the callers saw.
+ */
+export async function drainUnderLoad(
+  gateway: GatewayProcess,
+  streamName: string,
+): Promise<DrainLoad & { exitCode: number | null; stopMs: number }> {
+  const load = startDrainLoad(gateway.url, streamName);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  load.signalled();
+  const started = performance.now();
+  const exitCode = await gateway.stop();
+  const stopMs = performance.now() - started;
+  await load.done;
+  return Object.assign(load, { exitCode, stopMs });
 }

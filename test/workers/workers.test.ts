@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CreateStreamCommand } from "@aws-sdk/client-kinesis";
 import { readFromEmulator } from "../contract/targets.ts";
-import { startDrainLoad } from "../helpers/drain-load.ts";
+import { drainUnderLoad } from "../helpers/drain-load.ts";
 import { useEmulator, waitUntilStreamActive } from "../helpers/emulator.ts";
 import { clientsFor, transports } from "../helpers/gateway.ts";
 import { type GatewayProcess, startGatewayProcess } from "../helpers/gateway-process.ts";
@@ -195,18 +195,16 @@ void suite("--workers 2 in forward mode", () => {
       "--drain-timeout-seconds",
       "5",
     ]);
-    const load = startDrainLoad(gateway.url, "drain-workers");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    load.signalled();
-    const started = performance.now();
-    const exitCode = await gateway.stop();
-    const stopMs = performance.now() - started;
-    await load.done;
-    const { acknowledged, failures } = load;
+    const load = await drainUnderLoad(gateway, "drain-workers");
+    const { acknowledged, failures, exitCode, stopMs } = load;
 
     assert.equal(exitCode, 0, gateway.stderr());
     assert.ok(stopMs < 5_000 + 1_000, `stopped in ${stopMs.toFixed(0)} ms`);
     for (const failure of failures) assert.equal(failure, "Unavailable");
+    assert.ok(
+      failures.length <= load.startedAfterSignal,
+      `${failures.length} failed, ${load.startedAfterSignal} started late`,
+    );
     assert.ok(acknowledged.length > 0);
     const lines = logLines(gateway);
     assert.equal(lines.filter((l) => l.msg === "stopped").length, 1, "the primary stops once");

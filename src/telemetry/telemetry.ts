@@ -100,7 +100,7 @@ async function otlpMetricExporter(env: NodeJS.ProcessEnv) {
  * scraper polls every 15 s or more, while a client asking thousands of times
  * a second would otherwise make the gateway render the text each time.
  */
-const METRICS_RENDER_INTERVAL_MS = 1_000;
+export const METRICS_RENDER_INTERVAL_MS = 1_000;
 
 /** The Prometheus text and how it is answered. */
 export interface RenderedMetrics {
@@ -132,23 +132,32 @@ export function answerWith(metrics: RenderedMetrics, res: Parameters<MetricsHand
   res.end(metrics.body);
 }
 
-/** Serves the exporter's text, rendered at most once per interval (concurrent scrapes share it). */
-function renderedAtMostEvery(intervalMs: number, prometheus: PrometheusExporter): MetricsHandler {
-  let rendering: Promise<RenderedMetrics> | undefined;
+/**
+ * `render`, called at most once per interval: every caller within it shares
+ * the same rendering (concurrent scrapes, and a scraper polling in a loop).
+ */
+export function atMostEvery<T>(intervalMs: number, render: () => Promise<T>): () => Promise<T> {
+  let rendering: Promise<T> | undefined;
   let startedAtMs = Number.NEGATIVE_INFINITY;
-  // The exporter writes only statusCode, setHeader and end.
-  const render = () =>
-    rendered((res) =>
-      prometheus.getMetricsRequestHandler(undefined as never, res as unknown as ServerResponse),
-    );
-  return (res) => {
+  return () => {
     const nowMs = performance.now();
     if (rendering === undefined || nowMs - startedAtMs >= intervalMs) {
       rendering = render();
       startedAtMs = nowMs;
     }
-    void rendering.then((metrics) => answerWith(metrics, res));
+    return rendering;
   };
+}
+
+/** Serves the exporter's text, rendered at most once per interval. */
+function renderedAtMostEvery(intervalMs: number, prometheus: PrometheusExporter): MetricsHandler {
+  // The exporter writes only statusCode, setHeader and end.
+  const render = atMostEvery(intervalMs, () =>
+    rendered((res) =>
+      prometheus.getMetricsRequestHandler(undefined as never, res as unknown as ServerResponse),
+    ),
+  );
+  return (res) => void render().then((metrics) => answerWith(metrics, res));
 }
 
 /** How the batch span processor reports spans it dropped from a full queue. */

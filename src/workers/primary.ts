@@ -25,6 +25,8 @@ import { startMetricsServer } from "../server/metrics-server.ts";
 import { drainOnSignals } from "../signals.ts";
 import {
   answerWith,
+  atMostEvery,
+  METRICS_RENDER_INTERVAL_MS,
   type MetricsHandler,
   type RenderedMetrics,
   telemetryDisabled,
@@ -46,8 +48,6 @@ const RENDER_TIMEOUT_MS = 2_000;
 const HEARTBEAT_INTERVAL_MS = 1_000;
 /** A worker that has not answered for this long is hung: the gateway is unready until it answers. */
 const HUNG_AFTER_MS = 5_000;
-/** As for one gateway's `/metrics`: one rendering serves every scrape within it. */
-const METRICS_RENDER_INTERVAL_MS = 1_000;
 
 interface Slot {
   readonly index: number;
@@ -138,32 +138,24 @@ export async function runWorkers(config: Config, logger: Logger): Promise<void> 
       });
       post(slot, { kind: "render", id });
     });
-  let collected: Promise<RenderedMetrics> | undefined;
-  let collectedAtMs = Number.NEGATIVE_INFINITY;
-  const collect = (): Promise<RenderedMetrics> => {
-    const nowMs = performance.now();
-    if (collected === undefined || nowMs - collectedAtMs >= METRICS_RENDER_INTERVAL_MS) {
-      collectedAtMs = nowMs;
-      const listening = slots.filter((slot) => slot.listening);
-      collected = Promise.all(listening.map(renderOne)).then((all) => {
-        all.forEach((metrics, i) => {
-          if (metrics?.status === 200) listening[i]!.lastMetrics = metrics.body;
-        });
-        const texts = slots.flatMap((slot) => slot.lastMetrics ?? []);
-        if (texts.length === 0) {
-          return { status: 503, headers: { "content-type": "text/plain" }, body: "no worker up\n" };
-        }
-        return {
-          status: 200,
-          headers: all.find((m) => m?.status === 200)?.headers ?? {
-            "content-type": "text/plain; version=0.0.4; charset=utf-8",
-          },
-          body: mergePrometheusTexts(texts),
-        };
-      });
+  const collect = atMostEvery(METRICS_RENDER_INTERVAL_MS, async (): Promise<RenderedMetrics> => {
+    const listening = slots.filter((slot) => slot.listening);
+    const all = await Promise.all(listening.map(renderOne));
+    all.forEach((metrics, i) => {
+      if (metrics?.status === 200) listening[i]!.lastMetrics = metrics.body;
+    });
+    const texts = slots.flatMap((slot) => slot.lastMetrics ?? []);
+    if (texts.length === 0) {
+      return { status: 503, headers: { "content-type": "text/plain" }, body: "no worker up\n" };
     }
-    return collected;
-  };
+    return {
+      status: 200,
+      headers: all.find((m) => m?.status === 200)?.headers ?? {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      },
+      body: mergePrometheusTexts(texts),
+    };
+  });
 
   const exited = new Set<Slot>();
   let allExited: () => void = () => {};
